@@ -1,0 +1,299 @@
+/**
+ * Composes Parley: store → sync rooms → negotiation and history layers →
+ * websocket endpoint, socket.io control channel and REST API on one HTTP
+ * server. Nothing here implements a rule; it only wires the parts together.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Server as SocketIOServer } from 'socket.io'
+import { CloseCode, MAX_MESSAGE_BYTES, YJS_PATH_PREFIX } from '../shared/protocol'
+import { BOARD_ROOTS, LEDGER_ROOTS } from '../shared/docLayout'
+import { parseDocName } from '../shared/docNames'
+import type { Config } from './config'
+import { createLogger, type Logger } from './log'
+import { openStore } from './store'
+import type { Store } from './store/types'
+import { loadSecrets } from './auth/secrets'
+import { TokenService } from './auth/tokens'
+import { Revocations } from './auth/revocations'
+import { TokenAdmission } from './auth/admission'
+import { StoreBreaker } from './sync/storeBreaker'
+import { CommitQueue } from './sync/commitQueue'
+import { RoomRegistry } from './sync/roomRegistry'
+import { SyncEndpoint } from './sync/endpoint'
+import { NegotiationService } from './negotiation/service'
+import { VersionIndex } from './history/versionIndex'
+import { HistoryQueries } from './history/queries'
+import { ControlChannel } from './control/controlChannel'
+import { createApi } from './http/api'
+import { OriginPolicy } from './http/origins'
+import { ConnectionCounter } from './http/connectionCounter'
+import { staticClient } from './http/staticFiles'
+import { Metrics } from './http/metrics'
+import { KEEPALIVE_MESSAGE } from './sync/messages'
+import { ParleyError } from './errors'
+
+export interface Parley {
+  url: string
+  port: number
+  adminToken: string
+  adminTokenGenerated: boolean
+  store: Store
+  service: NegotiationService
+  registry: RoomRegistry
+  endpoint: SyncEndpoint
+  log: Logger
+  close(): Promise<void>
+}
+
+const CLIENT_DIR = fileURLToPath(new URL('../dist/client', import.meta.url))
+/** How often sessions are checked for revocation and expiry (contract: closed within 5 s). */
+const SWEEP_MS = 1000
+/** The stock client drops a connection that heard nothing for 30 s. */
+const KEEPALIVE_AFTER_MS = 15_000
+
+const allowedRootsByKind = {
+  board: new Set<string>(BOARD_ROOTS),
+  caucus: new Set<string>(BOARD_ROOTS),
+  ledger: new Set<string>(LEDGER_ROOTS),
+}
+
+export async function startParley(config: Config, opts: { log?: Logger; store?: Store } = {}): Promise<Parley> {
+  const log = opts.log ?? createLogger(config.logLevel)
+  const store = opts.store ?? (await openStore(config, log))
+  const secrets = loadSecrets(config.dataDir, { secret: config.secret, adminToken: config.adminToken })
+  const tokens = new TokenService(secrets.secret)
+  const revocations = new Revocations(store)
+  await revocations.refresh()
+  let baseUrl = config.publicUrl ?? ''
+
+  const metrics = new Metrics({ connections: () => endpoint.connections.size, rooms: () => [...registry.all()].length })
+  const breaker = new StoreBreaker()
+  const commits = new CommitQueue(store, breaker, {
+    committed: (n, s) => {
+      metrics.updatesCommitted.inc(n)
+      metrics.commitSeconds.observe(s)
+    },
+    failed: (err) => {
+      metrics.commitFailures.inc()
+      log.error('group commit failed; writes are refused until the store answers again', err)
+    },
+  })
+  const roomLog = (level: 'warn' | 'error', msg: string, err?: unknown) => log[level](msg, err)
+
+  // Rooms and the layers that listen to them. `service` and `index` are created
+  // right below; the registry calls onCreate only once a room is first used.
+  let service: NegotiationService
+  let index: VersionIndex
+  const registry: RoomRegistry = new RoomRegistry(
+    store,
+    {
+      limits: { maxStructs: config.maxStructsPerUpdate, maxDeleteRanges: config.maxStructsPerUpdate },
+      checkpointEvery: config.checkpointEvery,
+      now: Date.now,
+      schedule: (room) => commits.schedule(room),
+      storeWritable: () => breaker.writable(),
+      log: roomLog,
+    },
+    {
+      graceMs: config.roomGraceMs,
+      log: roomLog,
+      onCreate: async (room) => {
+        await service.onRoomCreated(room)
+        index.attach(room)
+      },
+      onUnload: (room) => service.onRoomUnloaded(room),
+    },
+  )
+  breaker.onRecovered(() => {
+    log.info('store answers again; asking clients to resend what was refused')
+    for (const room of registry.all()) room.resync()
+  })
+
+  service = new NegotiationService(store, registry, tokens, revocations, () => baseUrl)
+  index = new VersionIndex({
+    store,
+    registry,
+    negotiation: (id) => service.get(id),
+    touches: service.boardWatcher.touches,
+    emit: (id, v) => control.emitVersion(id, v),
+    now: Date.now,
+    log: roomLog,
+  })
+  const history = new HistoryQueries(store, index, (id) => service.get(id))
+  const admission = new TokenAdmission(tokens, revocations, service, config.devOpen)
+  const counter = new ConnectionCounter(config.maxConnectionsPerAddress)
+  const endpoint = new SyncEndpoint({
+    registry,
+    admission,
+    counter,
+    limits: { ...config.rate, maxBufferedBytes: config.maxBufferedBytes },
+    log: (level, msg, err) => log[level](msg, err),
+  })
+  // Per-doc layout: updates may only create the root types of their doc kind.
+  registry.setLimitsFor((name) => {
+    const kind = parseDocName(name)?.kind
+    return kind ? { allowedRoots: allowedRootsByKind[kind] } : {}
+  })
+
+  const api = createApi({ adminToken: secrets.adminToken, admission, service, history })
+  const serveClient = staticClient(CLIENT_DIR)
+  const httpServer = createServer((req, res) => void handleRequest(req, res))
+  const origins = new OriginPolicy(config.allowedOrigins, config.publicUrl ? [config.publicUrl] : [])
+
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const path = (req.url ?? '/').split('?')[0]!
+      if (path === '/healthz') return await health(res)
+      if (path === '/metrics') return await serveMetrics(req, res)
+      if (await api.handle(req, res)) {
+        const err = (res as ServerResponse & { parleyError?: unknown }).parleyError
+        if (err) log.error(`${req.method} ${path} failed`, err)
+        return
+      }
+      if (path.startsWith('/api/')) {
+        res.writeHead(404, { 'content-type': 'application/json' })
+        return void res.end(JSON.stringify({ error: { code: 'not-found', message: 'no such route' } }))
+      }
+      serveClient(req, res)
+    } catch (err) {
+      log.error('request failed', err)
+      if (!res.headersSent) res.writeHead(500).end()
+    }
+  }
+
+  async function health(res: ServerResponse): Promise<void> {
+    try {
+      await store.ping()
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }))
+    } catch {
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false }))
+    }
+  }
+
+  async function serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const remote = req.socket.remoteAddress ?? ''
+    if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote)) return void res.writeHead(403).end()
+    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics())
+  }
+
+  const io = new SocketIOServer(httpServer, {
+    path: '/socket.io',
+    // Parley routes upgrades itself (see below); engine.io must not close the others.
+    destroyUpgrade: false,
+    maxHttpBufferSize: MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+    httpCompression: false,
+    allowRequest: (req, cb) => cb(origins.allows(req) ? null : 'origin not allowed', origins.allows(req)),
+  })
+  // socket.io attaches its own upgrade listener; Parley's router below decides instead.
+  httpServer.removeAllListeners('upgrade')
+  const engine = io.engine as unknown as { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void }
+  const control = new ControlChannel(
+    io,
+    admission,
+    service,
+    {
+      restore: async (actor, termId, n) => {
+        const sheet = await history.sheetAt(actor.negotiationId, n)
+        if (!sheet) throw new ParleyError('unknown-version', `no version ${n}`)
+        const term = sheet.terms.find((t) => t.id === termId)
+        if (!term) throw new ParleyError('unknown-term', `term "${termId}" did not exist at version ${n}`)
+        await service.restore(actor, termId, { title: term.title, body: term.body }, n)
+      },
+    },
+    log,
+  )
+  io.use((socket, next) => {
+    const address = socket.handshake.address
+    if (!counter.acquire(address))
+      return next(Object.assign(new Error('too many connections'), { data: { code: CloseCode.rateLimited } }))
+    socket.once('disconnect', () => counter.release(address))
+    next()
+  })
+
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy())
+    const path = req.url ?? '/'
+    const isYjs = path.startsWith(YJS_PATH_PREFIX)
+    const isSocketIo = path.startsWith('/socket.io/')
+    if (!isYjs && !isSocketIo) return void socket.destroy()
+    if (!origins.allows(req)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    if (isYjs) endpoint.handleUpgrade(req, socket, head)
+    else engine.handleUpgrade(req, socket, head)
+  })
+
+  service.onDeleted((id) => {
+    endpoint.closeWhere((c) => c.peer.scope === id, CloseCode.negotiationGone)
+    control.closeWhere((d) => d.claims.negotiationId === id, CloseCode.negotiationGone, 'negotiation is gone')
+  })
+
+  // Revocation and expiry sweep, store-breaker probe, keepalives.
+  const sweep = setInterval(() => {
+    void (async () => {
+      try {
+        await revocations.refresh()
+      } catch (err) {
+        log.warn('could not refresh revocations', err)
+      }
+      const now = Date.now()
+      const dead = (jti: string | null, exp: number | null) =>
+        (jti !== null && revocations.has(jti)) || (exp !== null && exp <= now)
+      endpoint.closeWhere((c) => dead(c.peer.tokenId, c.peer.expiresAt), CloseCode.unauthorized)
+      control.closeWhere((d) => dead(d.claims.jti, d.claims.expiresAt), CloseCode.unauthorized, 'token expired or revoked')
+      for (const c of endpoint.connections) if (now - c.lastSentAt > KEEPALIVE_AFTER_MS) c.send(KEEPALIVE_MESSAGE)
+      if (breaker.isBroken && breaker.writable()) {
+        try {
+          await store.ping()
+          breaker.succeeded()
+        } catch {
+          breaker.failed(new Error('store still unavailable'))
+        }
+      }
+    })()
+  }, SWEEP_MS)
+  sweep.unref()
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject)
+    httpServer.listen(config.port, config.host, () => resolve())
+  })
+  const address = httpServer.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  const url = `http://${hostForUrl.includes(':') ? `[${hostForUrl}]` : hostForUrl}:${port}`
+  if (!baseUrl) baseUrl = url
+
+  let closing: Promise<void> | null = null
+  return {
+    url,
+    port,
+    adminToken: secrets.adminToken,
+    adminTokenGenerated: secrets.adminTokenGenerated,
+    store,
+    service,
+    registry,
+    endpoint,
+    log,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(sweep)
+        endpoint.shutdown()
+        control.close()
+        await new Promise<void>((resolve) => {
+          io.close(() => resolve())
+          httpServer.closeAllConnections()
+        })
+        await commits.drain()
+        await index.flushAll()
+        await registry.closeAll()
+        await commits.drain()
+        await store.close()
+      })()),
+  }
+}

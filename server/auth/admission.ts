@@ -1,0 +1,77 @@
+/**
+ * Who may open which document over the y-websocket endpoint: the token is
+ * checked before any doc is loaded; the answer is a Peer with read or write
+ * access, or the close code of CONTRACT.md (4401 token, 4403 doc, 4404 gone).
+ */
+import type { IncomingMessage } from 'node:http'
+import { CloseCode } from '../../shared/protocol'
+import { docAccess, relaysAwareness } from '../../shared/roles'
+import { parseDocName } from '../../shared/docNames'
+import type { AdmitResult, Admission } from '../sync/endpoint'
+import type { Peer } from '../sync/peer'
+import type { Revocations } from './revocations'
+import type { Claims, TokenService } from './tokens'
+import { displayName } from './displayName'
+
+export interface NegotiationLookup {
+  exists(id: string): Promise<boolean>
+}
+
+export class TokenAdmission implements Admission {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly revocations: Revocations,
+    private readonly negotiations: NegotiationLookup,
+    private readonly devOpen: boolean,
+  ) {}
+
+  /** Verifies a token for any channel: claims, or null when missing, bad, expired or revoked. */
+  async claimsOf(token: string | null | undefined): Promise<Claims | null> {
+    if (!token) return null
+    const claims = await this.tokens.verify(token)
+    if (!claims || this.revocations.has(claims.jti)) return null
+    return claims
+  }
+
+  async admit(_req: IncomingMessage, docName: string, query: URLSearchParams): Promise<AdmitResult> {
+    const token = query.get('token')
+    if (!token && this.devOpen) return this.admitDevOpen(docName, query)
+    const claims = await this.claimsOf(token)
+    if (!claims) return { ok: false, code: CloseCode.unauthorized }
+    const access = docAccess({ negotiationId: claims.negotiationId, role: claims.role, party: claims.party }, docName)
+    if (access === 'none') return { ok: false, code: CloseCode.forbidden }
+    if (!(await this.negotiations.exists(claims.negotiationId))) return { ok: false, code: CloseCode.negotiationGone }
+    return { ok: true, access, peer: peerFromClaims(claims, query.get('name')) }
+  }
+
+  /** PARLEY_DEV_OPEN=1: token-less connections for local experiments; the ledger stays server-only. */
+  private admitDevOpen(docName: string, query: URLSearchParams): AdmitResult {
+    const user = displayName(query.get('name'))
+    const ref = parseDocName(docName)
+    const peer: Peer = {
+      user,
+      party: null,
+      role: 'negotiator',
+      ownerKey: `dev:${user}`,
+      relayAwareness: true,
+      tokenId: null,
+      expiresAt: null,
+      scope: ref?.negotiationId ?? null,
+    }
+    return { ok: true, access: ref?.kind === 'ledger' ? 'read' : 'write', peer }
+  }
+}
+
+export function peerFromClaims(claims: Claims, nameParam: string | null): Peer {
+  const user = displayName(claims.name ?? nameParam)
+  return {
+    user,
+    party: claims.party,
+    role: claims.role,
+    ownerKey: `${claims.jti}:${user}`,
+    relayAwareness: relaysAwareness({ negotiationId: claims.negotiationId, role: claims.role, party: claims.party }),
+    tokenId: claims.jti,
+    expiresAt: claims.expiresAt,
+    scope: claims.negotiationId,
+  }
+}

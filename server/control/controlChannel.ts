@@ -1,0 +1,169 @@
+/**
+ * The socket.io control channel (CONTRACT.md, "socket.io control channel"):
+ * token auth at the handshake, one socket.io room per negotiation, the term
+ * commands with validated payloads and `{ok, error:{code, message}}` acks,
+ * `presence` to everyone and `version` to those who may read history.
+ */
+import type { Server, Socket } from 'socket.io'
+import { ErrorCode } from '../../shared/errors'
+import { mayCommand, mayReadHistory } from '../../shared/roles'
+import { CommandSchemas, SocketAuthSchema, type Ack, type CommandName, type Presence, type Version } from '../../shared/schemas'
+import { CloseCode } from '../../shared/protocol'
+import type { Claims } from '../auth/tokens'
+import type { TokenAdmission } from '../auth/admission'
+import { displayName } from '../auth/displayName'
+import { ParleyError } from '../errors'
+import type { Actor, NegotiationService } from '../negotiation/service'
+import { TokenBucket } from '../sync/rateLimit'
+import type { Logger } from '../log'
+
+export interface SessionData {
+  claims: Claims
+  user: string
+  commands: TokenBucket
+}
+
+export interface CommandHandlers {
+  restore(actor: Actor, termId: string, n: number): Promise<void>
+}
+
+const negotiationRoom = (id: string) => `n:${id}`
+const historyRoom = (id: string) => `h:${id}`
+/** Presence changes within this window go out as one message (a room of 500 joining at once). */
+const PRESENCE_COALESCE_MS = 150
+
+export class ControlChannel {
+  private presenceTimers = new Map<string, NodeJS.Timeout>()
+
+  constructor(
+    private readonly io: Server,
+    private readonly admission: TokenAdmission,
+    private readonly service: NegotiationService,
+    private readonly handlers: CommandHandlers,
+    private readonly log: Logger,
+  ) {
+    io.use((socket, next) => void this.authenticate(socket, next))
+    io.on('connection', (socket) => this.onConnection(socket))
+  }
+
+  private async authenticate(socket: Socket, next: (err?: Error) => void): Promise<void> {
+    const refuse = (code: number, message: string) => {
+      const err = new Error(message) as Error & { data: { code: number } }
+      err.data = { code }
+      next(err)
+    }
+    try {
+      const auth = SocketAuthSchema.safeParse(socket.handshake.auth)
+      const claims = auth.success ? await this.admission.claimsOf(auth.data.token) : null
+      if (!claims) return refuse(CloseCode.unauthorized, 'missing, bad, expired or revoked token')
+      if (!(await this.service.exists(claims.negotiationId))) return refuse(CloseCode.negotiationGone, 'negotiation is gone')
+      const data: SessionData = {
+        claims,
+        user: displayName(claims.name ?? (auth.success ? auth.data.name : null)),
+        commands: new TokenBucket(20, 40),
+      }
+      socket.data = data
+      next()
+    } catch (err) {
+      this.log.error('socket.io handshake failed', err)
+      refuse(CloseCode.storeUnavailable, 'server error, try again')
+    }
+  }
+
+  private onConnection(socket: Socket): void {
+    const { claims } = socket.data as SessionData
+    void socket.join(negotiationRoom(claims.negotiationId))
+    if (mayReadHistory(claims)) void socket.join(historyRoom(claims.negotiationId))
+    this.schedulePresence(claims.negotiationId)
+    socket.on('disconnect', () => this.schedulePresence(claims.negotiationId))
+    for (const name of Object.keys(CommandSchemas) as CommandName[]) {
+      socket.on(name, (payload: unknown, ack: unknown) => void this.command(socket, name, payload, ack))
+    }
+  }
+
+  private async command(socket: Socket, name: CommandName, payload: unknown, ack: unknown): Promise<void> {
+    const reply = (answer: Ack) => typeof ack === 'function' && ack(answer)
+    const session = socket.data as SessionData
+    const fail = (code: string, message: string) => reply({ ok: false, error: { code, message } })
+    if (!session.commands.take()) return void fail(ErrorCode.rateLimited.name, 'too many commands, slow down')
+    if (!mayCommand(session.claims)) return void fail(ErrorCode.wrongRole.name, `${session.claims.role}s cannot ${name}`)
+    const parsed = CommandSchemas[name].safeParse(payload)
+    if (!parsed.success) {
+      return void fail(
+        ErrorCode.badRequest.name,
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '),
+      )
+    }
+    const actor: Actor = {
+      negotiationId: session.claims.negotiationId,
+      role: session.claims.role,
+      party: session.claims.party,
+      user: session.user,
+      session: `s:${socket.id}`,
+    }
+    try {
+      const p = parsed.data as Record<string, unknown>
+      switch (name) {
+        case 'term:accept':
+        case 'term:reject':
+        case 'term:withdraw':
+        case 'term:reopen':
+          await this.service.move(actor, name.slice(5) as 'accept', p.termId as string, p.reason as string | undefined)
+          break
+        case 'checkpoint:create':
+          await this.service.checkpoint(actor, p.name as string)
+          break
+        case 'term:restore':
+          await this.handlers.restore(actor, p.termId as string, p.n as number)
+          break
+      }
+      reply({ ok: true })
+    } catch (err) {
+      if (err instanceof ParleyError) return void fail(err.code, err.message)
+      this.log.error(`command ${name} failed`, err)
+      fail(ErrorCode.storeUnavailable.name, 'the change could not be saved; try again')
+    }
+  }
+
+  private schedulePresence(negotiationId: string): void {
+    if (this.presenceTimers.has(negotiationId)) return
+    const timer = setTimeout(() => {
+      this.presenceTimers.delete(negotiationId)
+      void this.emitPresence(negotiationId)
+    }, PRESENCE_COALESCE_MS)
+    this.presenceTimers.set(negotiationId, timer)
+  }
+
+  private async emitPresence(negotiationId: string): Promise<void> {
+    try {
+      const sockets = await this.io.in(negotiationRoom(negotiationId)).fetchSockets()
+      const online: Presence['online'] = sockets.map((s) => {
+        const d = s.data as SessionData
+        return { user: d.user, role: d.claims.role, ...(d.claims.party ? { party: d.claims.party } : {}) }
+      })
+      this.io.to(negotiationRoom(negotiationId)).emit('presence', { online } satisfies Presence)
+    } catch (err) {
+      this.log.warn(`presence of ${negotiationId} not sent`, err)
+    }
+  }
+
+  emitVersion(negotiationId: string, version: Version): void {
+    this.io.to(historyRoom(negotiationId)).emit('version', version)
+  }
+
+  /** Disconnects sockets whose session matches, telling them why first. */
+  closeWhere(pred: (d: SessionData) => boolean, code: number, reason: string): void {
+    for (const socket of this.io.of('/').sockets.values()) {
+      const d = socket.data as SessionData | undefined
+      if (d?.claims && pred(d)) {
+        socket.emit('session:closed', { code, reason })
+        socket.disconnect(true)
+      }
+    }
+  }
+
+  close(): void {
+    for (const t of this.presenceTimers.values()) clearTimeout(t)
+    this.presenceTimers.clear()
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The sample negotiation behind `npm run demo`: the United States and the
+ * Russian Federation settling reciprocal extradition of ransomware
+ * operators, with a first round already played (edits, acceptances, an
+ * agreement, a rejection, a new proposal and a checkpoint) so the board,
+ * the ledger and the history all have something to show.
+ */
+import { insertTerm, setTermText, termText, termsInOrder } from '../shared/docLayout'
+import type { Actor, CreatedNegotiation, NegotiationService } from './negotiation/service'
+
+export const DEMO = {
+  title: 'Reciprocal extradition of ransomware operators',
+  parties: [
+    { id: 'us', name: 'United States', color: '#1f5fbf' },
+    { id: 'ru', name: 'Russian Federation', color: '#b3261e' },
+  ],
+  terms: [
+    { title: 'Scope', body: 'Each party extradites persons charged with ransomware attacks against the other.' },
+    { title: 'Equal obligations', body: 'Obligations are equal and reciprocal.' },
+    { title: 'Response deadline', body: 'Requests are answered within 30 days.' },
+    { title: 'Evidence', body: 'A request includes the charging document and a summary of the evidence.' },
+    { title: 'Political offence exception', body: 'Extradition may be refused for offences of a political character.' },
+    { title: 'Proceeds of crime', body: 'Ransom payments seized by either party are returned to the victims.' },
+  ],
+}
+
+export async function createDemo(service: NegotiationService): Promise<CreatedNegotiation> {
+  const created = await service.create(DEMO)
+  const id = created.id
+  const us: Actor = { negotiationId: id, role: 'negotiator', party: 'us', user: 'J. Carter (US)', session: 'demo-us' }
+  const ru: Actor = { negotiationId: id, role: 'negotiator', party: 'ru', user: 'A. Volkova (RU)', session: 'demo-ru' }
+  const board = await service.boardRoom(id)
+  const termId = (title: string) => termsInOrder(board.doc).find((t) => t.title === title)!.id
+  const edit = async (actor: Actor, title: string, change: (body: string) => string) => {
+    const tid = termId(title)
+    const text = termText(board.doc, tid)!
+    await board.serverWrite(service.authorOf(actor), (doc) => setTermText(doc, tid, { ...text, body: change(text.body) }))
+  }
+  try {
+    await service.move(us, 'accept', termId('Scope'))
+    await service.move(ru, 'accept', termId('Scope'))
+    await edit(ru, 'Response deadline', (b) => b.replace('30 days', '45 days'))
+    await service.move(us, 'accept', termId('Equal obligations'))
+    await service.move(ru, 'accept', termId('Equal obligations'))
+    await service.move(us, 'reject', termId('Political offence exception'), 'Ransomware is never a political offence.')
+    await board.serverWrite(service.authorOf(ru), (doc) =>
+      insertTerm(doc, 't-dual-criminality', {
+        title: 'Dual criminality',
+        body: 'Extradition requires the conduct to be an offence under the laws of both parties.',
+        x: 720,
+        y: 520,
+      }),
+    )
+    await edit(us, 'Evidence', (b) =>
+      b.replace('a summary of the evidence', 'a summary of the evidence and the victims’ statements'),
+    )
+    await service.move(ru, 'accept', termId('Response deadline'))
+    await service.checkpoint(us, 'End of round one')
+  } finally {
+    service.releaseRoom(board)
+  }
+  return created
+}

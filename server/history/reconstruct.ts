@@ -1,0 +1,22 @@
+/**
+ * Any past state of a doc: the newest checkpoint at or before the wanted seq
+ * plus the updates after it. Checkpoints come every PARLEY_CHECKPOINT_EVERY
+ * updates, so the cost is bounded by that, not by the history's length.
+ */
+import * as Y from 'yjs'
+import type { Store } from '../store/types'
+import { applyTail } from '../sync/roomRegistry'
+
+export async function docAt(store: Store, docName: string, seq: number): Promise<Y.Doc> {
+  const doc = new Y.Doc({ gc: true })
+  if (seq <= 0) return doc
+  const checkpoint = await store.latestCheckpoint(docName, seq)
+  if (checkpoint) Y.applyUpdate(doc, checkpoint.state)
+  const rows = await store.readUpdates(docName, checkpoint?.seq ?? 0, seq)
+  applyTail(
+    doc,
+    rows.map((r) => r.update),
+    () => {},
+  )
+  return doc
+}

@@ -1,0 +1,130 @@
+/**
+ * The REST API of CONTRACT.md ("HTTP API"). Admin calls take the admin token;
+ * everything else a capability token, and a token of another negotiation gets
+ * the same 403 whether or not the asked-for negotiation exists.
+ */
+import type { IncomingMessage } from 'node:http'
+import { z } from 'zod'
+import { ErrorCode } from '../../shared/errors'
+import { mayReadHistory } from '../../shared/roles'
+import { CreateNegotiationSchema, MintTokenSchema } from '../../shared/schemas'
+import type { TokenAdmission } from '../auth/admission'
+import type { Claims } from '../auth/tokens'
+import { adminTokenMatches } from '../auth/tokens'
+import { ParleyError, badRequest, forbidden, notFound, unauthorized } from '../errors'
+import type { NegotiationService } from '../negotiation/service'
+import type { HistoryQueries } from '../history/queries'
+import { Router } from './router'
+
+export interface ApiDeps {
+  adminToken: string
+  admission: TokenAdmission
+  service: NegotiationService
+  history: HistoryQueries
+}
+
+function bearer(req: IncomingMessage): string | undefined {
+  const h = req.headers.authorization
+  return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const r = schema.safeParse(value)
+  if (!r.success) throw badRequest(r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '))
+  return r.data
+}
+
+export function createApi(deps: ApiDeps): Router {
+  const { service, history } = deps
+
+  const requireAdmin = (req: IncomingMessage) => {
+    if (!adminTokenMatches(bearer(req), deps.adminToken)) throw unauthorized('admin token required')
+  }
+
+  /** The caller's claims, for a route under /api/negotiations/:id. */
+  const requireClaims = async (req: IncomingMessage, negotiationId: string): Promise<Claims> => {
+    const claims = await deps.admission.claimsOf(bearer(req))
+    if (!claims) throw unauthorized()
+    if (claims.negotiationId !== negotiationId) throw forbidden('this token is for another negotiation')
+    if (!(await service.exists(negotiationId))) throw notFound('this negotiation is gone')
+    return claims
+  }
+
+  const requireHistoryReader = async (req: IncomingMessage, negotiationId: string) => {
+    const claims = await requireClaims(req, negotiationId)
+    if (!mayReadHistory(claims)) throw forbidden(`${claims.role}s have no access to the history`)
+    return claims
+  }
+
+  const versionNumber = (raw: string) => {
+    const n = Number(raw)
+    if (!Number.isSafeInteger(n) || n < 0) throw badRequest('a version number is a non-negative integer')
+    return n
+  }
+
+  return new Router()
+    .on('POST', '/api/negotiations', async ({ req, body }) => {
+      requireAdmin(req)
+      const created = await service.create(parse(CreateNegotiationSchema, body))
+      return { status: 201, json: created }
+    })
+    .on('GET', '/api/negotiations', async ({ req }) => {
+      requireAdmin(req)
+      const all = await service.list()
+      return { status: 200, json: { negotiations: all } }
+    })
+    .on('POST', '/api/negotiations/:id/tokens', async ({ req, params, body }) => {
+      requireAdmin(req)
+      const minted = await service.mintToken(params.id!, parse(MintTokenSchema, body))
+      return { status: 201, json: minted }
+    })
+    .on('DELETE', '/api/negotiations/:id', async ({ req, params }) => {
+      requireAdmin(req)
+      if (!(await service.delete(params.id!))) throw notFound('no such negotiation')
+      return undefined
+    })
+    .on('DELETE', '/api/tokens/:jti', async ({ req, params }) => {
+      requireAdmin(req)
+      if (!(await service.revoke(params.jti!))) throw notFound('no such token, or already revoked')
+      return undefined
+    })
+    .on('GET', '/api/session', async ({ req }) => {
+      const claims = await deps.admission.claimsOf(bearer(req))
+      if (!claims) throw unauthorized()
+      const record = await service.get(claims.negotiationId)
+      if (!record) throw new ParleyError(ErrorCode.notFound.name, 'this negotiation is gone')
+      return {
+        status: 200,
+        json: {
+          negotiation: {
+            id: record.id,
+            title: record.title,
+            parties: record.parties,
+            createdAt: new Date(record.createdAt).toISOString(),
+          },
+          role: claims.role,
+          party: claims.party,
+          name: claims.name,
+          expiresAt: claims.expiresAt ? new Date(claims.expiresAt).toISOString() : null,
+        },
+      }
+    })
+    .on('GET', '/api/negotiations/:id', async ({ req, params }) => {
+      await requireClaims(req, params.id!)
+      const r = (await service.get(params.id!))!
+      return {
+        status: 200,
+        json: { id: r.id, title: r.title, parties: r.parties, createdAt: new Date(r.createdAt).toISOString() },
+      }
+    })
+    .on('GET', '/api/negotiations/:id/versions', async ({ req, params }) => {
+      await requireHistoryReader(req, params.id!)
+      return { status: 200, json: { versions: await history.versions(params.id!) } }
+    })
+    .on('GET', '/api/negotiations/:id/versions/:n', async ({ req, params }) => {
+      await requireHistoryReader(req, params.id!)
+      const sheet = await history.sheetAt(params.id!, versionNumber(params.n!))
+      if (!sheet) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${params.n}`)
+      return { status: 200, json: sheet }
+    })
+}

@@ -1,0 +1,23 @@
+/** The built client (dist/client), with index.html for every app route (/n/<id>, /admin, …). */
+import { existsSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import sirv from 'sirv'
+
+export function staticClient(dir: string): (req: IncomingMessage, res: ServerResponse) => void {
+  if (!existsSync(dir)) {
+    return (_req, res) => {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' })
+      res.end('The Parley client is not built. Run `npm run build` (npm start does it for you).\n')
+    }
+  }
+  const serve = sirv(dir, { single: true, etag: true, gzip: true, brotli: true, setHeaders: cacheHeaders })
+  return (req, res) =>
+    serve(req, res, () => {
+      res.writeHead(404).end()
+    })
+}
+
+function cacheHeaders(res: ServerResponse, pathname: string): void {
+  // Vite fingerprints everything under /assets; the HTML must always be fresh.
+  res.setHeader('cache-control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
+}

@@ -1,0 +1,65 @@
+/**
+ * `npm start` / `npm run demo`: reads the configuration, starts Parley, prints
+ * where it runs and how to begin, and stops cleanly on SIGTERM/SIGINT
+ * (flushes the store, closes sockets with 1001).
+ */
+import { loadConfig } from './config'
+import { startParley } from './app'
+import { createDemo } from './demo'
+
+async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    console.error((err as Error).message)
+    process.exit(2)
+  }
+  const parley = await startParley(config)
+  const store = parley.store.kind === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'
+  const lines = [
+    '',
+    `  Parley is running at ${parley.url}`,
+    `  Store: ${store}${config.redisUrl ? ', Redis fan-out on' : ''}`,
+    `  Admin token: ${parley.adminToken}${parley.adminTokenGenerated ? '   (new; kept in the data dir)' : ''}`,
+    '',
+    `  Open ${parley.url}/admin and paste the admin token to create a negotiation,`,
+    '  or from a shell:',
+    `    curl -s -X POST ${parley.url}/api/negotiations \\`,
+    `      -H 'authorization: Bearer ${parley.adminToken}' -H 'content-type: application/json' \\`,
+    `      -d '{"title":"Our deal","parties":[{"name":"Party A"},{"name":"Party B"}]}'`,
+    '  or run `npm run demo` for a ready-made sample negotiation.',
+    '',
+  ]
+  console.log(lines.join('\n'))
+
+  if (process.argv.includes('--demo')) {
+    const demo = await createDemo(parley.service)
+    console.log(`  Demo negotiation "${demo.title}" (${demo.id}). Invite links:`)
+    for (const p of demo.parties) console.log(`    ${p.name.padEnd(20)} negotiator  ${demo.links.negotiator[p.id]}`)
+    console.log(`    ${'Press pool'.padEnd(20)} observer    ${demo.links.observer}`)
+    console.log(`    ${'Legal review'.padEnd(20)} reviewer    ${demo.links.reviewer}`)
+    console.log('')
+  }
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    parley.log.info(`${signal}: closing connections and flushing the store`)
+    parley
+      .close()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        parley.log.error('shutdown failed', err)
+        process.exit(1)
+      })
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}
+
+main().catch((err) => {
+  console.error('Parley could not start:', err instanceof Error ? err.message : err)
+  process.exit(1)
+})

@@ -1,0 +1,174 @@
+/**
+ * Watches each negotiation's board and keeps the ledger in step with it:
+ * a term that appears is `proposed` by the party whose update created it; a
+ * change to an agreed term's text `reopens` it, attributed to the editor; a
+ * term removed by anyone but its proposer is put back (only the proposing
+ * delegation may withdraw, and an agreed term cannot vanish).
+ *
+ * It runs inside the transaction that applies the board update, so its
+ * ledger writes join the same group commit. It also records which terms each
+ * update touched, for the history's edit versions.
+ */
+import * as Y from 'yjs'
+import { board, insertTerm, readStatus, termText, writeStatus, type NewTerm } from '../../shared/docLayout'
+import { applyMove, type MoveOutcome, type TermText } from '../../shared/negotiation'
+import type { Room, UpdateOrigin } from '../sync/room'
+import type { Author } from '../store/types'
+
+/** Travels with a ledger write to the history: which move it was and on whose behalf. */
+export interface LedgerMoveMeta {
+  kind: Exclude<MoveOutcome, 'none'> | 'checkpoint' | 'restore'
+  termIds: string[]
+  party: string | null
+  user: string
+  reason?: string
+  name?: string
+  /** for `restore`: the version whose text was put back */
+  restoredFrom?: number
+}
+
+/** What one board update did to terms. */
+export interface TermTouches {
+  text: Set<string>
+  layout: Set<string>
+  added: Set<string>
+  removed: Set<string>
+  /** title and body of each text-touched term before this update */
+  before: Map<string, TermText>
+}
+
+export interface PartyLookup {
+  partiesOf(negotiationId: string): Promise<Array<{ id: string }>>
+}
+
+export class BoardWatcher {
+  /** per applied board update (keyed by its origin object): the terms it touched */
+  readonly touches = new WeakMap<UpdateOrigin, TermTouches>()
+  /** last known text of every term per board, to put back a term removed without the right */
+  private texts = new WeakMap<Room, Map<string, NewTerm>>()
+  private parties = new Map<string, string[]>()
+
+  constructor(
+    private readonly lookup: PartyLookup,
+    private readonly now: () => number,
+  ) {}
+
+  async watch(boardRoom: Room, ledgerRoom: Room): Promise<void> {
+    const negotiationId = boardRoom.name.split('/')[0]!
+    this.parties.set(
+      negotiationId,
+      (await this.lookup.partiesOf(negotiationId)).map((p) => p.id),
+    )
+    const attach = (doc: Y.Doc) => {
+      const cache = new Map<string, NewTerm>()
+      board(doc).terms.forEach((_m, id) => cache.set(id, snapshotTerm(doc, id)!))
+      this.texts.set(boardRoom, cache)
+      board(doc).terms.observeDeep((events, txn) => this.onTermsChanged(negotiationId, boardRoom, ledgerRoom, events, txn))
+    }
+    attach(boardRoom.doc)
+    boardRoom.addListener({ onDocReplaced: (room) => attach(room.doc) })
+  }
+
+  private onTermsChanged(
+    negotiationId: string,
+    boardRoom: Room,
+    ledgerRoom: Room,
+    events: Array<Y.YEvent<any>>,
+    txn: Y.Transaction,
+  ): void {
+    const origin = txn.origin as UpdateOrigin | null
+    if (!origin || typeof origin !== 'object' || !('source' in origin)) return
+    const touches: TermTouches = { text: new Set(), layout: new Set(), added: new Set(), removed: new Set(), before: new Map() }
+    const terms = board(boardRoom.doc).terms
+    for (const ev of events) {
+      if (ev.target === terms) {
+        for (const [termId, change] of ev.changes.keys) {
+          if (change.action === 'add') touches.added.add(termId)
+          else if (change.action === 'delete') touches.removed.add(termId)
+          else touches.text.add(termId) // the whole term map was replaced
+        }
+        continue
+      }
+      const termId = ev.path[0]
+      if (typeof termId !== 'string') continue
+      const field = ev.target instanceof Y.Text ? ev.path[1] : undefined
+      if (field === 'title' || field === 'body') touches.text.add(termId)
+      else if (ev instanceof Y.YMapEvent && (ev.keysChanged.has('title') || ev.keysChanged.has('body'))) touches.text.add(termId)
+      else touches.layout.add(termId)
+    }
+    this.touches.set(origin, touches)
+
+    const author = origin.author
+    const parties = this.parties.get(negotiationId) ?? []
+    const cache = this.texts.get(boardRoom)!
+    const now = this.now()
+    const restore: Array<[string, NewTerm]> = []
+    const moves: Array<{ termId: string; run: (doc: Y.Doc) => void; meta: LedgerMoveMeta }> = []
+
+    for (const termId of touches.added) {
+      const snapshot = snapshotTerm(boardRoom.doc, termId)
+      if (snapshot) cache.set(termId, snapshot)
+      if (readStatus(ledgerRoom.doc, termId)) continue
+      const t = applyMove(undefined, { kind: 'propose', party: author.party }, parties, now)
+      moves.push({ termId, run: (doc) => writeStatus(doc, termId, t.status), meta: this.meta('propose', termId, author) })
+    }
+    for (const termId of touches.text) {
+      const text = termText(boardRoom.doc, termId)
+      if (!text || touches.added.has(termId)) continue
+      const previous = cache.get(termId)
+      if (previous) touches.before.set(termId, { title: previous.title, body: previous.body })
+      cache.set(termId, snapshotTerm(boardRoom.doc, termId)!)
+      const status = readStatus(ledgerRoom.doc, termId)
+      if (!status || !author.party) continue
+      const t = applyMove(status, { kind: 'edit', party: author.party, text }, parties, now)
+      if (t.outcome === 'reopen') {
+        moves.push({ termId, run: (doc) => writeStatus(doc, termId, t.status), meta: this.meta('reopen', termId, author) })
+      }
+    }
+    for (const termId of touches.layout) {
+      const snapshot = snapshotTerm(boardRoom.doc, termId)
+      if (snapshot) cache.set(termId, snapshot)
+    }
+    for (const termId of touches.removed) {
+      if (terms.has(termId)) continue
+      const status = readStatus(ledgerRoom.doc, termId)
+      const last = cache.get(termId)
+      const proposerWithdraws =
+        status &&
+        status.state !== 'agreed' &&
+        status.state !== 'withdrawn' &&
+        author.party !== null &&
+        status.proposedBy === author.party
+      if (proposerWithdraws) {
+        const t = applyMove(status, { kind: 'withdraw', party: author.party! }, parties, now)
+        moves.push({ termId, run: (doc) => writeStatus(doc, termId, t.status), meta: this.meta('withdraw', termId, author) })
+      } else if (last && origin.source === 'connection') {
+        restore.push([termId, last])
+      }
+    }
+
+    for (const m of moves) void ledgerRoom.serverWrite(author, m.run, m.meta)?.catch(() => {})
+    if (restore.length > 0) {
+      // Put the terms back after this transaction: a removal its author had no right to make.
+      queueMicrotask(() => {
+        void boardRoom
+          .serverWrite({ user: 'Parley', party: null, role: 'server', conn: 'server' }, (doc) => {
+            for (const [termId, text] of restore) if (!board(doc).terms.has(termId)) insertTerm(doc, termId, text)
+          })
+          ?.catch(() => {})
+      })
+    }
+  }
+
+  private meta(kind: LedgerMoveMeta['kind'], termId: string, author: Author): LedgerMoveMeta {
+    return { kind, termIds: [termId], party: author.party, user: author.user }
+  }
+}
+
+function snapshotTerm(doc: Y.Doc, termId: string): NewTerm | null {
+  const text = termText(doc, termId)
+  if (!text) return null
+  const m = board(doc).terms.get(termId)!
+  const num = (k: string) => (typeof m.get(k) === 'number' ? (m.get(k) as number) : 0)
+  return { ...text, x: num('x'), y: num('y') }
+}

@@ -1,0 +1,277 @@
+/**
+ * Negotiations: creation (parties, the seeded ledger and board), tokens and
+ * links, and the commands that move a term through its states. The ledger
+ * doc is written here and only here; every move is attributed from the
+ * token, never from the payload, and acknowledged only once it is durable.
+ */
+import { boardDocName, ledgerDocName, parseDocName } from '../../shared/docNames'
+import {
+  insertTerm,
+  ledger as ledgerLayout,
+  readStatus,
+  setTermText,
+  termText,
+  writeMeta,
+  writeStatus,
+} from '../../shared/docLayout'
+import { applyMove, TermRuleError, type PartyInfo, type TermMove, type TermText } from '../../shared/negotiation'
+import { ErrorCode } from '../../shared/errors'
+import type { CreateNegotiationInput, MintTokenInput } from '../../shared/schemas'
+import type { Role } from '../../shared/roles'
+import type { Author, NegotiationRecord, Store } from '../store/types'
+import type { Room } from '../sync/room'
+import type { RoomRegistry } from '../sync/roomRegistry'
+import type { TokenService } from '../auth/tokens'
+import type { Revocations } from '../auth/revocations'
+import { ParleyError, badRequest } from '../errors'
+import { assignParties, newNegotiationId, newTermId } from './ids'
+import { BoardWatcher, type LedgerMoveMeta } from './boardWatcher'
+
+/** Who issues a command: from the token. */
+export interface Actor {
+  negotiationId: string
+  role: Role
+  party: string | null
+  user: string
+  /** connection or socket id, for the history's `conn` */
+  session: string
+}
+
+export interface CreatedNegotiation {
+  id: string
+  title: string
+  parties: PartyInfo[]
+  createdAt: string
+  tokens: { negotiator: Record<string, string>; observer: string; reviewer: string }
+  links: { negotiator: Record<string, string>; observer: string; reviewer: string }
+}
+
+const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
+const EXISTS_TTL_MS = 5000
+
+export class NegotiationService {
+  private cache = new Map<string, { record: NegotiationRecord | null; at: number }>()
+  readonly boardWatcher: BoardWatcher
+  private deletedListeners: Array<(id: string) => void> = []
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: RoomRegistry,
+    private readonly tokens: TokenService,
+    private readonly revocations: Revocations,
+    private readonly baseUrl: () => string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.boardWatcher = new BoardWatcher(this, now)
+  }
+
+  /** Hooked into RoomRegistry.onCreate: a board room pins its ledger room and gets watched. */
+  async onRoomCreated(room: Room): Promise<void> {
+    const ref = parseDocName(room.name)
+    if (ref?.kind !== 'board') return
+    const ledger = await this.registry.get(ledgerDocName(ref.negotiationId))
+    ledger.pins++
+    await this.boardWatcher.watch(room, ledger)
+  }
+
+  onRoomUnloaded(room: Room): void {
+    const ref = parseDocName(room.name)
+    if (ref?.kind !== 'board') return
+    const ledger = this.registry.peek(ledgerDocName(ref.negotiationId))
+    if (ledger) {
+      ledger.pins--
+      this.registry.scheduleUnload(ledger)
+    }
+  }
+
+  // ── negotiations ────────────────────────────────────────────────────────
+
+  async create(input: CreateNegotiationInput): Promise<CreatedNegotiation> {
+    let parties: PartyInfo[]
+    try {
+      parties = assignParties(input.parties)
+    } catch (err) {
+      throw badRequest((err as Error).message)
+    }
+    const record: NegotiationRecord = { id: newNegotiationId(), title: input.title, parties, createdAt: this.now() }
+    await this.store.createNegotiation(record)
+    this.cache.set(record.id, { record, at: this.now() })
+
+    const ledger = await this.registry.get(ledgerDocName(record.id))
+    const writes: Array<Promise<number> | null> = [ledger.serverWrite(SERVER_AUTHOR, (doc) => writeMeta(doc, record))]
+    if (input.terms?.length) {
+      const board = await this.registry.get(boardDocName(record.id))
+      // The board watcher records each seeded term as proposed, by nobody (the negotiation's opening draft).
+      writes.push(
+        board.serverWrite(SERVER_AUTHOR, (doc) =>
+          input.terms!.forEach((t, i) =>
+            insertTerm(doc, newTermId(), { ...t, x: 40 + (i % 3) * 340, y: 40 + Math.floor(i / 3) * 240 }),
+          ),
+        ),
+      )
+      this.registry.scheduleUnload(board)
+    }
+    await Promise.all(writes)
+    this.registry.scheduleUnload(ledger)
+
+    const tokens: CreatedNegotiation['tokens'] = { negotiator: {}, observer: '', reviewer: '' }
+    const links: CreatedNegotiation['links'] = { negotiator: {}, observer: '', reviewer: '' }
+    for (const p of parties) {
+      const t = await this.mintToken(record.id, { role: 'negotiator', party: p.id })
+      tokens.negotiator[p.id] = t.token
+      links.negotiator[p.id] = t.link
+    }
+    for (const role of ['observer', 'reviewer'] as const) {
+      const t = await this.mintToken(record.id, { role })
+      tokens[role] = t.token
+      links[role] = t.link
+    }
+    return { id: record.id, title: record.title, parties, createdAt: new Date(record.createdAt).toISOString(), tokens, links }
+  }
+
+  async get(id: string): Promise<NegotiationRecord | null> {
+    const hit = this.cache.get(id)
+    if (hit && this.now() - hit.at < EXISTS_TTL_MS) return hit.record
+    const record = await this.store.getNegotiation(id)
+    this.cache.set(id, { record, at: this.now() })
+    return record
+  }
+
+  list(): Promise<NegotiationRecord[]> {
+    return this.store.listNegotiations()
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.get(id)) !== null
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const deleted = await this.store.deleteNegotiation(id)
+    this.cache.set(id, { record: null, at: this.now() })
+    if (deleted) for (const l of this.deletedListeners) l(id)
+    return deleted
+  }
+
+  onDeleted(listener: (id: string) => void): void {
+    this.deletedListeners.push(listener)
+  }
+
+  async mintToken(negotiationId: string, req: MintTokenInput): Promise<{ token: string; link: string; jti: string }> {
+    const record = await this.get(negotiationId)
+    if (!record) throw new ParleyError(ErrorCode.notFound.name, 'no such negotiation')
+    if (req.party && !record.parties.some((p) => p.id === req.party)) {
+      throw new ParleyError(ErrorCode.badRequest.name, `no party "${req.party}" in this negotiation`)
+    }
+    const { token, claims } = await this.tokens.mint({ negotiationId, ...req })
+    await this.store.recordToken({
+      jti: claims.jti,
+      negotiationId,
+      role: claims.role,
+      party: claims.party,
+      createdAt: this.now(),
+      expiresAt: claims.expiresAt,
+    })
+    return { token, jti: claims.jti, link: this.inviteLink(negotiationId, token) }
+  }
+
+  /** The token travels in the fragment, which browsers never send to a server or put in logs. */
+  inviteLink(negotiationId: string, token: string): string {
+    return `${this.baseUrl()}/n/${negotiationId}#token=${token}`
+  }
+
+  async revoke(jti: string): Promise<boolean> {
+    const revoked = await this.store.revokeToken(jti, this.now())
+    if (revoked) this.revocations.add(jti)
+    return revoked
+  }
+
+  // ── commands ────────────────────────────────────────────────────────────
+
+  async partiesOf(negotiationId: string): Promise<PartyInfo[]> {
+    return (await this.get(negotiationId))?.parties ?? []
+  }
+
+  /**
+   * Runs one term move for a negotiator: validates it against the ledger,
+   * writes the new status, and resolves once that write is durable.
+   */
+  async move(actor: Actor, kind: Exclude<TermMove['kind'], 'propose' | 'edit'>, termId: string, reason?: string): Promise<void> {
+    if (actor.role !== 'negotiator' || !actor.party)
+      throw new ParleyError(ErrorCode.wrongRole.name, 'only negotiators can do that')
+    const parties = (await this.partiesOf(actor.negotiationId)).map((p) => p.id)
+    const board = await this.registry.get(boardDocName(actor.negotiationId))
+    try {
+      const ledger = await this.registry.get(ledgerDocName(actor.negotiationId))
+      const text = termText(board.doc, termId)
+      const status = readStatus(ledger.doc, termId)
+      if (!text || !status) throw new ParleyError(ErrorCode.unknownTerm.name, `no term "${termId}" on the board`)
+      const move: TermMove = kind === 'accept' ? { kind, party: actor.party, text } : { kind, party: actor.party }
+      let transition
+      try {
+        transition = applyMove(status, move, parties, this.now())
+      } catch (err) {
+        if (err instanceof TermRuleError) throw new ParleyError(err.code, err.message)
+        throw err
+      }
+      if (transition.outcome === 'none') return
+      const meta: LedgerMoveMeta = { kind: transition.outcome, termIds: [termId], party: actor.party, user: actor.user, reason }
+      const write = ledger.serverWrite(this.authorOf(actor), (doc) => writeStatus(doc, termId, transition.status), meta)
+      if (write) await write
+    } finally {
+      this.registry.scheduleUnload(board)
+    }
+  }
+
+  /** A named checkpoint: a version of its own, recorded in the ledger so it is part of the log. */
+  async checkpoint(actor: Actor, name: string): Promise<void> {
+    if (actor.role !== 'negotiator' || !actor.party)
+      throw new ParleyError(ErrorCode.wrongRole.name, 'only negotiators can do that')
+    const ledger = await this.ledgerRoom(actor.negotiationId)
+    const meta: LedgerMoveMeta = { kind: 'checkpoint', termIds: [], party: actor.party, user: actor.user, name }
+    const at = this.now()
+    await ledger.serverWrite(
+      this.authorOf(actor),
+      (doc) => ledgerLayout(doc).meta.set('lastCheckpoint', { name, at, party: actor.party, user: actor.user }),
+      meta,
+    )
+  }
+
+  /**
+   * Puts a term's title and body back to `text` as a new edit of the caller's
+   * party (a `restore` version); nothing in the history is rewritten.
+   */
+  async restore(actor: Actor, termId: string, text: TermText, fromVersion: number): Promise<void> {
+    if (actor.role !== 'negotiator' || !actor.party)
+      throw new ParleyError(ErrorCode.wrongRole.name, 'only negotiators can do that')
+    const board = await this.boardRoom(actor.negotiationId)
+    try {
+      const meta = { kind: 'restore', termIds: [termId], party: actor.party, user: actor.user, restoredFrom: fromVersion }
+      const write = board.serverWrite(
+        this.authorOf(actor),
+        (doc) => {
+          if (!setTermText(doc, termId, text)) insertTerm(doc, termId, text)
+        },
+        meta,
+      )
+      if (write) await write
+    } finally {
+      this.registry.scheduleUnload(board)
+    }
+  }
+
+  authorOf(actor: Actor): Author {
+    return { user: actor.user, party: actor.party, role: actor.role, conn: actor.session }
+  }
+
+  ledgerRoom(negotiationId: string): Promise<Room> {
+    return this.registry.get(ledgerDocName(negotiationId))
+  }
+
+  boardRoom(negotiationId: string): Promise<Room> {
+    return this.registry.get(boardDocName(negotiationId))
+  }
+
+  releaseRoom(room: Room): void {
+    this.registry.scheduleUnload(room)
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The tamper-evident chain over the update log and the version index: every
+ * row stores its predecessor's hash, and a row's own hash is
+ * SHA-256(prevHash ‖ canonical row). Changing any stored byte — data, author,
+ * time or order — changes every later hash, which `npm run verify` recomputes.
+ */
+import { createHash } from 'node:crypto'
+
+export const GENESIS_HASH = '0'.repeat(64)
+
+export interface ChainedUpdateFields {
+  doc: string
+  seq: number
+  at: number
+  user: string
+  party: string | null
+  role: string
+  conn: string
+  update: Uint8Array
+  /** the row's meta exactly as stored (JSON text), or null */
+  meta: string | null
+}
+
+export function updateRowHash(prevHash: string, row: ChainedUpdateFields): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(JSON.stringify([row.doc, row.seq, row.at, row.user, row.party, row.role, row.conn, row.meta]))
+    .update(row.update)
+    .digest('hex')
+}
+
+export interface ChainedVersionFields {
+  negotiationId: string
+  n: number
+  at: number
+  party: string | null
+  user: string
+  kind: string
+  termIds: string[]
+  summary: string
+  name?: string
+  boardSeq: number
+  ledgerSeq: number
+}
+
+export function versionRowHash(prevHash: string, v: ChainedVersionFields): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update(
+      JSON.stringify([
+        v.negotiationId,
+        v.n,
+        v.at,
+        v.party,
+        v.user,
+        v.kind,
+        v.termIds,
+        v.summary,
+        v.name ?? null,
+        v.boardSeq,
+        v.ledgerSeq,
+      ]),
+    )
+    .digest('hex')
+}

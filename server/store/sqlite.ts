@@ -1,0 +1,439 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3, WAL, synchronous=FULL).
+ * Calls are synchronous underneath; the async `Store` surface lets the
+ * PostgreSQL store share every caller. A batch append is one transaction with
+ * prepared statements — the group commit of one event-loop turn.
+ */
+import Database from 'better-sqlite3'
+import type { Database as Db, Statement } from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { GENESIS_HASH, updateRowHash } from './chain'
+import {
+  StoreUnavailableError,
+  type AppendResult,
+  type ClientClaim,
+  type Checkpoint,
+  type NegotiationRecord,
+  type NewUpdate,
+  type Store,
+  type StoredUpdate,
+  type TokenRecord,
+  type VersionRecord,
+} from './types'
+import type { Role } from '../../shared/roles'
+import type { VersionKind } from '../../shared/schemas'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS docs (
+  id        INTEGER PRIMARY KEY,
+  name      TEXT NOT NULL UNIQUE,
+  head_seq  INTEGER NOT NULL DEFAULT 0,
+  head_hash TEXT NOT NULL
+);
+-- one row per distinct (user, party, role, connection): keeps the log rows small
+CREATE TABLE IF NOT EXISTS authors (
+  id    INTEGER PRIMARY KEY,
+  user  TEXT NOT NULL,
+  party TEXT,
+  role  TEXT NOT NULL,
+  conn  TEXT NOT NULL,
+  UNIQUE (conn, user, party, role)
+);
+CREATE TABLE IF NOT EXISTS updates (
+  doc_id    INTEGER NOT NULL,
+  seq       INTEGER NOT NULL,
+  at        INTEGER NOT NULL,
+  author_id INTEGER NOT NULL,
+  data      BLOB NOT NULL,
+  meta      TEXT,
+  prev_hash TEXT NOT NULL,
+  PRIMARY KEY (doc_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+  doc_id INTEGER NOT NULL,
+  seq    INTEGER NOT NULL,
+  at     INTEGER NOT NULL,
+  state  BLOB NOT NULL,
+  PRIMARY KEY (doc_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS client_owners (
+  doc_id    INTEGER NOT NULL,
+  client_id INTEGER NOT NULL,
+  owner     TEXT NOT NULL,
+  PRIMARY KEY (doc_id, client_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS negotiations (
+  id         TEXT PRIMARY KEY,
+  title      TEXT NOT NULL,
+  parties    TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  deleted_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  jti            TEXT PRIMARY KEY,
+  negotiation_id TEXT NOT NULL,
+  role           TEXT NOT NULL,
+  party          TEXT,
+  created_at     INTEGER NOT NULL,
+  expires_at     INTEGER,
+  revoked_at     INTEGER
+);
+CREATE INDEX IF NOT EXISTS tokens_revoked ON tokens (revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS versions (
+  negotiation_id TEXT NOT NULL,
+  n          INTEGER NOT NULL,
+  at         INTEGER NOT NULL,
+  last_at    INTEGER NOT NULL,
+  party      TEXT,
+  user       TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  term_ids   TEXT NOT NULL,
+  summary    TEXT NOT NULL,
+  name       TEXT,
+  board_seq  INTEGER NOT NULL,
+  ledger_seq INTEGER NOT NULL,
+  hash       TEXT NOT NULL,
+  prev_hash  TEXT NOT NULL,
+  PRIMARY KEY (negotiation_id, n)
+) WITHOUT ROWID;
+`
+
+interface DocHead {
+  id: number
+  seq: number
+  hash: string
+}
+
+interface UpdateRow {
+  seq: number
+  at: number
+  data: Buffer
+  meta: string | null
+  prev_hash: string
+  user: string
+  party: string | null
+  role: string
+  conn: string
+}
+
+/** SQLite result codes that mean "cannot write now", not "bad input". */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)/
+
+function wrap<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn())
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? ''
+    return Promise.reject(UNAVAILABLE.test(code) ? new StoreUnavailableError(err) : err)
+  }
+}
+
+export interface SqliteStoreOptions {
+  /** ms a statement waits for a lock before failing; kept short because waiting blocks the event loop */
+  busyTimeoutMs?: number
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const
+  readonly db: Db
+  private heads = new Map<string, DocHead>()
+  private authorIds = new Map<string, number>()
+  private s: ReturnType<typeof prepareStatements>
+
+  constructor(file: string, opts: SqliteStoreOptions = {}) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+    this.db = new Database(file)
+    this.db.pragma('journal_mode = WAL')
+    // FULL: a commit is on disk before the call returns, so a save receipt survives power loss.
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 250}`)
+    this.db.exec(SCHEMA)
+    this.s = prepareStatements(this.db)
+  }
+
+  private head(doc: string, create: boolean): DocHead | undefined {
+    let head = this.heads.get(doc)
+    if (head) return head
+    head = this.s.docByName.get(doc) as DocHead | undefined
+    if (!head && create) {
+      const id = Number(this.s.insertDoc.run(doc, GENESIS_HASH).lastInsertRowid)
+      head = { id, seq: 0, hash: GENESIS_HASH }
+    }
+    if (head) this.heads.set(doc, head)
+    return head
+  }
+
+  private authorId(u: NewUpdate): number {
+    const { user, party, role, conn } = u.author
+    const key = `${conn}\u0000${user}\u0000${party ?? ''}\u0000${role}`
+    let id = this.authorIds.get(key)
+    if (id === undefined) {
+      const row = this.s.authorId.get(conn, user, party, role) as { id: number } | undefined
+      id = row ? row.id : Number(this.s.insertAuthor.run(user, party, role, conn).lastInsertRowid)
+      this.authorIds.set(key, id)
+    }
+    return id
+  }
+
+  appendUpdates(batch: NewUpdate[], claims: ClientClaim[] = []): Promise<AppendResult[]> {
+    if (batch.length === 0 && claims.length === 0) return Promise.resolve([])
+    // The in-memory heads and author ids advance inside the transaction; on
+    // failure they are dropped so the next attempt re-reads the truth.
+    const txn = this.db.transaction((rows: NewUpdate[]) => {
+      for (const c of claims) this.s.claim.run(this.head(c.doc, true)!.id, c.clientId, c.owner)
+      const results: AppendResult[] = []
+      const touched = new Map<string, DocHead>()
+      for (const row of rows) {
+        const head = this.head(row.doc, true)!
+        const seq = head.seq + 1
+        const meta = row.meta === undefined ? null : JSON.stringify(row.meta)
+        const hash = updateRowHash(head.hash, {
+          doc: row.doc,
+          seq,
+          at: row.at,
+          user: row.author.user,
+          party: row.author.party,
+          role: row.author.role,
+          conn: row.author.conn,
+          update: row.update,
+          meta,
+        })
+        this.s.insertUpdate.run(head.id, seq, row.at, this.authorId(row), row.update, meta, head.hash)
+        head.seq = seq
+        head.hash = hash
+        touched.set(row.doc, head)
+        results.push({ doc: row.doc, seq, hash })
+      }
+      for (const head of touched.values()) this.s.setHead.run(head.seq, head.hash, head.id)
+      return results
+    })
+    return wrap(() => {
+      try {
+        return txn(batch)
+      } catch (err) {
+        this.heads.clear()
+        this.authorIds.clear()
+        throw err
+      }
+    })
+  }
+
+  readUpdates(doc: string, afterSeq: number, uptoSeq = Number.MAX_SAFE_INTEGER): Promise<StoredUpdate[]> {
+    return wrap(() => {
+      const head = this.head(doc, false)
+      if (!head) return []
+      return (this.s.readRange.all(head.id, afterSeq, uptoSeq) as UpdateRow[]).map((r) => toStoredUpdate(doc, r))
+    })
+  }
+
+  headSeq(doc: string): Promise<number> {
+    return wrap(() => this.head(doc, false)?.seq ?? 0)
+  }
+
+  async scanUpdates(
+    doc: string,
+    visit: (rows: StoredUpdate[], total: number) => void | Promise<void>,
+    pageSize = 5000,
+  ): Promise<void> {
+    const total = await this.headSeq(doc)
+    for (let after = 0; after < total; after += pageSize) {
+      const rows = await this.readUpdates(doc, after, Math.min(after + pageSize, total))
+      await visit(rows, total)
+    }
+  }
+
+  saveCheckpoint(cp: Checkpoint): Promise<void> {
+    return wrap(() => {
+      const head = this.head(cp.doc, true)!
+      this.s.insertCheckpoint.run(head.id, cp.seq, cp.at, cp.state)
+    })
+  }
+
+  latestCheckpoint(doc: string, atOrBefore = Number.MAX_SAFE_INTEGER): Promise<Checkpoint | null> {
+    return wrap(() => {
+      const head = this.head(doc, false)
+      if (!head) return null
+      const row = this.s.latestCheckpoint.get(head.id, atOrBefore) as { seq: number; at: number; state: Buffer } | undefined
+      return row ? { doc, seq: row.seq, at: row.at, state: new Uint8Array(row.state) } : null
+    })
+  }
+
+  clientOwners(doc: string): Promise<Map<number, string>> {
+    return wrap(() => {
+      const head = this.head(doc, false)
+      const owners = new Map<number, string>()
+      if (!head) return owners
+      for (const r of this.s.owners.all(head.id) as Array<{ client_id: number; owner: string }>) owners.set(r.client_id, r.owner)
+      return owners
+    })
+  }
+
+  createNegotiation(n: NegotiationRecord): Promise<void> {
+    return wrap(() => void this.s.insertNegotiation.run(n.id, n.title, JSON.stringify(n.parties), n.createdAt))
+  }
+
+  getNegotiation(id: string): Promise<NegotiationRecord | null> {
+    return wrap(() => {
+      const row = this.s.getNegotiation.get(id) as NegotiationRow | undefined
+      return row ? toNegotiation(row) : null
+    })
+  }
+
+  deleteNegotiation(id: string): Promise<boolean> {
+    return wrap(() => this.s.deleteNegotiation.run(Date.now(), id).changes > 0)
+  }
+
+  listNegotiations(): Promise<NegotiationRecord[]> {
+    return wrap(() => (this.s.listNegotiations.all() as NegotiationRow[]).map(toNegotiation))
+  }
+
+  recordToken(t: TokenRecord): Promise<void> {
+    return wrap(() => void this.s.insertToken.run(t.jti, t.negotiationId, t.role, t.party, t.createdAt, t.expiresAt))
+  }
+
+  revokeToken(jti: string, at: number): Promise<boolean> {
+    return wrap(() => this.s.revoke.run(at, jti).changes > 0)
+  }
+
+  revokedSince(since: number): Promise<Array<{ jti: string; revokedAt: number }>> {
+    return wrap(() =>
+      (this.s.revokedSince.all(since) as Array<{ jti: string; revoked_at: number }>).map((r) => ({
+        jti: r.jti,
+        revokedAt: r.revoked_at,
+      })),
+    )
+  }
+
+  isRevoked(jti: string): Promise<boolean> {
+    return wrap(() => this.s.isRevoked.get(jti) !== undefined)
+  }
+
+  putVersion(v: VersionRecord): Promise<void> {
+    return wrap(
+      () =>
+        void this.s.putVersion.run({
+          ...v,
+          termIds: JSON.stringify(v.termIds),
+          name: v.name ?? null,
+        }),
+    )
+  }
+
+  listVersions(negotiationId: string): Promise<VersionRecord[]> {
+    return wrap(() => (this.s.listVersions.all(negotiationId) as VersionRow[]).map(toVersion))
+  }
+
+  getVersion(negotiationId: string, n: number): Promise<VersionRecord | null> {
+    return wrap(() => {
+      const row = this.s.getVersion.get(negotiationId, n) as VersionRow | undefined
+      return row ? toVersion(row) : null
+    })
+  }
+
+  ping(): Promise<void> {
+    return wrap(() => void this.s.ping.get())
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close()
+    return Promise.resolve()
+  }
+}
+
+function prepareStatements(db: Db) {
+  const p = (sql: string): Statement => db.prepare(sql)
+  return {
+    docByName: p('SELECT id, head_seq AS seq, head_hash AS hash FROM docs WHERE name = ?'),
+    insertDoc: p('INSERT INTO docs (name, head_seq, head_hash) VALUES (?, 0, ?)'),
+    setHead: p('UPDATE docs SET head_seq = ?, head_hash = ? WHERE id = ?'),
+    authorId: p('SELECT id FROM authors WHERE conn = ? AND user = ? AND party IS ? AND role = ?'),
+    insertAuthor: p('INSERT INTO authors (user, party, role, conn) VALUES (?, ?, ?, ?)'),
+    insertUpdate: p('INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    readRange: p(
+      `SELECT u.seq, u.at, u.data, u.meta, u.prev_hash, a.user, a.party, a.role, a.conn
+         FROM updates u JOIN authors a ON a.id = u.author_id
+         WHERE u.doc_id = ? AND u.seq > ? AND u.seq <= ? ORDER BY u.seq`,
+    ),
+    insertCheckpoint: p('INSERT OR REPLACE INTO checkpoints (doc_id, seq, at, state) VALUES (?, ?, ?, ?)'),
+    latestCheckpoint: p('SELECT seq, at, state FROM checkpoints WHERE doc_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1'),
+    owners: p('SELECT client_id, owner FROM client_owners WHERE doc_id = ?'),
+    claim: p('INSERT OR IGNORE INTO client_owners (doc_id, client_id, owner) VALUES (?, ?, ?)'),
+    insertNegotiation: p('INSERT INTO negotiations (id, title, parties, created_at) VALUES (?, ?, ?, ?)'),
+    getNegotiation: p('SELECT id, title, parties, created_at FROM negotiations WHERE id = ? AND deleted_at IS NULL'),
+    deleteNegotiation: p('UPDATE negotiations SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL'),
+    listNegotiations: p('SELECT id, title, parties, created_at FROM negotiations WHERE deleted_at IS NULL ORDER BY created_at'),
+    insertToken: p('INSERT INTO tokens (jti, negotiation_id, role, party, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
+    revoke: p('UPDATE tokens SET revoked_at = ? WHERE jti = ? AND revoked_at IS NULL'),
+    revokedSince: p('SELECT jti, revoked_at FROM tokens WHERE revoked_at IS NOT NULL AND revoked_at >= ?'),
+    isRevoked: p('SELECT 1 FROM tokens WHERE jti = ? AND revoked_at IS NOT NULL'),
+    putVersion: p(
+      `INSERT OR REPLACE INTO versions
+         (negotiation_id, n, at, last_at, party, user, kind, term_ids, summary, name, board_seq, ledger_seq, hash, prev_hash)
+         VALUES (@negotiationId, @n, @at, @lastAt, @party, @user, @kind, @termIds, @summary, @name, @boardSeq, @ledgerSeq, @hash, @prevHash)`,
+    ),
+    listVersions: p('SELECT * FROM versions WHERE negotiation_id = ? ORDER BY n'),
+    getVersion: p('SELECT * FROM versions WHERE negotiation_id = ? AND n = ?'),
+    ping: p('SELECT 1'),
+  }
+}
+
+function toStoredUpdate(doc: string, r: UpdateRow): StoredUpdate {
+  return {
+    doc,
+    seq: r.seq,
+    at: r.at,
+    author: { user: r.user, party: r.party, role: r.role as Role | 'server', conn: r.conn },
+    update: new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+    ...(r.meta !== null ? { meta: JSON.parse(r.meta) } : {}),
+    prevHash: r.prev_hash,
+  }
+}
+
+interface NegotiationRow {
+  id: string
+  title: string
+  parties: string
+  created_at: number
+}
+
+const toNegotiation = (r: NegotiationRow): NegotiationRecord => ({
+  id: r.id,
+  title: r.title,
+  parties: JSON.parse(r.parties),
+  createdAt: r.created_at,
+})
+
+interface VersionRow {
+  negotiation_id: string
+  n: number
+  at: number
+  last_at: number
+  party: string | null
+  user: string
+  kind: string
+  term_ids: string
+  summary: string
+  name: string | null
+  board_seq: number
+  ledger_seq: number
+  hash: string
+  prev_hash: string
+}
+
+const toVersion = (r: VersionRow): VersionRecord => ({
+  negotiationId: r.negotiation_id,
+  n: r.n,
+  at: r.at,
+  lastAt: r.last_at,
+  party: r.party,
+  user: r.user,
+  kind: r.kind as VersionKind,
+  termIds: JSON.parse(r.term_ids),
+  summary: r.summary,
+  ...(r.name !== null ? { name: r.name } : {}),
+  boardSeq: r.board_seq,
+  ledgerSeq: r.ledger_seq,
+  hash: r.hash,
+  prevHash: r.prev_hash,
+})

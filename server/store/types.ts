@@ -1,0 +1,147 @@
+/**
+ * One storage interface for everything Parley keeps; `sqlite.ts` is the
+ * embedded default and `postgres.ts` the scale-out one. The contract suite in
+ * tests/integration/store.contract.test.ts runs against both.
+ *
+ * The update log is append-only: rows are never updated or deleted. Each row
+ * carries the SHA-256 of its predecessor's hash and its own content, so any
+ * edit behind the server's back breaks the chain (see server/history/chain.ts).
+ */
+import type { Role } from '../../shared/roles'
+import type { PartyInfo } from '../../shared/negotiation'
+import type { VersionKind } from '../../shared/schemas'
+
+/** Who sent an update: from the token, never from the payload. */
+export interface Author {
+  user: string
+  party: string | null
+  role: Role | 'server'
+  /** connection id, to tell two sessions of one user apart */
+  conn: string
+}
+
+export interface NewUpdate {
+  doc: string
+  /** ms since the epoch, server clock */
+  at: number
+  author: Author
+  update: Uint8Array
+  /** what a server write meant (e.g. which ledger move), JSON; lets the version index be rebuilt from the log */
+  meta?: unknown
+}
+
+export interface StoredUpdate extends NewUpdate {
+  seq: number
+  /** hash of the previous row of this doc (zeros for the first); see server/store/chain.ts */
+  prevHash: string
+}
+
+/** "This Yjs client id is owned by this identity": an id that already has an owner keeps it. */
+export interface ClientClaim {
+  doc: string
+  clientId: number
+  owner: string
+}
+
+export interface Checkpoint {
+  doc: string
+  /** the state includes every update with seq ≤ this */
+  seq: number
+  at: number
+  state: Uint8Array
+}
+
+export interface AppendResult {
+  doc: string
+  seq: number
+  hash: string
+}
+
+export interface NegotiationRecord {
+  id: string
+  title: string
+  parties: PartyInfo[]
+  createdAt: number
+}
+
+export interface TokenRecord {
+  jti: string
+  negotiationId: string
+  role: Role
+  party: string | null
+  createdAt: number
+  expiresAt: number | null
+}
+
+/** An entry of the version index (CONTRACT.md `Version`) plus where it points in the logs. */
+export interface VersionRecord {
+  negotiationId: string
+  n: number
+  at: number
+  party: string | null
+  user: string
+  kind: VersionKind
+  termIds: string[]
+  summary: string
+  name?: string
+  /** the board and ledger sequence numbers the version ends at */
+  boardSeq: number
+  ledgerSeq: number
+  /** last update of the run, for edit versions that keep growing */
+  lastAt: number
+  hash: string
+  prevHash: string
+}
+
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    this.name = 'StoreUnavailableError'
+  }
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres'
+
+  // ── update log ─────────────────────────────────────────────────────────
+  /**
+   * Appends a batch atomically (one transaction): all rows or none, with the
+   * client-id claims the batch introduced. Sequence numbers are per doc, gap-free.
+   */
+  appendUpdates(batch: NewUpdate[], claims?: ClientClaim[]): Promise<AppendResult[]>
+  /** Rows with afterSeq < seq ≤ uptoSeq (default: to the end), in seq order. */
+  readUpdates(doc: string, afterSeq: number, uptoSeq?: number): Promise<StoredUpdate[]>
+  /** Highest committed seq of the doc, 0 when it has none. */
+  headSeq(doc: string): Promise<number>
+  /** Visits every row of a doc in seq order in pages, for verification and export of long histories. */
+  scanUpdates(doc: string, visit: (rows: StoredUpdate[], total: number) => void | Promise<void>, pageSize?: number): Promise<void>
+
+  // ── checkpoints ───────────────────────────────────────────────────────
+  saveCheckpoint(cp: Checkpoint): Promise<void>
+  /** The newest checkpoint with seq ≤ atOrBefore (default: any). */
+  latestCheckpoint(doc: string, atOrBefore?: number): Promise<Checkpoint | null>
+
+  // ── Yjs client ids: who introduced which (forgery checks survive restarts) ──
+  clientOwners(doc: string): Promise<Map<number, string>>
+
+  // ── negotiations and tokens ───────────────────────────────────────────
+  createNegotiation(n: NegotiationRecord): Promise<void>
+  getNegotiation(id: string): Promise<NegotiationRecord | null>
+  deleteNegotiation(id: string): Promise<boolean>
+  listNegotiations(): Promise<NegotiationRecord[]>
+  recordToken(t: TokenRecord): Promise<void>
+  revokeToken(jti: string, at: number): Promise<boolean>
+  /** jtis revoked since `since` (ms), for the periodic sweep of open connections. */
+  revokedSince(since: number): Promise<Array<{ jti: string; revokedAt: number }>>
+  isRevoked(jti: string): Promise<boolean>
+
+  // ── version index ─────────────────────────────────────────────────────
+  /** Inserts or replaces version `n` (an edit run grows until it closes). */
+  putVersion(v: VersionRecord): Promise<void>
+  listVersions(negotiationId: string): Promise<VersionRecord[]>
+  getVersion(negotiationId: string, n: number): Promise<VersionRecord | null>
+
+  /** Cheap round trip for /healthz and the store-health probe. */
+  ping(): Promise<void>
+  close(): Promise<void>
+}

@@ -1,0 +1,177 @@
+/**
+ * The y-websocket endpoint: `ws://HOST:PORT/yjs/<docName>?token=…&name=…[&ack=1]`.
+ * Upgrades first and then decides, so a browser can read the close code:
+ * admission (token, role, doc) → room load → join → messages. Messages that
+ * arrive while that is in progress are held and handled in order afterwards.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { CloseCode, MAX_MESSAGE_BYTES, YJS_PATH_PREFIX, type CloseCode as CloseCodeT } from '../../shared/protocol'
+import { Connection, type ConnectionLimits } from './connection'
+import { decodeMessage, ProtocolError } from './messages'
+import type { Access, Peer } from './peer'
+import type { Room } from './room'
+import type { RoomRegistry } from './roomRegistry'
+import { ConnectionCounter } from '../http/connectionCounter'
+
+/** Messages a client may send before its admission completes (a stock client sends 2–3). */
+const MAX_HELD_MESSAGES = 64
+
+export type AdmitResult = { ok: true; peer: Peer; access: Access } | { ok: false; code: CloseCodeT }
+
+/** Decides who may open which doc; implemented by the auth layer. */
+export interface Admission {
+  admit(req: IncomingMessage, docName: string, query: URLSearchParams): Promise<AdmitResult>
+}
+
+export interface EndpointDeps {
+  registry: RoomRegistry
+  admission: Admission
+  limits: ConnectionLimits
+  /** per-address cap on open connections */
+  counter: ConnectionCounter
+  log: (level: 'info' | 'warn' | 'error', msg: string, err?: unknown) => void
+}
+
+export class SyncEndpoint {
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    // Compression costs CPU per recipient on the hot path; Yjs updates are already compact.
+    perMessageDeflate: false,
+    clientTracking: false,
+  })
+  readonly connections = new Set<Connection>()
+  private accepting = true
+
+  constructor(private readonly deps: EndpointDeps) {}
+
+  /** Handles an HTTP upgrade whose path starts with /yjs/ (origin already checked). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.accept(ws, req))
+  }
+
+  private async accept(ws: WebSocket, req: IncomingMessage): Promise<void> {
+    reportOversizeAs4413(ws)
+    const address = ConnectionCounter.addressOf(req)
+    if (!this.deps.counter.acquire(address)) return ws.close(CloseCode.rateLimited, 'too many connections from this address')
+    ws.once('close', () => this.deps.counter.release(address))
+    const held: Array<[RawData, boolean]> = []
+    let conn: Connection | null = null
+    let room: Room | null = null
+    ws.on('error', () => {}) // the close event follows; errors carry no extra information for us
+    ws.on('message', (data, isBinary) => {
+      if (!conn || !room) {
+        // Nothing can be said yet; a client that floods before it is admitted is cut off.
+        if (held.length >= MAX_HELD_MESSAGES) return ws.close(CloseCode.rateLimited)
+        return void held.push([data, isBinary])
+      }
+      this.onMessage(conn, room, data, isBinary)
+    })
+    ws.on('close', () => {
+      if (!conn) return
+      conn.closed = true
+      this.connections.delete(conn)
+      if (room) {
+        room.leave(conn)
+        this.deps.registry.scheduleUnload(room)
+      }
+    })
+
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const docName = safeDecode(url.pathname.slice(YJS_PATH_PREFIX.length))
+    if (!this.accepting) return ws.close(CloseCode.goingAway)
+    if (docName === null) return ws.close(CloseCode.forbidden)
+    let admitted: AdmitResult
+    try {
+      admitted = await this.deps.admission.admit(req, docName, url.searchParams)
+    } catch (err) {
+      this.deps.log('error', 'admission failed', err)
+      return ws.close(CloseCode.storeUnavailable)
+    }
+    if (!admitted.ok) return ws.close(admitted.code)
+    if (ws.readyState !== ws.OPEN) return
+    const c = new Connection(ws, docName, admitted.peer, admitted.access, url.searchParams.get('ack') === '1', this.deps.limits)
+    conn = c
+    this.connections.add(c)
+    try {
+      room = await this.deps.registry.get(docName)
+    } catch (err) {
+      this.deps.log('error', `could not load ${docName}`, err)
+      return c.close(CloseCode.storeUnavailable)
+    }
+    if (c.closed) return this.deps.registry.scheduleUnload(room)
+    room.join(c)
+    for (const [data, isBinary] of held.splice(0)) {
+      if (c.closed) break
+      this.onMessage(c, room, data, isBinary)
+    }
+  }
+
+  private onMessage(conn: Connection, room: Room, data: RawData, isBinary: boolean): void {
+    if (conn.closed) return
+    if (!isBinary) return conn.close(CloseCode.malformed, 'text frames are not part of the protocol')
+    const bytes = toUint8Array(data)
+    if (!conn.admit(bytes.byteLength)) return conn.close(CloseCode.rateLimited)
+    try {
+      room.receive(conn, decodeMessage(bytes))
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) this.deps.log('error', `unexpected error handling a message for ${room.name}`, err)
+      conn.close(CloseCode.malformed, err instanceof ProtocolError ? err.message.slice(0, 120) : undefined)
+    }
+  }
+
+  /** Closes every connection matching `pred` with `code`. */
+  closeWhere(pred: (c: Connection) => boolean, code: CloseCodeT): number {
+    let n = 0
+    for (const c of this.connections) {
+      if (!c.closed && pred(c)) {
+        c.close(code)
+        n++
+      }
+    }
+    return n
+  }
+
+  /** Stops admitting and closes every connection with 1001. */
+  shutdown(): void {
+    this.accepting = false
+    this.closeWhere(() => true, CloseCode.goingAway)
+    this.wss.close()
+  }
+}
+
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return null
+  }
+}
+
+function toUint8Array(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data)
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  return data
+}
+
+/**
+ * `ws` refuses a frame over maxPayload from its header, before buffering it,
+ * but closes with 1009; CONTRACT.md says 4413. Rewrite the code on the error
+ * before ws's own handler closes the socket with it.
+ */
+function reportOversizeAs4413(ws: WebSocket): void {
+  const receiver = (ws as unknown as { _receiver?: NodeJS.EventEmitter })._receiver
+  if (!receiver) return
+  const [original] = receiver.listeners('error') as Array<(this: unknown, err: Error) => void>
+  if (!original) return
+  receiver.removeListener('error', original)
+  receiver.on('error', function (this: unknown, err: Error & { code?: string }) {
+    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      const statusCode = Object.getOwnPropertySymbols(err).find((s) => s.description === 'status-code')
+      if (statusCode) (err as unknown as Record<symbol, number>)[statusCode] = CloseCode.tooLarge
+    }
+    original.call(this, err)
+  })
+}

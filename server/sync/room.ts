@@ -1,0 +1,504 @@
+/**
+ * One document held in memory with the connections that edit or watch it.
+ *
+ * The data path of an edit: decode → checks (may write? adds anything? whose
+ * client ids?) → apply to the doc → queue in the room's batch → the
+ * CommitQueue appends every room's batch in one store transaction → only then
+ * is anything of that batch sent to anyone: broadcasts, sync replies,
+ * awareness, save receipts. While a commit is in flight, inbound messages wait
+ * in the room's inbox, so the doc never runs ahead of the store by more than
+ * the batch being committed, and a failed commit can be undone by rebuilding
+ * the doc from the last checkpoint plus the committed tail held in memory.
+ */
+import * as Y from 'yjs'
+import { CloseCode, PermissionDeniedReason, MAX_REFUSED_WRITES } from '../../shared/protocol'
+import type { AppendResult, Author, ClientClaim, NewUpdate } from '../store/types'
+import type { Connection } from './connection'
+import { addsToDoc, newClientIds } from './docState'
+import {
+  encodeAwareness,
+  encodePermissionDenied,
+  encodeSaveReceipt,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  decodeStateVector,
+  ProtocolError,
+  type AwarenessEntry,
+  type InboundMessage,
+} from './messages'
+import { scanUpdate, type UpdateLimits } from './updateScan'
+
+/** Where a change to a room's doc came from (the transaction origin). */
+export type UpdateOrigin =
+  | { source: 'connection'; conn: Connection; author: Author }
+  /** `meta` travels with the write to the room's listeners (e.g. which ledger move it was) */
+  | { source: 'server'; author: Author; meta?: unknown }
+
+/** A committed update, as the room's listeners see it. */
+export interface CommittedUpdate {
+  update: Uint8Array
+  seq: number
+  at: number
+  author: Author
+  origin: UpdateOrigin
+}
+
+/**
+ * Listeners observe `room.doc` with Yjs events (the transaction origin is an
+ * UpdateOrigin) to react before commit — server writes they queue join the
+ * same group commit — and get the durable updates here afterwards.
+ */
+export interface RoomListener {
+  /** Called once updates are durable, in commit order. */
+  onCommitted?(room: Room, updates: CommittedUpdate[]): void
+  /** The doc object was replaced after a failed commit: re-attach observers to `room.doc`. */
+  onDocReplaced?(room: Room, old: Y.Doc): void
+}
+
+export interface RoomDeps {
+  limits: UpdateLimits
+  checkpointEvery: number
+  now: () => number
+  schedule: (room: Room) => void
+  /** false while the store is failing: writes are refused instead of applied */
+  storeWritable: () => boolean
+  saveCheckpoint: (room: Room, seq: number, state: Uint8Array) => void
+  log: (level: 'warn' | 'error', msg: string, err?: unknown) => void
+}
+
+interface AwarenessState {
+  clock: number
+  json: string
+  conn: Connection
+}
+
+interface Durability {
+  resolve: (seq: number) => void
+  reject: (err: unknown) => void
+}
+
+type BatchItem =
+  | { kind: 'update'; update: Uint8Array; origin: UpdateOrigin; at: number; seq?: number; durable?: Durability }
+  | { kind: 'sync-reply'; conn: Connection; stateVector: Uint8Array }
+  | { kind: 'send'; conn: Connection; message: Uint8Array }
+  | { kind: 'broadcast'; except: Connection | null; message: Uint8Array }
+  | { kind: 'receipt'; conn: Connection }
+
+export interface Batch {
+  items: BatchItem[]
+  claims: ClientClaim[]
+}
+
+const emptyBatch = (): Batch => ({ items: [], claims: [] })
+
+export class Room {
+  doc: Y.Doc
+  readonly connections = new Set<Connection>()
+  /** highest seq durable in the store */
+  committedSeq: number
+  /** Yjs client id → identity that introduced it */
+  readonly owners: Map<number, string>
+  private listeners: RoomListener[] = []
+  private awareness = new Map<number, AwarenessState>()
+  private batch: Batch = emptyBatch()
+  private committing = false
+  private inbox: Array<[Connection, InboundMessage]> = []
+  /** encoded full state for newcomers' sync step 2; dropped on every change */
+  private stateCache: Uint8Array | null = null
+  /** last checkpoint (or load state) and the committed updates since: enough to rebuild the doc */
+  private baseState: Uint8Array
+  private tail: Uint8Array[] = []
+  private checkpointSeq: number
+  private serverClaims = new Set<number>()
+  unloadTimer: NodeJS.Timeout | null = null
+  /** other rooms that need this one loaded (a board pins its ledger) */
+  pins = 0
+
+  constructor(
+    readonly name: string,
+    loaded: {
+      doc: Y.Doc
+      seq: number
+      baseState: Uint8Array
+      tail: Uint8Array[]
+      checkpointSeq: number
+      owners: Map<number, string>
+    },
+    private readonly deps: RoomDeps,
+  ) {
+    this.doc = loaded.doc
+    this.committedSeq = loaded.seq
+    this.baseState = loaded.baseState
+    this.tail = loaded.tail
+    this.checkpointSeq = loaded.checkpointSeq
+    this.owners = loaded.owners
+  }
+
+  addListener(listener: RoomListener): void {
+    this.listeners.push(listener)
+  }
+
+  get pendingWork(): boolean {
+    return this.committing || this.batch.items.length > 0 || this.inbox.length > 0
+  }
+
+  // ── connections ─────────────────────────────────────────────────────────
+
+  join(conn: Connection): void {
+    this.connections.add(conn)
+    if (this.unloadTimer) {
+      clearTimeout(this.unloadTimer)
+      this.unloadTimer = null
+    }
+    // Sent through the batch so a newcomer never sees state that is not yet durable.
+    this.push({ kind: 'send', conn, message: encodeSyncStep1(Y.encodeStateVector(this.doc)) })
+    if (this.awareness.size > 0) {
+      this.push({ kind: 'send', conn, message: encodeAwareness(this.awarenessEntries()) })
+    }
+  }
+
+  leave(conn: Connection): void {
+    if (!this.connections.delete(conn)) return
+    this.inbox = this.inbox.filter(([c]) => c !== conn)
+    const id = conn.awarenessClientId
+    const state = id === null ? undefined : this.awareness.get(id)
+    if (id !== null && state && state.conn === conn) {
+      this.awareness.delete(id)
+      this.push({
+        kind: 'broadcast',
+        except: conn,
+        message: encodeAwareness([{ clientId: id, clock: state.clock + 1, json: 'null' }]),
+      })
+    }
+  }
+
+  /** Handles one decoded message; throws ProtocolError for input that must close the connection. */
+  receive(conn: Connection, msg: InboundMessage): void {
+    if (this.committing) {
+      this.inbox.push([conn, msg])
+      return
+    }
+    this.handle(conn, msg)
+  }
+
+  private handle(conn: Connection, msg: InboundMessage): void {
+    switch (msg.type) {
+      case 'sync-step1':
+        decodeStateVector(msg.stateVector)
+        this.push({ kind: 'sync-reply', conn, stateVector: msg.stateVector })
+        return
+      case 'sync-step2':
+      case 'sync-update':
+        this.receiveUpdate(conn, msg.update)
+        return
+      case 'awareness':
+        this.receiveAwareness(conn, msg.entries)
+        return
+      case 'query-awareness':
+        this.push({ kind: 'send', conn, message: encodeAwareness(this.awarenessEntries()) })
+        return
+      case 'auth':
+        return
+    }
+  }
+
+  private receiveUpdate(conn: Connection, update: Uint8Array): void {
+    const shape = scanUpdate(update, this.deps.limits)
+    if (shape.empty) return
+    if (!addsToDoc(this.doc, shape)) {
+      // A resend after a reconnect: nothing to store, but the sender may wait for its receipt.
+      if (conn.wantsReceipts) this.push({ kind: 'receipt', conn })
+      return
+    }
+    if (conn.access !== 'write') return this.refuse(conn, PermissionDeniedReason.readOnly)
+    if (!this.deps.storeWritable()) {
+      conn.needsResync = true
+      conn.send(encodePermissionDenied(PermissionDeniedReason.storeUnavailable))
+      return
+    }
+    const claims: number[] = []
+    for (const client of newClientIds(this.doc, shape)) {
+      const owner = this.owners.get(client)
+      if (owner === undefined) claims.push(client)
+      else if (owner !== conn.peer.ownerKey) return this.refuse(conn, PermissionDeniedReason.forgedClientId)
+    }
+    for (const client of claims) {
+      this.owners.set(client, conn.peer.ownerKey)
+      this.batch.claims.push({ doc: this.name, clientId: client, owner: conn.peer.ownerKey })
+    }
+    const { user, party, role } = conn.peer
+    this.applyAndQueue(update, { source: 'connection', conn, author: { user, party, role, conn: conn.id } })
+  }
+
+  /**
+   * A write made by the server itself (ledger moves, restores, initial terms).
+   * `change` runs in a transaction on the room's doc; the resulting update goes
+   * through the same commit-before-broadcast path as a client's.
+   */
+  serverWrite(author: Author, change: (doc: Y.Doc) => void, meta?: unknown): Promise<number> | null {
+    const origin: UpdateOrigin = { source: 'server', author, meta }
+    let captured: Uint8Array | null = null
+    const capture = (update: Uint8Array, o: unknown) => {
+      if (o === origin) captured = update
+    }
+    this.doc.on('update', capture)
+    try {
+      Y.transact(this.doc, () => change(this.doc), origin)
+    } finally {
+      this.doc.off('update', capture)
+    }
+    if (!captured) return null
+    this.claimServerClientId()
+    this.stateCache = null
+    const update: Uint8Array = captured
+    return new Promise<number>((resolve, reject) => {
+      this.push({ kind: 'update', update, origin, at: this.deps.now(), durable: { resolve, reject } })
+    })
+  }
+
+  /** The server writes under the doc's own client id; record it so no client can write under it. */
+  private claimServerClientId(): void {
+    const id = this.doc.clientID
+    if (this.serverClaims.has(id) || this.owners.has(id)) return
+    this.serverClaims.add(id)
+    this.owners.set(id, 'server')
+    this.batch.claims.push({ doc: this.name, clientId: id, owner: 'server' })
+  }
+
+  private applyAndQueue(update: Uint8Array, origin: UpdateOrigin): void {
+    try {
+      Y.applyUpdate(this.doc, update, origin)
+    } catch (err) {
+      // Yjs may have integrated part of it; put the doc back to what is known good.
+      this.rebuild(this.batch.items.flatMap((i) => (i.kind === 'update' ? [i.update] : [])))
+      throw new ProtocolError(`update could not be applied: ${(err as Error).message}`)
+    }
+    this.stateCache = null
+    this.push({ kind: 'update', update, origin, at: this.deps.now() })
+  }
+
+  private refuse(conn: Connection, reason: string): void {
+    conn.send(encodePermissionDenied(reason))
+    if (++conn.refusedWrites >= MAX_REFUSED_WRITES) conn.close(CloseCode.forbidden)
+  }
+
+  private receiveAwareness(conn: Connection, entries: AwarenessEntry[]): void {
+    const accepted: AwarenessEntry[] = []
+    for (const entry of entries) {
+      if (!this.speaksFor(conn, entry.clientId)) continue
+      const current = this.awareness.get(entry.clientId)
+      const removal = entry.json === 'null'
+      // The stock client echoes every remote awareness update it gets: only newer clocks count.
+      if (current && (entry.clock < current.clock || (entry.clock === current.clock && !removal))) continue
+      conn.awarenessClientId = entry.clientId
+      if (!conn.peer.relayAwareness) continue
+      if (removal) this.awareness.delete(entry.clientId)
+      else this.awareness.set(entry.clientId, { clock: entry.clock, json: entry.json, conn })
+      accepted.push(entry)
+    }
+    if (accepted.length > 0) this.push({ kind: 'broadcast', except: conn, message: encodeAwareness(accepted) })
+  }
+
+  /** A connection speaks for one awareness client id: its own, not one another identity introduced. */
+  private speaksFor(conn: Connection, clientId: number): boolean {
+    if (conn.awarenessClientId !== null) return conn.awarenessClientId === clientId
+    const owner = this.owners.get(clientId)
+    if (owner !== undefined && owner !== conn.peer.ownerKey) return false
+    const holder = this.awareness.get(clientId)?.conn
+    return !holder || holder === conn || holder.closed
+  }
+
+  private awarenessEntries(): AwarenessEntry[] {
+    return [...this.awareness].map(([clientId, s]) => ({ clientId, clock: s.clock, json: s.json }))
+  }
+
+  private push(item: BatchItem): void {
+    this.batch.items.push(item)
+    this.deps.schedule(this)
+  }
+
+  // ── commit protocol, driven by the CommitQueue ─────────────────────────
+
+  /** Hands the current batch to the committer; inbound messages wait until it settles. */
+  takeBatch(): { batch: Batch; rows: NewUpdate[] } {
+    const batch = this.batch
+    this.batch = emptyBatch()
+    this.committing = true
+    const rows: NewUpdate[] = []
+    for (const item of batch.items) {
+      if (item.kind !== 'update') continue
+      const meta = item.origin.source === 'server' ? item.origin.meta : undefined
+      rows.push({
+        doc: this.name,
+        at: item.at,
+        author: item.origin.author,
+        update: item.update,
+        ...(meta !== undefined ? { meta } : {}),
+      })
+    }
+    return { batch, rows }
+  }
+
+  /**
+   * Phase 1 of a successful commit: record sequence numbers. The CommitQueue
+   * runs this for every room of the flush before any room delivers, so
+   * listeners of one room see the other rooms' seqs of the same flush.
+   */
+  markCommitted(batch: Batch, results: AppendResult[]): void {
+    let r = 0
+    for (const item of batch.items) {
+      if (item.kind !== 'update') continue
+      const result = results[r++]!
+      item.seq = result.seq
+      this.committedSeq = result.seq
+      this.tail.push(item.update)
+    }
+  }
+
+  /** Phase 2: send the batch, tell listeners, take new input. */
+  deliverCommitted(batch: Batch): void {
+    const committed: CommittedUpdate[] = []
+    for (const item of batch.items) {
+      if (item.kind === 'update') {
+        committed.push({ update: item.update, seq: item.seq!, at: item.at, author: item.origin.author, origin: item.origin })
+        item.durable?.resolve(item.seq!)
+      }
+    }
+    this.deliver(batch)
+    this.committing = false
+    if (committed.length > 0) {
+      for (const l of this.listeners) l.onCommitted?.(this, committed)
+      this.maybeCheckpoint()
+    }
+    this.drainInbox()
+  }
+
+  commitFailed(batch: Batch, err: unknown): void {
+    this.deps.log('error', `commit failed for ${this.name}; rebuilding the doc from the store's state`, err)
+    for (const c of batch.claims) {
+      if (this.owners.get(c.clientId) === c.owner) this.owners.delete(c.clientId)
+      this.serverClaims.delete(c.clientId)
+    }
+    this.rebuild([])
+    // Only what was not an update still goes out: replies now come from the rebuilt doc.
+    const failedWriters = new Set<Connection>()
+    for (const item of batch.items) {
+      if (item.kind !== 'update') continue
+      if (item.origin.source === 'connection') failedWriters.add(item.origin.conn)
+      item.durable?.reject(err)
+    }
+    this.deliver({ items: batch.items.filter((i) => i.kind !== 'update' && i.kind !== 'receipt'), claims: [] })
+    for (const conn of failedWriters) {
+      conn.needsResync = true
+      conn.send(encodePermissionDenied(PermissionDeniedReason.storeUnavailable))
+    }
+    this.committing = false
+    this.drainInbox()
+  }
+
+  /** Store is writable again: ask every connection that lost writes for what the doc lacks. */
+  resync(): void {
+    for (const conn of this.connections) {
+      if (!conn.needsResync) continue
+      conn.needsResync = false
+      this.push({ kind: 'send', conn, message: encodeSyncStep1(Y.encodeStateVector(this.doc)) })
+    }
+  }
+
+  private deliver(batch: Batch): void {
+    const items = batch.items
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!
+      switch (item.kind) {
+        case 'update': {
+          // One message per run of updates from one sender, encoded once for every recipient.
+          const sender = item.origin.source === 'connection' ? item.origin.conn : null
+          const run = [item.update]
+          while (i + 1 < items.length) {
+            const next = items[i + 1]!
+            if (next.kind !== 'update' || (next.origin.source === 'connection' ? next.origin.conn : null) !== sender) break
+            run.push(next.update)
+            i++
+          }
+          const message = encodeSyncUpdate(run.length === 1 ? run[0]! : Y.mergeUpdates(run))
+          for (const conn of this.connections) if (conn !== sender) conn.send(message)
+          if (sender?.wantsReceipts) sender.send(encodeSaveReceipt(this.committedSeqAt(items, i)))
+          break
+        }
+        case 'sync-reply':
+          item.conn.send(encodeSyncStep2(this.encodeStateFor(item.stateVector)))
+          break
+        case 'send':
+          item.conn.send(item.message)
+          break
+        case 'broadcast':
+          for (const conn of this.connections) if (conn !== item.except) conn.send(item.message)
+          break
+        case 'receipt':
+          item.conn.send(encodeSaveReceipt(this.committedSeq))
+          break
+      }
+    }
+  }
+
+  private committedSeqAt(items: BatchItem[], index: number): number {
+    const item = items[index]
+    return item?.kind === 'update' && item.seq !== undefined ? item.seq : this.committedSeq
+  }
+
+  private encodeStateFor(stateVector: Uint8Array): Uint8Array {
+    if (stateVector.length === 1 && stateVector[0] === 0) {
+      this.stateCache ??= Y.encodeStateAsUpdate(this.doc)
+      return this.stateCache
+    }
+    return Y.encodeStateAsUpdate(this.doc, stateVector)
+  }
+
+  private drainInbox(): void {
+    while (this.inbox.length > 0 && !this.committing) {
+      const [conn, msg] = this.inbox.shift()!
+      if (conn.closed) continue
+      try {
+        this.handle(conn, msg)
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err
+        conn.close(CloseCode.malformed)
+      }
+    }
+  }
+
+  /** Replaces the doc with last checkpoint + committed tail (+ `extra` still-pending updates). */
+  private rebuild(extra: Uint8Array[]): void {
+    const fresh = new Y.Doc()
+    Y.applyUpdate(fresh, this.baseState)
+    for (const u of this.tail) Y.applyUpdate(fresh, u)
+    for (const u of extra) Y.applyUpdate(fresh, u)
+    const old = this.doc
+    this.doc = fresh
+    this.stateCache = null
+    for (const l of this.listeners) l.onDocReplaced?.(this, old)
+    old.destroy()
+  }
+
+  private maybeCheckpoint(): void {
+    if (this.committedSeq - this.checkpointSeq < this.deps.checkpointEvery) return
+    this.checkpointNow()
+  }
+
+  /** Encodes the committed state and hands it to the store; resets the rebuild tail. */
+  checkpointNow(): void {
+    if (this.committedSeq === this.checkpointSeq || this.committing || this.batch.items.length > 0) return
+    const state = Y.encodeStateAsUpdate(this.doc)
+    this.baseState = state
+    this.tail = []
+    this.checkpointSeq = this.committedSeq
+    this.stateCache = state
+    this.deps.saveCheckpoint(this, this.committedSeq, state)
+  }
+
+  destroy(): void {
+    if (this.unloadTimer) clearTimeout(this.unloadTimer)
+    this.doc.destroy()
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Loads rooms on first use (latest checkpoint + the tail after it, never a
+ * replay of all history) and unloads them a grace period after their last
+ * connection leaves, checkpointing first so the next load is fast.
+ */
+import * as Y from 'yjs'
+import type { Store } from '../store/types'
+import { Room, type RoomDeps, type RoomListener } from './room'
+import type { UpdateLimits } from './updateScan'
+
+export interface RoomRegistryOptions {
+  graceMs: number
+  /** a fresh room gets its listeners here (negotiation and history layers); the load waits for it */
+  onCreate?: (room: Room) => Promise<void> | void
+  /** the room is about to be dropped from memory */
+  onUnload?: (room: Room) => void
+  log: RoomDeps['log']
+}
+
+export class RoomRegistry {
+  private rooms = new Map<string, Room>()
+  private loading = new Map<string, Promise<Room>>()
+  private savingCheckpoints = new Set<Promise<void>>()
+  private limitsFor: (name: string) => Partial<UpdateLimits> = () => ({})
+
+  constructor(
+    private readonly store: Store,
+    private readonly deps: Omit<RoomDeps, 'saveCheckpoint'>,
+    private readonly opts: RoomRegistryOptions,
+  ) {}
+
+  /** Per-doc tightening of the update limits (e.g. the root types a doc kind may have). */
+  setLimitsFor(fn: (name: string) => Partial<UpdateLimits>): void {
+    this.limitsFor = fn
+  }
+
+  /** The loaded room, if any (no load). */
+  peek(name: string): Room | undefined {
+    return this.rooms.get(name)
+  }
+
+  all(): IterableIterator<Room> {
+    return this.rooms.values()
+  }
+
+  get(name: string): Promise<Room> {
+    const room = this.rooms.get(name)
+    if (room) return Promise.resolve(room)
+    let pending = this.loading.get(name)
+    if (!pending) {
+      pending = this.load(name).finally(() => this.loading.delete(name))
+      this.loading.set(name, pending)
+    }
+    return pending
+  }
+
+  private async load(name: string): Promise<Room> {
+    const [checkpoint, owners] = await Promise.all([this.store.latestCheckpoint(name), this.store.clientOwners(name)])
+    const rows = await this.store.readUpdates(name, checkpoint?.seq ?? 0)
+    const doc = new Y.Doc()
+    const baseState = checkpoint?.state ?? Y.encodeStateAsUpdate(doc)
+    if (checkpoint) Y.applyUpdate(doc, checkpoint.state)
+    const tail = rows.map((r) => r.update)
+    applyTail(doc, tail, (err) => this.opts.log('error', `skipping an unreadable stored update of ${name}`, err))
+    const seq = rows.length > 0 ? rows[rows.length - 1]!.seq : (checkpoint?.seq ?? 0)
+    const room = new Room(
+      name,
+      { doc, seq, baseState, tail, checkpointSeq: checkpoint?.seq ?? 0, owners },
+      {
+        ...this.deps,
+        limits: { ...this.deps.limits, ...this.limitsFor(name) },
+        saveCheckpoint: (r, s, state) => this.saveCheckpoint(r, s, state),
+      },
+    )
+    await this.opts.onCreate?.(room)
+    this.rooms.set(name, room)
+    // A long tail means the last run ended without a checkpoint: write one now.
+    if (tail.length >= this.deps.checkpointEvery) room.checkpointNow()
+    return room
+  }
+
+  private saveCheckpoint(room: Room, seq: number, state: Uint8Array): void {
+    const saving = this.store
+      .saveCheckpoint({ doc: room.name, seq, at: this.deps.now(), state })
+      .catch((err) => this.opts.log('warn', `checkpoint of ${room.name} at ${seq} not saved`, err))
+      .finally(() => this.savingCheckpoints.delete(saving))
+    this.savingCheckpoints.add(saving)
+  }
+
+  /** Called when a room's last connection left: unload after the grace period. */
+  scheduleUnload(room: Room): void {
+    if (room.connections.size > 0 || room.pins > 0 || room.unloadTimer) return
+    room.unloadTimer = setTimeout(() => {
+      room.unloadTimer = null
+      if (room.connections.size > 0 || room.pins > 0) return
+      if (room.pendingWork) return this.scheduleUnload(room)
+      this.unload(room)
+    }, this.opts.graceMs)
+    room.unloadTimer.unref()
+  }
+
+  private unload(room: Room): void {
+    room.checkpointNow()
+    this.rooms.delete(room.name)
+    this.opts.onUnload?.(room)
+    room.destroy()
+  }
+
+  /** Checkpoints every room, waits for the checkpoints to be written, and forgets the rooms (shutdown). */
+  async closeAll(): Promise<void> {
+    for (const room of [...this.rooms.values()]) this.unload(room)
+    await Promise.all([...this.savingCheckpoints])
+  }
+
+  addListenerToAll(listener: RoomListener): void {
+    for (const room of this.rooms.values()) room.addListener(listener)
+  }
+}
+
+/**
+ * Applies stored updates in order. Merging first is much faster than applying
+ * hundreds of small updates one by one; if the merge fails, each update is
+ * applied alone so one bad row cannot make the doc unloadable.
+ */
+export function applyTail(doc: Y.Doc, updates: Uint8Array[], onError: (err: unknown) => void): void {
+  if (updates.length === 0) return
+  try {
+    Y.applyUpdate(doc, updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates))
+    return
+  } catch {
+    // fall through to one at a time
+  }
+  for (const u of updates) {
+    try {
+      Y.applyUpdate(doc, u)
+    } catch (err) {
+      onError(err)
+    }
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Accessors for the document layouts of CONTRACT.md ("Yjs documents"), used
+ * by server and client alike so the layout is written down once:
+ *
+ * board / caucus: `terms` Y.Map termId → Y.Map{title: Y.Text, body: Y.Text, x, y}
+ *                 `order` Y.Array<termId>
+ *                 `notes` Y.Map noteId → Y.Map{text: Y.Text, x, y, color}
+ *                 `links` Y.Map linkId → Y.Map{from, to, label}
+ * ledger:         `meta` Y.Map{title, parties, createdAt}
+ *                 `status` Y.Map termId → Y.Map{state, proposedBy, acceptedBy: Y.Map party → hash,
+ *                                               agreedText, agreedHash, updatedAt, updatedBy}
+ */
+import * as Y from 'yjs'
+import type { PartyInfo, TermState, TermStatus, TermText } from './negotiation'
+
+export const BOARD_ROOTS = ['terms', 'order', 'notes', 'links'] as const
+export const LEDGER_ROOTS = ['meta', 'status'] as const
+
+export interface Board {
+  terms: Y.Map<Y.Map<unknown>>
+  order: Y.Array<string>
+  notes: Y.Map<Y.Map<unknown>>
+  links: Y.Map<Y.Map<unknown>>
+}
+
+export function board(doc: Y.Doc): Board {
+  return {
+    terms: doc.getMap('terms'),
+    order: doc.getArray('order'),
+    notes: doc.getMap('notes'),
+    links: doc.getMap('links'),
+  }
+}
+
+export interface Ledger {
+  meta: Y.Map<unknown>
+  status: Y.Map<Y.Map<unknown>>
+}
+
+export function ledger(doc: Y.Doc): Ledger {
+  return { meta: doc.getMap('meta'), status: doc.getMap('status') }
+}
+
+// ── terms ─────────────────────────────────────────────────────────────────
+
+export const textOf = (map: Y.Map<unknown> | undefined, key: string): string => {
+  const t = map?.get(key)
+  return t instanceof Y.Text ? t.toString() : typeof t === 'string' ? t : ''
+}
+
+const numberOf = (map: Y.Map<unknown>, key: string): number => {
+  const v = map.get(key)
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0
+}
+
+/** The title and body of a term on a board, or null when the board has no such term. */
+export function termText(doc: Y.Doc, termId: string): TermText | null {
+  const term = board(doc).terms.get(termId)
+  if (!(term instanceof Y.Map)) return null
+  return { title: textOf(term, 'title'), body: textOf(term, 'body') }
+}
+
+export interface NewTerm {
+  title: string
+  body: string
+  x?: number
+  y?: number
+}
+
+/** Adds a term to a board (call inside a transaction). */
+export function insertTerm(doc: Y.Doc, termId: string, t: NewTerm): void {
+  const b = board(doc)
+  const term = new Y.Map<unknown>()
+  term.set('title', new Y.Text(t.title))
+  term.set('body', new Y.Text(t.body))
+  term.set('x', t.x ?? 0)
+  term.set('y', t.y ?? 0)
+  b.terms.set(termId, term)
+  if (!b.order.toArray().includes(termId)) b.order.push([termId])
+}
+
+/** Replaces a term's title and body with minimal edits (call inside a transaction). */
+export function setTermText(doc: Y.Doc, termId: string, text: TermText): boolean {
+  const term = board(doc).terms.get(termId)
+  if (!(term instanceof Y.Map)) return false
+  for (const key of ['title', 'body'] as const) {
+    const current = term.get(key)
+    if (current instanceof Y.Text) replaceText(current, text[key])
+    else term.set(key, new Y.Text(text[key]))
+  }
+  return true
+}
+
+/** Rewrites a Y.Text to `next` touching only the changed middle, so attribution stays precise. */
+export function replaceText(t: Y.Text, next: string): void {
+  const prev = t.toString()
+  if (prev === next) return
+  let start = 0
+  while (start < prev.length && start < next.length && prev[start] === next[start]) start++
+  let endPrev = prev.length
+  let endNext = next.length
+  while (endPrev > start && endNext > start && prev[endPrev - 1] === next[endNext - 1]) {
+    endPrev--
+    endNext--
+  }
+  if (endPrev > start) t.delete(start, endPrev - start)
+  if (endNext > start) t.insert(start, next.slice(start, endNext))
+}
+
+export interface PlainTerm extends TermText {
+  id: string
+  x: number
+  y: number
+}
+
+/** Terms of a board in `order` (terms missing from `order` follow, by id). */
+export function termsInOrder(doc: Y.Doc): PlainTerm[] {
+  const b = board(doc)
+  const seen = new Set<string>()
+  const ids: string[] = []
+  for (const id of b.order.toArray()) {
+    if (typeof id === 'string' && b.terms.has(id) && !seen.has(id)) {
+      seen.add(id)
+      ids.push(id)
+    }
+  }
+  for (const id of [...b.terms.keys()].sort()) if (!seen.has(id)) ids.push(id)
+  return ids.map((id) => {
+    const m = b.terms.get(id)!
+    return { id, title: textOf(m, 'title'), body: textOf(m, 'body'), x: numberOf(m, 'x'), y: numberOf(m, 'y') }
+  })
+}
+
+export interface PlainNote {
+  id: string
+  text: string
+  x: number
+  y: number
+  color: string
+}
+
+export function notesOf(doc: Y.Doc): PlainNote[] {
+  const out: PlainNote[] = []
+  board(doc).notes.forEach((m, id) => {
+    if (!(m instanceof Y.Map)) return
+    const color = m.get('color')
+    out.push({
+      id,
+      text: textOf(m, 'text'),
+      x: numberOf(m, 'x'),
+      y: numberOf(m, 'y'),
+      color: typeof color === 'string' ? color : '',
+    })
+  })
+  return out.sort((a, b) => a.id.localeCompare(b.id))
+}
+
+// ── ledger ────────────────────────────────────────────────────────────────
+
+export function readStatus(doc: Y.Doc, termId: string): TermStatus | undefined {
+  const m = ledger(doc).status.get(termId)
+  return m instanceof Y.Map ? statusFromMap(m) : undefined
+}
+
+export function statusFromMap(m: Y.Map<unknown>): TermStatus {
+  const acceptedBy: Record<string, string> = {}
+  const acc = m.get('acceptedBy')
+  if (acc instanceof Y.Map) acc.forEach((hash, party) => typeof hash === 'string' && (acceptedBy[party] = hash))
+  const s: TermStatus = {
+    state: (m.get('state') as TermState) ?? 'proposed',
+    proposedBy: typeof m.get('proposedBy') === 'string' ? (m.get('proposedBy') as string) : null,
+    acceptedBy,
+    updatedAt: (m.get('updatedAt') as number) ?? 0,
+    updatedBy: (m.get('updatedBy') as string) ?? '',
+  }
+  const agreedText = m.get('agreedText')
+  const agreedHash = m.get('agreedHash')
+  if (typeof agreedText === 'string') s.agreedText = agreedText
+  if (typeof agreedHash === 'string') s.agreedHash = agreedHash
+  return s
+}
+
+export function allStatuses(doc: Y.Doc): Map<string, TermStatus> {
+  const out = new Map<string, TermStatus>()
+  ledger(doc).status.forEach((m, id) => m instanceof Y.Map && out.set(id, statusFromMap(m)))
+  return out
+}
+
+/** Writes a term's status, touching only fields that changed (call inside a transaction). */
+export function writeStatus(doc: Y.Doc, termId: string, s: TermStatus): void {
+  const status = ledger(doc).status
+  let m = status.get(termId)
+  if (!(m instanceof Y.Map)) {
+    m = new Y.Map<unknown>()
+    m.set('acceptedBy', new Y.Map<string>())
+    status.set(termId, m)
+  }
+  const setIfChanged = (key: string, value: unknown) => {
+    if (value === undefined) {
+      if (m!.has(key)) m!.delete(key)
+    } else if (m!.get(key) !== value) m!.set(key, value)
+  }
+  setIfChanged('state', s.state)
+  setIfChanged('proposedBy', s.proposedBy ?? undefined)
+  setIfChanged('agreedText', s.agreedText)
+  setIfChanged('agreedHash', s.agreedHash)
+  setIfChanged('updatedAt', s.updatedAt)
+  setIfChanged('updatedBy', s.updatedBy)
+  let acc = m.get('acceptedBy')
+  if (!(acc instanceof Y.Map)) {
+    acc = new Y.Map<string>()
+    m.set('acceptedBy', acc)
+  }
+  const accMap = acc as Y.Map<string>
+  for (const party of [...accMap.keys()]) if (!(party in s.acceptedBy)) accMap.delete(party)
+  for (const [party, hash] of Object.entries(s.acceptedBy)) if (accMap.get(party) !== hash) accMap.set(party, hash)
+}
+
+export interface LedgerMeta {
+  title: string
+  parties: PartyInfo[]
+  createdAt: number
+}
+
+export function readMeta(doc: Y.Doc): LedgerMeta | null {
+  const meta = ledger(doc).meta
+  const title = meta.get('title')
+  const parties = meta.get('parties')
+  if (typeof title !== 'string' || !Array.isArray(parties)) return null
+  return { title, parties: parties as PartyInfo[], createdAt: (meta.get('createdAt') as number) ?? 0 }
+}
+
+export function writeMeta(doc: Y.Doc, m: LedgerMeta): void {
+  const meta = ledger(doc).meta
+  meta.set('title', m.title)
+  meta.set('parties', m.parties)
+  meta.set('createdAt', m.createdAt)
+}

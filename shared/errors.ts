@@ -1,0 +1,31 @@
+/**
+ * Error codes of the HTTP API and socket.io acks (`{error:{code, message}}`).
+ * Each has its HTTP status; tests/unit/errors.test.ts checks every code is in
+ * the README's table.
+ */
+export const ErrorCode = {
+  badRequest: { name: 'bad-request', status: 400 },
+  unauthorized: { name: 'unauthorized', status: 401 },
+  forbidden: { name: 'forbidden', status: 403 },
+  notFound: { name: 'not-found', status: 404 },
+  tooLarge: { name: 'too-large', status: 413 },
+  rateLimited: { name: 'rate-limited', status: 429 },
+  storeUnavailable: { name: 'store-unavailable', status: 503 },
+  internal: { name: 'internal', status: 500 },
+  // domain refusals of commands (socket.io acks); HTTP status if ever sent over HTTP
+  unknownTerm: { name: 'unknown-term', status: 404 },
+  wrongRole: { name: 'wrong-role', status: 403 },
+  wrongParty: { name: 'wrong-party', status: 403 },
+  termClosed: { name: 'term-closed', status: 409 },
+  termOpen: { name: 'term-open', status: 409 },
+  unknownVersion: { name: 'unknown-version', status: 404 },
+} as const
+
+export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode]['name']
+
+export interface ErrorBody {
+  code: ErrorCodeName
+  message: string
+}
+
+export const statusOf = (code: ErrorCodeName): number => Object.values(ErrorCode).find((c) => c.name === code)?.status ?? 500

@@ -1,0 +1,149 @@
+/**
+ * The term state machine of CONTRACT.md ("Term states"), as pure functions.
+ * The server's ledger writer applies these; the client uses them only to
+ * decide which buttons make sense. Errors carry the codes of shared/errors.ts.
+ */
+import { digest } from 'lib0/hash/sha256'
+import { ErrorCode, type ErrorCodeName } from './errors'
+
+export interface PartyInfo {
+  id: string
+  name: string
+  color: string
+}
+
+export const TERM_STATES = ['proposed', 'accepted', 'agreed', 'rejected', 'withdrawn', 'reopened'] as const
+export type TermState = (typeof TERM_STATES)[number]
+
+/** A term's entry in the ledger doc's `status` map, as plain data. */
+export interface TermStatus {
+  state: TermState
+  /** the party whose update created the term; null for terms the negotiation was created with */
+  proposedBy: string | null
+  /** party → SHA-256 hex of the text it accepted */
+  acceptedBy: Record<string, string>
+  agreedText?: string
+  agreedHash?: string
+  updatedAt: number
+  updatedBy: string
+}
+
+export interface TermText {
+  title: string
+  body: string
+}
+
+const utf8 = new TextEncoder()
+
+/** SHA-256 (hex) of `title + "\n" + body`: what a party accepts. */
+export function termHash(text: TermText): string {
+  const bytes = digest(utf8.encode(`${text.title}\n${text.body}`))
+  let hex = ''
+  for (const b of bytes) hex += b.toString(16).padStart(2, '0')
+  return hex
+}
+
+export const agreedTextOf = (text: TermText) => `${text.title}\n${text.body}`
+
+export class TermRuleError extends Error {
+  constructor(
+    readonly code: ErrorCodeName,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'TermRuleError'
+  }
+}
+
+export type TermMove =
+  | { kind: 'propose'; party: string | null }
+  | { kind: 'accept'; party: string; text: TermText }
+  | { kind: 'reject'; party: string }
+  | { kind: 'withdraw'; party: string }
+  | { kind: 'reopen'; party: string }
+  /** the term's title or body changed on the board */
+  | { kind: 'edit'; party: string; text: TermText }
+
+/** What a move did, for the history: `agree` when an accept completed the set. */
+export type MoveOutcome = 'propose' | 'accept' | 'agree' | 'reject' | 'withdraw' | 'reopen' | 'none'
+
+export interface Transition {
+  status: TermStatus
+  outcome: MoveOutcome
+}
+
+const CLOSED: readonly TermState[] = ['agreed', 'rejected', 'withdrawn']
+
+/**
+ * Applies one move to a term's status. `status` is undefined for a term the
+ * ledger has not seen. `parties` are the negotiation's party ids: agreement
+ * needs every one of them on the same text hash.
+ */
+export function applyMove(status: TermStatus | undefined, move: TermMove, parties: readonly string[], now: number): Transition {
+  if (move.kind === 'propose') {
+    if (status) return { status, outcome: 'none' }
+    return {
+      status: { state: 'proposed', proposedBy: move.party, acceptedBy: {}, updatedAt: now, updatedBy: move.party ?? '' },
+      outcome: 'propose',
+    }
+  }
+  if (!status) throw new TermRuleError(ErrorCode.unknownTerm.name, 'no such term')
+  const base: TermStatus = { ...status, acceptedBy: { ...status.acceptedBy }, updatedAt: now, updatedBy: move.party }
+
+  switch (move.kind) {
+    case 'accept': {
+      if (status.state === 'withdrawn')
+        throw new TermRuleError(ErrorCode.termClosed.name, 'the term was withdrawn; reopen it first')
+      if (status.state === 'agreed') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is already agreed')
+      const hash = termHash(move.text)
+      base.acceptedBy[move.party] = hash
+      const everyone = parties.length > 0 && parties.every((p) => base.acceptedBy[p] === hash)
+      if (everyone) {
+        return {
+          status: { ...base, state: 'agreed', agreedText: agreedTextOf(move.text), agreedHash: hash },
+          outcome: 'agree',
+        }
+      }
+      return { status: { ...base, state: 'accepted' }, outcome: 'accept' }
+    }
+    case 'reject': {
+      if (status.state === 'withdrawn') throw new TermRuleError(ErrorCode.termClosed.name, 'the term was withdrawn')
+      if (status.state === 'agreed') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is agreed; reopen it first')
+      return { status: { ...base, state: 'rejected', acceptedBy: {} }, outcome: 'reject' }
+    }
+    case 'withdraw': {
+      if (status.proposedBy !== move.party) {
+        throw new TermRuleError(ErrorCode.wrongParty.name, 'only the proposing delegation may withdraw a term')
+      }
+      if (status.state === 'withdrawn') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is already withdrawn')
+      if (status.state === 'agreed') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is agreed; reopen it first')
+      return { status: { ...base, state: 'withdrawn', acceptedBy: {} }, outcome: 'withdraw' }
+    }
+    case 'reopen': {
+      if (!CLOSED.includes(status.state)) {
+        throw new TermRuleError(ErrorCode.termOpen.name, `the term is ${status.state}, not agreed, rejected or withdrawn`)
+      }
+      return { status: withoutAgreement({ ...base, state: 'reopened', acceptedBy: {} }), outcome: 'reopen' }
+    }
+    case 'edit': {
+      // Only an agreed term changes state on edit: its agreement no longer holds.
+      if (status.state !== 'agreed' || termHash(move.text) === status.agreedHash) return { status, outcome: 'none' }
+      return { status: withoutAgreement({ ...base, state: 'reopened', acceptedBy: {} }), outcome: 'reopen' }
+    }
+  }
+}
+
+function withoutAgreement(s: TermStatus): TermStatus {
+  const { agreedText: _t, agreedHash: _h, ...rest } = s
+  return rest
+}
+
+/** Which commands make sense now, for the client's buttons (the server decides). */
+export function availableMoves(status: TermStatus | undefined, party: string | null): Set<TermMove['kind']> {
+  const moves = new Set<TermMove['kind']>()
+  if (!status || !party) return moves
+  if (status.state !== 'withdrawn' && status.state !== 'agreed') moves.add('accept').add('reject')
+  if (status.proposedBy === party && status.state !== 'withdrawn' && status.state !== 'agreed') moves.add('withdraw')
+  if (CLOSED.includes(status.state)) moves.add('reopen')
+  return moves
+}

@@ -1,0 +1,77 @@
+/**
+ * The y-websocket wire protocol as Parley speaks it (CONTRACT.md, "Yjs documents").
+ * Message numbers follow y-protocols; 100 is Parley's save receipt.
+ * Declared once here: the server, the client and the tests import these.
+ */
+
+/** First varUint of every websocket message. */
+export const MessageType = {
+  sync: 0,
+  awareness: 1,
+  auth: 2,
+  queryAwareness: 3,
+  /** server → client: followed by the doc's committed sequence number (varUint) */
+  saveReceipt: 100,
+} as const
+export type MessageType = (typeof MessageType)[keyof typeof MessageType]
+
+/** Second varUint of a sync message (y-protocols/sync). */
+export const SyncMessageType = {
+  step1: 0,
+  step2: 1,
+  update: 2,
+} as const
+export type SyncMessageType = (typeof SyncMessageType)[keyof typeof SyncMessageType]
+
+/** y-protocols/auth sub-type: the only one defined. */
+export const AuthMessageType = { permissionDenied: 0 } as const
+
+/** The reason string sent with a permission-denied auth message. */
+export const PermissionDeniedReason = {
+  readOnly: 'read-only',
+  storeUnavailable: 'store-unavailable',
+  forgedClientId: 'forged-client-id',
+  rejectedByPolicy: 'rejected-by-policy',
+} as const
+
+/**
+ * Websocket close codes. 44xx are final (the stock y-websocket client does not
+ * reconnect on them); 45xx mean "try again later" and the client reconnects.
+ */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  malformed: 4400,
+  unauthorized: 4401,
+  forbidden: 4403,
+  negotiationGone: 4404,
+  tooLarge: 4413,
+  rateLimited: 4429,
+  /** the server could not reach its store; the client should reconnect and resend */
+  storeUnavailable: 4503,
+  /** the client did not read fast enough and its send buffer filled up */
+  slowConsumer: 4508,
+} as const
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
+
+export const CloseReason: Record<CloseCode, string> = {
+  [CloseCode.normal]: 'normal closure',
+  [CloseCode.goingAway]: 'server shutting down',
+  [CloseCode.malformed]: 'malformed message',
+  [CloseCode.unauthorized]: 'missing, bad, expired or revoked token',
+  [CloseCode.forbidden]: 'document not allowed for this role',
+  [CloseCode.negotiationGone]: 'negotiation is gone',
+  [CloseCode.tooLarge]: 'message over 1 MiB',
+  [CloseCode.rateLimited]: 'over the rate limit',
+  [CloseCode.storeUnavailable]: 'store unavailable, reconnect later',
+  [CloseCode.slowConsumer]: 'send buffer full',
+}
+
+/** No websocket message, HTTP body or socket.io packet may exceed this. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024
+
+/** After this many refused writes a read-only connection is closed with 4403. */
+export const MAX_REFUSED_WRITES = 20
+
+/** Path prefix of the y-websocket endpoint: ws://HOST:PORT/yjs/<docName> */
+export const YJS_PATH_PREFIX = '/yjs/'

@@ -1,0 +1,149 @@
+/**
+ * Runtime schemas (zod) for every inbound payload — HTTP bodies and queries,
+ * socket.io command payloads — and the outbound shapes of CONTRACT.md
+ * (`Version`, `Sheet`, `TermDiff`). Client and server import these types.
+ */
+import { z } from 'zod'
+import { ID_PATTERN } from './docNames'
+import { ROLES } from './roles'
+import { TERM_STATES } from './negotiation'
+
+const text = (max: number) => z.string().max(max)
+const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb')
+
+export const PartyInputSchema = z.object({
+  id: z.string().regex(ID_PATTERN, 'party id is [a-z0-9-]{1,32}').optional(),
+  name: text(80).min(1),
+  color: color.optional(),
+})
+
+export const TermInputSchema = z.object({
+  title: text(500),
+  body: text(20_000),
+})
+
+export const CreateNegotiationSchema = z.object({
+  title: text(200).min(1),
+  parties: z.array(PartyInputSchema).min(2, 'a negotiation has 2 to 8 parties').max(8, 'a negotiation has 2 to 8 parties'),
+  terms: z.array(TermInputSchema).max(200).optional(),
+})
+export type CreateNegotiationInput = z.infer<typeof CreateNegotiationSchema>
+
+export const MintTokenSchema = z
+  .object({
+    role: z.enum(ROLES),
+    party: z.string().regex(ID_PATTERN).optional(),
+    /** seconds */
+    expiresIn: z
+      .number()
+      .int()
+      .positive()
+      .max(10 * 365 * 24 * 3600)
+      .optional(),
+    name: text(64).optional(),
+  })
+  .refine((v) => (v.role === 'negotiator') === (v.party !== undefined), {
+    message: 'party is required for negotiators and only for them',
+    path: ['party'],
+  })
+export type MintTokenInput = z.infer<typeof MintTokenSchema>
+
+// ── socket.io commands ───────────────────────────────────────────────────
+
+const termId = z.string().min(1).max(64)
+
+export const CommandSchemas = {
+  'term:accept': z.object({ termId }),
+  'term:reject': z.object({ termId, reason: text(1000).optional() }),
+  'term:withdraw': z.object({ termId }),
+  'term:reopen': z.object({ termId, reason: text(1000).optional() }),
+  'checkpoint:create': z.object({ name: text(120).min(1) }),
+  'term:restore': z.object({ termId, n: z.number().int().positive() }),
+} as const
+export type CommandName = keyof typeof CommandSchemas
+export const COMMAND_NAMES = Object.keys(CommandSchemas) as CommandName[]
+export type CommandPayload<C extends CommandName> = z.infer<(typeof CommandSchemas)[C]>
+
+export const SocketAuthSchema = z.object({
+  token: z.string().min(1).max(4096),
+  name: text(64).optional(),
+})
+
+// ── outbound shapes ──────────────────────────────────────────────────────
+
+export const VERSION_KINDS = [
+  'propose',
+  'edit',
+  'accept',
+  'reject',
+  'withdraw',
+  'reopen',
+  'agree',
+  'checkpoint',
+  'restore',
+] as const
+export type VersionKind = (typeof VERSION_KINDS)[number]
+
+export interface Version {
+  n: number
+  at: string
+  party: string | null
+  user: string
+  kind: VersionKind
+  termIds: string[]
+  summary: string
+  name?: string
+}
+
+export interface SheetTerm {
+  id: string
+  title: string
+  body: string
+  state: (typeof TERM_STATES)[number]
+  proposedBy: string | null
+  acceptedBy: Record<string, string>
+}
+
+export interface Sheet {
+  n: number
+  title: string
+  parties: Array<{ id: string; name: string; color: string }>
+  terms: SheetTerm[]
+  notes: Array<{ id: string; text: string }>
+}
+
+export interface Seg {
+  op: 'eq' | 'ins' | 'del'
+  text: string
+  party?: string
+}
+
+export interface TermDiff {
+  id: string
+  change: 'added' | 'removed' | 'modified' | 'unchanged'
+  title: Seg[]
+  body: Seg[]
+  state: { from: string | null; to: string | null }
+}
+
+export const DiffQuerySchema = z.object({
+  from: z.coerce.number().int().min(0),
+  to: z.coerce.number().int().min(0),
+})
+
+export const ExportQuerySchema = z.object({
+  format: z.enum(['md', 'html', 'json']).default('json'),
+})
+
+export interface Presence {
+  online: Array<{ user: string; role: (typeof ROLES)[number]; party?: string }>
+}
+
+export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: { code: string; message: string } }
+
+/** JSON.parse that drops `__proto__`, `constructor` and `prototype` keys. */
+export function parseJsonSafely(text: string): unknown {
+  return JSON.parse(text, (key, value) =>
+    key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value,
+  )
+}

@@ -1,0 +1,2 @@
+// Every WebsocketProvider registers a process 'exit' listener; tests open dozens.
+process.setMaxListeners(0)
