@@ -243,6 +243,7 @@ export class Room {
       if (o === origin) captured = update
     }
     this.doc.on('update', capture)
+    this.deps.schedule(this)
     try {
       Y.transact(this.doc, () => change(this.doc), origin)
     } finally {
@@ -267,6 +268,9 @@ export class Room {
   }
 
   private applyAndQueue(update: Uint8Array, origin: UpdateOrigin): void {
+    // Queue this room before applying: listeners' follow-up writes to other rooms (the
+    // ledger move an edit causes) then commit and are delivered after their cause.
+    this.deps.schedule(this)
     try {
       Y.applyUpdate(this.doc, update, origin)
     } catch (err) {
