@@ -1,8 +1,592 @@
-/** PostgreSQL store: implemented with issue #8 (scale-out). */
-import type { Store } from './types'
+/**
+ * The scale-out store: PostgreSQL through a `pg` Pool, with the same semantics
+ * as the SQLite store (tests/integration/store.contract.test.ts runs against
+ * both). The schema lives in ./postgres/migrations.ts and is brought up to
+ * date at connect.
+ *
+ * Several server instances may append to one doc at the same time. Each batch
+ * is one transaction that locks the head rows of the docs it touches
+ * (`SELECT … FOR UPDATE`, in name order so two batches never wait on each
+ * other in a cycle), reads head_seq/head_hash under the lock, appends and moves
+ * the heads. Nothing about a doc's head is cached in memory: another instance
+ * may have moved it since. Only facts that can never change are cached — that
+ * a doc row exists, and the id of an interned author.
+ *
+ * Connection failures, timeouts and a server that refuses work (shutdown, disk
+ * full, lock/statement timeout) surface as `StoreUnavailableError`, so callers
+ * refuse writes visibly instead of acknowledging them.
+ */
+import pg from 'pg'
+import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg'
+import { GENESIS_HASH, updateRowHash } from './chain'
+import { migrate } from './postgres/migrations'
+import {
+  StoreUnavailableError,
+  type AppendResult,
+  type Author,
+  type Checkpoint,
+  type ClientClaim,
+  type NegotiationRecord,
+  type NewUpdate,
+  type Store,
+  type StoredUpdate,
+  type TokenRecord,
+  type VersionRecord,
+} from './types'
+import type { Role } from '../../shared/roles'
+import type { VersionKind } from '../../shared/schemas'
+import type { PartyInfo } from '../../shared/negotiation'
 
-export const PostgresStore = {
-  async connect(_url: string): Promise<Store> {
-    throw new Error('DATABASE_URL is set, but the PostgreSQL store is not part of this build yet')
-  },
+export interface PostgresStoreOptions {
+  /** connections per instance (default 10) */
+  poolSize?: number
+  /** ms to open a connection or wait for a free one before the store counts as unavailable (default 3000) */
+  connectTimeoutMs?: number
+  /** ms the client waits for any answer before it gives the connection up (default 10000) */
+  queryTimeoutMs?: number
+  /** server-side statement_timeout, ms (default 8000) */
+  statementTimeoutMs?: number
+  /** server-side lock_timeout, ms: how long an append waits for another instance's lock on a doc (default 5000) */
+  lockTimeoutMs?: number
+  /** ms /healthz waits before it reports the store down (default 1500) */
+  pingTimeoutMs?: number
+  /** called with errors of idle pooled connections (the pool drops them and reconnects on demand) */
+  onIdleError?: (err: Error) => void
 }
+
+// ── error mapping ─────────────────────────────────────────────────────────
+
+/**
+ * SQLSTATEs that mean "cannot serve now", not "bad request": connection
+ * exceptions (08), insufficient resources (53: disk full, too many
+ * connections), operator intervention (57P01-57P05: shutdown, cannot connect
+ * now), query canceled by statement_timeout (57014), lock_timeout (55P03),
+ * system errors (58), a read-only server after a failover (25006) and
+ * conflicts that outlived our retries (40001, 40P01).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0|57014|55P03|58|25006|40001|40P01)/
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+])
+/** What pg and pg-pool say when the connection, not the query, failed. */
+const PG_CONNECTION_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Cannot use a pool after calling end|Client was closed|Connection timed out|ping timed out/i
+
+/** True when the error says the connection (or the server) failed, as opposed to the statement. */
+export function isUnavailableError(err: unknown): boolean {
+  if (err instanceof StoreUnavailableError) return true
+  if (!(err instanceof Error)) return false
+  const code = (err as { code?: unknown }).code
+  if (err instanceof pg.DatabaseError) return UNAVAILABLE_SQLSTATE.test(err.code ?? '')
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true
+  if (PG_CONNECTION_MESSAGES.test(err.message)) return true
+  // Node's happy-eyeballs connect rejects with an AggregateError of per-address failures
+  if (err instanceof AggregateError) return err.errors.some(isUnavailableError)
+  return false
+}
+
+/** The connection itself is unusable (as opposed to a failed statement on a healthy one): drop it from the pool. */
+function connectionIsBroken(err: unknown): boolean {
+  if (err instanceof pg.DatabaseError) return /^(08|57P0)/.test(err.code ?? '')
+  return true
+}
+
+function mapError(err: unknown): unknown {
+  return isUnavailableError(err) && !(err instanceof StoreUnavailableError) ? new StoreUnavailableError(err) : err
+}
+
+/** Transient conflicts: the transaction rolled back entirely and can simply run again. */
+const RETRYABLE_SQLSTATE = new Set(['40001', '40P01'])
+const APPEND_ATTEMPTS = 3
+
+// ── SQL ──────────────────────────────────────────────────────────────────
+// Every statement is named, so each pooled connection parses and plans it once.
+
+const SQL = {
+  ensureDocs: `INSERT INTO docs (name, head_hash) SELECT n, $2 FROM unnest($1::text[]) AS n ON CONFLICT (name) DO NOTHING`,
+  lockDocs: `SELECT id, name, head_seq, head_hash FROM docs WHERE name = ANY($1::text[]) ORDER BY name COLLATE "C" FOR UPDATE`,
+  setHeads: `UPDATE docs SET head_seq = v.seq, head_hash = v.hash
+               FROM unnest($1::int[], $2::bigint[], $3::text[]) AS v(id, seq, hash) WHERE docs.id = v.id`,
+  internAuthor: `WITH ins AS (
+                   INSERT INTO authors (user_name, party, role, conn) VALUES ($1, $2, $3, $4)
+                   ON CONFLICT DO NOTHING RETURNING id)
+                 SELECT id FROM ins
+                 UNION ALL
+                 SELECT id FROM authors WHERE conn = $4 AND user_name = $1 AND party IS NOT DISTINCT FROM $2 AND role = $3
+                 LIMIT 1`,
+  insertUpdates: `INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash)
+                  SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[], $6::text[], $7::text[])`,
+  insertClaims: `INSERT INTO client_owners (doc_id, client_id, owner)
+                 SELECT * FROM unnest($1::int[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
+  readRange: `SELECT u.seq, u.at, u.data, u.meta, u.prev_hash, a.user_name, a.party, a.role, a.conn
+                FROM docs d JOIN updates u ON u.doc_id = d.id JOIN authors a ON a.id = u.author_id
+               WHERE d.name = $1 AND u.seq > $2 AND u.seq <= $3 ORDER BY u.seq`,
+  headSeq: `SELECT head_seq FROM docs WHERE name = $1`,
+  saveCheckpoint: `INSERT INTO checkpoints (doc_id, seq, at, state) SELECT id, $2, $3, $4 FROM docs WHERE name = $1
+                   ON CONFLICT (doc_id, seq) DO UPDATE SET at = EXCLUDED.at, state = EXCLUDED.state`,
+  latestCheckpoint: `SELECT c.seq, c.at, c.state FROM docs d JOIN checkpoints c ON c.doc_id = d.id
+                      WHERE d.name = $1 AND c.seq <= $2 ORDER BY c.seq DESC LIMIT 1`,
+  owners: `SELECT o.client_id, o.owner FROM docs d JOIN client_owners o ON o.doc_id = d.id WHERE d.name = $1`,
+  insertNegotiation: `INSERT INTO negotiations (id, title, parties, created_at) VALUES ($1, $2, $3::json, $4)`,
+  getNegotiation: `SELECT id, title, parties, created_at FROM negotiations WHERE id = $1 AND deleted_at IS NULL`,
+  deleteNegotiation: `UPDATE negotiations SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL`,
+  listNegotiations: `SELECT id, title, parties, created_at FROM negotiations WHERE deleted_at IS NULL ORDER BY created_at, id`,
+  insertToken: `INSERT INTO tokens (jti, negotiation_id, role, party, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+  revoke: `UPDATE tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL`,
+  revokedSince: `SELECT jti, revoked_at FROM tokens WHERE revoked_at IS NOT NULL AND revoked_at >= $1`,
+  isRevoked: `SELECT 1 FROM tokens WHERE jti = $1 AND revoked_at IS NOT NULL`,
+  putVersion: `INSERT INTO versions
+                 (negotiation_id, n, at, last_at, party, user_name, kind, term_ids, summary, name, board_seq, ledger_seq, hash, prev_hash)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14)
+               ON CONFLICT (negotiation_id, n) DO UPDATE SET
+                 at = EXCLUDED.at, last_at = EXCLUDED.last_at, party = EXCLUDED.party, user_name = EXCLUDED.user_name,
+                 kind = EXCLUDED.kind, term_ids = EXCLUDED.term_ids, summary = EXCLUDED.summary, name = EXCLUDED.name,
+                 board_seq = EXCLUDED.board_seq, ledger_seq = EXCLUDED.ledger_seq, hash = EXCLUDED.hash,
+                 prev_hash = EXCLUDED.prev_hash`,
+  listVersions: `SELECT * FROM versions WHERE negotiation_id = $1 ORDER BY n`,
+  getVersion: `SELECT * FROM versions WHERE negotiation_id = $1 AND n = $2`,
+  ping: `SELECT 1`,
+} as const
+
+type StatementName = keyof typeof SQL
+
+const stmt = (name: StatementName, values: unknown[]): QueryConfig => ({ name: `parley_${name}`, text: SQL[name], values })
+
+/**
+ * bigint columns (seq, ms timestamps, client ids) come back as numbers: every
+ * value Parley stores is far below 2^53. Scoped to this pool, not set globally.
+ */
+const INT8_OID = 20
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+}
+
+/** Bounded caches of immutable facts: cleared wholesale when full, which only costs a round trip later. */
+const CACHE_LIMIT = 50_000
+
+// ── the store ────────────────────────────────────────────────────────────
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const
+  /** names of docs whose row is committed (doc rows are never deleted) */
+  private knownDocs = new Set<string>()
+  /** author key → id (author rows are never changed or deleted) */
+  private authorIds = new Map<string, number>()
+  private closed: Promise<void> | null = null
+
+  private constructor(
+    readonly pool: Pool,
+    private readonly pingTimeoutMs: number,
+  ) {}
+
+  /** Opens a pool, checks the server and applies pending migrations. */
+  static async connect(url: string, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const config: PoolConfig = {
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
+      query_timeout: opts.queryTimeoutMs ?? 10_000,
+      statement_timeout: opts.statementTimeoutMs ?? 8000,
+      lock_timeout: opts.lockTimeoutMs ?? 5000,
+      // a crashed or partitioned instance must not hold a doc's lock for long
+      idle_in_transaction_session_timeout: 15_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: 'parley',
+      types,
+    }
+    const pool = new pg.Pool(config)
+    // Without a listener an idle connection's error (server restart) would crash the process.
+    pool.on('error', (err) => opts.onIdleError?.(err))
+    try {
+      const client = await pool.connect()
+      try {
+        const { rows } = await client.query<{ v: string }>('SELECT current_setting($1) AS v', ['server_version_num'])
+        if (Number(rows[0]?.v) < 150000)
+          throw new Error(`PostgreSQL 15 or newer is required (UNIQUE NULLS NOT DISTINCT); this server is ${rows[0]?.v}`)
+        await migrate(client)
+        client.release()
+      } catch (err) {
+        client.release(true)
+        throw err
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined)
+      throw mapError(err)
+    }
+    return new PostgresStore(pool, opts.pingTimeoutMs ?? 1500)
+  }
+
+  private async q<R extends QueryResultRow>(name: StatementName, values: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(stmt(name, values))).rows
+    } catch (err) {
+      throw mapError(err)
+    }
+  }
+
+  private async exec(name: StatementName, values: unknown[]): Promise<number> {
+    try {
+      return (await this.pool.query(stmt(name, values))).rowCount ?? 0
+    } catch (err) {
+      throw mapError(err)
+    }
+  }
+
+  /** Runs `fn` in one transaction on one pooled connection; a broken connection is dropped, not reused. */
+  private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient
+    try {
+      client = await this.pool.connect()
+    } catch (err) {
+      throw mapError(err)
+    }
+    let discard = false
+    try {
+      await client.query('BEGIN')
+      const result = await fn(client)
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      if (connectionIsBroken(err)) discard = true
+      else await client.query('ROLLBACK').catch(() => (discard = true))
+      throw err
+    } finally {
+      client.release(discard)
+    }
+  }
+
+  // ── update log ───────────────────────────────────────────────────────
+
+  async appendUpdates(batch: NewUpdate[], claims: ClientClaim[] = []): Promise<AppendResult[]> {
+    if (batch.length === 0 && claims.length === 0) return []
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.appendOnce(batch, claims)
+      } catch (err) {
+        const code = (err as { code?: string }).code
+        if (attempt < APPEND_ATTEMPTS && code !== undefined && RETRYABLE_SQLSTATE.has(code)) continue
+        throw mapError(err)
+      }
+    }
+  }
+
+  private async appendOnce(batch: NewUpdate[], claims: ClientClaim[]): Promise<AppendResult[]> {
+    const names = [...new Set([...batch.map((u) => u.doc), ...claims.map((c) => c.doc)])].sort()
+    const newAuthors = new Map<string, number>()
+    const results = await this.transaction(async (c) => {
+      const unknown = names.filter((n) => !this.knownDocs.has(n))
+      if (unknown.length > 0) await c.query(stmt('ensureDocs', [unknown, GENESIS_HASH]))
+      // The lock that makes seqs a total order across instances; held until COMMIT.
+      const locked = await c.query<{ id: number; name: string; head_seq: number; head_hash: string }>(stmt('lockDocs', [names]))
+      const heads = new Map(locked.rows.map((r) => [r.name, { id: r.id, seq: r.head_seq, hash: r.head_hash }]))
+      for (const n of names) if (!heads.has(n)) throw new Error(`doc row for "${n}" vanished inside its transaction`)
+
+      const docIds: number[] = []
+      const seqs: number[] = []
+      const ats: number[] = []
+      const authorIds: number[] = []
+      const data: Uint8Array[] = []
+      const metas: Array<string | null> = []
+      const prevHashes: string[] = []
+      const out: AppendResult[] = []
+      for (const row of batch) {
+        const head = heads.get(row.doc)!
+        const seq = head.seq + 1
+        const meta = row.meta === undefined ? null : JSON.stringify(row.meta)
+        const { user, party, role, conn } = row.author
+        const hash = updateRowHash(head.hash, {
+          doc: row.doc,
+          seq,
+          at: row.at,
+          user,
+          party,
+          role,
+          conn,
+          update: row.update,
+          meta,
+        })
+        docIds.push(head.id)
+        seqs.push(seq)
+        ats.push(row.at)
+        authorIds.push(await this.authorId(c, row.author, newAuthors))
+        data.push(row.update)
+        metas.push(meta)
+        prevHashes.push(head.hash)
+        head.seq = seq
+        head.hash = hash
+        out.push({ doc: row.doc, seq, hash })
+      }
+      if (batch.length > 0) {
+        await c.query(stmt('insertUpdates', [docIds, seqs, ats, authorIds, data, metas, prevHashes]))
+        const moved = [...new Set(batch.map((u) => u.doc))].map((n) => heads.get(n)!)
+        await c.query(stmt('setHeads', [moved.map((h) => h.id), moved.map((h) => h.seq), moved.map((h) => h.hash)]))
+      }
+      if (claims.length > 0) {
+        await c.query(
+          stmt('insertClaims', [
+            claims.map((cl) => heads.get(cl.doc)!.id),
+            claims.map((cl) => cl.clientId),
+            claims.map((cl) => cl.owner),
+          ]),
+        )
+      }
+      return out
+    })
+    // Committed: now these facts are true for every instance, and may be cached.
+    if (this.knownDocs.size + names.length > CACHE_LIMIT) this.knownDocs.clear()
+    for (const n of names) this.knownDocs.add(n)
+    if (this.authorIds.size + newAuthors.size > CACHE_LIMIT) this.authorIds.clear()
+    for (const [k, id] of newAuthors) this.authorIds.set(k, id)
+    return results
+  }
+
+  /** Interns an author inside the append transaction; the id is cached only once that commits. */
+  private async authorId(c: PoolClient, a: Author, pending: Map<string, number>): Promise<number> {
+    const key = `${a.conn}\u0000${a.user}\u0000${a.party === null ? '\u0001' : a.party}\u0000${a.role}`
+    const known = this.authorIds.get(key) ?? pending.get(key)
+    if (known !== undefined) return known
+    // A concurrent insert of the same author that commits while we wait is not
+    // in this statement's snapshot: the next statement sees it.
+    for (let i = 0; i < 3; i++) {
+      const { rows } = await c.query<{ id: number }>(stmt('internAuthor', [a.user, a.party, a.role, a.conn]))
+      if (rows[0]) {
+        pending.set(key, rows[0].id)
+        return rows[0].id
+      }
+    }
+    throw new Error('could not intern an author row')
+  }
+
+  async readUpdates(doc: string, afterSeq: number, uptoSeq = Number.MAX_SAFE_INTEGER): Promise<StoredUpdate[]> {
+    const rows = await this.q<UpdateRow>('readRange', [doc, afterSeq, uptoSeq])
+    return rows.map((r) => toStoredUpdate(doc, r))
+  }
+
+  async headSeq(doc: string): Promise<number> {
+    const rows = await this.q<{ head_seq: number }>('headSeq', [doc])
+    return rows[0]?.head_seq ?? 0
+  }
+
+  async scanUpdates(
+    doc: string,
+    visit: (rows: StoredUpdate[], total: number) => void | Promise<void>,
+    pageSize = 5000,
+  ): Promise<void> {
+    // The head is read once: rows appended during the scan belong to the next one.
+    const total = await this.headSeq(doc)
+    for (let after = 0; after < total; after += pageSize) {
+      const rows = await this.readUpdates(doc, after, Math.min(after + pageSize, total))
+      await visit(rows, total)
+    }
+  }
+
+  // ── checkpoints ──────────────────────────────────────────────────────
+
+  async saveCheckpoint(cp: Checkpoint): Promise<void> {
+    await this.ensureDoc(cp.doc)
+    await this.exec('saveCheckpoint', [cp.doc, cp.seq, cp.at, cp.state])
+  }
+
+  async latestCheckpoint(doc: string, atOrBefore = Number.MAX_SAFE_INTEGER): Promise<Checkpoint | null> {
+    const rows = await this.q<{ seq: number; at: number; state: Buffer }>('latestCheckpoint', [doc, atOrBefore])
+    const r = rows[0]
+    return r ? { doc, seq: r.seq, at: r.at, state: bytes(r.state) } : null
+  }
+
+  private async ensureDoc(doc: string): Promise<void> {
+    if (this.knownDocs.has(doc)) return
+    await this.exec('ensureDocs', [[doc], GENESIS_HASH])
+    this.knownDocs.add(doc)
+  }
+
+  // ── client ids ───────────────────────────────────────────────────────
+
+  async clientOwners(doc: string): Promise<Map<number, string>> {
+    const rows = await this.q<{ client_id: number; owner: string }>('owners', [doc])
+    return new Map(rows.map((r) => [r.client_id, r.owner]))
+  }
+
+  // ── negotiations and tokens ──────────────────────────────────────────
+
+  async createNegotiation(n: NegotiationRecord): Promise<void> {
+    await this.exec('insertNegotiation', [n.id, n.title, JSON.stringify(n.parties), n.createdAt])
+  }
+
+  async getNegotiation(id: string): Promise<NegotiationRecord | null> {
+    const rows = await this.q<NegotiationRow>('getNegotiation', [id])
+    return rows[0] ? toNegotiation(rows[0]) : null
+  }
+
+  async deleteNegotiation(id: string): Promise<boolean> {
+    return (await this.exec('deleteNegotiation', [Date.now(), id])) > 0
+  }
+
+  async listNegotiations(): Promise<NegotiationRecord[]> {
+    return (await this.q<NegotiationRow>('listNegotiations', [])).map(toNegotiation)
+  }
+
+  async recordToken(t: TokenRecord): Promise<void> {
+    await this.exec('insertToken', [t.jti, t.negotiationId, t.role, t.party, t.createdAt, t.expiresAt])
+  }
+
+  async revokeToken(jti: string, at: number): Promise<boolean> {
+    return (await this.exec('revoke', [at, jti])) > 0
+  }
+
+  async revokedSince(since: number): Promise<Array<{ jti: string; revokedAt: number }>> {
+    const rows = await this.q<{ jti: string; revoked_at: number }>('revokedSince', [since])
+    return rows.map((r) => ({ jti: r.jti, revokedAt: r.revoked_at }))
+  }
+
+  async isRevoked(jti: string): Promise<boolean> {
+    return (await this.q('isRevoked', [jti])).length > 0
+  }
+
+  // ── version index ────────────────────────────────────────────────────
+
+  async putVersion(v: VersionRecord): Promise<void> {
+    await this.exec('putVersion', [
+      v.negotiationId,
+      v.n,
+      v.at,
+      v.lastAt,
+      v.party,
+      v.user,
+      v.kind,
+      v.termIds,
+      v.summary,
+      v.name ?? null,
+      v.boardSeq,
+      v.ledgerSeq,
+      v.hash,
+      v.prevHash,
+    ])
+  }
+
+  async listVersions(negotiationId: string): Promise<VersionRecord[]> {
+    return (await this.q<VersionRow>('listVersions', [negotiationId])).map(toVersion)
+  }
+
+  async getVersion(negotiationId: string, n: number): Promise<VersionRecord | null> {
+    const rows = await this.q<VersionRow>('getVersion', [negotiationId, n])
+    return rows[0] ? toVersion(rows[0]) : null
+  }
+
+  // ── lifecycle ────────────────────────────────────────────────────────
+
+  /**
+   * One round trip, bounded by `pingTimeoutMs` whatever the pool is doing:
+   * an unreachable host would otherwise hold it for the connect timeout.
+   */
+  async ping(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(new Error('ping timed out'))), this.pingTimeoutMs)
+    })
+    // query_timeout per query is honoured by pg but missing from @types/pg's QueryConfig
+    const query = this.pool.query({ ...stmt('ping', []), query_timeout: this.pingTimeoutMs } as QueryConfig)
+    query.catch(() => undefined) // it may settle after the timeout won
+    try {
+      await Promise.race([query, timeout])
+    } catch (err) {
+      throw mapError(err)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  close(): Promise<void> {
+    return (this.closed ??= this.pool.end().catch(() => undefined))
+  }
+}
+
+// ── rows ─────────────────────────────────────────────────────────────────
+
+/** A plain Uint8Array view of pg's Buffer, as the SQLite store returns. */
+const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+
+interface UpdateRow {
+  seq: number
+  at: number
+  data: Buffer
+  meta: string | null
+  prev_hash: string
+  user_name: string
+  party: string | null
+  role: string
+  conn: string
+}
+
+function toStoredUpdate(doc: string, r: UpdateRow): StoredUpdate {
+  return {
+    doc,
+    seq: r.seq,
+    at: r.at,
+    author: { user: r.user_name, party: r.party, role: r.role as Role | 'server', conn: r.conn },
+    update: bytes(r.data),
+    ...(r.meta !== null ? { meta: JSON.parse(r.meta) } : {}),
+    prevHash: r.prev_hash,
+  }
+}
+
+interface NegotiationRow {
+  id: string
+  title: string
+  parties: PartyInfo[]
+  created_at: number
+}
+
+const toNegotiation = (r: NegotiationRow): NegotiationRecord => ({
+  id: r.id,
+  title: r.title,
+  parties: r.parties,
+  createdAt: r.created_at,
+})
+
+interface VersionRow {
+  negotiation_id: string
+  n: number
+  at: number
+  last_at: number
+  party: string | null
+  user_name: string
+  kind: string
+  term_ids: string[]
+  summary: string
+  name: string | null
+  board_seq: number
+  ledger_seq: number
+  hash: string
+  prev_hash: string
+}
+
+const toVersion = (r: VersionRow): VersionRecord => ({
+  negotiationId: r.negotiation_id,
+  n: r.n,
+  at: r.at,
+  lastAt: r.last_at,
+  party: r.party,
+  user: r.user_name,
+  kind: r.kind as VersionKind,
+  termIds: r.term_ids,
+  summary: r.summary,
+  ...(r.name !== null ? { name: r.name } : {}),
+  boardSeq: r.board_seq,
+  ledgerSeq: r.ledger_seq,
+  hash: r.hash,
+  prevHash: r.prev_hash,
+})
