@@ -1,0 +1,594 @@
+/**
+ * The store contract (server/store/types.ts): one suite, registered against
+ * the SQLite store and the PostgreSQL store, so both keep the same semantics
+ * (STYLE.md, "one storage interface, two implementations, one contract test
+ * suite"). Then what only PostgreSQL has to show: several instances appending
+ * to one doc at once, migrations, and refusing visibly when the database is gone.
+ *
+ * PostgreSQL comes from tests/helpers/services.ts: each test gets a fresh
+ * schema; without a reachable server that half is skipped with one line (a
+ * failure under PARLEY_REQUIRE_SERVICES=1).
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, Socket, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { GENESIS_HASH, updateRowHash } from '../../server/store/chain'
+import { SqliteStore } from '../../server/store/sqlite'
+import { PostgresStore } from '../../server/store/postgres'
+import {
+  StoreUnavailableError,
+  type Author,
+  type NewUpdate,
+  type Store,
+  type StoredUpdate,
+  type VersionRecord,
+} from '../../server/store/types'
+import { createTestSchema, postgresForTests, type TestSchema } from '../helpers/services'
+
+interface Harness {
+  open(): Promise<Store>
+  /** removes what `open` created (after the store is closed) */
+  cleanup(): Promise<void>
+}
+
+const ann: Author = { user: 'Ann', party: 'a', role: 'negotiator', conn: 'c-ann' }
+const boris: Author = { user: 'Boris', party: 'b', role: 'negotiator', conn: 'c-boris' }
+const server: Author = { user: 'parley', party: null, role: 'server', conn: 'server' }
+
+let clock = 1_700_000_000_000
+const row = (doc: string, bytes: number[] | Uint8Array, author: Author = ann, meta?: unknown): NewUpdate => ({
+  doc,
+  at: clock++,
+  author,
+  update: bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes),
+  ...(meta !== undefined ? { meta } : {}),
+})
+
+/** Recomputes the chain of a doc from its rows; returns the head hash. */
+function verifyChain(doc: string, rows: StoredUpdate[]): string {
+  let prev = GENESIS_HASH
+  rows.forEach((r, i) => {
+    expect(r.seq, `seq of row ${i}`).toBe(i + 1)
+    expect(r.prevHash, `prevHash of seq ${r.seq}`).toBe(prev)
+    prev = updateRowHash(r.prevHash, {
+      doc,
+      seq: r.seq,
+      at: r.at,
+      user: r.author.user,
+      party: r.author.party,
+      role: r.author.role,
+      conn: r.author.conn,
+      update: r.update,
+      meta: r.meta === undefined ? null : JSON.stringify(r.meta),
+    })
+  })
+  return prev
+}
+
+const version = (n: number, over: Partial<VersionRecord> = {}): VersionRecord => ({
+  negotiationId: 'neg1',
+  n,
+  at: 1000 + n,
+  lastAt: 1000 + n,
+  party: 'a',
+  user: 'Ann',
+  kind: 'edit',
+  termIds: ['t1'],
+  summary: `version ${n}`,
+  boardSeq: n * 10,
+  ledgerSeq: n,
+  hash: `h${n}`,
+  prevHash: `h${n - 1}`,
+  ...over,
+})
+
+function storeContract(name: string, harness: Harness): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store
+    beforeEach(async () => {
+      store = await harness.open()
+    })
+    afterEach(async () => {
+      await store.close()
+      await harness.cleanup()
+    })
+
+    it('[ST1] appends rows and reads them back by range, with author, time and bytes intact', async () => {
+      const first = [row('n/board', [1, 2, 3]), row('n/board', [4], boris)]
+      const second = [row('n/board', [5, 6]), row('n/board', [7], server, { kind: 'ledger' }), row('n/board', [8])]
+      const r1 = await store.appendUpdates(first)
+      const r2 = await store.appendUpdates(second)
+      expect([...r1, ...r2].map((r) => [r.doc, r.seq])).toEqual([1, 2, 3, 4, 5].map((s) => ['n/board', s]))
+
+      const all = await store.readUpdates('n/board', 0)
+      expect(all.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5])
+      ;[...first, ...second].forEach((sent, i) => {
+        const got = all[i]!
+        expect(got.doc).toBe('n/board')
+        expect(got.at).toBe(sent.at)
+        expect(got.author).toEqual(sent.author)
+        expect(got.update).toEqual(sent.update)
+        expect(got.update).toBeInstanceOf(Uint8Array)
+      })
+      expect(all[3]!.meta).toEqual({ kind: 'ledger' })
+      expect('meta' in all[0]!).toBe(false)
+
+      expect((await store.readUpdates('n/board', 1, 3)).map((r) => r.seq)).toEqual([2, 3])
+      expect((await store.readUpdates('n/board', 3)).map((r) => r.seq)).toEqual([4, 5])
+      expect(await store.readUpdates('n/board', 5)).toEqual([])
+      expect(await store.headSeq('n/board')).toBe(5)
+      expect(await store.headSeq('never/written')).toBe(0)
+      expect(await store.readUpdates('never/written', 0)).toEqual([])
+      expect(await store.appendUpdates([])).toEqual([])
+    })
+
+    it('[ST2] sequence numbers are per doc and gap-free, results in batch order', async () => {
+      const results = await store.appendUpdates([
+        row('x/board', [1]),
+        row('x/ledger', [1]),
+        row('x/board', [2]),
+        row('x/ledger', [2]),
+        row('x/board', [3]),
+      ])
+      expect(results.map((r) => `${r.doc}#${r.seq}`)).toEqual(['x/board#1', 'x/ledger#1', 'x/board#2', 'x/ledger#2', 'x/board#3'])
+      const more = await store.appendUpdates([row('x/ledger', [3]), row('x/board', [4])])
+      expect(more.map((r) => `${r.doc}#${r.seq}`)).toEqual(['x/ledger#3', 'x/board#4'])
+      // one batch at a time, many in flight: still no gap and no duplicate
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendUpdates([row('x/board', [10 + i])])))
+      expect((await store.readUpdates('x/board', 0)).map((r) => r.seq)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1))
+      expect(await store.headSeq('x/ledger')).toBe(3)
+    })
+
+    it('[ST3] a failing batch leaves nothing behind — rows, claims or a gap', async () => {
+      await store.appendUpdates([row('f/board', [1])])
+      const circular: Record<string, unknown> = {}
+      circular.self = circular
+      // fails in the process (meta cannot be serialised) after two rows of the batch were prepared
+      await expect(
+        store.appendUpdates(
+          [row('f/board', [2]), row('f/other', [1]), row('f/board', [3], ann, circular)],
+          [{ doc: 'f/board', clientId: 7, owner: 'ann' }],
+        ),
+      ).rejects.toThrow()
+      // fails in the database (NaN is no valid time) after earlier rows of the batch
+      await expect(
+        store.appendUpdates(
+          [row('f/board', [2]), row('f/other', [1]), { ...row('f/board', [3]), at: Number.NaN }],
+          [{ doc: 'f/other', clientId: 8, owner: 'ann' }],
+        ),
+      ).rejects.toThrow()
+      expect(await store.headSeq('f/board')).toBe(1)
+      expect(await store.headSeq('f/other')).toBe(0)
+      expect(await store.readUpdates('f/other', 0)).toEqual([])
+      expect((await store.readUpdates('f/board', 0)).map((r) => r.seq)).toEqual([1])
+      expect((await store.clientOwners('f/board')).size).toBe(0)
+      expect((await store.clientOwners('f/other')).size).toBe(0)
+      // the next batch continues where the last committed one ended
+      const next = await store.appendUpdates([row('f/board', [4]), row('f/other', [2])])
+      expect(next.map((r) => r.seq)).toEqual([2, 1])
+      const rows = await store.readUpdates('f/board', 0)
+      expect(rows.map((r) => [...r.update])).toEqual([[1], [4]])
+      verifyChain('f/board', rows)
+    })
+
+    it('[ST4] every row carries the hash chain: prevHash of row 1 is GENESIS_HASH, each hash recomputes', async () => {
+      const results = [
+        ...(await store.appendUpdates([row('c/board', [1]), row('c/ledger', [9], server, { move: 'accept', termId: 't1' })])),
+        ...(await store.appendUpdates([row('c/board', [2], boris), row('c/board', [3], ann, null)])),
+        ...(await store.appendUpdates([row('c/board', [4]), row('c/ledger', [8], server, { move: 'agree' })])),
+      ]
+      for (const doc of ['c/board', 'c/ledger']) {
+        const rows = await store.readUpdates(doc, 0)
+        expect(rows[0]!.prevHash).toBe(GENESIS_HASH)
+        const head = verifyChain(doc, rows)
+        // the hash each append reported is the one the next row chains on
+        const reported = results.filter((r) => r.doc === doc)
+        rows.slice(1).forEach((r, i) => expect(r.prevHash).toBe(reported[i]!.hash))
+        expect(reported[reported.length - 1]!.hash).toBe(head)
+      }
+      const board = await store.readUpdates('c/board', 0)
+      expect(board[2]!.meta).toBeNull()
+    })
+
+    it('[ST5] checkpoints: the newest at or before a seq, bytes intact, same seq replaced', async () => {
+      await store.appendUpdates(Array.from({ length: 8 }, (_, i) => row('k/board', [i])))
+      expect(await store.latestCheckpoint('k/board')).toBeNull()
+      await store.saveCheckpoint({ doc: 'k/board', seq: 3, at: 30, state: new Uint8Array([3, 3, 3]) })
+      await store.saveCheckpoint({ doc: 'k/board', seq: 6, at: 60, state: new Uint8Array([6, 6]) })
+      expect(await store.latestCheckpoint('k/board')).toEqual({ doc: 'k/board', seq: 6, at: 60, state: new Uint8Array([6, 6]) })
+      expect((await store.latestCheckpoint('k/board', 6))!.seq).toBe(6)
+      expect((await store.latestCheckpoint('k/board', 5))!.seq).toBe(3)
+      expect((await store.latestCheckpoint('k/board', 3))!.state).toEqual(new Uint8Array([3, 3, 3]))
+      expect(await store.latestCheckpoint('k/board', 2)).toBeNull()
+      expect(await store.latestCheckpoint('never/written')).toBeNull()
+      await store.saveCheckpoint({ doc: 'k/board', seq: 6, at: 61, state: new Uint8Array([7]) })
+      expect(await store.latestCheckpoint('k/board')).toEqual({ doc: 'k/board', seq: 6, at: 61, state: new Uint8Array([7]) })
+      // a checkpoint is not a log row
+      expect(await store.headSeq('k/board')).toBe(8)
+    })
+
+    it('[ST6] scanUpdates visits every row in seq order, in pages, with the total', async () => {
+      await store.appendUpdates(Array.from({ length: 12 }, (_, i) => row('s/board', [i])))
+      const pages: Array<{ seqs: number[]; total: number }> = []
+      await store.scanUpdates('s/board', (rows, total) => void pages.push({ seqs: rows.map((r) => r.seq), total }), 5)
+      expect(pages.map((p) => p.seqs.length)).toEqual([5, 5, 2])
+      expect(pages.flatMap((p) => p.seqs)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1))
+      expect(pages.every((p) => p.total === 12)).toBe(true)
+      let visits = 0
+      await store.scanUpdates('never/written', () => void visits++)
+      expect(visits).toBe(0)
+      const all: number[] = []
+      await store.scanUpdates('s/board', async (rows) => void all.push(...rows.map((r) => r.seq)))
+      expect(all).toHaveLength(12)
+    })
+
+    it('[ST7] client ids: the first claim wins, in a batch and across batches, up to uint32', async () => {
+      await store.appendUpdates(
+        [row('o/board', [1])],
+        [
+          { doc: 'o/board', clientId: 1, owner: 'ann' },
+          { doc: 'o/board', clientId: 2, owner: 'boris' },
+          { doc: 'o/board', clientId: 1, owner: 'mallory' },
+        ],
+      )
+      await store.appendUpdates(
+        [],
+        [
+          { doc: 'o/board', clientId: 1, owner: 'eve' },
+          { doc: 'o/board', clientId: 0xffffffff, owner: 'max' },
+          { doc: 'o/caucus/a', clientId: 1, owner: 'ann' },
+        ],
+      )
+      expect(await store.clientOwners('o/board')).toEqual(
+        new Map([
+          [1, 'ann'],
+          [2, 'boris'],
+          [0xffffffff, 'max'],
+        ]),
+      )
+      expect(await store.clientOwners('o/caucus/a')).toEqual(new Map([[1, 'ann']]))
+      expect(await store.clientOwners('never/written')).toEqual(new Map())
+      // a claims-only batch adds no log row
+      expect(await store.headSeq('o/caucus/a')).toBe(0)
+    })
+
+    it('[ST8] negotiations: create, get, list (oldest first), soft delete', async () => {
+      const parties = [
+        { id: 'ru', name: 'Делегация России', color: '#aa0000' },
+        { id: 'ae', name: 'وفد الإمارات', color: '#00aa00' },
+      ]
+      await store.createNegotiation({ id: 'n2', title: 'Second', parties, createdAt: 2000 })
+      await store.createNegotiation({ id: 'n1', title: 'Первый раунд', parties, createdAt: 1000 })
+      await store.createNegotiation({ id: 'n3', title: 'Third', parties: [], createdAt: 3000 })
+      await expect(store.createNegotiation({ id: 'n1', title: 'again', parties, createdAt: 4000 })).rejects.toThrow()
+      expect(await store.getNegotiation('n1')).toEqual({ id: 'n1', title: 'Первый раунд', parties, createdAt: 1000 })
+      expect(await store.getNegotiation('nope')).toBeNull()
+      expect((await store.listNegotiations()).map((n) => n.id)).toEqual(['n1', 'n2', 'n3'])
+      expect(await store.deleteNegotiation('n2')).toBe(true)
+      expect(await store.deleteNegotiation('n2')).toBe(false)
+      expect(await store.deleteNegotiation('nope')).toBe(false)
+      expect(await store.getNegotiation('n2')).toBeNull()
+      expect((await store.listNegotiations()).map((n) => n.id)).toEqual(['n1', 'n3'])
+    })
+
+    it('[ST9] tokens: revocation once, isRevoked, revokedSince', async () => {
+      const base = { negotiationId: 'n1', createdAt: 100, expiresAt: null }
+      await store.recordToken({ ...base, jti: 'j1', role: 'negotiator', party: 'a' })
+      await store.recordToken({ ...base, jti: 'j2', role: 'observer', party: null, expiresAt: 9_999_999_999_999 })
+      await store.recordToken({ ...base, jti: 'j3', role: 'reviewer', party: null })
+      expect(await store.isRevoked('j1')).toBe(false)
+      expect(await store.revokeToken('j1', 5000)).toBe(true)
+      expect(await store.revokeToken('j1', 6000)).toBe(false)
+      expect(await store.revokeToken('unknown', 6000)).toBe(false)
+      expect(await store.revokeToken('j2', 7000)).toBe(true)
+      expect(await store.isRevoked('j1')).toBe(true)
+      expect(await store.isRevoked('j3')).toBe(false)
+      expect(await store.isRevoked('unknown')).toBe(false)
+      const since = (t: number) => store.revokedSince(t).then((l) => l.sort((x, y) => x.revokedAt - y.revokedAt))
+      expect(await since(0)).toEqual([
+        { jti: 'j1', revokedAt: 5000 },
+        { jti: 'j2', revokedAt: 7000 },
+      ])
+      expect(await since(5000)).toHaveLength(2)
+      expect(await since(5001)).toEqual([{ jti: 'j2', revokedAt: 7000 }])
+      expect(await since(7001)).toEqual([])
+    })
+
+    it('[ST10] versions: put replaces version n, list is ordered by n, name is optional', async () => {
+      await store.putVersion(version(2))
+      await store.putVersion(version(1, { kind: 'propose', termIds: [] }))
+      await store.putVersion(version(3, { kind: 'checkpoint', name: 'Первое чтение — القراءة الأولى', party: null }))
+      await store.putVersion(version(2, { lastAt: 5000, summary: 'grew', termIds: ['t1', 't2'], boardSeq: 99 }))
+      await store.putVersion(version(1, { negotiationId: 'other' }))
+      const list = await store.listVersions('neg1')
+      expect(list.map((v) => v.n)).toEqual([1, 2, 3])
+      expect(list[0]).toEqual(version(1, { kind: 'propose', termIds: [] }))
+      expect(list[1]).toEqual(version(2, { lastAt: 5000, summary: 'grew', termIds: ['t1', 't2'], boardSeq: 99 }))
+      expect(list[2]!.name).toBe('Первое чтение — القراءة الأولى')
+      expect('name' in list[0]!).toBe(false)
+      expect(await store.getVersion('neg1', 3)).toEqual(list[2])
+      expect(await store.getVersion('neg1', 4)).toBeNull()
+      expect(await store.listVersions('nobody')).toEqual([])
+    })
+
+    it('[ST11] meta round-trips as JSON: nested values, null, Unicode', async () => {
+      const metas = [
+        { move: 'accept', termId: 't1', party: 'a', hash: 'ab'.repeat(32), nested: { list: [1, 2.5, -3, true, null, 'x'] } },
+        null,
+        'a string',
+        42,
+        [],
+        { text: 'Статья 5: выдача — المادة ٥: التسليم 🤝', empty: '' },
+      ]
+      await store.appendUpdates(metas.map((m) => row('m/ledger', [1], server, m)))
+      const rows = await store.readUpdates('m/ledger', 0)
+      expect(rows.map((r) => r.meta)).toEqual(metas)
+      verifyChain('m/ledger', rows)
+    })
+
+    it('[ST12] Unicode doc names, users, parties and connections round-trip and chain', async () => {
+      const who: Author = { user: 'Сергей Лавров', party: 'делегация', role: 'negotiator', conn: 'соединение-1' }
+      const who2: Author = { user: 'عبد الله بن زايد', party: 'الإمارات', role: 'reviewer', conn: 'اتصال-٢' }
+      const doc = 'переговоры/доска'
+      const doc2 = 'مفاوضات/لوحة'
+      await store.appendUpdates(
+        [row(doc, [1], who), row(doc2, [2], who2), row(doc, [3], who2)],
+        [{ doc, clientId: 5, owner: 'Сергей' }],
+      )
+      const rows = await store.readUpdates(doc, 0)
+      expect(rows.map((r) => r.author)).toEqual([who, who2])
+      expect((await store.readUpdates(doc2, 0))[0]!.author).toEqual(who2)
+      expect(await store.clientOwners(doc)).toEqual(new Map([[5, 'Сергей']]))
+      verifyChain(doc, rows)
+      verifyChain(doc2, await store.readUpdates(doc2, 0))
+    })
+
+    it('[ST13] a 1 MiB update and an empty one keep every byte', async () => {
+      const big = new Uint8Array(1024 * 1024)
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff
+      await store.appendUpdates([row('b/board', big), row('b/board', [])])
+      const rows = await store.readUpdates('b/board', 0)
+      expect(rows[0]!.update.byteLength).toBe(big.byteLength)
+      expect(Buffer.from(rows[0]!.update).equals(Buffer.from(big))).toBe(true)
+      expect(rows[1]!.update).toEqual(new Uint8Array())
+      verifyChain('b/board', rows)
+    })
+
+    it('[ST14] ping answers; close is idempotent', async () => {
+      await expect(store.ping()).resolves.toBeUndefined()
+      await store.close()
+      await store.close()
+      store = await harness.open()
+    })
+  })
+}
+
+// ── SQLite ─────────────────────────────────────────────────────────────────
+
+{
+  let dir: string | null = null
+  storeContract('sqlite', {
+    async open() {
+      dir ??= mkdtempSync(join(tmpdir(), 'parley-store-'))
+      return new SqliteStore(join(dir, 'parley.db'))
+    },
+    async cleanup() {
+      if (dir) rmSync(dir, { recursive: true, force: true })
+      dir = null
+    },
+  })
+}
+
+// ── PostgreSQL ───────────────────────────────────────────────────────────
+
+const pgUrl = await postgresForTests('store contract: postgres')
+
+if (pgUrl) {
+  const schemas: TestSchema[] = []
+  const freshSchema = async () => {
+    const s = await createTestSchema(pgUrl)
+    schemas.push(s)
+    return s
+  }
+  afterAll(async () => {
+    await Promise.all(schemas.map((s) => s.drop()))
+  })
+
+  {
+    let schema: TestSchema | null = null
+    storeContract('postgres', {
+      async open() {
+        schema ??= await freshSchema()
+        return PostgresStore.connect(schema.url)
+      },
+      async cleanup() {
+        await schema?.drop()
+        schema = null
+      },
+    })
+  }
+
+  describe('PostgreSQL store: several instances, migrations, outages', () => {
+    const opened: Store[] = []
+    const open = async (url: string, opts?: Parameters<typeof PostgresStore.connect>[1]) => {
+      const s = await PostgresStore.connect(url, opts)
+      opened.push(s)
+      return s
+    }
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()))
+    })
+
+    it('[ST20] two instances appending to the same docs at once make one gap-free total order with a valid chain', async () => {
+      const { url } = await freshSchema()
+      const one = await open(url)
+      const two = await open(url)
+      // each instance fires many batches at once; some touch both docs, in both orders
+      const sent = new Map<string, NewUpdate>()
+      let k = 0
+      const make = (doc: string, inst: string): NewUpdate => {
+        const id = `${inst}-${k++}`
+        const u = row(doc, new TextEncoder().encode(id), { user: inst, party: 'a', role: 'negotiator', conn: inst })
+        sent.set(id, u)
+        return u
+      }
+      const batches = (store: Store, inst: string) =>
+        Array.from({ length: 60 }, (_, i) => {
+          const batch =
+            i % 3 === 0
+              ? [make('t/board', inst), make('t/ledger', inst)]
+              : i % 3 === 1
+                ? [make('t/ledger', inst), make('t/board', inst), make('t/board', inst)]
+                : [make('t/board', inst)]
+          return store
+            .appendUpdates(batch, [{ doc: 't/board', clientId: i, owner: inst }])
+            .then((results) => ({ batch, results }))
+        })
+      const done = await Promise.all([...batches(one, 'one'), ...batches(two, 'two')])
+
+      for (const doc of ['t/board', 't/ledger']) {
+        const rows = await one.readUpdates(doc, 0)
+        const expected = [...sent.values()].filter((u) => u.doc === doc).length
+        expect(rows).toHaveLength(expected)
+        expect(await two.headSeq(doc)).toBe(expected)
+        verifyChain(doc, rows) // also checks seqs are 1..n
+        expect(new Set(rows.map((r) => new TextDecoder().decode(r.update))).size).toBe(expected)
+        // each append's reported seq points at the row it wrote
+        for (const { batch, results } of done)
+          batch.forEach((u, i) => {
+            if (u.doc !== doc) return
+            expect(rows[results[i]!.seq - 1]!.update).toEqual(u.update)
+            expect(results[i]!.doc).toBe(doc)
+          })
+      }
+      // the first claim of each client id wins, whichever instance made it
+      const owners = await two.clientOwners('t/board')
+      expect(owners.size).toBe(60)
+      expect([...owners.values()].every((o) => o === 'one' || o === 'two')).toBe(true)
+    })
+
+    it('[ST21] migrations run once, also when instances start together, and are recorded', async () => {
+      const { url } = await freshSchema()
+      const [a, b, c] = await Promise.all([open(url), open(url), open(url)])
+      await a!.appendUpdates([row('mig/board', [1])])
+      expect(await b!.headSeq('mig/board')).toBe(1)
+      expect(await c!.headSeq('mig/board')).toBe(1)
+      const again = await open(url)
+      expect(await again.headSeq('mig/board')).toBe(1)
+      const { rows } = await (again as PostgresStore).pool.query('SELECT version FROM parley_migrations ORDER BY version')
+      expect(rows.map((r) => r.version)).toEqual([1])
+    })
+
+    it('[ST22] the log refuses UPDATE, DELETE and TRUNCATE', async () => {
+      const { url } = await freshSchema()
+      const store = (await open(url)) as PostgresStore
+      await store.appendUpdates([row('ro/board', [1])])
+      await expect(store.pool.query('UPDATE updates SET at = 0')).rejects.toThrow(/append-only/)
+      await expect(store.pool.query('DELETE FROM updates')).rejects.toThrow(/append-only/)
+      await expect(store.pool.query('TRUNCATE updates')).rejects.toThrow(/append-only/)
+      expect(await store.headSeq('ro/board')).toBe(1)
+      verifyChain('ro/board', await store.readUpdates('ro/board', 0))
+    })
+
+    it('[ST23] unreachable at start: connect fails with StoreUnavailableError', async () => {
+      const started = Date.now()
+      await expect(PostgresStore.connect('postgres://postgres@127.0.0.1:1/test')).rejects.toBeInstanceOf(StoreUnavailableError)
+      expect(Date.now() - started).toBeLessThan(3000)
+    })
+
+    it('[ST24] database gone: ping and writes fail fast with StoreUnavailableError, and work again when it returns', async () => {
+      const { url } = await freshSchema()
+      const proxy = await startProxy(new URL(url))
+      const store = await open(proxy.url, { pingTimeoutMs: 500, connectTimeoutMs: 800, queryTimeoutMs: 1500 })
+      await store.appendUpdates([row('down/board', [1])])
+      await store.ping()
+
+      proxy.mode('refuse')
+      let started = Date.now()
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError)
+      await expect(store.appendUpdates([row('down/board', [2])])).rejects.toBeInstanceOf(StoreUnavailableError)
+      await expect(store.readUpdates('down/board', 0)).rejects.toBeInstanceOf(StoreUnavailableError)
+      expect(Date.now() - started).toBeLessThan(3000)
+
+      // a host that accepts connections and then says nothing
+      proxy.mode('blackhole')
+      started = Date.now()
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError)
+      expect(Date.now() - started).toBeLessThan(1500)
+      await expect(store.appendUpdates([row('down/board', [3])])).rejects.toBeInstanceOf(StoreUnavailableError)
+
+      proxy.mode('forward')
+      await retry(() => store.ping())
+      const [r] = await store.appendUpdates([row('down/board', [4])])
+      expect(r!.seq).toBe(2)
+      const rows = await store.readUpdates('down/board', 0)
+      expect(rows.map((x) => [...x.update])).toEqual([[1], [4]])
+      verifyChain('down/board', rows)
+      await proxy.close()
+    })
+  })
+} else {
+  describe.skip('store contract: postgres (PostgreSQL not reachable)', () => {
+    it('skipped', () => {})
+  })
+}
+
+async function retry(fn: () => Promise<unknown>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      await fn()
+      return
+    } catch (err) {
+      if (Date.now() > until) throw err
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+}
+
+/**
+ * A TCP proxy in front of PostgreSQL that can play dead: `refuse` closes
+ * every connection (a stopped server), `blackhole` accepts and never answers
+ * (a partition), `forward` relays again. Switching drops the connections open so far.
+ */
+async function startProxy(
+  target: URL,
+): Promise<{ url: string; mode(m: 'forward' | 'refuse' | 'blackhole'): void; close(): Promise<void> }> {
+  let mode: 'forward' | 'refuse' | 'blackhole' = 'forward'
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((client) => {
+    sockets.add(client)
+    client.on('close', () => sockets.delete(client))
+    client.on('error', () => client.destroy())
+    if (mode === 'refuse') return void client.destroy()
+    if (mode === 'blackhole') return void client.on('data', () => undefined)
+    const upstream = new Socket()
+    sockets.add(upstream)
+    upstream.on('close', () => (sockets.delete(upstream), client.destroy()))
+    upstream.on('error', () => upstream.destroy())
+    client.on('close', () => upstream.destroy())
+    upstream.connect(Number(target.port) || 5432, target.hostname, () => {
+      client.pipe(upstream)
+      upstream.pipe(client)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as { port: number }).port
+  const url = new URL(target.toString())
+  url.hostname = '127.0.0.1'
+  url.port = String(port)
+  return {
+    url: url.toString(),
+    mode(m) {
+      mode = m
+      for (const s of sockets) s.destroy()
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
