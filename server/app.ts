@@ -34,6 +34,8 @@ import { staticClient } from './http/staticFiles'
 import { Metrics } from './http/metrics'
 import { KEEPALIVE_MESSAGE } from './sync/messages'
 import { ParleyError } from './errors'
+import { RedisFanout } from './cluster/redisFanout'
+import { createAdapter } from '@socket.io/redis-adapter'
 
 export interface Parley {
   url: string
@@ -53,6 +55,8 @@ const CLIENT_DIR = fileURLToPath(new URL('../dist/client', import.meta.url))
 const SWEEP_MS = 1000
 /** The stock client drops a connection that heard nothing for 30 s. */
 const KEEPALIVE_AFTER_MS = 15_000
+/** With Redis: every this many sweeps, loaded docs are checked against the store's head. */
+const CLUSTER_CATCH_UP_SWEEPS = 2
 
 const allowedRootsByKind = {
   board: new Set<string>(BOARD_ROOTS),
@@ -82,6 +86,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     },
   })
   const roomLog = (level: 'warn' | 'error', msg: string, err?: unknown) => log[level](msg, err)
+  const cluster = config.redisUrl ? new RedisFanout(config.redisUrl, config.redisPrefix, log) : undefined
+  await cluster?.start()
 
   // Rooms and the layers that listen to them. `service` and `index` are created
   // right below; the registry calls onCreate only once a room is first used.
@@ -96,10 +102,12 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
       schedule: (room) => commits.schedule(room),
       storeWritable: () => breaker.writable(),
       log: roomLog,
+      cluster,
     },
     {
       graceMs: config.roomGraceMs,
       log: roomLog,
+      cluster,
       onCreate: async (room) => {
         await service.onRoomCreated(room)
         index.attach(room)
@@ -115,11 +123,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   service = new NegotiationService(store, registry, tokens, revocations, () => baseUrl)
   index = new VersionIndex({
     store,
-    registry,
     negotiation: (id) => service.get(id),
-    touches: service.boardWatcher.touches,
     emit: (id, v) => control.emitVersion(id, v),
-    now: Date.now,
     log: roomLog,
   })
   const history = new HistoryQueries(store, index, (id) => service.get(id))
@@ -188,6 +193,9 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     httpCompression: false,
     allowRequest: (req, cb) => cb(origins.allows(req) ? null : 'origin not allowed', origins.allows(req)),
   })
+  // The adapter gets clients of its own with ioredis defaults (queue while reconnecting).
+  const adapterClients = cluster ? [cluster.newClient(), cluster.newClient()] : []
+  if (cluster) io.adapter(createAdapter(adapterClients[0]!, adapterClients[1]!))
   // socket.io attaches its own upgrade listener; Parley's router below decides instead.
   httpServer.removeAllListeners('upgrade')
   const engine = io.engine as unknown as { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void }
@@ -197,11 +205,9 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     service,
     {
       restore: async (actor, termId, n) => {
-        const sheet = await history.sheetAt(actor.negotiationId, n)
-        if (!sheet) throw new ParleyError('unknown-version', `no version ${n}`)
-        const term = sheet.terms.find((t) => t.id === termId)
-        if (!term) throw new ParleyError('unknown-term', `term "${termId}" did not exist at version ${n}`)
-        await service.restore(actor, termId, { title: term.title, body: term.body }, n)
+        const text = await history.termTextAt(actor.negotiationId, n, termId)
+        if (!text) throw new ParleyError('unknown-term', `term "${termId}" did not exist at version ${n}`)
+        await service.restore(actor, termId, text, n)
       },
     },
     log,
@@ -228,12 +234,28 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     else engine.handleUpgrade(req, socket, head)
   })
 
-  service.onDeleted((id) => {
+  const closeNegotiation = (id: string) => {
     endpoint.closeWhere((c) => c.peer.scope === id, CloseCode.negotiationGone)
     control.closeWhere((d) => d.claims.negotiationId === id, CloseCode.negotiationGone, 'negotiation is gone')
+  }
+  service.onDeleted((id) => {
+    closeNegotiation(id)
+    cluster?.publishEvent({ type: 'negotiation-deleted', id })
   })
+  if (cluster) {
+    await cluster.onEvent((event) => {
+      if (event.type !== 'negotiation-deleted') return
+      service.forget(event.id)
+      closeNegotiation(event.id)
+    })
+    cluster.onReconnect(() => {
+      log.info('redis is back: catching every loaded document up from the store')
+      void registry.catchUpAll()
+    })
+  }
 
-  // Revocation and expiry sweep, store-breaker probe, keepalives.
+  // Revocation and expiry sweep, store-breaker probe, keepalives, cluster catch-up.
+  let sweeps = 0
   const sweep = setInterval(() => {
     void (async () => {
       try {
@@ -247,6 +269,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
       endpoint.closeWhere((c) => dead(c.peer.tokenId, c.peer.expiresAt), CloseCode.unauthorized)
       control.closeWhere((d) => dead(d.claims.jti, d.claims.expiresAt), CloseCode.unauthorized, 'token expired or revoked')
       for (const c of endpoint.connections) if (now - c.lastSentAt > KEEPALIVE_AFTER_MS) c.send(KEEPALIVE_MESSAGE)
+      // Pub/sub can drop a message without a reconnect; the store is the truth.
+      if (cluster && ++sweeps % CLUSTER_CATCH_UP_SWEEPS === 0) await registry.catchUpAll()
       if (breaker.isBroken && breaker.writable()) {
         try {
           await store.ping()
@@ -293,6 +317,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
         await index.flushAll()
         await registry.closeAll()
         await commits.drain()
+        await cluster?.close()
+        for (const c of adapterClients) c.disconnect()
         await store.close()
       })()),
   }

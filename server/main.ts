@@ -16,6 +16,8 @@ async function main(): Promise<void> {
     process.exit(2)
   }
   const parley = await startParley(config)
+  // A promise nobody awaited failed: log it and keep serving everyone else.
+  process.on('unhandledRejection', (err) => parley.log.error('unhandled rejection', err))
   const store = parley.store.kind === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'
   const lines = [
     '',

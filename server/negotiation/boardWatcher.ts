@@ -77,7 +77,9 @@ export class BoardWatcher {
     txn: Y.Transaction,
   ): void {
     const origin = txn.origin as UpdateOrigin | null
+    // Only changes made here: another instance's updates were handled by the instance that took them.
     if (!origin || typeof origin !== 'object' || !('source' in origin)) return
+    if (origin.source !== 'connection' && origin.source !== 'server') return
     const touches: TermTouches = { text: new Set(), layout: new Set(), added: new Set(), removed: new Set(), before: new Map() }
     const terms = board(boardRoom.doc).terms
     for (const ev of events) {

@@ -152,6 +152,11 @@ export class NegotiationService {
     return deleted
   }
 
+  /** Drops what is cached about a negotiation (another instance deleted it). */
+  forget(id: string): void {
+    this.cache.set(id, { record: null, at: this.now() })
+  }
+
   onDeleted(listener: (id: string) => void): void {
     this.deletedListeners.push(listener)
   }

@@ -35,6 +35,21 @@ export type UpdateOrigin =
   /** `meta` travels with the write to the room's listeners (e.g. which ledger move it was) */
   | { source: 'server'; author: Author; meta?: unknown }
 
+/** Updates another server instance committed (via Redis or read back from the store): already durable. */
+export const STORED_ORIGIN = { source: 'stored' } as const
+
+/** Fan-out to other server instances (server/cluster); absent on a single instance. */
+export interface ClusterLink {
+  publishUpdates(room: Room, updates: Array<{ seq: number; update: Uint8Array }>): void
+  publishAwareness(room: Room, entries: AwarenessEntry[]): void
+}
+
+/** A row of the doc's log, as another instance committed it. */
+export interface StoredRow {
+  seq: number
+  update: Uint8Array
+}
+
 /** A committed update, as the room's listeners see it. */
 export interface CommittedUpdate {
   update: Uint8Array
@@ -65,13 +80,21 @@ export interface RoomDeps {
   storeWritable: () => boolean
   saveCheckpoint: (room: Room, seq: number, state: Uint8Array) => void
   log: (level: 'warn' | 'error', msg: string, err?: unknown) => void
+  cluster?: ClusterLink
+  /** reads the rows this room lacks below its highest seq from the store and applies them */
+  catchUp?: (room: Room) => void
 }
 
 interface AwarenessState {
   clock: number
   json: string
-  conn: Connection
+  /** null: a client of another server instance */
+  conn: Connection | null
+  /** ms; remote states that stop being renewed are dropped like the clients drop them (30 s) */
+  seenAt: number
 }
+
+const REMOTE_AWARENESS_TIMEOUT_MS = 30_000
 
 interface Durability {
   resolve: (seq: number) => void
@@ -95,8 +118,10 @@ const emptyBatch = (): Batch => ({ items: [], claims: [] })
 export class Room {
   doc: Y.Doc
   readonly connections = new Set<Connection>()
-  /** highest seq durable in the store */
+  /** every update with seq ≤ this is in the doc (and durable in the store) */
   committedSeq: number
+  /** seqs in the doc beyond a gap: rows of other instances not seen yet lie below them */
+  private ahead = new Set<number>()
   /** Yjs client id → identity that introduced it */
   readonly owners: Map<number, string>
   private listeners: RoomListener[] = []
@@ -298,10 +323,27 @@ export class Room {
       conn.awarenessClientId = entry.clientId
       if (!conn.peer.relayAwareness) continue
       if (removal) this.awareness.delete(entry.clientId)
-      else this.awareness.set(entry.clientId, { clock: entry.clock, json: entry.json, conn })
+      else this.awareness.set(entry.clientId, { clock: entry.clock, json: entry.json, conn, seenAt: this.deps.now() })
       accepted.push(entry)
     }
-    if (accepted.length > 0) this.push({ kind: 'broadcast', except: conn, message: encodeAwareness(accepted) })
+    if (accepted.length > 0) {
+      this.push({ kind: 'broadcast', except: conn, message: encodeAwareness(accepted) })
+      this.deps.cluster?.publishAwareness(this, accepted)
+    }
+  }
+
+  /** Awareness of clients connected to another instance: kept for newcomers here, and relayed. */
+  receiveRemoteAwareness(entries: AwarenessEntry[]): void {
+    const now = this.deps.now()
+    const fresh = entries.filter((e) => {
+      const current = this.awareness.get(e.clientId)
+      if (current?.conn) return false // a client of this instance: its own connection speaks for it
+      if (current && e.clock <= current.clock && e.json !== 'null') return false
+      if (e.json === 'null') this.awareness.delete(e.clientId)
+      else this.awareness.set(e.clientId, { clock: e.clock, json: e.json, conn: null, seenAt: now })
+      return true
+    })
+    if (fresh.length > 0) this.push({ kind: 'broadcast', except: null, message: encodeAwareness(fresh) })
   }
 
   /** A connection speaks for one awareness client id: its own, not one another identity introduced. */
@@ -314,7 +356,13 @@ export class Room {
   }
 
   private awarenessEntries(): AwarenessEntry[] {
-    return [...this.awareness].map(([clientId, s]) => ({ clientId, clock: s.clock, json: s.json }))
+    const now = this.deps.now()
+    const entries: AwarenessEntry[] = []
+    for (const [clientId, s] of this.awareness) {
+      if (!s.conn && now - s.seenAt > REMOTE_AWARENESS_TIMEOUT_MS) this.awareness.delete(clientId)
+      else entries.push({ clientId, clock: s.clock, json: s.json })
+    }
+    return entries
   }
 
   private push(item: BatchItem): void {
@@ -355,9 +403,58 @@ export class Room {
       if (item.kind !== 'update') continue
       const result = results[r++]!
       item.seq = result.seq
-      this.committedSeq = result.seq
+      this.advance(result.seq)
       this.tail.push(item.update)
     }
+  }
+
+  /** Records that the doc holds `seq`; beyond a gap it is held aside until the gap is filled. */
+  private advance(seq: number): void {
+    if (seq === this.committedSeq + 1) {
+      this.committedSeq = seq
+      while (this.ahead.delete(this.committedSeq + 1)) this.committedSeq++
+    } else if (seq > this.committedSeq) {
+      this.ahead.add(seq)
+    }
+  }
+
+  /** The highest seq in the doc (above committedSeq while a gap is open). */
+  get highestSeq(): number {
+    let max = this.committedSeq
+    for (const s of this.ahead) if (s > max) max = s
+    return max
+  }
+
+  get hasGap(): boolean {
+    return this.ahead.size > 0
+  }
+
+  /**
+   * Applies rows other instances committed (from Redis, or read back from the
+   * store to fill a gap) and relays them to this instance's clients. Rows the
+   * doc already holds are skipped; order does not matter to Yjs.
+   */
+  applyStored(rows: StoredRow[]): void {
+    const fresh: Uint8Array[] = []
+    for (const row of rows) {
+      if (row.seq <= this.committedSeq || this.ahead.has(row.seq)) continue
+      try {
+        Y.applyUpdate(this.doc, row.update, STORED_ORIGIN)
+      } catch (err) {
+        this.deps.log('error', `stored update ${row.seq} of ${this.name} could not be applied`, err)
+      }
+      this.advance(row.seq)
+      this.tail.push(row.update)
+      fresh.push(row.update)
+    }
+    if (fresh.length === 0) return
+    this.stateCache = null
+    this.push({
+      kind: 'broadcast',
+      except: null,
+      message: encodeSyncUpdate(fresh.length === 1 ? fresh[0]! : Y.mergeUpdates(fresh)),
+    })
+    if (this.ahead.size > 0) this.deps.catchUp?.(this)
   }
 
   /** Phase 2: send the batch, tell listeners, take new input. */
@@ -372,8 +469,10 @@ export class Room {
     this.deliver(batch)
     this.committing = false
     if (committed.length > 0) {
+      this.deps.cluster?.publishUpdates(this, committed)
       for (const l of this.listeners) l.onCommitted?.(this, committed)
-      this.maybeCheckpoint()
+      if (this.ahead.size > 0) this.deps.catchUp?.(this)
+      else this.maybeCheckpoint()
     }
     this.drainInbox()
   }
@@ -440,7 +539,7 @@ export class Room {
           for (const conn of this.connections) if (conn !== item.except) conn.send(item.message)
           break
         case 'receipt':
-          item.conn.send(encodeSaveReceipt(this.committedSeq))
+          item.conn.send(encodeSaveReceipt(this.highestSeq))
           break
       }
     }
@@ -448,7 +547,7 @@ export class Room {
 
   private committedSeqAt(items: BatchItem[], index: number): number {
     const item = items[index]
-    return item?.kind === 'update' && item.seq !== undefined ? item.seq : this.committedSeq
+    return item?.kind === 'update' && item.seq !== undefined ? item.seq : this.highestSeq
   }
 
   private encodeStateFor(stateVector: Uint8Array): Uint8Array {
@@ -492,7 +591,8 @@ export class Room {
 
   /** Encodes the committed state and hands it to the store; resets the rebuild tail. */
   checkpointNow(): void {
-    if (this.committedSeq === this.checkpointSeq || this.committing || this.batch.items.length > 0) return
+    // A checkpoint must hold exactly the updates up to its seq: not while a gap is open.
+    if (this.committedSeq === this.checkpointSeq || this.committing || this.batch.items.length > 0 || this.ahead.size > 0) return
     const state = Y.encodeStateAsUpdate(this.doc)
     this.baseState = state
     this.tail = []

@@ -8,12 +8,22 @@ import type { Store } from '../store/types'
 import { Room, type RoomDeps, type RoomListener } from './room'
 import type { UpdateLimits } from './updateScan'
 
+/** Subscription to other instances' updates of a doc (server/cluster). */
+export interface ClusterSubscriptions {
+  /** Resolves once subscribed; messages arriving before the room exists are held by the cluster layer. */
+  subscribe(docName: string): Promise<void>
+  unsubscribe(docName: string): void
+  /** the room is loaded: hand it what arrived meanwhile */
+  loaded(room: Room): void
+}
+
 export interface RoomRegistryOptions {
   graceMs: number
   /** a fresh room gets its listeners here (negotiation and history layers); the load waits for it */
   onCreate?: (room: Room) => Promise<void> | void
   /** the room is about to be dropped from memory */
   onUnload?: (room: Room) => void
+  cluster?: ClusterSubscriptions
   log: RoomDeps['log']
 }
 
@@ -55,6 +65,8 @@ export class RoomRegistry {
   }
 
   private async load(name: string): Promise<Room> {
+    // Subscribe before reading the store, so no update committed elsewhere falls between the two.
+    await this.opts.cluster?.subscribe(name)
     const [checkpoint, owners] = await Promise.all([this.store.latestCheckpoint(name), this.store.clientOwners(name)])
     const rows = await this.store.readUpdates(name, checkpoint?.seq ?? 0)
     const doc = new Y.Doc()
@@ -70,10 +82,12 @@ export class RoomRegistry {
         ...this.deps,
         limits: { ...this.deps.limits, ...this.limitsFor(name) },
         saveCheckpoint: (r, s, state) => this.saveCheckpoint(r, s, state),
+        catchUp: (r) => this.catchUp(r),
       },
     )
     await this.opts.onCreate?.(room)
     this.rooms.set(name, room)
+    this.opts.cluster?.loaded(room)
     // A long tail means the last run ended without a checkpoint: write one now.
     if (tail.length >= this.deps.checkpointEvery) room.checkpointNow()
     return room
@@ -85,6 +99,40 @@ export class RoomRegistry {
       .catch((err) => this.opts.log('warn', `checkpoint of ${room.name} at ${seq} not saved`, err))
       .finally(() => this.savingCheckpoints.delete(saving))
     this.savingCheckpoints.add(saving)
+  }
+
+  private catchingUp = new Set<Room>()
+
+  /**
+   * Reads the rows a room lacks — up to the store's head — and applies them.
+   * Used when another instance's update arrived past a gap, after Redis
+   * reconnects, and by the periodic check that covers lost pub/sub messages.
+   */
+  catchUp(room: Room): void {
+    if (this.catchingUp.has(room)) return
+    this.catchingUp.add(room)
+    this.store
+      .readUpdates(room.name, room.committedSeq)
+      .then((rows) => {
+        if (this.rooms.get(room.name) === room) room.applyStored(rows)
+      })
+      .catch((err) => this.opts.log('warn', `catch-up of ${room.name} failed`, err))
+      .finally(() => {
+        this.catchingUp.delete(room)
+        // rows that arrived past a new gap while this read was running
+        if (room.hasGap && this.rooms.get(room.name) === room) setTimeout(() => this.catchUp(room), 50).unref()
+      })
+  }
+
+  /** Catches up every loaded room that is behind the store (cheap head check first). */
+  async catchUpAll(): Promise<void> {
+    for (const room of [...this.rooms.values()]) {
+      try {
+        if ((await this.store.headSeq(room.name)) > room.committedSeq) this.catchUp(room)
+      } catch (err) {
+        this.opts.log('warn', `head check of ${room.name} failed`, err)
+      }
+    }
   }
 
   /** Called when a room's last connection left: unload after the grace period. */
@@ -102,6 +150,7 @@ export class RoomRegistry {
   private unload(room: Room): void {
     room.checkpointNow()
     this.rooms.delete(room.name)
+    this.opts.cluster?.unsubscribe(room.name)
     this.opts.onUnload?.(room)
     room.destroy()
   }

@@ -1,0 +1,97 @@
+/**
+ * Several Parley instances on one PostgreSQL and one Redis (issue #8):
+ * clients of one negotiation spread over the instances see each other live.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { board, insertTerm, readStatus, replaceText, termText } from '../../shared/docLayout'
+import { spawnServer, type ServerProcess } from '../helpers/process'
+import { createTestSchema, postgresForTests, redisForTests, testRedisPrefix, type TestSchema } from '../helpers/services'
+import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
+import { connected, controlClient, type ControlClient } from '../helpers/control'
+import type { CreatedNegotiation } from '../../server/negotiation/service'
+import * as Y from 'yjs'
+
+const pgUrl = await postgresForTests('cluster')
+const redisUrl = await redisForTests('cluster')
+
+describe.skipIf(!pgUrl || !redisUrl)('three instances on PostgreSQL and Redis', () => {
+  let schema: TestSchema
+  const instances: ServerProcess[] = []
+  const open: Array<YClient | ControlClient> = []
+  let neg: CreatedNegotiation
+  const env = () => ({
+    DATABASE_URL: schema.url,
+    REDIS_URL: redisUrl!,
+    PARLEY_REDIS_PREFIX: prefix,
+    PARLEY_SECRET: 'cluster-test-secret-0123456789-0123456789',
+    PARLEY_LOG_LEVEL: 'warn',
+  })
+  const prefix = testRedisPrefix()
+  const ws = (i: number) => instances[i]!.url.replace(/^http/, 'ws') + '/yjs'
+
+  beforeAll(async () => {
+    schema = await createTestSchema(pgUrl!)
+    for (let i = 0; i < 3; i++) instances.push(await spawnServer({ env: env() }))
+    const res = await fetch(`${instances[0]!.url}/api/negotiations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${instances[0]!.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        title: 'Cluster',
+        parties: [
+          { id: 'a', name: 'A' },
+          { id: 'b', name: 'B' },
+        ],
+      }),
+    })
+    neg = (await res.json()) as CreatedNegotiation
+  })
+
+  afterAll(async () => {
+    if (process.env.DEBUG_CLUSTER) for (const p of instances) console.log(p.output.join('').slice(-4000))
+    for (const c of open) 'destroy' in c ? c.destroy() : c.close()
+    for (const p of instances) await p.kill()
+    await schema?.drop()
+  })
+
+  it('[C1] edits on one instance reach clients of the others, and commands work on any instance', async () => {
+    const a = yClient(ws(0), `${neg.id}/board`, { token: neg.tokens.negotiator.a!, name: 'A on 0' })
+    const b = yClient(ws(1), `${neg.id}/board`, { token: neg.tokens.negotiator.b!, name: 'B on 1' })
+    const obs = yClient(ws(2), `${neg.id}/board`, { token: neg.tokens.observer, name: 'obs on 2' })
+    const ledger = yClient(ws(2), `${neg.id}/ledger`, { token: neg.tokens.observer, name: 'obs on 2' })
+    open.push(a, b, obs, ledger)
+    await Promise.all([a, b, obs, ledger].map((c) => synced(c)))
+    a.doc.transact(() => insertTerm(a.doc, 't1', { title: 'Quota', body: 'Forty percent.' }))
+    await waitFor(() => termText(b.doc, 't1')?.body === 'Forty percent.', { what: 'A → B across instances' })
+    const body = board(b.doc).terms.get('t1')!.get('body') as Y.Text
+    b.doc.transact(() => replaceText(body, 'Thirty-five percent.'))
+    await waitFor(
+      () => termText(obs.doc, 't1')?.body === 'Thirty-five percent.' && termText(a.doc, 't1')?.body === 'Thirty-five percent.',
+    )
+    await waitFor(() => readStatus(ledger.doc, 't1')?.state === 'proposed', { what: 'ledger proposal seen on instance 2' })
+
+    const ca = controlClient(instances[2]!.url, neg.tokens.negotiator.a!, 'A')
+    const cb = controlClient(instances[0]!.url, neg.tokens.negotiator.b!, 'B')
+    const rev = controlClient(instances[1]!.url, neg.tokens.reviewer, 'R')
+    open.push(ca, cb, rev)
+    await Promise.all([connected(ca), connected(cb), connected(rev)])
+    expect(await ca.command('term:accept', { termId: 't1' })).toEqual({ ok: true })
+    await waitFor(() => readStatus(ledger.doc, 't1')?.state === 'accepted')
+    expect(await cb.command('term:accept', { termId: 't1' })).toEqual({ ok: true })
+    await waitFor(() => readStatus(ledger.doc, 't1')?.state === 'agreed', { what: 'agreement across instances' })
+    await waitFor(() => rev.versions.some((v) => v.kind === 'agree'), { what: 'version event on another instance' })
+    await waitFor(() => (rev.presence.at(-1)?.online.length ?? 0) >= 3, { what: 'presence across instances' })
+  })
+
+  it('[C2] awareness crosses instances', async () => {
+    const a = yClient(ws(0), `${neg.id}/board`, { token: neg.tokens.negotiator.a!, name: 'A' })
+    const b = yClient(ws(2), `${neg.id}/board`, { token: neg.tokens.negotiator.b!, name: 'B' })
+    open.push(a, b)
+    await Promise.all([synced(a), synced(b)])
+    a.provider.awareness.setLocalStateField('user', { name: 'A-cursor' })
+    await waitFor(
+      () =>
+        (b.provider.awareness.getStates().get(a.doc.clientID) as { user?: { name: string } } | undefined)?.user?.name ===
+        'A-cursor',
+    )
+  })
+})
