@@ -132,7 +132,14 @@ export class NegotiationService {
   async get(id: string): Promise<NegotiationRecord | null> {
     const hit = this.cache.get(id)
     if (hit && this.now() - hit.at < EXISTS_TTL_MS) return hit.record
-    const record = await this.store.getNegotiation(id)
+    let record: NegotiationRecord | null
+    try {
+      record = await this.store.getNegotiation(id)
+    } catch (err) {
+      // The store is away: what we knew a moment ago still admits people to loaded docs.
+      if (hit) return hit.record
+      throw err
+    }
     this.cache.set(id, { record, at: this.now() })
     return record
   }
