@@ -129,7 +129,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   })
   const history = new HistoryQueries(store, index, (id) => service.get(id))
   const admission = new TokenAdmission(tokens, revocations, service, config.devOpen)
-  const counter = new ConnectionCounter(config.maxConnectionsPerAddress)
+  const counter = new ConnectionCounter(config.maxConnectionsPerAddress, config.trustProxy)
   const endpoint = new SyncEndpoint({
     registry,
     admission,
@@ -213,7 +213,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     log,
   )
   io.use((socket, next) => {
-    const address = socket.handshake.address
+    const address = counter.addressOf({ headers: socket.handshake.headers, socket: { remoteAddress: socket.handshake.address } })
     if (!counter.acquire(address))
       return next(Object.assign(new Error('too many connections'), { data: { code: CloseCode.rateLimited } }))
     socket.once('disconnect', () => counter.release(address))

@@ -29,6 +29,8 @@ const EnvSchema = z.object({
   PARLEY_RATE_MESSAGES: int(500, 1),
   PARLEY_RATE_BYTES: int(4 * 1024 * 1024, 1024),
   PARLEY_MAX_CONNECTIONS_PER_ADDRESS: int(1000, 1),
+  /** behind a reverse proxy: take the client address from X-Forwarded-For */
+  PARLEY_TRUST_PROXY: flag,
   PARLEY_MAX_BUFFERED_BYTES: int(16 * 1024 * 1024, 1024),
   PARLEY_MAX_STRUCTS_PER_UPDATE: int(50_000, 1),
   PARLEY_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -62,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     checkpointEvery: e.PARLEY_CHECKPOINT_EVERY,
     rate: { messagesPerSecond: e.PARLEY_RATE_MESSAGES, bytesPerSecond: e.PARLEY_RATE_BYTES },
     maxConnectionsPerAddress: e.PARLEY_MAX_CONNECTIONS_PER_ADDRESS,
+    trustProxy: e.PARLEY_TRUST_PROXY,
     maxBufferedBytes: e.PARLEY_MAX_BUFFERED_BYTES,
     maxStructsPerUpdate: e.PARLEY_MAX_STRUCTS_PER_UPDATE,
     logLevel: e.PARLEY_LOG_LEVEL,

@@ -7,10 +7,16 @@ import type { IncomingMessage } from 'node:http'
 export class ConnectionCounter {
   private counts = new Map<string, number>()
 
-  constructor(private readonly maxPerAddress: number) {}
+  constructor(
+    private readonly maxPerAddress: number,
+    /** behind a proxy (PARLEY_TRUST_PROXY=1) the client is the first X-Forwarded-For address */
+    private readonly trustProxy = false,
+  ) {}
 
-  static addressOf(req: IncomingMessage): string {
-    return req.socket.remoteAddress ?? 'unknown'
+  addressOf(req: Pick<IncomingMessage, 'headers'> & { socket?: { remoteAddress?: string } }): string {
+    const forwarded = this.trustProxy ? req.headers['x-forwarded-for'] : undefined
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim()
+    return first || req.socket?.remoteAddress || 'unknown'
   }
 
   /** Counts one more connection; false (and nothing counted) when the address is at its cap. */

@@ -13,7 +13,7 @@ import { decodeMessage, ProtocolError } from './messages'
 import type { Access, Peer } from './peer'
 import type { Room } from './room'
 import type { RoomRegistry } from './roomRegistry'
-import { ConnectionCounter } from '../http/connectionCounter'
+import type { ConnectionCounter } from '../http/connectionCounter'
 
 /** Messages a client may send before its admission completes (a stock client sends 2–3). */
 const MAX_HELD_MESSAGES = 64
@@ -54,7 +54,7 @@ export class SyncEndpoint {
 
   private async accept(ws: WebSocket, req: IncomingMessage): Promise<void> {
     reportOversizeAs4413(ws)
-    const address = ConnectionCounter.addressOf(req)
+    const address = this.deps.counter.addressOf(req)
     if (!this.deps.counter.acquire(address)) return ws.close(CloseCode.rateLimited, 'too many connections from this address')
     ws.once('close', () => this.deps.counter.release(address))
     const held: Array<[RawData, boolean]> = []
