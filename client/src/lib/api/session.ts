@@ -1,0 +1,68 @@
+/**
+ * Invite links carry the capability token in the fragment
+ * (`/n/<id>#token=<jwt>`), which browsers never send to a server. On arrival
+ * the token moves into this tab's storage and the fragment is cleared from
+ * the address bar, so a copied URL or a screenshot does not leak it.
+ */
+import type { SessionInfo } from '../../../../shared/schemas'
+import { apiFetch } from './http'
+
+const tokenKey = (negotiationId: string) => `parley:token:${negotiationId}`
+const NAME_KEY = 'parley:display-name'
+
+/**
+ * The token for this negotiation: from the link's fragment first, else the
+ * one this tab used before (a reload), else the last one this browser used.
+ */
+export function takeToken(negotiationId: string): string | null {
+  const hash = new URLSearchParams(location.hash.slice(1))
+  const fromLink = hash.get('token')
+  if (fromLink) {
+    remember(negotiationId, fromLink)
+    history.replaceState(history.state, '', location.pathname + location.search)
+    return fromLink
+  }
+  return safe(() => sessionStorage.getItem(tokenKey(negotiationId))) ?? safe(() => localStorage.getItem(tokenKey(negotiationId)))
+}
+
+function remember(negotiationId: string, token: string): void {
+  // sessionStorage keeps two tabs with different roles apart across reloads;
+  // localStorage lets the same person reopen /n/<id> later.
+  safe(() => sessionStorage.setItem(tokenKey(negotiationId), token))
+  safe(() => localStorage.setItem(tokenKey(negotiationId), token))
+}
+
+export function forgetToken(negotiationId: string): void {
+  safe(() => sessionStorage.removeItem(tokenKey(negotiationId)))
+  safe(() => localStorage.removeItem(tokenKey(negotiationId)))
+}
+
+export function fetchSession(token: string, signal?: AbortSignal): Promise<SessionInfo> {
+  return apiFetch<SessionInfo>('/api/session', { token, signal })
+}
+
+export function savedName(): string {
+  return safe(() => localStorage.getItem(NAME_KEY))?.trim() ?? ''
+}
+
+export function saveName(name: string): void {
+  safe(() => localStorage.setItem(NAME_KEY, name.trim()))
+}
+
+/** Same rules as the server's displayName(): trimmed, no control characters, at most 64 characters. */
+export function cleanName(raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  return raw
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, 64)
+}
+
+function safe<T>(fn: () => T): T | null {
+  try {
+    return fn()
+  } catch {
+    // storage disabled (private mode, policy): the session still works for this page
+    return null
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * A board document (the shared board or a delegation's caucus) as reactive
+ * plain data, and the only way the UI writes to it: each method is one
+ * `transact` with the local origin, through the layout accessors of
+ * shared/docLayout.ts.
+ *
+ * Snapshots are rebuilt after each doc update but keep the previous object
+ * for anything that did not change, so a keystroke in one term re-renders
+ * that term's card only.
+ */
+import * as Y from 'yjs'
+import { createSubscriber } from 'svelte/reactivity'
+import {
+  board,
+  insertLink,
+  insertNote,
+  insertTerm,
+  linksOf,
+  notesOf,
+  setPosition,
+  termsInOrder,
+  type PlainLink,
+  type PlainNote,
+  type PlainTerm,
+} from '../../../../shared/docLayout'
+import type { DocChannel } from '../connection/docChannel.svelte'
+
+export type TermView = PlainTerm
+export type NoteView = PlainNote
+export type LinkView = PlainLink
+
+export type BoardKind = 'board' | 'caucus'
+
+interface Snapshot {
+  terms: TermView[]
+  notes: NoteView[]
+  links: LinkView[]
+  termById: Map<string, TermView>
+}
+
+function newId(prefix: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8))
+  let s = ''
+  for (const b of bytes) s += 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]
+  return `${prefix}-${s}`
+}
+
+function shallowEqual(a: object, b: object): boolean {
+  const ka = Object.keys(a)
+  if (ka.length !== Object.keys(b).length) return false
+  return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k])
+}
+
+function reuse<T extends { id: string }>(next: T[], previous: Map<string, T>): T[] {
+  return next.map((item) => {
+    const old = previous.get(item.id)
+    return old && shallowEqual(old, item) ? old : item
+  })
+}
+
+export class BoardModel {
+  private readonly subscribe: () => void
+  private snap: Snapshot | null = null
+  private prev: { terms: Map<string, TermView>; notes: Map<string, NoteView>; links: Map<string, LinkView> } = {
+    terms: new Map(),
+    notes: new Map(),
+    links: new Map(),
+  }
+
+  constructor(
+    readonly channel: DocChannel,
+    readonly kind: BoardKind,
+  ) {
+    const doc = channel.doc
+    doc.on('update', () => (this.snap = null))
+    this.subscribe = createSubscriber((update) => {
+      const onUpdate = () => update()
+      doc.on('update', onUpdate)
+      return () => doc.off('update', onUpdate)
+    })
+  }
+
+  get writable(): boolean {
+    return this.channel.writable
+  }
+
+  private get current(): Snapshot {
+    this.subscribe()
+    if (!this.snap) {
+      const doc = this.channel.doc
+      const terms = reuse(termsInOrder(doc), this.prev.terms)
+      const notes = reuse(notesOf(doc), this.prev.notes)
+      const links = reuse(linksOf(doc), this.prev.links)
+      this.prev = {
+        terms: new Map(terms.map((t) => [t.id, t])),
+        notes: new Map(notes.map((n) => [n.id, n])),
+        links: new Map(links.map((l) => [l.id, l])),
+      }
+      this.snap = { terms, notes, links, termById: this.prev.terms }
+    }
+    return this.snap
+  }
+
+  get terms(): TermView[] {
+    return this.current.terms
+  }
+
+  get notes(): NoteView[] {
+    return this.current.notes
+  }
+
+  get links(): LinkView[] {
+    return this.current.links
+  }
+
+  term(id: string): TermView | undefined {
+    return this.current.termById.get(id)
+  }
+
+  /** The live Y.Text behind a term's title or body, for the editor binding. */
+  termText(termId: string, field: 'title' | 'body'): Y.Text | null {
+    const t = board(this.channel.doc).terms.get(termId)?.get(field)
+    return t instanceof Y.Text ? t : null
+  }
+
+  noteText(noteId: string): Y.Text | null {
+    const t = board(this.channel.doc).notes.get(noteId)?.get('text')
+    return t instanceof Y.Text ? t : null
+  }
+
+  // ── writes ──────────────────────────────────────────────────────────────
+
+  addTerm(t: { title: string; body: string; x: number; y: number }): string {
+    const id = newId('t')
+    this.channel.transact((doc) => insertTerm(doc, id, { ...t, x: Math.round(t.x), y: Math.round(t.y) }))
+    return id
+  }
+
+  /** Removes a caucus draft. On the shared board terms are withdrawn, never deleted. */
+  removeDraft(termId: string): void {
+    if (this.kind !== 'caucus') throw new Error('terms on the shared board are withdrawn, not deleted')
+    this.channel.transact((doc) => {
+      const b = board(doc)
+      b.terms.delete(termId)
+      const at = b.order.toArray().indexOf(termId)
+      if (at >= 0) b.order.delete(at, 1)
+      b.links.forEach((l, id) => (l.get('from') === termId || l.get('to') === termId) && b.links.delete(id))
+    })
+  }
+
+  move(kind: 'term' | 'note', id: string, x: number, y: number): void {
+    this.channel.transact((doc) => setPosition(doc, kind === 'term' ? 'terms' : 'notes', id, Math.round(x), Math.round(y)))
+  }
+
+  addNote(n: { x: number; y: number; color: string; text?: string }): string {
+    const id = newId('n')
+    this.channel.transact((doc) =>
+      insertNote(doc, id, { text: n.text ?? '', x: Math.round(n.x), y: Math.round(n.y), color: n.color }),
+    )
+    return id
+  }
+
+  deleteNote(id: string): void {
+    this.channel.transact((doc) => board(doc).notes.delete(id))
+  }
+
+  addLink(from: string, to: string, label: string): string {
+    const id = newId('l')
+    this.channel.transact((doc) => insertLink(doc, id, { from, to, label: label.trim().slice(0, 120) }))
+    return id
+  }
+
+  setLinkLabel(id: string, label: string): void {
+    this.channel.transact((doc) => board(doc).links.get(id)?.set('label', label.trim().slice(0, 120)))
+  }
+
+  deleteLink(id: string): void {
+    this.channel.transact((doc) => board(doc).links.delete(id))
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The ledger doc (written by the server only) as reactive data: each term's
+ * status, and the negotiation's meta.
+ */
+import { createSubscriber } from 'svelte/reactivity'
+import { allStatuses, ledger, readMeta, type LedgerMeta } from '../../../../shared/docLayout'
+import type { TermStatus } from '../../../../shared/negotiation'
+import type { DocChannel } from '../connection/docChannel.svelte'
+
+export class LedgerModel {
+  private readonly subscribe: () => void
+  private statuses: Map<string, TermStatus> | null = null
+  private previous = new Map<string, TermStatus>()
+
+  constructor(readonly channel: DocChannel) {
+    const doc = channel.doc
+    doc.on('update', () => (this.statuses = null))
+    this.subscribe = createSubscriber((update) => {
+      const onUpdate = () => update()
+      doc.on('update', onUpdate)
+      return () => doc.off('update', onUpdate)
+    })
+  }
+
+  private get all(): Map<string, TermStatus> {
+    this.subscribe()
+    if (!this.statuses) {
+      const next = allStatuses(this.channel.doc)
+      // keep unchanged objects, so only the cards whose status moved re-render
+      for (const [id, s] of next) {
+        const old = this.previous.get(id)
+        if (old && JSON.stringify(old) === JSON.stringify(s)) next.set(id, old)
+      }
+      this.previous = next
+      this.statuses = next
+    }
+    return this.statuses
+  }
+
+  status(termId: string): TermStatus | undefined {
+    return this.all.get(termId)
+  }
+
+  get meta(): LedgerMeta | null {
+    this.subscribe()
+    return readMeta(this.channel.doc)
+  }
+
+  get lastCheckpoint(): { name: string; at: number; party: string | null; user: string } | null {
+    this.subscribe()
+    const v = ledger(this.channel.doc).meta.get('lastCheckpoint') as Record<string, unknown> | undefined
+    if (!v || typeof v.name !== 'string') return null
+    return {
+      name: v.name,
+      at: typeof v.at === 'number' ? v.at : 0,
+      party: typeof v.party === 'string' ? v.party : null,
+      user: typeof v.user === 'string' ? v.user : '',
+    }
+  }
+}

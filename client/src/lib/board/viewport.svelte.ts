@@ -1,0 +1,82 @@
+/**
+ * Pan and zoom of one canvas: screen = world × zoom + (tx, ty). Kept per
+ * surface, so switching between the shared board and the caucus returns to
+ * where each was left.
+ */
+import type { Viewport as PublishedViewport } from '../connection/peers.svelte'
+
+export const MIN_ZOOM = 0.2
+export const MAX_ZOOM = 2.5
+
+const clampZoom = (z: number) => Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, z))
+
+export interface Rect {
+  x: number
+  y: number
+  w: number
+  h: number
+}
+
+export class Viewport {
+  tx = $state(0)
+  ty = $state(0)
+  zoom = $state(1)
+  /** size of the canvas element on screen */
+  width = $state(0)
+  height = $state(0)
+  /** true until the view was first fitted to the content */
+  pristine = true
+
+  toWorld(sx: number, sy: number): { x: number; y: number } {
+    return { x: (sx - this.tx) / this.zoom, y: (sy - this.ty) / this.zoom }
+  }
+
+  get center(): PublishedViewport {
+    const c = this.toWorld(this.width / 2, this.height / 2)
+    return { cx: Math.round(c.x), cy: Math.round(c.y), zoom: Math.round(this.zoom * 1000) / 1000 }
+  }
+
+  panBy(dx: number, dy: number): void {
+    this.tx += dx
+    this.ty += dy
+  }
+
+  /** Zooms by `factor`, keeping the world point under screen (sx, sy) in place. */
+  zoomAt(factor: number, sx = this.width / 2, sy = this.height / 2): void {
+    const next = clampZoom(this.zoom * factor)
+    const w = this.toWorld(sx, sy)
+    this.zoom = next
+    this.tx = sx - w.x * next
+    this.ty = sy - w.y * next
+  }
+
+  centerOn(cx: number, cy: number, zoom = this.zoom): void {
+    this.zoom = clampZoom(zoom)
+    this.tx = this.width / 2 - cx * this.zoom
+    this.ty = this.height / 2 - cy * this.zoom
+  }
+
+  fit(bounds: Rect | null, padding = 48): void {
+    this.pristine = false
+    if (!bounds || this.width === 0 || this.height === 0) {
+      this.zoom = 1
+      this.tx = padding
+      this.ty = padding
+      return
+    }
+    const z = clampZoom(
+      Math.min(1, (this.width - padding * 2) / Math.max(bounds.w, 1), (this.height - padding * 2) / Math.max(bounds.h, 1)),
+    )
+    this.centerOn(bounds.x + bounds.w / 2, bounds.y + bounds.h / 2, z)
+  }
+
+  /** Brings a world rectangle into view if it is not. */
+  reveal(r: Rect, margin = 40): void {
+    const left = r.x * this.zoom + this.tx
+    const top = r.y * this.zoom + this.ty
+    const right = left + r.w * this.zoom
+    const bottom = top + r.h * this.zoom
+    if (left >= margin && top >= margin && right <= this.width - margin && bottom <= this.height - margin) return
+    this.centerOn(r.x + r.w / 2, r.y + r.h / 2)
+  }
+}

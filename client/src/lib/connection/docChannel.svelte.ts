@@ -1,0 +1,156 @@
+/**
+ * One Yjs document and its stock WebsocketProvider, with the connection's
+ * state as reactive fields: link status, first sync, why it closed for good,
+ * and (for writable docs) how many local edits are not yet saved.
+ */
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import type { Awareness } from 'y-protocols/awareness'
+import { AuthMessageType, CloseCode, MessageType, PermissionDeniedReason, SyncMessageType } from '../../../../shared/protocol'
+import { SaveTracker } from './saveTracker'
+
+export type LinkStatus = 'connecting' | 'connected' | 'disconnected'
+
+export interface ChannelOptions {
+  docName: string
+  token: string
+  name: string
+  writable: boolean
+  /** publish awareness (cursors, viewport); watchers' awareness is not relayed anyway */
+  awareness: boolean
+}
+
+/** Close codes after which reconnecting cannot help (CONTRACT.md); 4429 is retried after a backoff. */
+const FINAL_CODES = new Set<number>([
+  CloseCode.malformed,
+  CloseCode.unauthorized,
+  CloseCode.forbidden,
+  CloseCode.negotiationGone,
+  CloseCode.tooLarge,
+])
+
+/** The transaction origin of every write this client makes outside the editor binding. */
+export const LOCAL_ORIGIN = Object.freeze({ source: 'local' as const })
+
+type Handler = WebsocketProvider['messageHandlers'][number]
+
+export class DocChannel {
+  readonly doc = new Y.Doc()
+  readonly provider: WebsocketProvider
+  readonly docName: string
+  readonly writable: boolean
+
+  status = $state<LinkStatus>('connecting')
+  /** true once the doc holds the server's state (and again after each reconnect) */
+  synced = $state(false)
+  /** at least one sync completed since the page opened: the board can be shown */
+  loaded = $state(false)
+  /** set when the server closed the connection for good */
+  closed = $state<{ code: number; reason: string } | null>(null)
+  unsaved = $state(0)
+  savingPaused = $state(false)
+  lastDenied = $state<string | null>(null)
+
+  private readonly tracker: SaveTracker
+
+  constructor(baseUrl: string, opts: ChannelOptions) {
+    this.docName = opts.docName
+    this.writable = opts.writable
+    this.tracker = new SaveTracker(() => {
+      const s = this.tracker.snapshot()
+      this.unsaved = s.unsaved
+      this.savingPaused = s.paused
+    })
+    this.provider = new WebsocketProvider(baseUrl, opts.docName, this.doc, {
+      params: { token: opts.token, name: opts.name, ...(opts.writable ? { ack: '1' } : {}) },
+      // Tabs of one browser may hold different roles: never sync them behind the server's back.
+      disableBc: true,
+      maxBackoffTime: 2500,
+      shouldReconnect: (event) => !FINAL_CODES.has(event.code),
+    })
+    if (!opts.awareness) this.provider.awareness.setLocalState(null)
+    this.installHandlers()
+
+    this.provider.on('status', ({ status }) => {
+      this.status = status
+      if (status !== 'connected') this.synced = false
+    })
+    this.provider.on('sync', (isSynced: boolean) => {
+      this.synced = isSynced
+      if (isSynced) this.loaded = true
+    })
+    this.provider.on('connection-close', () => this.tracker.disconnected())
+    this.provider.on('closed', (event) => {
+      this.closed = { code: event.code, reason: event.reason }
+    })
+    if (opts.writable) {
+      this.doc.on('update', (_update: Uint8Array, origin: unknown) => {
+        // Mirrors the provider: it sends every update not from itself, if the socket is open.
+        if (origin === this.provider) return
+        const ws = this.provider.ws
+        this.tracker.localEdit(this.provider.wsconnected && ws !== null && ws.readyState === WebSocket.OPEN)
+      })
+    }
+  }
+
+  get awareness(): Awareness {
+    return this.provider.awareness
+  }
+
+  /** Runs `fn` as one local transaction (one update, one history entry). */
+  transact(fn: (doc: Y.Doc) => void): void {
+    if (!this.writable) throw new Error(`${this.docName} is read-only for this role`)
+    this.doc.transact(() => fn(this.doc), LOCAL_ORIGIN)
+  }
+
+  /** Try the connection again now (after "offline", or a user's click). */
+  reconnect(): void {
+    if (this.closed) return
+    if (this.provider.ws === null) this.provider.connect()
+  }
+
+  destroy(): void {
+    this.provider.destroy()
+    this.doc.destroy()
+  }
+
+  private installHandlers(): void {
+    const handlers = this.provider.messageHandlers
+    const sync = handlers[MessageType.sync]!
+    const auth = handlers[MessageType.auth]!
+
+    handlers[MessageType.saveReceipt] = ((_enc, dec) => {
+      decoding.readVarUint(dec) // the doc's committed sequence number; the count is what matters here
+      this.tracker.receipt()
+    }) satisfies Handler
+
+    handlers[MessageType.auth] = ((enc, dec, provider, emitSynced, type) => {
+      const peek = decoding.clone(dec)
+      if (decoding.readVarUint(peek) === AuthMessageType.permissionDenied) {
+        const reason = decoding.readVarString(peek)
+        this.lastDenied = reason
+        this.tracker.denied(reason === PermissionDeniedReason.storeUnavailable)
+        return
+      }
+      auth(enc, dec, provider, emitSynced, type)
+    }) satisfies Handler
+
+    handlers[MessageType.sync] = ((enc, dec, provider, emitSynced, type) => {
+      sync(enc, dec, provider, emitSynced, type)
+      if (!this.writable) return
+      // A server sync step 1 is answered with our step 2 in `enc`, sent right after this returns.
+      const out = encoding.toUint8Array(enc)
+      if (out.length <= 1) return
+      const reply = decoding.createDecoder(out)
+      decoding.readVarUint(reply)
+      if (decoding.readVarUint(reply) !== SyncMessageType.step2) return
+      const update = decoding.readVarUint8Array(reply)
+      this.tracker.fullStateSent(isEmptyUpdate(update))
+    }) satisfies Handler
+  }
+}
+
+/** A Yjs v1 update with no structs and no deletions is exactly [0, 0]. */
+const isEmptyUpdate = (u: Uint8Array) => u.length === 2 && u[0] === 0 && u[1] === 0

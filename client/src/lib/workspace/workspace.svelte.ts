@@ -1,0 +1,68 @@
+/**
+ * What one person is looking at: which board (shared or caucus), canvas or
+ * term sheet, which term is open, whom they follow. Pure UI state; the
+ * documents live in the connection module.
+ */
+import { createContext } from 'svelte'
+import type { NegotiationSession, Surface } from '../connection/negotiationSession.svelte'
+import { Viewport } from '../board/viewport.svelte'
+
+export type View = 'canvas' | 'sheet'
+export type Panel = { kind: 'term'; id: string } | { kind: 'history' } | null
+
+export interface Toast {
+  id: number
+  tone: 'info' | 'error' | 'success'
+  text: string
+}
+
+let toastId = 0
+
+export class Workspace {
+  surfaceKind = $state<'board' | 'caucus'>('board')
+  view = $state<View>('canvas')
+  panel = $state<Panel>(null)
+  /** awareness client id of the person whose viewport this view follows */
+  following = $state<number | null>(null)
+  toasts = $state<Toast[]>([])
+  readonly viewports = { board: new Viewport(), caucus: new Viewport() }
+
+  constructor(readonly session: NegotiationSession) {}
+
+  get surface(): Surface {
+    return this.surfaceKind === 'caucus' && this.session.caucus ? this.session.caucus : this.session.board
+  }
+
+  get viewport(): Viewport {
+    return this.viewports[this.surfaceKind]
+  }
+
+  switchSurface(kind: 'board' | 'caucus'): void {
+    if (kind === 'caucus' && !this.session.caucus) return
+    if (this.surfaceKind === kind) return
+    this.surface.peers.setFocus(null)
+    this.surfaceKind = kind
+    this.panel = null
+    this.following = null
+  }
+
+  openTerm(id: string): void {
+    this.panel = { kind: 'term', id }
+  }
+
+  closePanel(): void {
+    this.panel = null
+  }
+
+  toast(text: string, tone: Toast['tone'] = 'info'): void {
+    const t = { id: ++toastId, tone, text }
+    this.toasts = [...this.toasts, t].slice(-4)
+    setTimeout(() => this.dismiss(t.id), tone === 'error' ? 8000 : 4000)
+  }
+
+  dismiss(id: number): void {
+    this.toasts = this.toasts.filter((t) => t.id !== id)
+  }
+}
+
+export const [getWorkspace, setWorkspace] = createContext<Workspace>()
