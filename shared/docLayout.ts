@@ -236,3 +236,60 @@ export function writeMeta(doc: Y.Doc, m: LedgerMeta): void {
   meta.set('parties', m.parties)
   meta.set('createdAt', m.createdAt)
 }
+
+// ── notes, links, positions (added for the client) ───────────────────────
+
+export interface NewNote {
+  text: string
+  x: number
+  y: number
+  color: string
+}
+
+/** Adds a sticky note to a board (call inside a transaction). */
+export function insertNote(doc: Y.Doc, noteId: string, n: NewNote): void {
+  const note = new Y.Map<unknown>()
+  note.set('text', new Y.Text(n.text))
+  note.set('x', n.x)
+  note.set('y', n.y)
+  note.set('color', n.color)
+  board(doc).notes.set(noteId, note)
+}
+
+export interface PlainLink {
+  id: string
+  from: string
+  to: string
+  label: string
+}
+
+/** Adds a labelled link between two terms (call inside a transaction). */
+export function insertLink(doc: Y.Doc, linkId: string, l: Omit<PlainLink, 'id'>): void {
+  const link = new Y.Map<unknown>()
+  link.set('from', l.from)
+  link.set('to', l.to)
+  link.set('label', l.label)
+  board(doc).links.set(linkId, link)
+}
+
+export function linksOf(doc: Y.Doc): PlainLink[] {
+  const out: PlainLink[] = []
+  board(doc).links.forEach((m, id) => {
+    if (!(m instanceof Y.Map)) return
+    const from = m.get('from')
+    const to = m.get('to')
+    const label = m.get('label')
+    if (typeof from !== 'string' || typeof to !== 'string') return
+    out.push({ id, from, to, label: typeof label === 'string' ? label : label instanceof Y.Text ? label.toString() : '' })
+  })
+  return out.sort((a, b) => a.id.localeCompare(b.id))
+}
+
+/** Moves a term or note (one write per drop, not per pixel; call inside a transaction). */
+export function setPosition(doc: Y.Doc, root: 'terms' | 'notes', id: string, x: number, y: number): boolean {
+  const m = board(doc)[root].get(id)
+  if (!(m instanceof Y.Map)) return false
+  if (m.get('x') !== x) m.set('x', x)
+  if (m.get('y') !== y) m.set('y', y)
+  return true
+}

@@ -147,3 +147,31 @@ export function parseJsonSafely(text: string): unknown {
     key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value,
   )
 }
+
+// ── what the client reads (added for the client; the server builds these inline) ──
+
+/** `GET /api/negotiations/:id` and the `negotiation` of `GET /api/session`. */
+export interface NegotiationInfo {
+  id: string
+  title: string
+  parties: Array<{ id: string; name: string; color: string }>
+  /** ISO 8601 */
+  createdAt: string
+}
+
+/** `GET /api/session` with a capability token: who this token makes you. */
+export interface SessionInfo {
+  negotiation: NegotiationInfo
+  role: (typeof ROLES)[number]
+  party: string | null
+  /** the display name bound into the token, if the admin set one */
+  name: string | null
+  /** ISO 8601, or null for a token that does not expire */
+  expiresAt: string | null
+}
+
+/** Sent on the control channel just before the server disconnects a session (revoked, expired, gone). */
+export interface SessionClosed {
+  code: number
+  reason: string
+}
