@@ -526,7 +526,10 @@ export class Room {
           }
           const message = encodeSyncUpdate(run.length === 1 ? run[0]! : Y.mergeUpdates(run))
           for (const conn of this.connections) if (conn !== sender) conn.send(message)
-          if (sender?.wantsReceipts) sender.send(encodeSaveReceipt(this.committedSeqAt(items, i)))
+          // One receipt per update sent (CONTRACT.md: "after each of its updates"), so a client can count what is unsaved.
+          if (sender?.wantsReceipts) {
+            for (let k = i - run.length + 1; k <= i; k++) sender.send(encodeSaveReceipt(this.committedSeqAt(items, k)))
+          }
           break
         }
         case 'sync-reply':
