@@ -115,8 +115,6 @@ const APPEND_ATTEMPTS = 3
 const SQL = {
   ensureDocs: `INSERT INTO docs (name, head_hash) SELECT n, $2 FROM unnest($1::text[]) AS n ON CONFLICT (name) DO NOTHING`,
   lockDocs: `SELECT id, name, head_seq, head_hash FROM docs WHERE name = ANY($1::text[]) ORDER BY name COLLATE "C" FOR UPDATE`,
-  setHeads: `UPDATE docs SET head_seq = v.seq, head_hash = v.hash
-               FROM unnest($1::int[], $2::bigint[], $3::text[]) AS v(id, seq, hash) WHERE docs.id = v.id`,
   internAuthor: `WITH ins AS (
                    INSERT INTO authors (user_name, party, role, conn) VALUES ($1, $2, $3, $4)
                    ON CONFLICT DO NOTHING RETURNING id)
@@ -124,10 +122,18 @@ const SQL = {
                  UNION ALL
                  SELECT id FROM authors WHERE conn = $4 AND user_name = $1 AND party IS NOT DISTINCT FROM $2 AND role = $3
                  LIMIT 1`,
-  insertUpdates: `INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash)
-                  SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[], $6::text[], $7::text[])`,
-  insertClaims: `INSERT INTO client_owners (doc_id, client_id, owner)
-                 SELECT * FROM unnest($1::int[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
+  // Rows, heads and claims in one statement: one round trip while the doc locks are held.
+  writeBatch: `WITH rows AS (
+                 INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash)
+                 SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[], $6::text[], $7::text[])
+               ), heads AS (
+                 UPDATE docs SET head_seq = v.seq, head_hash = v.hash
+                   FROM unnest($8::int[], $9::bigint[], $10::text[]) AS v(id, seq, hash) WHERE docs.id = v.id
+               ), claims AS (
+                 INSERT INTO client_owners (doc_id, client_id, owner)
+                 SELECT * FROM unnest($11::int[], $12::bigint[], $13::text[]) ON CONFLICT DO NOTHING
+               )
+               SELECT 1`,
   readRange: `SELECT u.seq, u.at, u.data, u.meta, u.prev_hash, a.user_name, a.party, a.role, a.conn
                 FROM docs d JOIN updates u ON u.doc_id = d.id JOIN authors a ON a.id = u.author_id
                WHERE d.name = $1 AND u.seq > $2 AND u.seq <= $3 ORDER BY u.seq`,
@@ -290,6 +296,9 @@ export class PostgresStore implements Store {
     const results = await this.transaction(async (c) => {
       const unknown = names.filter((n) => !this.knownDocs.has(n))
       if (unknown.length > 0) await c.query(stmt('ensureDocs', [unknown, GENESIS_HASH]))
+      // New authors are interned before the doc locks are taken, to keep the locks short.
+      const authorIds: number[] = []
+      for (const row of batch) authorIds.push(await this.authorId(c, row.author, newAuthors))
       // The lock that makes seqs a total order across instances; held until COMMIT.
       const locked = await c.query<{ id: number; name: string; head_seq: number; head_hash: string }>(stmt('lockDocs', [names]))
       const heads = new Map(locked.rows.map((r) => [r.name, { id: r.id, seq: r.head_seq, hash: r.head_hash }]))
@@ -298,7 +307,6 @@ export class PostgresStore implements Store {
       const docIds: number[] = []
       const seqs: number[] = []
       const ats: number[] = []
-      const authorIds: number[] = []
       const data: Uint8Array[] = []
       const metas: Array<string | null> = []
       const prevHashes: string[] = []
@@ -322,7 +330,6 @@ export class PostgresStore implements Store {
         docIds.push(head.id)
         seqs.push(seq)
         ats.push(row.at)
-        authorIds.push(await this.authorId(c, row.author, newAuthors))
         data.push(row.update)
         metas.push(meta)
         prevHashes.push(head.hash)
@@ -330,20 +337,14 @@ export class PostgresStore implements Store {
         head.hash = hash
         out.push({ doc: row.doc, seq, hash })
       }
-      if (batch.length > 0) {
-        await c.query(stmt('insertUpdates', [docIds, seqs, ats, authorIds, data, metas, prevHashes]))
-        const moved = [...new Set(batch.map((u) => u.doc))].map((n) => heads.get(n)!)
-        await c.query(stmt('setHeads', [moved.map((h) => h.id), moved.map((h) => h.seq), moved.map((h) => h.hash)]))
-      }
-      if (claims.length > 0) {
-        await c.query(
-          stmt('insertClaims', [
-            claims.map((cl) => heads.get(cl.doc)!.id),
-            claims.map((cl) => cl.clientId),
-            claims.map((cl) => cl.owner),
-          ]),
-        )
-      }
+      const moved = [...new Set(batch.map((u) => u.doc))].map((n) => heads.get(n)!)
+      await c.query(
+        stmt('writeBatch', [
+          ...[docIds, seqs, ats, authorIds, data, metas, prevHashes],
+          ...[moved.map((h) => h.id), moved.map((h) => h.seq), moved.map((h) => h.hash)],
+          ...[claims.map((cl) => heads.get(cl.doc)!.id), claims.map((cl) => cl.clientId), claims.map((cl) => cl.owner)],
+        ]),
+      )
       return out
     })
     // Committed: now these facts are true for every instance, and may be cached.

@@ -25,9 +25,19 @@ export interface TestServer {
   close(opts?: { wipe?: boolean }): Promise<void>
 }
 
+let defaultEnv: Record<string, string> = {}
+
+/**
+ * Env under every later `startTestServer` call of this test file (its own
+ * `env` still wins): e.g. `{DATABASE_URL}` to run an existing suite on PostgreSQL.
+ */
+export function setTestServerDefaults(env: Record<string, string>): void {
+  defaultEnv = { ...env }
+}
+
 export async function startTestServer(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'parley-test-'))
-  const config = loadConfig({ PORT: '0', PARLEY_DATA_DIR: dir, PARLEY_LOG_LEVEL: 'info', ...env })
+  const config = loadConfig({ PORT: '0', PARLEY_DATA_DIR: dir, PARLEY_LOG_LEVEL: 'info', ...defaultEnv, ...env })
   const logs: string[] = []
   const parley = await startParley(config, { log: createLogger('debug', (line) => logs.push(line)) })
   const server: TestServer = {

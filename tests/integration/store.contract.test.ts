@@ -19,6 +19,7 @@ import { SqliteStore } from '../../server/store/sqlite'
 import { PostgresStore } from '../../server/store/postgres'
 import {
   StoreUnavailableError,
+  type AppendResult,
   type Author,
   type NewUpdate,
   type Store,
@@ -434,19 +435,26 @@ if (pgUrl) {
         sent.set(id, u)
         return u
       }
-      const batches = (store: Store, inst: string) =>
-        Array.from({ length: 60 }, (_, i) => {
+      // Each instance runs 5 writers (a server's commit queue has one batch in
+      // flight; several would be several processes) of 12 batches each, so up
+      // to 10 transactions contend for the same doc rows at any moment.
+      const done: Array<{ batch: NewUpdate[]; results: AppendResult[] }> = []
+      const writer = async (store: Store, inst: string, w: number) => {
+        for (let j = 0; j < 12; j++) {
+          const i = w * 12 + j
           const batch =
             i % 3 === 0
               ? [make('t/board', inst), make('t/ledger', inst)]
               : i % 3 === 1
                 ? [make('t/ledger', inst), make('t/board', inst), make('t/board', inst)]
                 : [make('t/board', inst)]
-          return store
-            .appendUpdates(batch, [{ doc: 't/board', clientId: i, owner: inst }])
-            .then((results) => ({ batch, results }))
-        })
-      const done = await Promise.all([...batches(one, 'one'), ...batches(two, 'two')])
+          const results = await store.appendUpdates(batch, [{ doc: 't/board', clientId: i, owner: inst }])
+          done.push({ batch, results })
+        }
+      }
+      await Promise.all(
+        [one, two].flatMap((store, k) => Array.from({ length: 5 }, (_, w) => writer(store, k === 0 ? 'one' : 'two', w))),
+      )
 
       for (const doc of ['t/board', 't/ledger']) {
         const rows = await one.readUpdates(doc, 0)
