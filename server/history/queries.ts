@@ -1,19 +1,28 @@
 /**
- * Read side of the history: the version list and the sheet as it stood
- * right after any version (board and ledger reconstructed at that version's
- * sequence numbers).
+ * Read side of the history: the version list, the sheet as it stood right
+ * after any version (board and ledger reconstructed at that version's
+ * sequence numbers), and redlines between two versions.
  */
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
-import { allStatuses, notesOf, termsInOrder } from '../../shared/docLayout'
-import type { Sheet, Version } from '../../shared/schemas'
-import type { NegotiationRecord, Store } from '../store/types'
+import { termText } from '../../shared/docLayout'
+import type { TermText } from '../../shared/negotiation'
+import type { Sheet, TermDiff, Version } from '../../shared/schemas'
+import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
+import { ParleyError, badRequest } from '../errors'
+import { ErrorCode } from '../../shared/errors'
+import type { Position } from './fold'
+import { diffPositions } from './redline'
+import { buildExport, type ExportDoc, type ExportProgress } from './export'
 import { docAt } from './reconstruct'
+import { sheetOf } from './sheet'
 import { toVersion, type VersionIndex } from './versionIndex'
+
+const ORIGIN: Position = { boardSeq: 0, ledgerSeq: 0 }
 
 export class HistoryQueries {
   constructor(
     private readonly store: Store,
-    private readonly index: VersionIndex,
+    readonly index: VersionIndex,
     private readonly negotiation: (id: string) => Promise<NegotiationRecord | null>,
   ) {}
 
@@ -21,42 +30,59 @@ export class HistoryQueries {
     return (await this.index.list(negotiationId)).map(toVersion)
   }
 
+  /** Where version n ends in the logs (n = 0: before anything); null for an unknown n. */
+  async position(negotiationId: string, n: number): Promise<(Position & { version: VersionRecord | null }) | null> {
+    if (n === 0) return { ...ORIGIN, version: null }
+    const v = await this.index.get(negotiationId, n)
+    return v ? { boardSeq: v.boardSeq, ledgerSeq: v.ledgerSeq, version: v } : null
+  }
+
   /** The sheet right after version n (n = 0: before the first version); null for an unknown n. */
   async sheetAt(negotiationId: string, n: number): Promise<Sheet | null> {
     const record = await this.negotiation(negotiationId)
-    if (!record) return null
-    let seqs = { boardSeq: 0, ledgerSeq: 0 }
-    if (n > 0) {
-      const v = await this.index.get(negotiationId, n)
-      if (!v) return null
-      seqs = v
-    }
+    const pos = record && (await this.position(negotiationId, n))
+    if (!record || !pos) return null
     const [board, ledger] = await Promise.all([
-      docAt(this.store, boardDocName(negotiationId), seqs.boardSeq),
-      docAt(this.store, ledgerDocName(negotiationId), seqs.ledgerSeq),
+      docAt(this.store, boardDocName(negotiationId), pos.boardSeq),
+      docAt(this.store, ledgerDocName(negotiationId), pos.ledgerSeq),
     ])
     try {
-      const statuses = allStatuses(ledger)
-      return {
-        n,
-        title: record.title,
-        parties: record.parties,
-        terms: termsInOrder(board).map((t) => {
-          const s = statuses.get(t.id)
-          return {
-            id: t.id,
-            title: t.title,
-            body: t.body,
-            state: s?.state ?? 'proposed',
-            proposedBy: s?.proposedBy ?? null,
-            acceptedBy: s?.acceptedBy ?? {},
-          }
-        }),
-        notes: notesOf(board).map(({ id, text }) => ({ id, text })),
-      }
+      return sheetOf(record, n, board, ledger)
     } finally {
       board.destroy()
       ledger.destroy()
     }
+  }
+
+  /** A term's title and body right after version n; null when the version or the term did not exist. */
+  async termTextAt(negotiationId: string, n: number, termId: string): Promise<TermText | null> {
+    const pos = await this.position(negotiationId, n)
+    if (!pos) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${n}`)
+    const board = await docAt(this.store, boardDocName(negotiationId), pos.boardSeq)
+    try {
+      return termText(board, termId)
+    } finally {
+      board.destroy()
+    }
+  }
+
+  /** Word-level redline of every term between versions `from` and `to` (from ≤ to). */
+  async diff(negotiationId: string, from: number, to: number): Promise<TermDiff[]> {
+    if (from > to) throw badRequest('`from` must not be a later version than `to`')
+    const [a, b] = await Promise.all([this.position(negotiationId, from), this.position(negotiationId, to)])
+    if (!a) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${from}`)
+    if (!b) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${to}`)
+    return diffPositions(this.store, { board: boardDocName(negotiationId), ledger: ledgerDocName(negotiationId) }, a, b)
+  }
+
+  /** The sheet, its history and the chain heads, for `…/export` and `npm run export`. */
+  async exportDoc(
+    negotiationId: string,
+    opts: { now?: () => number; onProgress?: ExportProgress } = {},
+  ): Promise<ExportDoc | null> {
+    const record = await this.negotiation(negotiationId)
+    if (!record) return null
+    const versions = await this.index.list(negotiationId)
+    return buildExport({ store: this.store, record, versions, ...opts })
   }
 }

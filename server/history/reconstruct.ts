@@ -7,8 +7,17 @@ import * as Y from 'yjs'
 import type { Store } from '../store/types'
 import { applyTail } from '../sync/roomRegistry'
 
-export async function docAt(store: Store, docName: string, seq: number): Promise<Y.Doc> {
-  const doc = new Y.Doc({ gc: true })
+export interface DocAtOptions {
+  /**
+   * false keeps deleted content from the checkpoint on (what was deleted
+   * before the checkpoint is gone from it either way), for redlines that need
+   * the text later updates delete.
+   */
+  gc?: boolean
+}
+
+export async function docAt(store: Store, docName: string, seq: number, opts: DocAtOptions = {}): Promise<Y.Doc> {
+  const doc = new Y.Doc({ gc: opts.gc ?? true })
   if (seq <= 0) return doc
   const checkpoint = await store.latestCheckpoint(docName, seq)
   if (checkpoint) Y.applyUpdate(doc, checkpoint.state)

@@ -19,6 +19,12 @@ export interface SummaryInput {
   after?: TermText
   /** the edit only moved cards */
   layoutOnly?: boolean
+  /** the server put back terms that were removed by someone who may not withdraw them */
+  putBack?: boolean
+  /** every term of the edit is gone from the board */
+  removed?: boolean
+  /** a reopen caused by editing the agreed text (not the `term:reopen` command) */
+  byEdit?: boolean
 }
 
 const MAX_SPAN = 48
@@ -47,12 +53,16 @@ export function summarize(s: SummaryInput): string {
     case 'withdraw':
       return `${who} withdrew ${what}`
     case 'reopen':
+      if (s.byEdit) return `${who} reopened ${what} by editing its agreed text`
       return `${who} reopened ${what}${s.reason ? `: ${clip(s.reason, 80)}` : ''}`
     case 'checkpoint':
       return `${who} marked checkpoint '${clip(s.name ?? '', 60)}'`
     case 'restore':
       return `${who} restored ${what}${s.restoredFrom ? ` to its text at version ${s.restoredFrom}` : ''}`
     case 'edit': {
+      if (s.putBack) return `${what} put back on the board: removing it was not a withdrawal`
+      if (s.titles.length === 0) return `${who} edited the board`
+      if (s.removed) return `${who} removed ${what} from the board`
       if (s.layoutOnly) return `${who} moved ${what}`
       if (s.titles.length === 1 && s.before && s.after) {
         const change = describeChange(s.before, s.after)
@@ -63,24 +73,36 @@ export function summarize(s: SummaryInput): string {
   }
 }
 
-/** "30 → 45 days": the changed words, widened to whole words, of the body (or the title). */
+/**
+ * "30 → 45 days": the changed words of the body (or else the title), widened
+ * to whole words; a one-word change is followed by the next unchanged word
+ * for context.
+ */
 export function describeChange(before: TermText, after: TermText): string | null {
   const field = before.body !== after.body ? 'body' : before.title !== after.title ? 'title' : null
   if (!field) return null
   const a = before[field]
   const b = after[field]
   const d = simpleDiffString(a, b)
+  const space = (ch: string | undefined) => ch === undefined || /\s/.test(ch)
   let start = d.index
-  while (start > 0 && !/\s/.test(a[start - 1]!)) start--
   let endA = d.index + d.remove
   let endB = d.index + d.insert.length
-  // widen both ends over the rest of the word they cut into
-  while (endA < a.length && !/\s/.test(a[endA]!)) endA++
-  while (endB < b.length && !/\s/.test(b[endB]!)) endB++
+  // Widen to whole words only where the change cuts into one.
+  const cutsLeft = !space(a[start - 1]) && (!space(a[start]) || !space(d.insert[0])) && (d.remove > 0 || !space(d.insert[0]))
+  if (cutsLeft) while (start > 0 && !space(a[start - 1])) start--
+  const cutsRight = !space(a[endA]) && ((d.remove > 0 && !space(a[endA - 1])) || (d.insert.length > 0 && !space(d.insert.at(-1))))
+  if (cutsRight) {
+    while (endA < a.length && !space(a[endA])) endA++
+    while (endB < b.length && !space(b[endB])) endB++
+  }
   const removed = a.slice(start, endA).trim()
   const inserted = b.slice(start, endB).trim()
   if (!removed && !inserted) return null
   if (!removed) return `added “${clip(inserted, MAX_SPAN)}”`
   if (!inserted) return `removed “${clip(removed, MAX_SPAN)}”`
-  return `${clip(removed, MAX_SPAN)} → ${clip(inserted, MAX_SPAN)}`
+  const oneWord = (w: string) => !/\s/.test(w) && w.length <= 16
+  const next = oneWord(removed) && oneWord(inserted) ? /^\s+([^\s]+)/.exec(b.slice(endB))?.[1]?.replace(/[.,;:!?)»”]+$/, '') : ''
+  const context = next && a.slice(endA).trimStart().startsWith(next) ? ` ${next}` : ''
+  return `${clip(removed, MAX_SPAN)} → ${clip(inserted, MAX_SPAN)}${context}`
 }

@@ -1,45 +1,62 @@
 /**
- * The version index: maintained as board and ledger updates commit (never
- * recomputed per request). Each committed board update extends the open
- * `edit` version or starts one; each ledger move (the `meta` of a server
- * write) is a version of its own. Versions are chained by hash like the log.
+ * The version index, maintained as board and ledger updates commit (never
+ * recomputed per request). Per negotiation it holds a HistoryFold (fold.ts)
+ * and feeds it the committed rows; the versions it yields are written to the
+ * store's versions table, chained by hash, and announced as `version` events.
  *
- * Per negotiation, work runs through one promise queue so version numbers
- * are assigned in commit order.
+ * Crash safety: the fold's input is the log, not in-memory state of the live
+ * path. On first use of a negotiation (after a restart, or after any error)
+ * the index starts from the newest stored version's board and ledger seqs and
+ * folds every row committed after them, so no committed update is ever
+ * missed; live rows that arrive meanwhile are de-duplicated by seq, and a gap
+ * in seqs is filled from the store. Before answering a read it also pulls
+ * whatever the store has beyond what it has folded.
+ *
+ * Per negotiation, all work runs through one promise queue, in commit order.
  */
-import { parseDocName } from '../../shared/docNames'
-import { boardDocName, ledgerDocName } from '../../shared/docNames'
+import { boardDocName, ledgerDocName, parseDocName } from '../../shared/docNames'
 import { termText } from '../../shared/docLayout'
 import type { TermText } from '../../shared/negotiation'
 import type { Version, VersionKind } from '../../shared/schemas'
-import { GENESIS_HASH, versionRowHash } from '../store/chain'
 import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
 import type { CommittedUpdate, Room } from '../sync/room'
-import type { RoomRegistry } from '../sync/roomRegistry'
-import type { LedgerMoveMeta, TermTouches } from '../negotiation/boardWatcher'
-import { extendsVersion, mergeTermIds, type HistoryEvent } from './grouping'
-import { summarize } from './summary'
+import { HistoryFold, nextRow, type FoldEvent } from './fold'
+import { fromCommitted, fromStored, type LogDoc, type LogRow } from './logRows'
+import { docAt } from './reconstruct'
 
 /** How often a growing edit version is written and announced. */
-const EXTEND_FLUSH_MS = 1000
+const GROW_FLUSH_MS = 1000
+/** A negotiation nobody touched for this long gives its fold's memory back (it is rebuilt from the log on next use). */
+const IDLE_MS = 5 * 60_000
 
 export interface VersionIndexDeps {
   store: Store
-  registry: RoomRegistry
   negotiation: (id: string) => Promise<NegotiationRecord | null>
-  touches: WeakMap<object, TermTouches>
-  emit: (negotiationId: string, version: Version) => void
-  now: () => number
+  emit?: (negotiationId: string, version: Version) => void
   log: (level: 'warn' | 'error', msg: string, err?: unknown) => void
+  /**
+   * false: fold in memory and write nothing. For tools that read the store
+   * next to a running server (export CLI), which must not be a second writer.
+   */
+  persist?: boolean
+  growFlushMs?: number
 }
 
-interface NegotiationHistory {
-  last: VersionRecord | null
-  /** text of each term when the open edit run first touched it */
-  runBefore: Map<string, TermText>
-  /** the open edit version changed since it was last written */
+interface Tracked {
+  fold: HistoryFold
+  /** rows taken from the log, not yet folded */
+  board: LogRow[]
+  ledger: LogRow[]
+  /** highest seq of each doc queued or folded */
+  queued: Record<LogDoc, number>
+  /** the newest version grew since it was last written */
   dirty: boolean
+  /** that version (it stays the same object while it grows) */
+  open: VersionRecord | null
   flushTimer: NodeJS.Timeout | null
+  idleTimer: NodeJS.Timeout | null
+  /** versions made by a non-persisting index */
+  overlay: Map<number, VersionRecord>
 }
 
 export const toVersion = (v: VersionRecord): Version => ({
@@ -50,210 +67,269 @@ export const toVersion = (v: VersionRecord): Version => ({
   kind: v.kind as VersionKind,
   termIds: v.termIds,
   summary: v.summary,
-  ...(v.name ? { name: v.name } : {}),
+  ...(v.name !== undefined ? { name: v.name } : {}),
 })
 
+const copy = (v: VersionRecord): VersionRecord => ({ ...v, termIds: [...v.termIds] })
+const docName = (negotiationId: string, doc: LogDoc) =>
+  doc === 'board' ? boardDocName(negotiationId) : ledgerDocName(negotiationId)
+
 export class VersionIndex {
-  private histories = new Map<string, Promise<NegotiationHistory>>()
+  private states = new Map<string, Tracked>()
+  private inbox = new Map<string, LogRow[]>()
   private queues = new Map<string, Promise<void>>()
+  private closed = false
 
   constructor(private readonly deps: VersionIndexDeps) {}
 
-  /** Registry onCreate hook: index the board and the ledger of every negotiation. */
+  private get persist(): boolean {
+    return this.deps.persist !== false
+  }
+
+  /** Registry onCreate hook: index the board and the ledger of every negotiation (never caucus docs). */
   attach(room: Room): void {
     const ref = parseDocName(room.name)
-    if (ref?.kind === 'board') room.addListener({ onCommitted: (r, u) => this.onBoard(ref.negotiationId, r, u) })
-    if (ref?.kind === 'ledger') room.addListener({ onCommitted: (r, u) => this.onLedger(ref.negotiationId, r, u) })
+    if (ref?.kind !== 'board' && ref?.kind !== 'ledger') return
+    const doc: LogDoc = ref.kind
+    room.addListener({ onCommitted: (_r, updates) => this.committed(ref.negotiationId, doc, updates) })
+  }
+
+  /** Live rows: queued now, folded by the negotiation's queue right after this commit's deliveries. */
+  committed(negotiationId: string, doc: LogDoc, updates: CommittedUpdate[]): void {
+    if (this.closed) return
+    let box = this.inbox.get(negotiationId)
+    if (!box) this.inbox.set(negotiationId, (box = []))
+    for (const u of updates) box.push(fromCommitted(doc, u))
+    void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, false))
   }
 
   async list(negotiationId: string): Promise<VersionRecord[]> {
-    await this.settled(negotiationId)
-    return this.deps.store.listVersions(negotiationId)
+    const t = await this.settled(negotiationId)
+    const stored = await this.deps.store.listVersions(negotiationId)
+    if (this.persist || !t || t.overlay.size === 0) return stored
+    const byN = new Map(stored.map((v) => [v.n, v]))
+    for (const [n, v] of t.overlay) byN.set(n, v)
+    return [...byN.values()].sort((a, b) => a.n - b.n)
   }
 
   async get(negotiationId: string, n: number): Promise<VersionRecord | null> {
-    await this.settled(negotiationId)
-    return this.deps.store.getVersion(negotiationId, n)
+    const t = await this.settled(negotiationId)
+    return t?.overlay.get(n) ?? this.deps.store.getVersion(negotiationId, n)
   }
 
-  /** Waits for queued work of a negotiation and writes its open edit version. */
-  async settled(negotiationId: string): Promise<void> {
-    await this.enqueue(negotiationId, async (h) => this.flush(negotiationId, h))
+  /** Folds everything the store has for the negotiation and writes its growing version. */
+  async settled(negotiationId: string): Promise<Tracked | null> {
+    const seen: { t: Tracked | null } = { t: null }
+    await this.enqueue(negotiationId, async (t) => {
+      await this.pump(negotiationId, t, true)
+      await this.flush(negotiationId, t)
+      seen.t = t
+    })
+    return seen.t
   }
 
-  private history(negotiationId: string): Promise<NegotiationHistory> {
-    let h = this.histories.get(negotiationId)
-    if (!h) {
-      h = this.deps.store.listVersions(negotiationId).then((all) => ({
-        last: all[all.length - 1] ?? null,
-        runBefore: new Map(),
-        dirty: false,
-        flushTimer: null,
-      }))
-      this.histories.set(negotiationId, h)
-    }
-    return h
+  /** Writes every growing version (shutdown). */
+  async flushAll(): Promise<void> {
+    const ids = new Set([...this.states.keys(), ...this.inbox.keys()])
+    await Promise.all(
+      [...ids].map((id) =>
+        this.enqueue(id, async (t) => {
+          await this.pump(id, t, false)
+          await this.flush(id, t)
+        }),
+      ),
+    )
   }
 
-  private enqueue(negotiationId: string, work: (h: NegotiationHistory) => Promise<void> | void): Promise<void> {
+  async close(): Promise<void> {
+    await this.flushAll()
+    this.closed = true
+    for (const t of this.states.values()) this.drop(t)
+    this.states.clear()
+  }
+
+  // ── the per-negotiation queue ───────────────────────────────────────────
+
+  private enqueue(negotiationId: string, work: (t: Tracked) => Promise<void>, opts: { load?: boolean } = {}): Promise<void> {
     const prev = this.queues.get(negotiationId) ?? Promise.resolve()
-    const next = prev
-      .then(() => this.history(negotiationId))
-      .then(work)
-      .catch((err) => this.deps.log('error', `version index of ${negotiationId}`, err))
+    const next = prev.then(async () => {
+      let t: Tracked | null = null
+      try {
+        t = opts.load === false ? (this.states.get(negotiationId) ?? null) : await this.tracked(negotiationId)
+        if (!t) {
+          if (opts.load !== false) this.inbox.delete(negotiationId)
+          return
+        }
+        await work(t)
+        if (this.states.get(negotiationId) === t) this.touch(negotiationId, t)
+      } catch (err) {
+        this.deps.log('error', `version index of ${negotiationId}; it will be rebuilt from the log`, err)
+        // Start over from what the store holds: the log is the truth, the fold only a cache of it.
+        if (t) this.forget(negotiationId, t)
+      }
+    })
     this.queues.set(negotiationId, next)
+    void next.then(() => {
+      if (this.queues.get(negotiationId) === next) this.queues.delete(negotiationId)
+    })
     return next
   }
 
-  private onBoard(negotiationId: string, room: Room, updates: CommittedUpdate[]): void {
-    const ledgerSeq = this.deps.registry.peek(ledgerDocName(negotiationId))?.committedSeq
-    for (const u of updates) {
-      const meta = u.origin.source === 'server' ? (u.origin.meta as LedgerMoveMeta | undefined) : undefined
-      const touches = this.deps.touches.get(u.origin)
-      const after = new Map<string, TermText>()
-      for (const id of touches?.text ?? []) {
-        const t = termText(room.doc, id)
-        if (t) after.set(id, t)
+  private async tracked(negotiationId: string): Promise<Tracked | null> {
+    const existing = this.states.get(negotiationId)
+    if (existing) return existing
+    const t = await this.load(negotiationId)
+    if (t) this.states.set(negotiationId, t)
+    return t
+  }
+
+  /** Picks up from the newest stored version: both docs at its seqs, and every row after them. */
+  private async load(negotiationId: string): Promise<Tracked | null> {
+    const { store } = this.deps
+    const record = await this.deps.negotiation(negotiationId)
+    if (!record) return null
+    const stored = await store.listVersions(negotiationId)
+    const last = stored[stored.length - 1] ?? null
+    const pos = last ? { boardSeq: last.boardSeq, ledgerSeq: last.ledgerSeq } : { boardSeq: 0, ledgerSeq: 0 }
+    const [board, ledger] = await Promise.all([
+      docAt(store, boardDocName(negotiationId), pos.boardSeq),
+      docAt(store, ledgerDocName(negotiationId), pos.ledgerSeq),
+    ])
+    let runBefore: Map<string, TermText> | undefined
+    if (last?.kind === 'edit') {
+      // An edit run may go on after a restart; its summary needs the text it started from.
+      const prev = stored[stored.length - 2]
+      const start = await docAt(store, boardDocName(negotiationId), prev?.boardSeq ?? 0)
+      runBefore = new Map()
+      for (const id of last.termIds) {
+        const text = termText(start, id)
+        if (text) runBefore.set(id, text)
       }
-      void this.enqueue(negotiationId, async (h) => {
-        const seqs = { boardSeq: u.seq, ledgerSeq: ledgerSeq ?? (await this.deps.store.headSeq(ledgerDocName(negotiationId))) }
-        if (meta?.kind === 'restore') return this.record(negotiationId, h, { ...meta, at: u.at, kind: 'restore' }, seqs)
-        if (!touches) return this.record(negotiationId, h, this.editEvent(u, []), seqs)
-        // A term's creation is recorded by its `propose` version; only other changes are edits.
-        const changed = [...touches.text, ...touches.layout, ...touches.removed].filter((id) => !touches.added.has(id))
-        if (changed.length === 0 && touches.added.size > 0) return
-        for (const [id, before] of touches.before) if (!h.runBefore.has(id)) h.runBefore.set(id, before)
-        const layoutOnly = touches.text.size === 0 && touches.removed.size === 0 && touches.layout.size > 0
-        return this.record(negotiationId, h, this.editEvent(u, mergeTermIds([], changed)), seqs, { after, layoutOnly })
-      })
+      start.destroy()
     }
-  }
-
-  private onLedger(negotiationId: string, _room: Room, updates: CommittedUpdate[]): void {
-    const boardSeq = this.deps.registry.peek(boardDocName(negotiationId))?.committedSeq
-    for (const u of updates) {
-      if (u.origin.source !== 'server') continue
-      const meta = u.origin.meta as LedgerMoveMeta | undefined
-      if (!meta) continue
-      void this.enqueue(negotiationId, async (h) => {
-        const seqs = { ledgerSeq: u.seq, boardSeq: boardSeq ?? (await this.deps.store.headSeq(boardDocName(negotiationId))) }
-        if (meta.kind === 'agree') {
-          // The last acceptance completes the agreement: the acceptance and the agreement are both versions.
-          await this.record(negotiationId, h, { ...meta, kind: 'accept', at: u.at }, seqs)
-          return this.record(negotiationId, h, { ...meta, kind: 'agree', at: u.at }, seqs)
-        }
-        return this.record(negotiationId, h, { ...meta, at: u.at }, seqs)
-      })
-    }
-  }
-
-  private editEvent(u: CommittedUpdate, termIds: string[]): HistoryEvent {
-    return { kind: 'edit', at: u.at, party: u.author.party, user: u.author.user, termIds }
-  }
-
-  private async record(
-    negotiationId: string,
-    h: NegotiationHistory,
-    ev: HistoryEvent & { name?: string; reason?: string; restoredFrom?: number },
-    seqs: { boardSeq: number; ledgerSeq: number },
-    edit?: { after: Map<string, TermText>; layoutOnly: boolean },
-  ): Promise<void> {
-    const negotiation = await this.deps.negotiation(negotiationId)
-    const partyName = (id: string | null) => (id ? (negotiation?.parties.find((p) => p.id === id)?.name ?? id) : null)
-    const board = this.deps.registry.peek(boardDocName(negotiationId))
-    const titleOf = (id: string) => (board ? termText(board.doc, id)?.title : undefined) ?? h.runBefore.get(id)?.title ?? id
-
-    if (extendsVersion(h.last, ev)) {
-      const last = h.last!
-      last.termIds = mergeTermIds(last.termIds, ev.termIds)
-      last.lastAt = ev.at
-      last.boardSeq = seqs.boardSeq
-      last.ledgerSeq = seqs.ledgerSeq
-      last.summary = this.editSummary(last, h, partyName(last.party) ?? last.user, titleOf, edit)
-      h.dirty = true
-      this.scheduleFlush(negotiationId, h)
-      return
-    }
-
-    await this.flush(negotiationId, h)
-    if (ev.kind !== 'edit') h.runBefore.clear()
-    else h.runBefore = new Map([...h.runBefore].filter(([id]) => ev.termIds.includes(id)))
-    const prevHash = h.last?.hash ?? GENESIS_HASH
-    const record: VersionRecord = {
+    const names = new Map(record.parties.map((p) => [p.id, p.name]))
+    const fold = new HistoryFold({
       negotiationId,
-      n: (h.last?.n ?? 0) + 1,
-      at: ev.at,
-      lastAt: ev.at,
-      party: ev.party,
-      user: ev.user,
-      kind: ev.kind,
-      termIds: ev.termIds,
-      summary: '',
-      ...(ev.name ? { name: ev.name } : {}),
-      boardSeq: seqs.boardSeq,
-      ledgerSeq: seqs.ledgerSeq,
-      hash: '',
-      prevHash,
-    }
-    record.summary =
-      ev.kind === 'edit'
-        ? this.editSummary(record, h, partyName(ev.party) ?? ev.user, titleOf, edit)
-        : summarize({
-            kind: ev.kind,
-            partyName: partyName(ev.party) ?? (ev.party === null && ev.kind === 'propose' ? null : ev.user),
-            titles: ev.termIds.map(titleOf),
-            name: ev.name,
-            reason: ev.reason,
-            restoredFrom: ev.restoredFrom,
-          })
-    record.hash = versionRowHash(prevHash, record)
-    h.last = record
-    await this.deps.store.putVersion(record)
-    this.deps.emit(negotiationId, toVersion(record))
-  }
-
-  private editSummary(
-    v: VersionRecord,
-    h: NegotiationHistory,
-    who: string,
-    titleOf: (id: string) => string,
-    edit?: { after: Map<string, TermText>; layoutOnly: boolean },
-  ): string {
-    const only = v.termIds.length === 1 ? v.termIds[0]! : null
-    return summarize({
-      kind: 'edit',
-      partyName: who,
-      titles: v.termIds.map(titleOf),
-      before: only ? h.runBefore.get(only) : undefined,
-      after: only ? edit?.after.get(only) : undefined,
-      layoutOnly: edit?.layoutOnly && !v.termIds.some((id) => h.runBefore.has(id)),
+      partyName: (id) => (id === null ? null : (names.get(id) ?? id)),
+      board,
+      ledger,
+      pos,
+      last,
+      runBefore,
     })
-  }
-
-  private scheduleFlush(negotiationId: string, h: NegotiationHistory): void {
-    if (h.flushTimer) return
-    h.flushTimer = setTimeout(() => {
-      h.flushTimer = null
-      void this.enqueue(negotiationId, (hh) => this.flush(negotiationId, hh))
-    }, EXTEND_FLUSH_MS)
-    h.flushTimer.unref()
-  }
-
-  /** Writes the open edit version if it grew since it was last written. */
-  private async flush(negotiationId: string, h: NegotiationHistory): Promise<void> {
-    if (!h.dirty || !h.last) return
-    h.dirty = false
-    if (h.flushTimer) {
-      clearTimeout(h.flushTimer)
-      h.flushTimer = null
+    const t: Tracked = {
+      fold,
+      board: [],
+      ledger: [],
+      queued: { board: pos.boardSeq, ledger: pos.ledgerSeq },
+      dirty: false,
+      open: null,
+      flushTimer: null,
+      idleTimer: null,
+      overlay: new Map(),
     }
-    h.last.hash = versionRowHash(h.last.prevHash, h.last)
-    await this.deps.store.putVersion(h.last)
-    this.deps.emit(negotiationId, toVersion(h.last))
+    await this.backfill(negotiationId, t, 'board')
+    await this.backfill(negotiationId, t, 'ledger')
+    return t
   }
 
-  /** Writes every open edit version (shutdown). */
-  async flushAll(): Promise<void> {
-    await Promise.all([...this.histories.keys()].map((id) => this.settled(id)))
+  /** Queues the stored rows of one doc after what is queued, up to `upto` (default: the end). */
+  private async backfill(negotiationId: string, t: Tracked, doc: LogDoc, upto?: number): Promise<void> {
+    const rows = await this.deps.store.readUpdates(docName(negotiationId, doc), t.queued[doc], upto)
+    for (const r of rows) {
+      if (r.seq !== t.queued[doc] + 1) throw new Error(`${docName(negotiationId, doc)}: seq ${r.seq} follows ${t.queued[doc]}`)
+      t[doc].push(fromStored(doc, r))
+      t.queued[doc] = r.seq
+    }
+  }
+
+  private async pump(negotiationId: string, t: Tracked, fromStore: boolean): Promise<void> {
+    if (fromStore) {
+      await this.backfill(negotiationId, t, 'board')
+      await this.backfill(negotiationId, t, 'ledger')
+    }
+    const box = this.inbox.get(negotiationId) ?? []
+    this.inbox.delete(negotiationId)
+    for (const row of box) {
+      if (row.seq <= t.queued[row.doc]) continue
+      // Rows committed elsewhere (another instance) or before this negotiation was tracked.
+      if (row.seq > t.queued[row.doc] + 1) await this.backfill(negotiationId, t, row.doc, row.seq - 1)
+      t[row.doc].push(row)
+      t.queued[row.doc] = row.seq
+    }
+    const events: FoldEvent[] = []
+    for (let row = nextRow(t.fold, t.board, t.ledger); row; row = nextRow(t.fold, t.board, t.ledger)) {
+      events.push(...t.fold.apply(row))
+    }
+    await this.record(negotiationId, t, events)
+  }
+
+  private async record(negotiationId: string, t: Tracked, events: FoldEvent[]): Promise<void> {
+    for (const ev of events) {
+      if (ev.type === 'grown') {
+        // Written when the next version starts, on read, or by the timer: not on every keystroke.
+        t.dirty = true
+        t.open = ev.version
+        continue
+      }
+      // The version this one follows stopped growing: its final form goes first.
+      if (t.dirty && t.open) await this.write(negotiationId, t, t.open)
+      t.dirty = false
+      t.open = null
+      await this.write(negotiationId, t, ev.version)
+    }
+    if (t.dirty) this.scheduleFlush(negotiationId, t)
+  }
+
+  private async write(negotiationId: string, t: Tracked, v: VersionRecord): Promise<void> {
+    if (this.persist) await this.deps.store.putVersion(copy(v))
+    else t.overlay.set(v.n, copy(v))
+    this.deps.emit?.(negotiationId, toVersion(v))
+  }
+
+  private scheduleFlush(negotiationId: string, t: Tracked): void {
+    if (t.flushTimer) return
+    t.flushTimer = setTimeout(() => {
+      t.flushTimer = null
+      void this.enqueue(negotiationId, (tt) => this.flush(negotiationId, tt), { load: false })
+    }, this.deps.growFlushMs ?? GROW_FLUSH_MS)
+    t.flushTimer.unref()
+  }
+
+  /** Writes the growing version if it changed since it was last written. */
+  private async flush(negotiationId: string, t: Tracked): Promise<void> {
+    if (t.flushTimer) {
+      clearTimeout(t.flushTimer)
+      t.flushTimer = null
+    }
+    if (!t.dirty || !t.open) return
+    t.dirty = false
+    await this.write(negotiationId, t, t.open)
+  }
+
+  private touch(negotiationId: string, t: Tracked): void {
+    if (t.idleTimer) clearTimeout(t.idleTimer)
+    t.idleTimer = setTimeout(() => {
+      void this.enqueue(
+        negotiationId,
+        async (tt) => {
+          if (tt !== t || t.dirty || this.inbox.has(negotiationId)) return
+          this.forget(negotiationId, t)
+        },
+        { load: false },
+      )
+    }, IDLE_MS)
+    t.idleTimer.unref()
+  }
+
+  private forget(negotiationId: string, t: Tracked): void {
+    if (this.states.get(negotiationId) === t) this.states.delete(negotiationId)
+    this.drop(t)
+  }
+
+  private drop(t: Tracked): void {
+    if (t.flushTimer) clearTimeout(t.flushTimer)
+    if (t.idleTimer) clearTimeout(t.idleTimer)
+    t.fold.destroy()
   }
 }

@@ -7,13 +7,14 @@ import type { IncomingMessage } from 'node:http'
 import { z } from 'zod'
 import { ErrorCode } from '../../shared/errors'
 import { mayReadHistory } from '../../shared/roles'
-import { CreateNegotiationSchema, MintTokenSchema } from '../../shared/schemas'
+import { CreateNegotiationSchema, DiffQuerySchema, ExportQuerySchema, MintTokenSchema } from '../../shared/schemas'
 import type { TokenAdmission } from '../auth/admission'
 import type { Claims } from '../auth/tokens'
 import { adminTokenMatches } from '../auth/tokens'
 import { ParleyError, badRequest, forbidden, notFound, unauthorized } from '../errors'
 import type { NegotiationService } from '../negotiation/service'
 import type { HistoryQueries } from '../history/queries'
+import { renderHtml, renderMarkdown } from '../history/exportRender'
 import { Router } from './router'
 
 export interface ApiDeps {
@@ -126,5 +127,21 @@ export function createApi(deps: ApiDeps): Router {
       const sheet = await history.sheetAt(params.id!, versionNumber(params.n!))
       if (!sheet) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${params.n}`)
       return { status: 200, json: sheet }
+    })
+    .on('GET', '/api/negotiations/:id/diff', async ({ req, params, query }) => {
+      await requireHistoryReader(req, params.id!)
+      const { from, to } = parse(DiffQuerySchema, { from: query.get('from') ?? undefined, to: query.get('to') ?? undefined })
+      return { status: 200, json: { terms: await history.diff(params.id!, from, to) } }
+    })
+    .on('GET', '/api/negotiations/:id/export', async ({ req, params, query }) => {
+      await requireHistoryReader(req, params.id!)
+      const { format } = parse(ExportQuerySchema, { format: query.get('format') ?? undefined })
+      const doc = await history.exportDoc(params.id!)
+      if (!doc) throw notFound('this negotiation is gone')
+      const headers = { 'content-disposition': `inline; filename="${doc.negotiation.id}.${format}"` }
+      if (format === 'json') return { status: 200, json: doc, headers }
+      return format === 'md'
+        ? { status: 200, text: renderMarkdown(doc), contentType: 'text/markdown; charset=utf-8', headers }
+        : { status: 200, text: renderHtml(doc), contentType: 'text/html; charset=utf-8', headers }
     })
 }

@@ -25,6 +25,8 @@ export interface LedgerMoveMeta {
   name?: string
   /** for `restore`: the version whose text was put back */
   restoredFrom?: number
+  /** made here, in reaction to a board update (the history folds it right after that update) */
+  via?: 'board'
 }
 
 /** What one board update did to terms. */
@@ -163,7 +165,7 @@ export class BoardWatcher {
   }
 
   private meta(kind: LedgerMoveMeta['kind'], termId: string, author: Author): LedgerMoveMeta {
-    return { kind, termIds: [termId], party: author.party, user: author.user }
+    return { kind, termIds: [termId], party: author.party, user: author.user, via: 'board' }
   }
 }
 

@@ -1,0 +1,200 @@
+/**
+ * The export of a negotiation (`GET …/export`, `npm run export`): the sheet
+ * as it stands at the newest version — every term the ledger knows, with its
+ * state, who proposed it, who accepted which text when, when it was agreed,
+ * rejected or withdrawn, and its redline since it was proposed — followed by
+ * the full concession history (every version), and the heads of the hash
+ * chains so the record can be checked against the store later
+ * (`npm run verify -- <id> --against export.json`).
+ *
+ * Built from the store alone; caucus docs are never read. The per-term
+ * redlines come from one replay of the board's log (redline.ts), which is
+ * the only part whose cost grows with the history; `onProgress` reports it.
+ */
+import { boardDocName, ledgerDocName } from '../../shared/docNames'
+import { allStatuses, notesOf, termsInOrder } from '../../shared/docLayout'
+import { termHash, type PartyInfo, type TermState } from '../../shared/negotiation'
+import type { Seg, Version } from '../../shared/schemas'
+import { updateRowHash, GENESIS_HASH } from '../store/chain'
+import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
+import { BoardReplay, textOf, wordSegs } from './redline'
+import { docAt } from './reconstruct'
+import { toVersion } from './versionIndex'
+
+export const EXPORT_FORMAT = 'parley-export/1'
+
+export interface ChainHead {
+  seq: number
+  hash: string
+}
+
+export interface ExportHeads {
+  board: ChainHead
+  ledger: ChainHead
+  versions: { n: number; hash: string }
+}
+
+export interface Stamp {
+  n: number
+  at: string
+  party: string | null
+  user: string
+}
+
+export interface ExportTerm {
+  id: string
+  title: string
+  body: string
+  state: TermState
+  /** false for a term taken off the board (its last text is shown) */
+  onBoard: boolean
+  proposedBy: string | null
+  proposed: Stamp | null
+  /** party → SHA-256 of the text it accepted, as in the ledger */
+  acceptedBy: Record<string, string>
+  acceptances: Array<Stamp & { party: string; current: boolean }>
+  agreed: Stamp | null
+  /** the move that closed or reopened the term most recently */
+  lastMove: (Stamp & { kind: Version['kind'] }) | null
+  /** redline from the version that proposed the term to the newest one */
+  redline: { since: number; title: Seg[]; body: Seg[] }
+  /** versions that touched the term */
+  versions: number[]
+}
+
+export interface ExportDoc {
+  format: typeof EXPORT_FORMAT
+  negotiation: { id: string; title: string; parties: PartyInfo[]; createdAt: string }
+  generatedAt: string
+  /** the newest version the export shows (0: none yet) */
+  asOf: { n: number; at: string | null }
+  heads: ExportHeads
+  terms: ExportTerm[]
+  notes: Array<{ id: string; text: string }>
+  versions: Array<Version & { hash: string }>
+}
+
+export type ExportProgress = (phase: 'history', done: number, total: number) => void
+
+export interface ExportInput {
+  store: Store
+  record: NegotiationRecord
+  versions: VersionRecord[]
+  now?: () => number
+  onProgress?: ExportProgress
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+const stamp = (v: VersionRecord): Stamp => ({ n: v.n, at: iso(v.at), party: v.party, user: v.user })
+
+/** The chain head of a doc: its last row's hash, recomputed from what is stored. */
+export async function docHead(store: Store, doc: string): Promise<ChainHead> {
+  const seq = await store.headSeq(doc)
+  if (seq === 0) return { seq, hash: GENESIS_HASH }
+  const [row] = await store.readUpdates(doc, seq - 1, seq)
+  if (!row) return { seq, hash: GENESIS_HASH }
+  const hash = updateRowHash(row.prevHash, {
+    doc,
+    seq: row.seq,
+    at: row.at,
+    user: row.author.user,
+    party: row.author.party,
+    role: row.author.role,
+    conn: row.author.conn,
+    update: row.update,
+    meta: row.meta === undefined ? null : JSON.stringify(row.meta),
+  })
+  return { seq, hash }
+}
+
+export async function buildExport(input: ExportInput): Promise<ExportDoc> {
+  const { store, record, versions } = input
+  const now = input.now ?? Date.now
+  const boardName = boardDocName(record.id)
+  const ledgerName = ledgerDocName(record.id)
+  const last = versions[versions.length - 1] ?? null
+  const pos = last ? { boardSeq: last.boardSeq, ledgerSeq: last.ledgerSeq } : { boardSeq: 0, ledgerSeq: 0 }
+
+  const [boardHead, ledgerHead, board, ledger] = await Promise.all([
+    docHead(store, boardName),
+    docHead(store, ledgerName),
+    docAt(store, boardName, pos.boardSeq),
+    docAt(store, ledgerName, pos.ledgerSeq),
+  ])
+  const replay = await BoardReplay.build(store, boardName, 0, pos.boardSeq, (done, total) =>
+    input.onProgress?.('history', done, total),
+  )
+  try {
+    const statuses = allStatuses(ledger)
+    const onBoard = termsInOrder(board)
+    const onBoardIds = new Set(onBoard.map((t) => t.id))
+    // Terms taken off the board (withdrawn by removal) still belong to the record.
+    const offBoard = replay.allTermIds().filter((id) => !onBoardIds.has(id) && statuses.has(id))
+    const byTerm = new Map<string, VersionRecord[]>()
+    for (const v of versions) for (const id of v.termIds) byTerm.set(id, [...(byTerm.get(id) ?? []), v])
+
+    const termOf = (id: string, text: { title: string; body: string }, present: boolean): ExportTerm => {
+      const s = statuses.get(id)
+      const history = byTerm.get(id) ?? []
+      const latest = (pred: (v: VersionRecord) => boolean) => [...history].reverse().find(pred) ?? null
+      const proposal = history.find((v) => v.kind === 'propose') ?? null
+      const currentHash = termHash(text)
+      const acceptances = Object.entries(s?.acceptedBy ?? {}).map(([party, hash]) => {
+        const v = latest((x) => (x.kind === 'accept' || x.kind === 'agree') && x.party === party)
+        return { party, n: v?.n ?? 0, at: v ? iso(v.at) : '', user: v?.user ?? '', current: hash === currentHash }
+      })
+      const agreed = s?.state === 'agreed' ? latest((v) => v.kind === 'agree') : null
+      const move = latest((v) => ['reject', 'withdraw', 'reopen', 'agree'].includes(v.kind))
+      const since = proposal?.boardSeq ?? 0
+      return {
+        id,
+        title: text.title,
+        body: text.body,
+        state: s?.state ?? 'proposed',
+        onBoard: present,
+        proposedBy: s?.proposedBy ?? null,
+        proposed: proposal ? stamp(proposal) : null,
+        acceptedBy: s?.acceptedBy ?? {},
+        acceptances: acceptances.map((a) => ({ n: a.n, at: a.at, party: a.party, user: a.user, current: a.current })),
+        agreed: agreed ? stamp(agreed) : null,
+        lastMove: move ? { ...stamp(move), kind: move.kind } : null,
+        redline: {
+          since: proposal?.n ?? 0,
+          title: wordSegs(replay.runs(id, 'title', since, pos.boardSeq)),
+          body: wordSegs(replay.runs(id, 'body', since, pos.boardSeq)),
+        },
+        versions: history.map((v) => v.n),
+      }
+    }
+
+    const terms = [
+      ...onBoard.map((t) => termOf(t.id, t, true)),
+      ...offBoard.map((id) => {
+        const seen = replay.lastSeen(id)
+        const text = {
+          title: textOf(replay.runs(id, 'title', seen, seen), 'to'),
+          body: textOf(replay.runs(id, 'body', seen, seen), 'to'),
+        }
+        return termOf(id, text, false)
+      }),
+    ]
+    return {
+      format: EXPORT_FORMAT,
+      negotiation: { id: record.id, title: record.title, parties: record.parties, createdAt: iso(record.createdAt) },
+      generatedAt: iso(now()),
+      asOf: { n: last?.n ?? 0, at: last ? iso(last.lastAt) : null },
+      heads: {
+        board: boardHead,
+        ledger: ledgerHead,
+        versions: { n: last?.n ?? 0, hash: last?.hash ?? GENESIS_HASH },
+      },
+      terms,
+      notes: notesOf(board).map(({ id, text }) => ({ id, text })),
+      versions: versions.map((v) => ({ ...toVersion(v), hash: v.hash })),
+    }
+  } finally {
+    replay.destroy()
+    board.destroy()
+    ledger.destroy()
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * Renders an export (export.ts) as Markdown or as a self-contained printable
+ * HTML page. Pure functions of the ExportDoc, so snapshots are stable.
+ *
+ * Redlines in Markdown use CriticMarkup — `{--removed--}{>>ru<<}` and
+ * `{++added++}{>>ru<<}`, the comment naming the delegation — because it is
+ * the one plain-text convention for tracked changes that editors know.
+ */
+import type { Seg } from '../../shared/schemas'
+import type { ExportDoc, ExportTerm, Stamp } from './export'
+
+type Group = 'agreed' | 'open' | 'rejected' | 'withdrawn'
+
+const GROUPS: Array<{ group: Group; heading: string }> = [
+  { group: 'agreed', heading: 'Agreed terms' },
+  { group: 'open', heading: 'Open terms' },
+  { group: 'rejected', heading: 'Rejected terms' },
+  { group: 'withdrawn', heading: 'Withdrawn terms' },
+]
+
+const groupOf = (t: ExportTerm): Group =>
+  t.state === 'agreed' ? 'agreed' : t.state === 'rejected' ? 'rejected' : t.state === 'withdrawn' ? 'withdrawn' : 'open'
+
+/** "2026-11-27 10:02:03 UTC": unambiguous, locale-free. */
+export const when = (iso: string) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : 'unknown time')
+
+function namer(doc: ExportDoc) {
+  const names = new Map(doc.negotiation.parties.map((p) => [p.id, p.name]))
+  return (id: string | null) => (id === null ? null : (names.get(id) ?? id))
+}
+
+/** One line on where a term stands, shared by both formats (plain text; callers escape). */
+function standing(t: ExportTerm, name: (id: string | null) => string | null): { label: string; detail: string } {
+  const by = (s: Stamp | null) => (s ? `${name(s.party) ?? s.user} on ${when(s.at)} (version ${s.n})` : '')
+  const accepted = t.acceptances.map(
+    (a) => `${name(a.party)} on ${when(a.at)} (version ${a.n})${a.current ? '' : ', an earlier text'}`,
+  )
+  switch (t.state) {
+    case 'agreed':
+      return {
+        label: 'AGREED',
+        detail: `Agreed on ${t.agreed ? `${when(t.agreed.at)} (version ${t.agreed.n})` : 'an unknown date'}; accepted by ${accepted.join('; ') || 'nobody on record'}.`,
+      }
+    case 'rejected':
+      return { label: 'REJECTED', detail: `Rejected by ${by(t.lastMove) || 'a delegation'}.` }
+    case 'withdrawn':
+      return { label: 'WITHDRAWN', detail: `Withdrawn by ${by(t.lastMove) || 'its proposer'}.` }
+    case 'reopened':
+      return {
+        label: 'OPEN (reopened)',
+        detail: `Reopened by ${by(t.lastMove) || 'a delegation'}.${accepted.length ? ` Accepted since by ${accepted.join('; ')}.` : ''}`,
+      }
+    case 'accepted':
+      return { label: 'OPEN (accepted by some)', detail: `Accepted by ${accepted.join('; ')}; not yet by every delegation.` }
+    default:
+      return { label: 'OPEN (proposed)', detail: 'Not accepted by any delegation yet.' }
+  }
+}
+
+function proposal(t: ExportTerm, name: (id: string | null) => string | null): string {
+  if (!t.proposed) return 'Proposal not on record.'
+  const who = t.proposedBy === null ? 'In the opening draft' : `Proposed by ${name(t.proposedBy)}`
+  return `${who} (version ${t.proposed.n}, ${when(t.proposed.at)}).`
+}
+
+const changed = (segs: Seg[]) => segs.some((s) => s.op !== 'eq')
+
+// ── Markdown ─────────────────────────────────────────────────────────────
+
+const md = (s: string) => s.replace(/([\\`*_[\]<>|~{}#])/g, '\\$1')
+const quote = (s: string) =>
+  s
+    .split('\n')
+    .map((line) => `> ${line}`)
+    .join('\n')
+
+function mdSegs(segs: Seg[]): string {
+  return segs
+    .map((s) => {
+      const who = s.party ? `{>>${s.party}<<}` : ''
+      if (s.op === 'ins') return `{++${md(s.text)}++}${who}`
+      if (s.op === 'del') return `{--${md(s.text)}--}${who}`
+      return md(s.text)
+    })
+    .join('')
+}
+
+export function renderMarkdown(doc: ExportDoc): string {
+  const name = namer(doc)
+  const out: string[] = []
+  const n = doc.negotiation
+  out.push(`# ${md(n.title)}`, '')
+  out.push(
+    `Negotiation \`${n.id}\` between ${n.parties.map((p) => `${md(p.name)} (\`${p.id}\`)`).join(', ')}, opened ${when(n.createdAt)}.`,
+  )
+  out.push(
+    `This record shows the sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${when(doc.asOf.at)})` : ''}, then every version. Generated ${when(doc.generatedAt)}.`,
+    '',
+  )
+  out.push('| State | Terms |', '| --- | ---: |')
+  for (const { group, heading } of GROUPS)
+    out.push(`| ${heading.replace(' terms', '')} | ${doc.terms.filter((t) => groupOf(t) === group).length} |`)
+  out.push('')
+  out.push(
+    'Redlines use CriticMarkup: {++added++} and {--removed--}, each followed by {>>the delegation<<} that made the change.',
+    '',
+  )
+
+  for (const { group, heading } of GROUPS) {
+    const terms = doc.terms.filter((t) => groupOf(t) === group)
+    if (terms.length === 0) continue
+    out.push(`## ${heading}`, '')
+    for (const t of terms) {
+      const s = standing(t, name)
+      out.push(`### ${md(t.title || 'Untitled term')}`, '')
+      out.push(`**${s.label}** — ${md(s.detail)}`, '')
+      out.push(`${md(proposal(t, name))}${t.onBoard ? '' : ' No longer on the board; its last text:'} Term id \`${t.id}\`.`, '')
+      out.push(quote(md(t.body) || '_(no text)_'), '')
+      if (changed(t.redline.title) || changed(t.redline.body)) {
+        out.push(`Changes since version ${t.redline.since}:`, '')
+        if (changed(t.redline.title)) out.push(`Title: ${mdSegs(t.redline.title)}`, '')
+        out.push(quote(mdSegs(t.redline.body)), '')
+      } else {
+        out.push(`Unchanged since version ${t.redline.since}.`, '')
+      }
+    }
+  }
+
+  if (doc.notes.length > 0) {
+    out.push('## Notes on the board', '')
+    for (const note of doc.notes) out.push(`- ${md(note.text).replace(/\n/g, ' ')}`)
+    out.push('')
+  }
+
+  out.push('## Concession history', '')
+  out.push('| # | Time | Delegation | By | Event | What happened |', '| ---: | --- | --- | --- | --- | --- |')
+  for (const v of doc.versions) {
+    const cell = (s: string) => md(s).replace(/\n/g, ' ')
+    out.push(`| ${v.n} | ${when(v.at)} | ${cell(name(v.party) ?? '—')} | ${cell(v.user)} | ${v.kind} | ${cell(v.summary)} |`)
+  }
+  out.push('')
+  out.push('## Chain heads', '')
+  out.push(`- board log: seq ${doc.heads.board.seq}, sha256 \`${doc.heads.board.hash}\``)
+  out.push(`- ledger log: seq ${doc.heads.ledger.seq}, sha256 \`${doc.heads.ledger.hash}\``)
+  out.push(`- versions: ${doc.heads.versions.n}, sha256 \`${doc.heads.versions.hash}\``)
+  out.push(
+    '',
+    `Check against the store: \`npm run verify -- ${n.id}\` (with \`--against <json export>\` to check this record's heads).`,
+    '',
+  )
+  return out.join('\n')
+}
+
+// ── HTML ─────────────────────────────────────────────────────────────────
+
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+function htmlSegs(segs: Seg[], name: (id: string | null) => string | null): string {
+  return segs
+    .map((s) => {
+      if (s.op === 'eq') return esc(s.text)
+      const who = s.party ? `<sup class="who">${esc(s.party)}</sup>` : ''
+      const cls = s.party ? ` class="p-${esc(s.party)}"` : ''
+      const title = `${s.op === 'ins' ? 'written' : 'removed'} by ${name(s.party ?? null) ?? 'the opening draft'}`
+      return `<${s.op}${cls} title="${esc(title)}">${esc(s.text)}</${s.op}>${who}`
+    })
+    .join('')
+}
+
+const CSS = `
+:root { color-scheme: light; --ink: #1b1b1f; --muted: #5b5b66; --rule: #d6d6de; }
+* { box-sizing: border-box; }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); max-width: 60rem; margin: 2rem auto; padding: 0 1.25rem; }
+h1 { font-size: 1.6rem; margin-bottom: .25rem; }
+h2 { font-size: 1.2rem; border-bottom: 2px solid var(--ink); padding-bottom: .2rem; margin-top: 2.2rem; }
+h3 { font-size: 1.05rem; margin: 0 0 .3rem; }
+.meta, .small { color: var(--muted); font-size: .9rem; }
+.term { border: 1px solid var(--rule); border-left-width: 6px; border-radius: 4px; padding: .8rem 1rem; margin: 1rem 0; break-inside: avoid; }
+.term.agreed { border-left-color: #1b7f4b; } .term.open { border-left-color: #b35c00; }
+.term.rejected { border-left-color: #b3261e; } .term.withdrawn { border-left-color: #6b6b76; }
+.badge { display: inline-block; font-weight: 700; font-size: .78rem; letter-spacing: .04em; padding: .05rem .45rem; border: 1.5px solid currentColor; border-radius: 3px; margin-right: .4rem; }
+.agreed .badge { color: #1b7f4b; } .open .badge { color: #b35c00; } .rejected .badge { color: #b3261e; } .withdrawn .badge { color: #6b6b76; }
+.text { white-space: pre-wrap; margin: .5rem 0; padding-left: .8rem; border-left: 3px solid var(--rule); }
+ins { text-decoration: underline 2px; text-decoration-color: var(--c, #1b7f4b); background: color-mix(in srgb, var(--c, #1b7f4b) 12%, white); }
+del { text-decoration: line-through 2px; text-decoration-color: var(--c, #b3261e); color: var(--muted); }
+sup.who { font-size: .65rem; font-weight: 700; color: var(--c, var(--muted)); margin: 0 .1rem; }
+table { border-collapse: collapse; width: 100%; font-size: .88rem; }
+th, td { text-align: left; vertical-align: top; border-bottom: 1px solid var(--rule); padding: .3rem .4rem; }
+th { border-bottom: 2px solid var(--ink); }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+tr.concession td.kind { font-weight: 700; }
+code, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; font-size: .82rem; word-break: break-all; }
+.legend span { margin-right: 1rem; }
+@page { margin: 16mm 14mm; }
+@media print {
+  body { font: 10.5pt/1.4 Georgia, "Times New Roman", serif; margin: 0; max-width: none; }
+  h2 { break-after: avoid; } h3 { break-after: avoid; }
+  thead { display: table-header-group; } tr { break-inside: avoid; }
+  .term { border-color: #888; }
+  ins { background: none; } a { color: inherit; text-decoration: none; }
+}
+`
+
+export function renderHtml(doc: ExportDoc): string {
+  const name = namer(doc)
+  const n = doc.negotiation
+  const partyCss = n.parties.map((p) => `.p-${esc(p.id)} { --c: ${esc(p.color)}; }`).join('\n')
+  const parts: string[] = []
+  parts.push(
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${esc(n.title)} — negotiation record</title>`,
+    `<style>${CSS}\n${partyCss}</style>`,
+    '</head>',
+    '<body>',
+    `<h1>${esc(n.title)}</h1>`,
+    `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${n.parties.map((p) => `<span class="p-${esc(p.id)}">${esc(p.name)}</span>`).join(', ')}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
+    `<p class="legend small">${n.parties.map((p) => `<span class="p-${esc(p.id)}"><sup class="who">${esc(p.id)}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span></p>`,
+  )
+  for (const { group, heading } of GROUPS) {
+    const terms = doc.terms.filter((t) => groupOf(t) === group)
+    parts.push(`<h2>${heading} (${terms.length})</h2>`)
+    if (terms.length === 0) parts.push('<p class="small">None.</p>')
+    for (const t of terms) {
+      const s = standing(t, name)
+      const redline = changed(t.redline.title) || changed(t.redline.body)
+      parts.push(
+        `<section class="term ${group}" id="term-${esc(t.id)}">`,
+        `<h3>${esc(t.title || 'Untitled term')}</h3>`,
+        `<p><span class="badge">${esc(s.label)}</span>${esc(s.detail)}</p>`,
+        `<p class="small">${esc(proposal(t, name))}${t.onBoard ? '' : ' No longer on the board; its last text is shown.'} Term id <code>${esc(t.id)}</code>.</p>`,
+        `<div class="text">${esc(t.body) || '<em>(no text)</em>'}</div>`,
+        redline
+          ? `<p class="small">Changes since version ${t.redline.since}:</p>${changed(t.redline.title) ? `<p>Title: ${htmlSegs(t.redline.title, name)}</p>` : ''}<div class="text">${htmlSegs(t.redline.body, name)}</div>`
+          : `<p class="small">Unchanged since version ${t.redline.since}.</p>`,
+        '</section>',
+      )
+    }
+  }
+  if (doc.notes.length > 0) {
+    parts.push('<h2>Notes on the board</h2>', '<ul>', ...doc.notes.map((note) => `<li>${esc(note.text)}</li>`), '</ul>')
+  }
+  parts.push(
+    '<h2>Concession history</h2>',
+    '<table><thead><tr><th>#</th><th>Time</th><th>Delegation</th><th>By</th><th>Event</th><th>What happened</th></tr></thead><tbody>',
+  )
+  for (const v of doc.versions) {
+    const concession = ['accept', 'agree', 'reject', 'withdraw', 'reopen'].includes(v.kind)
+    parts.push(
+      `<tr id="v${v.n}"${concession ? ' class="concession"' : ''}><td class="n">${v.n}</td><td>${esc(when(v.at))}</td><td${v.party ? ` class="p-${esc(v.party)}"` : ''}>${esc(name(v.party) ?? '—')}</td><td>${esc(v.user)}</td><td class="kind">${v.kind}</td><td>${esc(v.summary)}</td></tr>`,
+    )
+  }
+  parts.push('</tbody></table>')
+  parts.push(
+    '<h2>Chain heads</h2>',
+    '<table><tbody>',
+    `<tr><td>board log</td><td>seq ${doc.heads.board.seq}</td><td class="hash">${doc.heads.board.hash}</td></tr>`,
+    `<tr><td>ledger log</td><td>seq ${doc.heads.ledger.seq}</td><td class="hash">${doc.heads.ledger.hash}</td></tr>`,
+    `<tr><td>versions</td><td>${doc.heads.versions.n}</td><td class="hash">${doc.heads.versions.hash}</td></tr>`,
+    '</tbody></table>',
+    `<p class="small">Check against the store: <code>npm run verify -- ${esc(n.id)}</code>.</p>`,
+    '</body>',
+    '</html>',
+    '',
+  )
+  return parts.join('\n')
+}

@@ -1,0 +1,319 @@
+/**
+ * The version index as a fold over the log. A negotiation's versions are a
+ * pure function of its board and ledger rows: the fold keeps its own copy of
+ * both docs at the position it has reached, applies each row to them, and
+ * turns what the row did into versions (CONTRACT.md `Version`):
+ *
+ * - a board row extends the open `edit` version or starts one (grouping.ts);
+ *   a row that only creates terms waits for their `propose`; a board row with
+ *   restore meta is a `restore` version;
+ * - a ledger row with move meta is a version of its own (`agree` also records
+ *   the acceptance that completed it); rows without meta make none.
+ *
+ * The live index and a catch-up after a crash run this same code over the
+ * same rows in the same order (`nextRow`), so numbering never depends on
+ * whether the server was up when an update was committed.
+ */
+import * as Y from 'yjs'
+import { board as boardOf, readStatus, termText } from '../../shared/docLayout'
+import { termHash, type TermText } from '../../shared/negotiation'
+import type { VersionKind } from '../../shared/schemas'
+import { GENESIS_HASH, versionRowHash } from '../store/chain'
+import type { VersionRecord } from '../store/types'
+import { extendsVersion, mergeTermIds } from './grouping'
+import { causedByBoard, moveMeta, type LogRow, type MoveMeta } from './logRows'
+import { summarize } from './summary'
+
+/**
+ * A move the board watcher makes is queued while the board update that caused
+ * it is being applied, so its `at` may be a little earlier than that update's.
+ * Within this many ms, board rows are folded before it until its cause is seen.
+ */
+export const CAUSE_SLACK_MS = 1000
+
+export interface Position {
+  boardSeq: number
+  ledgerSeq: number
+}
+
+export interface FoldInit {
+  negotiationId: string
+  partyName(id: string | null): string | null
+  /** both docs as they stood at `pos` (the fold takes them over) */
+  board: Y.Doc
+  ledger: Y.Doc
+  pos: Position
+  /** the newest version so far */
+  last: VersionRecord | null
+  /** for an open edit run: each of its terms' text when the run began */
+  runBefore?: Map<string, TermText>
+}
+
+export type FoldEvent = { type: 'created'; version: VersionRecord } | { type: 'grown'; version: VersionRecord }
+
+interface Touches {
+  added: Set<string>
+  removed: Set<string>
+  text: Set<string>
+  layout: Set<string>
+  /** notes or links changed */
+  other: boolean
+}
+
+const noTouches = (): Touches => ({ added: new Set(), removed: new Set(), text: new Set(), layout: new Set(), other: false })
+
+export class HistoryFold {
+  readonly negotiationId: string
+  readonly board: Y.Doc
+  readonly ledger: Y.Doc
+  readonly pos: Position
+  last: VersionRecord | null
+  /** text of every term seen, as of `pos` (removed terms keep their last text, for titles) */
+  private texts = new Map<string, TermText>()
+  private runBefore: Map<string, TermText>
+  private touches: Touches = noTouches()
+  private readonly partyName: FoldInit['partyName']
+
+  constructor(init: FoldInit) {
+    this.negotiationId = init.negotiationId
+    this.board = init.board
+    this.ledger = init.ledger
+    this.pos = { ...init.pos }
+    this.last = init.last ? { ...init.last, termIds: [...init.last.termIds] } : null
+    this.runBefore = init.runBefore ?? new Map()
+    this.partyName = init.partyName
+    const b = boardOf(this.board)
+    b.terms.forEach((_m, id) => this.cacheText(id))
+    b.terms.observeDeep((events) => this.collect(events, b.terms))
+    b.notes.observeDeep(() => (this.touches.other = true))
+    b.links.observeDeep(() => (this.touches.other = true))
+  }
+
+  destroy(): void {
+    this.board.destroy()
+    this.ledger.destroy()
+  }
+
+  /**
+   * Has the board update that caused this watcher move been folded? Judged
+   * from the state, not remembered, so it holds across restarts.
+   */
+  causeSeen(m: MoveMeta): boolean {
+    switch (m.kind) {
+      case 'propose':
+        return m.termIds.every((id) => termText(this.board, id) !== null)
+      case 'withdraw':
+        return m.termIds.every((id) => termText(this.board, id) === null)
+      case 'reopen':
+        return m.termIds.every((id) => {
+          const s = readStatus(this.ledger, id)
+          const text = termText(this.board, id)
+          return s?.state === 'agreed' && text !== null && termHash(text) !== s.agreedHash
+        })
+      default:
+        return true
+    }
+  }
+
+  apply(row: LogRow): FoldEvent[] {
+    return row.doc === 'board' ? this.applyBoard(row) : this.applyLedger(row)
+  }
+
+  // ── board rows ──────────────────────────────────────────────────────────
+
+  private applyBoard(row: LogRow): FoldEvent[] {
+    this.touches = noTouches()
+    try {
+      Y.applyUpdate(this.board, row.update)
+    } catch {
+      // An unreadable row changes nothing for readers either (rooms skip it the same way).
+    }
+    this.pos.boardSeq = row.seq
+    const t = this.touches
+    this.touches = noTouches()
+
+    const onBoard = (id: string) => termText(this.board, id) !== null
+    // Creations wait for their `propose`; a removal by the proposer for its `withdraw`.
+    const awaitingPropose = new Set([...t.added].filter((id) => !readStatus(this.ledger, id) && onBoard(id)))
+    const withdrawn = new Set(
+      [...t.removed].filter((id) => {
+        if (onBoard(id)) return false
+        const s = readStatus(this.ledger, id)
+        return !!s && s.state !== 'agreed' && s.state !== 'withdrawn' && !!row.author.party && s.proposedBy === row.author.party
+      }),
+    )
+    const changed = mergeTermIds([], [...t.text, ...t.layout, ...t.removed, ...t.added]).filter(
+      (id) => !awaitingPropose.has(id) && !withdrawn.has(id),
+    )
+    const before = new Map<string, TermText>()
+    for (const id of changed) {
+      const prev = this.texts.get(id)
+      if (prev && !t.added.has(id)) before.set(id, prev)
+    }
+    for (const id of [...t.text, ...t.layout, ...t.added]) this.cacheText(id)
+
+    const meta = moveMeta(row.meta)
+    if (meta?.kind === 'restore') {
+      return [
+        this.create('restore', row, meta.party, meta.user, meta.termIds.length ? meta.termIds : changed, {
+          restoredFrom: meta.restoredFrom,
+        }),
+      ]
+    }
+    if (changed.length === 0 && !t.other) return []
+
+    const ev = { kind: 'edit' as const, at: row.at, party: row.author.party, user: row.author.user, termIds: changed }
+    if (this.last && extendsVersion(this.last, ev)) {
+      const v = this.last
+      for (const [id, text] of before) if (!this.runBefore.has(id)) this.runBefore.set(id, text)
+      v.termIds = mergeTermIds(v.termIds, changed)
+      v.lastAt = row.at
+      v.boardSeq = this.pos.boardSeq
+      v.ledgerSeq = this.pos.ledgerSeq
+      v.summary = this.editSummary(v, row)
+      v.hash = versionRowHash(v.prevHash, v)
+      return [{ type: 'grown', version: v }]
+    }
+    this.runBefore = before
+    return [this.create('edit', row, row.author.party, row.author.user, changed)]
+  }
+
+  private collect(events: Array<Y.YEvent<any>>, terms: Y.AbstractType<any>): void {
+    const t = this.touches
+    for (const ev of events) {
+      if (ev.target === terms) {
+        for (const [termId, change] of ev.changes.keys) {
+          if (change.action === 'add') t.added.add(termId)
+          else if (change.action === 'delete') t.removed.add(termId)
+          else t.text.add(termId) // the whole term map was replaced
+        }
+        continue
+      }
+      const termId = ev.path[0]
+      if (typeof termId !== 'string') continue
+      const field = ev.target instanceof Y.Text ? ev.path[1] : undefined
+      if (field === 'title' || field === 'body') t.text.add(termId)
+      else if (ev instanceof Y.YMapEvent && (ev.keysChanged.has('title') || ev.keysChanged.has('body'))) t.text.add(termId)
+      else t.layout.add(termId)
+    }
+  }
+
+  private cacheText(id: string): void {
+    const text = termText(this.board, id)
+    if (text) this.texts.set(id, text)
+  }
+
+  // ── ledger rows ─────────────────────────────────────────────────────────
+
+  private applyLedger(row: LogRow): FoldEvent[] {
+    try {
+      Y.applyUpdate(this.ledger, row.update)
+    } catch {
+      // as for the board
+    }
+    this.pos.ledgerSeq = row.seq
+    const m = moveMeta(row.meta)
+    if (!m || m.kind === 'restore') return []
+    if (m.kind === 'agree') {
+      // The acceptance that completed the agreement is a version, and so is the agreement.
+      return [this.create('accept', row, m.party, m.user, m.termIds), this.create('agree', row, m.party, m.user, m.termIds)]
+    }
+    return [
+      this.create(m.kind, row, m.party, m.user, m.termIds, {
+        name: m.name,
+        reason: m.reason,
+        byEdit: m.kind === 'reopen' && m.via === 'board',
+      }),
+    ]
+  }
+
+  // ── versions ────────────────────────────────────────────────────────────
+
+  private create(
+    kind: VersionKind,
+    row: LogRow,
+    party: string | null,
+    user: string,
+    termIds: string[],
+    extra: { name?: string; reason?: string; restoredFrom?: number; byEdit?: boolean } = {},
+  ): FoldEvent {
+    const prevHash = this.last?.hash ?? GENESIS_HASH
+    const v: VersionRecord = {
+      negotiationId: this.negotiationId,
+      n: (this.last?.n ?? 0) + 1,
+      at: row.at,
+      lastAt: row.at,
+      party,
+      user,
+      kind,
+      termIds: [...termIds],
+      summary: '',
+      ...(kind === 'checkpoint' && extra.name !== undefined ? { name: extra.name } : {}),
+      boardSeq: this.pos.boardSeq,
+      ledgerSeq: this.pos.ledgerSeq,
+      hash: '',
+      prevHash,
+    }
+    v.summary =
+      kind === 'edit'
+        ? this.editSummary(v, row)
+        : summarize({
+            kind,
+            // A term of the opening draft has no proposing party.
+            partyName: this.partyName(party) ?? (party === null && kind === 'propose' ? null : user),
+            titles: termIds.map((id) => this.titleOf(id)),
+            name: extra.name,
+            reason: extra.reason,
+            restoredFrom: extra.restoredFrom,
+            byEdit: extra.byEdit,
+          })
+    v.hash = versionRowHash(prevHash, v)
+    this.last = v
+    return { type: 'created', version: v }
+  }
+
+  private editSummary(v: VersionRecord, row: LogRow): string {
+    const current = (id: string) => termText(this.board, id)
+    const only = v.termIds.length === 1 ? v.termIds[0]! : null
+    const same = (a: TermText | null | undefined, b: TermText | null | undefined) =>
+      !!a && !!b && a.title === b.title && a.body === b.body
+    return summarize({
+      kind: 'edit',
+      partyName: this.partyName(v.party) ?? v.user,
+      titles: v.termIds.map((id) => this.titleOf(id)),
+      before: only ? this.runBefore.get(only) : undefined,
+      after: only ? (current(only) ?? undefined) : undefined,
+      layoutOnly: v.termIds.length > 0 && v.termIds.every((id) => same(this.runBefore.get(id), current(id))),
+      removed: v.termIds.length > 0 && v.termIds.every((id) => current(id) === null),
+      putBack: row.author.role === 'server' && v.party === null,
+    })
+  }
+
+  private titleOf(id: string): string {
+    const title = termText(this.board, id)?.title ?? this.texts.get(id)?.title
+    if (title) return title
+    const agreed = readStatus(this.ledger, id)?.agreedText
+    return agreed ? agreed.split('\n')[0]! : id
+  }
+}
+
+/**
+ * The order in which a negotiation's two logs are folded, decided from the
+ * rows alone: a ledger move comes after every board row with an earlier or
+ * equal `at`; a move the board watcher made (propose, reopen by edit,
+ * withdraw by removal) comes right after the board row that caused it.
+ * Takes the next row off one of the two queues, or returns undefined.
+ */
+export function nextRow(fold: HistoryFold, board: LogRow[], ledger: LogRow[]): LogRow | undefined {
+  const b = board[0]
+  const l = ledger[0]
+  if (!l) return board.shift()
+  if (!b) return ledger.shift()
+  const m = moveMeta(l.meta)
+  if (m && causedByBoard(m)) {
+    if (b.at < l.at) return board.shift()
+    if (!fold.causeSeen(m) && b.at <= l.at + CAUSE_SLACK_MS) return board.shift()
+    return ledger.shift()
+  }
+  return b.at <= l.at ? board.shift() : ledger.shift()
+}

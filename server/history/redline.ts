@@ -1,0 +1,432 @@
+/**
+ * Redlines between two points of a board's log, each inserted or deleted run
+ * attributed to the delegation whose update wrote or removed it.
+ *
+ * Attribution comes from the log, not from comparing texts: a scratch doc is
+ * built (with gc off, so deleted text keeps its content) at the start of a
+ * window, and every row of the window is decoded to note which Yjs item ids
+ * it inserted and which it deleted, with the row's seq and its author's
+ * party. A Y.Text item is then in the text at seq F when it was inserted at
+ * or before F and not deleted at or before F; comparing that at `from` and
+ * `to` gives eq/del/ins runs at character level, each with the party of the
+ * row that made it so. Those runs are then widened to whole words (a word
+ * partly changed is shown as the old word deleted and the new one inserted,
+ * attributed to whoever changed it), which is what a reader expects of a
+ * redline. One scratch doc answers any number of (from, to) pairs inside its
+ * window, which is how an export draws every term's redline in one pass.
+ */
+import * as Y from 'yjs'
+import { board as boardOf, readStatus } from '../../shared/docLayout'
+import type { Seg, TermDiff } from '../../shared/schemas'
+import type { Store, StoredUpdate } from '../store/types'
+import { applyTail } from '../sync/roomRegistry'
+import { docAt } from './reconstruct'
+
+/** Which row made an id range so: its seq (0: before the window) and its author's party. */
+export interface Mark {
+  seq: number
+  party: string | null
+}
+
+const BEFORE_WINDOW: Mark = { seq: 0, party: null }
+
+interface Interval {
+  start: number
+  end: number
+  mark: Mark
+}
+
+/** Per Yjs client: disjoint clock ranges, each with the first row that covered it. */
+export class RangeMarks {
+  private clients = new Map<number, Interval[]>()
+
+  add(client: number, start: number, len: number, mark: Mark): void {
+    if (len <= 0) return
+    const end = start + len
+    let list = this.clients.get(client)
+    if (!list) this.clients.set(client, (list = []))
+    const last = list[list.length - 1]
+    if (!last || last.end <= start) {
+      if (last && last.end === start && last.mark === mark) last.end = end
+      else list.push({ start, end, mark })
+      return
+    }
+    // Overlaps what is known: only the uncovered parts are new (the first row to cover an id wins).
+    const gaps: Interval[] = []
+    let cur = start
+    for (let i = firstEndingAfter(list, start); cur < end; i++) {
+      const iv = list[i]
+      if (!iv || iv.start >= end) {
+        gaps.push({ start: cur, end, mark })
+        break
+      }
+      if (iv.start > cur) gaps.push({ start: cur, end: iv.start, mark })
+      cur = Math.max(cur, iv.end)
+    }
+    if (gaps.length === 0) return
+    list.push(...gaps)
+    list.sort((a, b) => a.start - b.start)
+  }
+
+  /** Splits [clock, clock+len) into consecutive pieces with their mark (undefined where none). */
+  pieces(client: number, clock: number, len: number): Array<{ start: number; end: number; mark?: Mark }> {
+    const end = clock + len
+    const list = this.clients.get(client) ?? []
+    const out: Array<{ start: number; end: number; mark?: Mark }> = []
+    let cur = clock
+    for (let i = firstEndingAfter(list, clock); cur < end && i < list.length; i++) {
+      const iv = list[i]!
+      if (iv.start >= end) break
+      if (iv.start > cur) out.push({ start: cur, end: iv.start })
+      const s = Math.max(cur, iv.start)
+      const e = Math.min(end, iv.end)
+      out.push({ start: s, end: e, mark: iv.mark })
+      cur = e
+    }
+    if (cur < end) out.push({ start: cur, end })
+    return out
+  }
+
+  first(client: number, clock: number): Mark | undefined {
+    const list = this.clients.get(client) ?? []
+    const iv = list[firstEndingAfter(list, clock)]
+    return iv && iv.start <= clock ? iv.mark : undefined
+  }
+}
+
+function firstEndingAfter(list: Interval[], clock: number): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (list[mid]!.end <= clock) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** A character-level run before widening to words. */
+export interface Run {
+  op: Seg['op']
+  text: string
+  party: string | null
+}
+
+export interface ReplayProgress {
+  (done: number, total: number): void
+}
+
+/**
+ * A board doc at the end of a window of its log, with gc off, and for every
+ * item id which row of the window inserted and which deleted it.
+ */
+export class BoardReplay {
+  readonly inserted = new RangeMarks()
+  readonly deleted = new RangeMarks()
+
+  private constructor(
+    readonly doc: Y.Doc,
+    /** the window is (fromSeq, toSeq] */
+    readonly fromSeq: number,
+    public toSeq: number,
+  ) {}
+
+  /** The board at `fromSeq` (checkpoint + tail) with the rows up to `toSeq` applied and recorded. */
+  static async build(
+    store: Store,
+    docName: string,
+    fromSeq: number,
+    toSeq: number,
+    onProgress?: ReplayProgress,
+  ): Promise<BoardReplay> {
+    const doc = await docAt(store, docName, fromSeq, { gc: false })
+    const replay = new BoardReplay(doc, fromSeq, fromSeq)
+    // What the doc already holds was inserted (or deleted) before the window.
+    Y.decodeStateVector(Y.encodeStateVector(doc)).forEach((clock, client) => replay.inserted.add(client, 0, clock, BEFORE_WINDOW))
+    Y.createDeleteSetFromStructStore(doc.store).clients.forEach((items, client) => {
+      for (const d of items) replay.deleted.add(client, d.clock, d.len, BEFORE_WINDOW)
+    })
+    const PAGE = 2000
+    const total = toSeq - fromSeq
+    for (let after = fromSeq; after < toSeq; after += PAGE) {
+      const rows = await store.readUpdates(docName, after, Math.min(after + PAGE, toSeq))
+      replay.apply(rows)
+      onProgress?.(Math.min(after + PAGE, toSeq) - fromSeq, total)
+    }
+    return replay
+  }
+
+  private apply(rows: StoredUpdate[]): void {
+    for (const r of rows) this.record(r)
+    // Merged per chunk: the resulting doc is the same as applying one by one, and much faster.
+    const CHUNK = 500
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      applyTail(
+        this.doc,
+        rows.slice(i, i + CHUNK).map((r) => r.update),
+        () => {},
+      )
+    }
+    if (rows.length > 0) this.toSeq = rows[rows.length - 1]!.seq
+  }
+
+  private record(row: StoredUpdate): void {
+    const mark: Mark = { seq: row.seq, party: row.author.party }
+    let decoded
+    try {
+      decoded = Y.decodeUpdate(row.update)
+    } catch {
+      return
+    }
+    for (const s of decoded.structs) {
+      if (s instanceof Y.Item) this.inserted.add(s.id.client, s.id.clock, s.length, mark)
+    }
+    decoded.ds.clients.forEach((items, client) => {
+      for (const d of items) this.deleted.add(client, d.clock, d.len, mark)
+    })
+  }
+
+  /** Was the item range in the doc at seq `at` (fromSeq ≤ at ≤ toSeq)? */
+  private alive(ins: Mark | undefined, del: Mark | undefined, at: number): boolean {
+    return (ins?.seq ?? 0) <= at && !(del && del.seq <= at)
+  }
+
+  private itemAlive(item: Y.Item, at: number): boolean {
+    return this.alive(this.inserted.first(item.id.client, item.id.clock), this.deleted.first(item.id.client, item.id.clock), at)
+  }
+
+  /** Every Y.Map a term id ever pointed to on this board, oldest first. */
+  private termMaps(termId: string): Y.Item[] {
+    const terms = boardOf(this.doc).terms as unknown as { _map: Map<string, Y.Item> }
+    return chain(terms._map.get(termId))
+  }
+
+  /** Is the term on the board at seq `at`? */
+  present(termId: string, at: number): boolean {
+    return this.termMaps(termId).some((item) => item.content instanceof Y.ContentType && this.itemAlive(item, at))
+  }
+
+  /** The last seq of the window at which the term was on the board. */
+  lastSeen(termId: string): number {
+    let seen = this.fromSeq
+    for (const item of this.termMaps(termId)) {
+      if (!(item.content instanceof Y.ContentType)) continue
+      const ins = this.inserted.first(item.id.client, item.id.clock)
+      const del = this.deleted.first(item.id.client, item.id.clock)
+      const end = del ? del.seq - 1 : this.toSeq
+      if ((ins?.seq ?? 0) <= end) seen = Math.max(seen, end)
+    }
+    return seen
+  }
+
+  /** Character runs of a term's title or body between seqs `from` and `to`. */
+  runs(termId: string, field: 'title' | 'body', from: number, to: number): Run[] {
+    const runs: Run[] = []
+    const push = (op: Run['op'], text: string, party: string | null) => {
+      const last = runs[runs.length - 1]
+      if (last && last.op === op && last.party === party) last.text += text
+      else runs.push({ op, text, party })
+    }
+    for (const termItem of this.termMaps(termId)) {
+      if (!(termItem.content instanceof Y.ContentType)) continue
+      const termMap = termItem.content.type as unknown as { _map: Map<string, Y.Item> }
+      for (const fieldItem of chain(termMap._map.get(field))) {
+        if (!(fieldItem.content instanceof Y.ContentType)) continue
+        for (let item = (fieldItem.content.type as Y.Text)._start; item; item = item.right) {
+          if (!(item.content instanceof Y.ContentString)) continue
+          const str = item.content.str
+          const { client, clock } = item.id
+          for (const ins of this.inserted.pieces(client, clock, item.length)) {
+            for (const del of this.deleted.pieces(client, ins.start, ins.end - ins.start)) {
+              const atFrom = this.alive(ins.mark, del.mark, from)
+              const atTo = this.alive(ins.mark, del.mark, to)
+              if (!atFrom && !atTo) continue
+              const text = str.slice(del.start - clock, del.end - clock)
+              if (atFrom && atTo) push('eq', text, null)
+              else if (atFrom) push('del', text, del.mark?.party ?? null)
+              else push('ins', text, ins.mark?.party ?? null)
+            }
+          }
+        }
+      }
+    }
+    return runs
+  }
+
+  /** Term ids in the board's `order` as it ever was (removed ones included), then any others. */
+  allTermIds(): string[] {
+    const ids: string[] = []
+    const seen = new Set<string>()
+    const add = (id: unknown) => {
+      if (typeof id === 'string' && !seen.has(id)) {
+        seen.add(id)
+        ids.push(id)
+      }
+    }
+    for (let item = boardOf(this.doc).order._start; item; item = item.right) {
+      if (item.content instanceof Y.ContentAny) item.content.arr.forEach(add)
+    }
+    const terms = boardOf(this.doc).terms as unknown as { _map: Map<string, Y.Item> }
+    ;[...terms._map.keys()].sort().forEach(add)
+    return ids
+  }
+
+  destroy(): void {
+    this.doc.destroy()
+  }
+}
+
+/** The items of one map key, oldest first (earlier values stay linked to the left of the current one). */
+function chain(latest: Y.Item | undefined): Y.Item[] {
+  const items: Y.Item[] = []
+  for (let item: Y.Item | null | undefined = latest; item; item = item.left) items.unshift(item)
+  return items
+}
+
+export const textOf = (runs: Run[], side: 'from' | 'to') =>
+  runs
+    .filter((r) => r.op === 'eq' || r.op === (side === 'from' ? 'del' : 'ins'))
+    .map((r) => r.text)
+    .join('')
+
+// ── words ────────────────────────────────────────────────────────────────
+
+interface Token extends Run {}
+
+const isSpace = (ch: string | undefined) => ch !== undefined && /\s/.test(ch)
+
+/**
+ * Widens character runs to whole words. Unchanged text is cut at whitespace;
+ * tokens that touch without whitespace between them (a word partly changed)
+ * form one cluster, shown as its old text deleted and its new text inserted.
+ */
+export function wordSegs(runs: Run[]): Seg[] {
+  const tokens: Token[] = []
+  for (const r of runs) {
+    if (r.op !== 'eq') tokens.push(r)
+    else for (const m of r.text.matchAll(/\s+|\S+/g)) tokens.push({ op: 'eq', text: m[0], party: null })
+  }
+  const segs: Seg[] = []
+  const emit = (op: Seg['op'], text: string, party: string | null) => {
+    if (!text) return
+    const last = segs[segs.length - 1]
+    if (last && last.op === op && (last.party ?? null) === (op === 'eq' ? null : party)) last.text += text
+    else segs.push(op === 'eq' || party === null ? { op, text } : { op, text, party })
+  }
+  for (let i = 0; i < tokens.length;) {
+    let j = i + 1
+    while (j < tokens.length && !isSpace(tokens[j - 1]!.text.at(-1)) && !isSpace(tokens[j]!.text[0])) j++
+    const cluster = tokens.slice(i, j)
+    i = j
+    if (cluster.every((t) => t.op === 'eq')) {
+      emit('eq', cluster.map((t) => t.text).join(''), null)
+      continue
+    }
+    const fromSide = cluster.filter((t) => t.op !== 'ins')
+    const toSide = cluster.filter((t) => t.op !== 'del')
+    const fromText = fromSide.map((t) => t.text).join('')
+    const toText = toSide.map((t) => t.text).join('')
+    if (fromText === toText) {
+      emit('eq', fromText, null)
+      continue
+    }
+    const fallback = cluster.find((t) => t.op !== 'eq')!.party
+    for (const [op, side] of [
+      ['del', fromSide],
+      ['ins', toSide],
+    ] as const) {
+      for (const piece of attribute(side, fallback)) emit(op, piece.text, piece.party)
+    }
+  }
+  return segs
+}
+
+/** Gives unchanged pieces of a cluster side the party of the nearest changed piece, then joins equal neighbours. */
+function attribute(side: Token[], fallback: string | null): Array<{ text: string; party: string | null }> {
+  const parties = side.map((t) => (t.op === 'eq' ? undefined : t.party))
+  for (let k = 0; k < side.length; k++) {
+    if (parties[k] !== undefined) continue
+    const prev = parties
+      .slice(0, k)
+      .reverse()
+      .find((p) => p !== undefined)
+    const next = parties.slice(k + 1).find((p) => p !== undefined)
+    parties[k] = prev !== undefined ? prev : next !== undefined ? next : fallback
+  }
+  const out: Array<{ text: string; party: string | null }> = []
+  side.forEach((t, k) => {
+    const party = parties[k] ?? null
+    const last = out[out.length - 1]
+    if (last && last.party === party) last.text += t.text
+    else out.push({ text: t.text, party })
+  })
+  return out
+}
+
+// ── TermDiff ─────────────────────────────────────────────────────────────
+
+export interface LedgerView {
+  /** the term's state in the ledger at that point, or null if the ledger has no such term */
+  stateOf(termId: string): string | null
+}
+
+export const ledgerView = (ledger: Y.Doc): LedgerView => ({ stateOf: (id) => readStatus(ledger, id)?.state ?? null })
+
+/** One term's TermDiff between board seqs `from` and `to` of a replay that covers both. */
+export function termDiff(
+  replay: BoardReplay,
+  termId: string,
+  from: { seq: number; ledger: LedgerView },
+  to: { seq: number; ledger: LedgerView },
+): TermDiff | null {
+  const atFrom = replay.present(termId, from.seq)
+  const atTo = replay.present(termId, to.seq)
+  if (!atFrom && !atTo) return null
+  const title = replay.runs(termId, 'title', from.seq, to.seq)
+  const body = replay.runs(termId, 'body', from.seq, to.seq)
+  const textChanged = [title, body].some((runs) => textOf(runs, 'from') !== textOf(runs, 'to'))
+  const stateAt = (present: boolean, ledger: LedgerView) => ledger.stateOf(termId) ?? (present ? 'proposed' : null)
+  return {
+    id: termId,
+    change: !atFrom ? 'added' : !atTo ? 'removed' : textChanged ? 'modified' : 'unchanged',
+    title: wordSegs(title),
+    body: wordSegs(body),
+    state: { from: stateAt(atFrom, from.ledger), to: stateAt(atTo, to.ledger) },
+  }
+}
+
+/** Term diffs between two positions of a negotiation's logs (the `diff` route). */
+export async function diffPositions(
+  store: Store,
+  docs: { board: string; ledger: string },
+  from: { boardSeq: number; ledgerSeq: number },
+  to: { boardSeq: number; ledgerSeq: number },
+): Promise<TermDiff[]> {
+  const [replay, ledgerFrom, ledgerTo] = await Promise.all([
+    BoardReplay.build(store, docs.board, from.boardSeq, to.boardSeq),
+    docAt(store, docs.ledger, from.ledgerSeq),
+    docAt(store, docs.ledger, to.ledgerSeq),
+  ])
+  try {
+    const f = { seq: from.boardSeq, ledger: ledgerView(ledgerFrom) }
+    const t = { seq: to.boardSeq, ledger: ledgerView(ledgerTo) }
+    const present = replay.allTermIds().filter((id) => replay.present(id, t.seq))
+    const gone = replay.allTermIds().filter((id) => !replay.present(id, t.seq))
+    // The board's order as it stands at `to`, then what was removed since `from`.
+    const order = [...inOrderAt(replay.doc, present), ...gone]
+    return order.map((id) => termDiff(replay, id, f, t)).filter((d): d is TermDiff => d !== null)
+  } finally {
+    replay.destroy()
+    ledgerFrom.destroy()
+    ledgerTo.destroy()
+  }
+}
+
+function inOrderAt(doc: Y.Doc, ids: string[]): string[] {
+  const wanted = new Set(ids)
+  const ordered = boardOf(doc)
+    .order.toArray()
+    .filter((id): id is string => typeof id === 'string' && wanted.has(id))
+  const unique = [...new Set(ordered)]
+  return [...unique, ...ids.filter((id) => !unique.includes(id))]
+}

@@ -1,0 +1,26 @@
+/** The `Sheet` of CONTRACT.md from a board and a ledger doc (live or reconstructed). */
+import type * as Y from 'yjs'
+import { allStatuses, notesOf, termsInOrder } from '../../shared/docLayout'
+import type { Sheet } from '../../shared/schemas'
+import type { NegotiationRecord } from '../store/types'
+
+export function sheetOf(record: NegotiationRecord, n: number, board: Y.Doc, ledger: Y.Doc): Sheet {
+  const statuses = allStatuses(ledger)
+  return {
+    n,
+    title: record.title,
+    parties: record.parties,
+    terms: termsInOrder(board).map((t) => {
+      const s = statuses.get(t.id)
+      return {
+        id: t.id,
+        title: t.title,
+        body: t.body,
+        state: s?.state ?? 'proposed',
+        proposedBy: s?.proposedBy ?? null,
+        acceptedBy: s?.acceptedBy ?? {},
+      }
+    }),
+    notes: notesOf(board).map(({ id, text }) => ({ id, text })),
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * The version fold (server/history/fold.ts) over hand-made log rows with
+ * chosen timestamps: the grouping rule of CONTRACT.md `Version` and the
+ * order in which board and ledger rows are folded.
+ */
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { board, insertTerm, replaceText, writeMeta, writeStatus } from '../../shared/docLayout'
+import { applyMove, type TermStatus } from '../../shared/negotiation'
+import type { Author, VersionRecord } from '../../server/store/types'
+import { HistoryFold, nextRow } from '../../server/history/fold'
+import type { LogRow } from '../../server/history/logRows'
+import { EDIT_PAUSE_MS } from '../../server/history/grouping'
+import { versionRowHash, GENESIS_HASH } from '../../server/store/chain'
+
+const PARTIES = { a: 'Alpha', b: 'Beta' } as Record<string, string>
+const who = (party: string | null, user = `${party}-user`, role: Author['role'] = 'negotiator'): Author => ({
+  user,
+  party,
+  role,
+  conn: `c-${user}`,
+})
+const SERVER = who(null, 'Parley', 'server')
+const T0 = Date.UTC(2026, 0, 12, 9)
+
+/** A board and a ledger written to like the server does, recording each write as a log row. */
+class Log {
+  readonly board = new Y.Doc()
+  readonly ledger = new Y.Doc()
+  readonly rows: LogRow[] = []
+  private seq = { board: 0, ledger: 0 }
+  private statuses = new Map<string, TermStatus>()
+
+  private write(docName: 'board' | 'ledger', author: Author, at: number, change: (d: Y.Doc) => void, meta?: unknown) {
+    const doc = docName === 'board' ? this.board : this.ledger
+    let update: Uint8Array | null = null
+    const capture = (u: Uint8Array) => (update = u)
+    doc.on('update', capture)
+    doc.transact(() => change(doc))
+    doc.off('update', capture)
+    if (!update) throw new Error('no change')
+    this.rows.push({ doc: docName, seq: ++this.seq[docName], at, author, update, ...(meta ? { meta } : {}) })
+  }
+
+  open(at = T0): this {
+    this.write('ledger', SERVER, at, (d) => writeMeta(d, { title: 'Talks', parties: [], createdAt: at }))
+    return this
+  }
+
+  /** A term appears on the board; the watcher's `propose` is queued first, with an `at` up to 1 ms earlier. */
+  add(author: Author, at: number, id: string, title: string, body: string, proposeAt = at): this {
+    const t = applyMove(undefined, { kind: 'propose', party: author.party }, ['a', 'b'], proposeAt)
+    this.statuses.set(id, t.status)
+    const meta = { kind: 'propose', termIds: [id], party: author.party, user: author.user, via: 'board' }
+    this.write('ledger', author, proposeAt, (d) => writeStatus(d, id, t.status), meta)
+    this.write('board', author, at, (d) => insertTerm(d, id, { title, body }))
+    // the propose was queued first: put its row after the board row in the list, as the logs do not say
+    return this
+  }
+
+  type(author: Author, at: number, id: string, body: string, meta?: unknown): this {
+    this.write('board', author, at, (d) => replaceText(board(d).terms.get(id)!.get('body') as Y.Text, body), meta)
+    return this
+  }
+
+  drag(author: Author, at: number, id: string, x: number): this {
+    this.write('board', author, at, (d) => board(d).terms.get(id)!.set('x', x))
+    return this
+  }
+
+  note(author: Author, at: number, id: string, text: string): this {
+    this.write('board', author, at, (d) => {
+      const m = new Y.Map<unknown>()
+      m.set('text', new Y.Text(text))
+      board(d).notes.set(id, m)
+    })
+    return this
+  }
+
+  move(author: Author, at: number, kind: 'accept' | 'reject' | 'withdraw' | 'reopen', id: string, reason?: string): this {
+    const text = { title: 'x', body: (board(this.board).terms.get(id)!.get('body') as Y.Text).toString() }
+    const move = kind === 'accept' ? { kind, party: author.party!, text } : { kind, party: author.party! }
+    const t = applyMove(this.statuses.get(id), move, ['a', 'b'], at)
+    this.statuses.set(id, t.status)
+    const meta = { kind: t.outcome, termIds: [id], party: author.party, user: author.user, ...(reason ? { reason } : {}) }
+    this.write('ledger', author, at, (d) => writeStatus(d, id, t.status), meta)
+    return this
+  }
+
+  checkpoint(author: Author, at: number, name: string): this {
+    const meta = { kind: 'checkpoint', termIds: [], party: author.party, user: author.user, name }
+    this.write('ledger', author, at, (d) => d.getMap('meta').set('lastCheckpoint', name), meta)
+    return this
+  }
+}
+
+function freshFold(): HistoryFold {
+  return new HistoryFold({
+    negotiationId: 'n1',
+    partyName: (id) => (id === null ? null : (PARTIES[id] ?? id)),
+    board: new Y.Doc(),
+    ledger: new Y.Doc(),
+    pos: { boardSeq: 0, ledgerSeq: 0 },
+    last: null,
+  })
+}
+
+/** Folds the log's rows in fold order; returns every version in its final form. */
+function fold(log: Log, f = freshFold()): VersionRecord[] {
+  const boardRows = log.rows.filter((r) => r.doc === 'board')
+  const ledgerRows = log.rows.filter((r) => r.doc === 'ledger')
+  const byN = new Map<number, VersionRecord>()
+  for (let row = nextRow(f, boardRows, ledgerRows); row; row = nextRow(f, boardRows, ledgerRows)) {
+    for (const ev of f.apply(row)) byN.set(ev.version.n, { ...ev.version, termIds: [...ev.version.termIds] })
+  }
+  return [...byN.values()].sort((x, y) => x.n - y.n)
+}
+
+const kinds = (vs: VersionRecord[]) => vs.map((v) => v.kind)
+const A = who('a', 'Ann')
+const B = who('b', 'Boris')
+
+describe('grouping of edits (CONTRACT.md Version: one user, no other author or move between, pauses < 5 s)', () => {
+  const seeded = () => new Log().open().add(SERVER, T0, 't1', 'Response deadline', 'Requests are answered within 30 days.')
+
+  it('[H1] consecutive edits by one user with pauses under 5 s are one edit version', () => {
+    const log = seeded()
+      .type(A, T0 + 1000, 't1', 'Requests are answered within 4 days.')
+      .type(A, T0 + 1000 + EDIT_PAUSE_MS - 1, 't1', 'Requests are answered within 45 days.')
+      .drag(A, T0 + 1000 + 2 * (EDIT_PAUSE_MS - 1), 't1', 120)
+    const vs = fold(log)
+    expect(kinds(vs)).toEqual(['propose', 'edit'])
+    const edit = vs[1]!
+    expect(edit).toMatchObject({
+      party: 'a',
+      user: 'Ann',
+      termIds: ['t1'],
+      at: T0 + 1000,
+      lastAt: T0 + 1000 + 2 * (EDIT_PAUSE_MS - 1),
+    })
+    expect(edit.boardSeq).toBe(4)
+    expect(edit.summary).toBe("Alpha edited 'Response deadline': 30 → 45 days")
+  })
+
+  it('[H2] a pause of 5 s or more starts a new edit version', () => {
+    const log = seeded()
+      .type(A, T0 + 1000, 't1', 'Requests are answered within 40 days.')
+      .type(A, T0 + 1000 + EDIT_PAUSE_MS, 't1', 'Requests are answered within 45 days.')
+    const vs = fold(log)
+    expect(kinds(vs)).toEqual(['propose', 'edit', 'edit'])
+    expect(vs[1]!.summary).toBe("Alpha edited 'Response deadline': 30 → 40 days")
+    expect(vs[2]!.summary).toBe("Alpha edited 'Response deadline': 40 → 45 days")
+  })
+
+  it('[H3] another author in between splits the run, even within 5 s', () => {
+    const log = seeded()
+      .type(A, T0 + 1000, 't1', 'Requests are answered within 40 days.')
+      .type(B, T0 + 1100, 't1', 'Requests are answered within 40 days!')
+      .type(A, T0 + 1200, 't1', 'Requests are answered within 45 days!')
+    expect(fold(log).map((v) => v.user)).toEqual(['Parley', 'Ann', 'Boris', 'Ann'])
+  })
+
+  it('[H4] the same party but another user is another author', () => {
+    const log = seeded()
+      .type(A, T0 + 1000, 't1', 'Requests are answered within 40 days.')
+      .type(who('a', 'Abe'), T0 + 1100, 't1', 'Requests are answered within 45 days.')
+    expect(kinds(fold(log))).toEqual(['propose', 'edit', 'edit'])
+  })
+
+  it('[H5] a status move in between closes the run', () => {
+    const log = seeded()
+      .type(A, T0 + 1000, 't1', 'Requests are answered within 40 days.')
+      .move(B, T0 + 1100, 'accept', 't1')
+      .type(A, T0 + 1200, 't1', 'Requests are answered within 45 days.')
+    expect(kinds(fold(log))).toEqual(['propose', 'edit', 'accept', 'edit'])
+  })
+
+  it('[H6] a run touching several terms lists them in first-touched order', () => {
+    const log = seeded()
+      .add(A, T0 + 100, 't2', 'Evidence', 'A summary.')
+      .type(A, T0 + 1000, 't2', 'A summary of the evidence.')
+      .type(A, T0 + 1500, 't1', 'Requests are answered within 45 days.')
+      .drag(A, T0 + 1600, 't2', 300)
+    const vs = fold(log)
+    expect(kinds(vs)).toEqual(['propose', 'propose', 'edit'])
+    expect(vs[2]).toMatchObject({ termIds: ['t2', 't1'], summary: "Alpha edited 'Evidence' and 'Response deadline'" })
+  })
+
+  it('[H7] moving cards only is summarised as a move; notes as an edit of the board', () => {
+    const vs = fold(
+      seeded()
+        .drag(A, T0 + 1000, 't1', 500)
+        .note(B, T0 + 2000, 'n1', 'call at 5'),
+    )
+    expect(vs.slice(1).map((v) => v.summary)).toEqual(["Alpha moved 'Response deadline'", 'Beta edited the board'])
+    expect(vs[2]!.termIds).toEqual([])
+  })
+})
+
+describe('one version per move', () => {
+  it('[H8] propose, accept, agree (with the completing accept), reject, reopen, withdraw and checkpoint', () => {
+    const log = new Log()
+      .open()
+      .add(A, T0 + 10, 't1', 'Equal obligations', 'Obligations are equal and reciprocal.')
+      .move(A, T0 + 20, 'accept', 't1')
+      .move(B, T0 + 30, 'accept', 't1')
+      .add(B, T0 + 40, 't2', 'Political offence', 'May be refused.')
+      .move(A, T0 + 50, 'reject', 't2', 'Never political.')
+      .move(B, T0 + 60, 'reopen', 't2')
+      .move(B, T0 + 70, 'withdraw', 't2')
+      .checkpoint(A, T0 + 80, 'End of round one')
+    const vs = fold(log)
+    expect(vs.map((v) => [v.kind, v.party, v.summary])).toEqual([
+      ['propose', 'a', "Alpha proposed 'Equal obligations'"],
+      ['accept', 'a', "Alpha accepted 'Equal obligations'"],
+      ['accept', 'b', "Beta accepted 'Equal obligations'"],
+      ['agree', 'b', "'Equal obligations' agreed by all parties"],
+      ['propose', 'b', "Beta proposed 'Political offence'"],
+      ['reject', 'a', "Alpha rejected 'Political offence': Never political."],
+      ['reopen', 'b', "Beta reopened 'Political offence'"],
+      ['withdraw', 'b', "Beta withdrew 'Political offence'"],
+      ['checkpoint', 'a', "Alpha marked checkpoint 'End of round one'"],
+    ])
+    expect(vs[8]!.name).toBe('End of round one')
+    expect(vs.map((v) => v.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9])
+  })
+
+  it('[H9] terms of the opening draft are proposed by nobody', () => {
+    const vs = fold(new Log().open().add(SERVER, T0, 't1', 'Scope', 'Each party extradites.'))
+    expect(vs).toMatchObject([{ kind: 'propose', party: null, user: 'Parley', summary: "'Scope' is in the opening draft" }])
+  })
+
+  it('[H10] a restore is a version of its own, even right after the same user edited', () => {
+    const log = new Log()
+      .open()
+      .add(SERVER, T0, 't1', 'Deadline', 'Within 30 days.')
+      .type(A, T0 + 1000, 't1', 'Within 45 days.')
+      .type(A, T0 + 1500, 't1', 'Within 30 days.', { kind: 'restore', termIds: ['t1'], party: 'a', user: 'Ann', restoredFrom: 1 })
+    const vs = fold(log)
+    expect(kinds(vs)).toEqual(['propose', 'edit', 'restore'])
+    expect(vs[2]).toMatchObject({ party: 'a', user: 'Ann', summary: "Alpha restored 'Deadline' to its text at version 1" })
+  })
+})
+
+describe('the order of board and ledger rows', () => {
+  it('[H11] a propose queued a millisecond before the board row that caused it is folded after that row', () => {
+    const log = new Log().open().add(A, T0 + 11, 't1', 'Scope', 'Each party extradites.', T0 + 10)
+    const [v] = fold(log)
+    // the version's board seq includes the term: its sheet shows it
+    expect(v).toMatchObject({ kind: 'propose', boardSeq: 1, ledgerSeq: 2, summary: "Alpha proposed 'Scope'" })
+  })
+
+  it('[H12] a command move comes after board rows up to its time, before later ones', () => {
+    const log = new Log()
+      .open()
+      .add(SERVER, T0, 't1', 'Deadline', 'Within 30 days.')
+      .type(A, T0 + 1000, 't1', 'Within 45 days.')
+      .move(B, T0 + 1000, 'accept', 't1')
+      .type(A, T0 + 1001, 't1', 'Within 46 days.')
+    const vs = fold(log)
+    expect(kinds(vs)).toEqual(['propose', 'edit', 'accept', 'edit'])
+    expect(vs[2]).toMatchObject({ boardSeq: 2, ledgerSeq: 3 })
+  })
+
+  it('[H13] folding in two goes (a restart from the stored newest version) gives the same versions', () => {
+    const log = new Log()
+      .open()
+      .add(SERVER, T0, 't1', 'Deadline', 'Within 30 days.')
+      .type(A, T0 + 1000, 't1', 'Within 40 days.')
+      .type(A, T0 + 2000, 't1', 'Within 45 days.')
+      .move(B, T0 + 3000, 'accept', 't1')
+      .type(B, T0 + 4000, 't1', 'Within 45 days, or 60.')
+    const whole = fold(log)
+    // Stop after the first edit row: the stored newest version is the still-open edit run.
+    const cut = 4
+    const first = new Log()
+    const rowsBefore = log.rows.slice(0, cut)
+    const f1 = freshFold()
+    const partial = fold(Object.assign(first, { rows: rowsBefore }) as Log, f1)
+    const last = partial[partial.length - 1]!
+    expect(last.kind).toBe('edit')
+    // Rebuild both docs at the stored version's seqs, as the index does after a restart.
+    const at = (docName: 'board' | 'ledger', seq: number) => {
+      const d = new Y.Doc()
+      for (const r of log.rows.filter((x) => x.doc === docName && x.seq <= seq)) Y.applyUpdate(d, r.update)
+      return d
+    }
+    const start = at('board', partial[partial.length - 2]!.boardSeq)
+    const f2 = new HistoryFold({
+      negotiationId: 'n1',
+      partyName: (id) => (id === null ? null : (PARTIES[id] ?? id)),
+      board: at('board', last.boardSeq),
+      ledger: at('ledger', last.ledgerSeq),
+      pos: { boardSeq: last.boardSeq, ledgerSeq: last.ledgerSeq },
+      last,
+      runBefore: new Map([['t1', { title: 'Deadline', body: (board(start).terms.get('t1')!.get('body') as Y.Text).toString() }]]),
+    })
+    const rest = new Log()
+    const remaining = log.rows.filter((r) => r.seq > (r.doc === 'board' ? last.boardSeq : last.ledgerSeq))
+    const resumed = fold(Object.assign(rest, { rows: remaining }) as Log, f2)
+    const combined = new Map([...partial, ...resumed].map((v) => [v.n, v]))
+    expect([...combined.values()]).toEqual(whole)
+  })
+
+  it('[H14] versions are chained by hash', () => {
+    const vs = fold(
+      new Log()
+        .open()
+        .add(SERVER, T0, 't1', 'A', 'a')
+        .move(A, T0 + 5, 'accept', 't1'),
+    )
+    let prev = GENESIS_HASH
+    for (const v of vs) {
+      expect(v.prevHash).toBe(prev)
+      expect(v.hash).toBe(versionRowHash(prev, v))
+      prev = v.hash
+    }
+  })
+})
