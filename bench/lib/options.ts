@@ -1,0 +1,53 @@
+/**
+ * Knobs of a bench run, from flags or the environment (flags win):
+ *   --rounds=N        BENCH_ROUNDS       rounds of A B A B … per case (default 3)
+ *   --duration=S      BENCH_DURATION     measurement window per run, seconds (default 10)
+ *   --warmup=S        BENCH_WARMUP       typing before the window opens, seconds (default 2)
+ *   --targets=a,b     BENCH_TARGETS      subset of parley,stock,hocuspocus,hocuspocus-sqlite
+ *   --cases=x,y       BENCH_CASES        subset of a scenario's cases (e.g. 500,500-awareness)
+ *   --quick           BENCH_QUICK=1      smoke test: 1 round, 3 s windows, small sizes
+ *   --profile         BENCH_PROFILE=1    also write a CPU profile of Parley (node --cpu-prof) per case
+ */
+import { ALL_TARGETS, type TargetName } from './servers'
+
+export interface BenchOptions {
+  rounds: number
+  durationMs: number
+  warmupMs: number
+  targets: TargetName[]
+  cases: string[] | null
+  quick: boolean
+  profile: boolean
+}
+
+export function parseOptions(argv = process.argv.slice(2), env = process.env): BenchOptions {
+  const flags = new Map<string, string>()
+  for (const a of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a)
+    if (m) flags.set(m[1]!, m[2] ?? '1')
+  }
+  const get = (flag: string, envName: string) => flags.get(flag) ?? env[envName]
+  const quick = get('quick', 'BENCH_QUICK') === '1'
+  const num = (flag: string, envName: string, dflt: number) => {
+    const v = get(flag, envName)
+    const n = v === undefined ? dflt : Number(v)
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag} must be a positive number`)
+    return n
+  }
+  const list = (flag: string, envName: string) =>
+    get(flag, envName)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? null
+  const targets = (list('targets', 'BENCH_TARGETS') ?? ALL_TARGETS) as TargetName[]
+  for (const t of targets) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}`)
+  return {
+    rounds: Math.round(num('rounds', 'BENCH_ROUNDS', quick ? 1 : 3)),
+    durationMs: num('duration', 'BENCH_DURATION', quick ? 3 : 10) * 1000,
+    warmupMs: num('warmup', 'BENCH_WARMUP', quick ? 1 : 2) * 1000,
+    targets,
+    cases: list('cases', 'BENCH_CASES'),
+    quick,
+    profile: get('profile', 'BENCH_PROFILE') === '1',
+  }
+}

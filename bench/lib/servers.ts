@@ -1,0 +1,229 @@
+/**
+ * The servers under test, each started as its own process on 127.0.0.1 with
+ * a random port: Parley (server/main.ts, SQLite store, real tokens and roles)
+ * and the peers (bench/servers/*.ts). A started server is killed with its
+ * whole process group; every server this module started is also killed when
+ * the bench process exits, on success or failure.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+export type TargetName = 'parley' | 'stock' | 'hocuspocus' | 'hocuspocus-sqlite'
+export type Protocol = 'yws' | 'hocuspocus'
+
+export const ALL_TARGETS: TargetName[] = ['parley', 'stock', 'hocuspocus', 'hocuspocus-sqlite']
+export const PEERS: TargetName[] = ['stock', 'hocuspocus', 'hocuspocus-sqlite']
+
+export const protocolOf = (t: TargetName): Protocol => (t.startsWith('hocuspocus') ? 'hocuspocus' : 'yws')
+export const persists = (t: TargetName): boolean => t === 'parley' || t === 'hocuspocus-sqlite'
+
+/** Admin token of every Parley the bench starts (a throwaway, ≥ 16 characters). */
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789'
+
+/**
+ * Parley's tunables for load from one address (CONTRACT.md defaults are for
+ * browsers): the per-address connection cap is raised so one load generator
+ * may open thousands of sockets. Rate limits keep their defaults unless a
+ * scenario says otherwise.
+ */
+export const PARLEY_BENCH_ENV: Record<string, string> = {
+  PARLEY_MAX_CONNECTIONS_PER_ADDRESS: '50000',
+  PARLEY_LOG_LEVEL: 'warn',
+}
+
+export interface StartOptions {
+  /** data dir (Parley) or database file's dir (hocuspocus-sqlite); a fresh temp dir when absent */
+  dataDir?: string
+  env?: Record<string, string>
+  /** write a V8 CPU profile of the server into this dir (node --cpu-prof) */
+  cpuProfDir?: string
+}
+
+export interface RunningServer {
+  target: TargetName
+  pid: number
+  port: number
+  /** http://127.0.0.1:port */
+  url: string
+  dataDir: string | null
+  /** SIGTERM (graceful: Parley and Hocuspocus flush their stores), SIGKILL after `graceMs` */
+  stop(graceMs?: number): Promise<void>
+}
+
+const live = new Set<ChildProcess>()
+let exitHooked = false
+
+function hookExit(): void {
+  if (exitHooked) return
+  exitHooked = true
+  const killAll = () => {
+    for (const child of live) killGroup(child, 'SIGKILL')
+  }
+  process.on('exit', killAll)
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      killAll()
+      process.exit(130)
+    })
+  }
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    try {
+      child.kill(signal)
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Spawns `node --import tsx <script>` in its own process group; resolves with the port it printed. */
+export async function spawnNode(
+  script: string,
+  env: Record<string, string>,
+  portPattern: RegExp,
+  nodeArgs: string[] = [],
+  timeoutMs = 30_000,
+): Promise<{ child: ChildProcess; port: number }> {
+  hookExit()
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+  let output = ''
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs)
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.length > 64 * 1024) output = output.slice(-32 * 1024)
+      const m = portPattern.exec(output)
+      if (m) {
+        clearTimeout(timer)
+        resolve(Number(m[1]))
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer)
+      reject(new Error(`${script} exited (${code ?? sig}) before listening:\n${output}`))
+    })
+  })
+  // Keep draining its output so a chatty server never blocks on a full pipe; echo errors.
+  child.stdout!.removeAllListeners('data')
+  child.stderr!.removeAllListeners('data')
+  child.stdout!.resume()
+  child.stderr!.on('data', (chunk: Buffer) => {
+    if (process.env.BENCH_VERBOSE) process.stderr.write(`[${script}] ${chunk}`)
+  })
+  return { child, port }
+}
+
+function stopper(child: ChildProcess): (graceMs?: number) => Promise<void> {
+  return (graceMs = 10_000) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs)
+      child.once('exit', () => {
+        clearTimeout(timer)
+        // the group may hold stragglers (none expected)
+        killGroup(child, 'SIGKILL')
+        resolve()
+      })
+      killGroup(child, 'SIGTERM')
+    })
+}
+
+export async function startServer(target: TargetName, opts: StartOptions = {}): Promise<RunningServer> {
+  const ownDir = !opts.dataDir && persists(target)
+  const dataDir = opts.dataDir ?? (persists(target) ? mkdtempSync(join(tmpdir(), `bench-${target}-`)) : null)
+  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []
+  let spawned: { child: ChildProcess; port: number }
+  switch (target) {
+    case 'parley':
+      spawned = await spawnNode(
+        'server/main.ts',
+        { PORT: '0', PARLEY_DATA_DIR: dataDir!, PARLEY_ADMIN_TOKEN: ADMIN_TOKEN, ...PARLEY_BENCH_ENV, ...opts.env },
+        /running at http:\/\/127\.0\.0\.1:(\d+)/,
+        nodeArgs,
+      )
+      break
+    case 'stock':
+      spawned = await spawnNode('bench/servers/stock.ts', { PORT: '0', ...opts.env }, /BENCH_LISTENING (\d+)/, nodeArgs)
+      break
+    case 'hocuspocus':
+    case 'hocuspocus-sqlite':
+      spawned = await spawnNode(
+        'bench/servers/hocuspocus.ts',
+        {
+          PORT: '0',
+          ...(target === 'hocuspocus-sqlite' ? { HOCUSPOCUS_SQLITE: join(dataDir!, 'hocuspocus.sqlite') } : {}),
+          ...opts.env,
+        },
+        /BENCH_LISTENING (\d+)/,
+        nodeArgs,
+      )
+      break
+  }
+  const { child, port } = spawned
+  const stop = stopper(child)
+  return {
+    target,
+    pid: child.pid!,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    stop: async (graceMs) => {
+      await stop(graceMs)
+      if (ownDir && dataDir && !process.env.BENCH_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * Runs a load generator (bench/load/*.ts) in its own process: sends it
+ * `config` over IPC and resolves with the result it sends back. Killed on
+ * timeout and when the bench exits.
+ */
+export function runWorker<C, R>(script: string, config: C, timeoutMs = 10 * 60_000, nodeArgs: string[] = []): Promise<R> {
+  hookExit()
+  const child = fork(join(ROOT, script), [], {
+    cwd: ROOT,
+    execArgv: [...nodeArgs, '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+  })
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+  return new Promise<R>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      killGroup(child, 'SIGKILL')
+      reject(new Error(`${script} timed out after ${timeoutMs} ms`))
+    }, timeoutMs)
+    let settled = false
+    child.once('message', (msg: { ok: boolean; result?: R; error?: string }) => {
+      settled = true
+      clearTimeout(timer)
+      if (msg.ok) resolve(msg.result!)
+      else reject(new Error(`${script} failed: ${msg.error}`))
+    })
+    child.once('exit', (code, sig) => {
+      clearTimeout(timer)
+      if (!settled) reject(new Error(`${script} exited (${code ?? sig}) without a result`))
+    })
+    child.send(config as object)
+  })
+}

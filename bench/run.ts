@@ -1,0 +1,78 @@
+/**
+ * `npm run bench [-- scenario… --flags]`: runs the scenarios (all by default),
+ * prints one Markdown table per case and writes every round's numbers to
+ * bench/results/<name>-<date>.json. Flags: see bench/lib/options.ts.
+ *
+ * Scenarios: fanout (a), rooms (b), coldload (c), history (d), idle (e), client (f).
+ */
+import { parseOptions } from './lib/options'
+import { machine, markdownTable, summarize, writeResults, type CaseResult } from './lib/report'
+import { fanoutCases, log, roomsCases, runFanoutCase } from './scenarios/fanout'
+import { runColdLoad } from './scenarios/coldload'
+import { runHistory } from './scenarios/history'
+import { runIdle } from './scenarios/idle'
+import { runClient } from './scenarios/client'
+
+const SCENARIOS = ['fanout', 'rooms', 'coldload', 'history', 'idle', 'client'] as const
+type Scenario = (typeof SCENARIOS)[number]
+
+async function main(): Promise<void> {
+  const opts = parseOptions()
+  const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'))
+  for (const p of positional)
+    if (!SCENARIOS.includes(p as Scenario)) throw new Error(`unknown scenario ${p}; one of ${SCENARIOS.join(', ')}`)
+  const chosen = (positional.length ? positional : SCENARIOS) as Scenario[]
+  const started = Date.now()
+  const meta = { machine: machine(), options: opts, scenarios: chosen }
+  log(
+    `Parley bench: ${chosen.join(', ')} — ${opts.rounds} round(s), ${opts.durationMs / 1000} s windows, targets ${opts.targets.join(', ')}`,
+  )
+  log(
+    `machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memoryGiB} GiB, Node ${meta.machine.node}, load ${meta.machine.loadAverage.join(' ')}`,
+  )
+
+  const cases: CaseResult[] = []
+  const emit = (c: CaseResult) => {
+    cases.push(c)
+    process.stdout.write('\n' + markdownTable(c) + '\n')
+  }
+  // coldload prepares the stores that history reads; run it first when both are chosen.
+  for (const s of chosen) {
+    switch (s) {
+      case 'fanout':
+        for (const c of fanoutCases(opts)) emit(await runFanoutCase(c, opts))
+        break
+      case 'rooms':
+        for (const c of roomsCases(opts)) emit(await runFanoutCase(c, opts))
+        break
+      case 'coldload':
+        for (const c of await runColdLoad(opts)) emit(c)
+        break
+      case 'history':
+        for (const c of await runHistory(opts)) emit(c)
+        break
+      case 'idle':
+        for (const c of await runIdle(opts)) emit(c)
+        break
+      case 'client':
+        for (const c of await runClient(opts)) emit(c)
+        break
+    }
+  }
+  const finished = { ...meta, loadAverageAfter: machine().loadAverage, seconds: Math.round((Date.now() - started) / 1000) }
+  const file = writeResults(positional.length === 1 ? positional[0]! : 'bench', {
+    meta: finished,
+    cases: cases.map((c) => ({ ...c, summary: summarize(c) })),
+  })
+  log(
+    `\n${cases.length} case(s) in ${finished.seconds} s; load average after ${finished.loadAverageAfter.join(' ')}; results in ${file}`,
+  )
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err instanceof Error ? err.stack : err)
+    process.exit(1)
+  },
+)
