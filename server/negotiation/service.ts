@@ -48,6 +48,12 @@ export interface CreatedNegotiation {
 
 const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
 const EXISTS_TTL_MS = 5000
+/**
+ * The Store lock a negotiation's commands run under: with several instances,
+ * two commands on one negotiation (both parties accepting at once, on
+ * different instances) must not decide on the same stale ledger.
+ */
+export const commandLockKey = (negotiationId: string) => `commands:${negotiationId}`
 
 export class NegotiationService {
   private cache = new Map<string, { record: NegotiationRecord | null; at: number }>()
@@ -204,34 +210,53 @@ export class NegotiationService {
   }
 
   /**
-   * Runs one term move for a negotiator: validates it against the ledger,
-   * writes the new status, and resolves once that write is durable.
+   * Runs one term move for a negotiator: under the negotiation's lock, catches
+   * the board and ledger up with the store (other instances' moves), validates
+   * the move against the ledger, writes the new status, and resolves once that
+   * write is durable — only then may the next command, on any instance, decide.
    */
   async move(actor: Actor, kind: Exclude<TermMove['kind'], 'propose' | 'edit'>, termId: string, reason?: string): Promise<void> {
     if (actor.role !== 'negotiator' || !actor.party)
       throw new ParleyError(ErrorCode.wrongRole.name, 'only negotiators can do that')
+    const party = actor.party
     const parties = (await this.partiesOf(actor.negotiationId)).map((p) => p.id)
     const board = await this.registry.get(boardDocName(actor.negotiationId))
     try {
       const ledger = await this.registry.get(ledgerDocName(actor.negotiationId))
-      const text = termText(board.doc, termId)
-      const status = readStatus(ledger.doc, termId)
-      if (!text || !status) throw new ParleyError(ErrorCode.unknownTerm.name, `no term "${termId}" on the board`)
-      const move: TermMove = kind === 'accept' ? { kind, party: actor.party, text } : { kind, party: actor.party }
-      let transition
-      try {
-        transition = applyMove(status, move, parties, this.now())
-      } catch (err) {
-        if (err instanceof TermRuleError) throw new ParleyError(err.code, err.message)
-        throw err
-      }
-      if (transition.outcome === 'none') return
-      const meta: LedgerMoveMeta = { kind: transition.outcome, termIds: [termId], party: actor.party, user: actor.user, reason }
-      const write = ledger.serverWrite(this.authorOf(actor), (doc) => writeStatus(doc, termId, transition.status), meta)
-      if (write) await write
+      await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
+        await Promise.all([this.registry.catchUpNow(ledger), this.registry.catchUpNow(board)])
+        await this.decideMove({ ...actor, party }, kind, termId, parties, board, ledger, reason)
+      })
     } finally {
       this.registry.scheduleUnload(board)
     }
+  }
+
+  /** The move itself, on docs that are current (the caller holds the negotiation's lock). */
+  private async decideMove(
+    actor: Actor & { party: string },
+    kind: Exclude<TermMove['kind'], 'propose' | 'edit'>,
+    termId: string,
+    parties: string[],
+    board: Room,
+    ledger: Room,
+    reason: string | undefined,
+  ): Promise<void> {
+    const text = termText(board.doc, termId)
+    const status = readStatus(ledger.doc, termId)
+    if (!text || !status) throw new ParleyError(ErrorCode.unknownTerm.name, `no term "${termId}" on the board`)
+    const move: TermMove = kind === 'accept' ? { kind, party: actor.party, text } : { kind, party: actor.party }
+    let transition
+    try {
+      transition = applyMove(status, move, parties, this.now())
+    } catch (err) {
+      if (err instanceof TermRuleError) throw new ParleyError(err.code, err.message)
+      throw err
+    }
+    if (transition.outcome === 'none') return
+    const meta: LedgerMoveMeta = { kind: transition.outcome, termIds: [termId], party: actor.party, user: actor.user, reason }
+    const write = ledger.serverWrite(this.authorOf(actor), (doc) => writeStatus(doc, termId, transition.status), meta)
+    if (write) await write
   }
 
   /** A named checkpoint: a version of its own, recorded in the ledger so it is part of the log. */
@@ -240,12 +265,15 @@ export class NegotiationService {
       throw new ParleyError(ErrorCode.wrongRole.name, 'only negotiators can do that')
     const ledger = await this.ledgerRoom(actor.negotiationId)
     const meta: LedgerMoveMeta = { kind: 'checkpoint', termIds: [], party: actor.party, user: actor.user, name }
-    const at = this.now()
-    await ledger.serverWrite(
-      this.authorOf(actor),
-      (doc) => ledgerLayout(doc).meta.set('lastCheckpoint', { name, at, party: actor.party, user: actor.user }),
-      meta,
-    )
+    await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
+      await this.registry.catchUpNow(ledger)
+      const at = this.now()
+      await ledger.serverWrite(
+        this.authorOf(actor),
+        (doc) => ledgerLayout(doc).meta.set('lastCheckpoint', { name, at, party: actor.party, user: actor.user }),
+        meta,
+      )
+    })
   }
 
   /**
@@ -258,14 +286,17 @@ export class NegotiationService {
     const board = await this.boardRoom(actor.negotiationId)
     try {
       const meta = { kind: 'restore', termIds: [termId], party: actor.party, user: actor.user, restoredFrom: fromVersion }
-      const write = board.serverWrite(
-        this.authorOf(actor),
-        (doc) => {
-          if (!setTermText(doc, termId, text)) insertTerm(doc, termId, text)
-        },
-        meta,
-      )
-      if (write) await write
+      await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
+        await this.registry.catchUpNow(board)
+        const write = board.serverWrite(
+          this.authorOf(actor),
+          (doc) => {
+            if (!setTermText(doc, termId, text)) insertTerm(doc, termId, text)
+          },
+          meta,
+        )
+        if (write) await write
+      })
     } finally {
       this.registry.scheduleUnload(board)
     }

@@ -16,9 +16,11 @@
  * full, lock/statement timeout) surface as `StoreUnavailableError`, so callers
  * refuse writes visibly instead of acknowledging them.
  */
+import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg'
 import { GENESIS_HASH, updateRowHash } from './chain'
+import { KeyedLock } from './keyedLock'
 import { migrate } from './postgres/migrations'
 import {
   StoreUnavailableError,
@@ -50,6 +52,10 @@ export interface PostgresStoreOptions {
   lockTimeoutMs?: number
   /** ms /healthz waits before it reports the store down (default 1500) */
   pingTimeoutMs?: number
+  /** ms `withLock` waits for a lock (another instance's holder) before failing with StoreUnavailableError (default 5000) */
+  lockWaitMs?: number
+  /** connections that hold `withLock` locks, apart from the main pool (default 8) */
+  lockPoolSize?: number
   /** called with errors of idle pooled connections (the pool drops them and reconnects on demand) */
   onIdleError?: (err: Error) => void
 }
@@ -192,10 +198,17 @@ export class PostgresStore implements Store {
   /** author key → id (author rows are never changed or deleted) */
   private authorIds = new Map<string, number>()
   private closed: Promise<void> | null = null
+  /** commands of this instance queue here first, so only one connection per key waits for the advisory lock */
+  private localLocks = new KeyedLock()
 
   private constructor(
     readonly pool: Pool,
+    /** advisory locks are held on connections of their own: a holder waiting for the main pool could starve it */
+    private readonly lockPool: Pool,
     private readonly pingTimeoutMs: number,
+    private readonly lockWaitMs: number,
+    /** advisory locks are database-wide: the schema keeps deployments (and test runs) sharing a database apart */
+    private readonly lockNamespace: string,
   ) {}
 
   /** Opens a pool, checks the server and applies pending migrations. */
@@ -217,12 +230,17 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool(config)
     // Without a listener an idle connection's error (server restart) would crash the process.
     pool.on('error', (err) => opts.onIdleError?.(err))
+    let namespace: string
     try {
       const client = await pool.connect()
       try {
-        const { rows } = await client.query<{ v: string }>('SELECT current_setting($1) AS v', ['server_version_num'])
+        const { rows } = await client.query<{ v: string; schema: string }>(
+          'SELECT current_setting($1) AS v, coalesce(current_schema(), $2) AS schema',
+          ['server_version_num', ''],
+        )
         if (Number(rows[0]?.v) < 150000)
           throw new Error(`PostgreSQL 15 or newer is required (UNIQUE NULLS NOT DISTINCT); this server is ${rows[0]?.v}`)
+        namespace = rows[0]!.schema
         await migrate(client)
         client.release()
       } catch (err) {
@@ -233,7 +251,18 @@ export class PostgresStore implements Store {
       await pool.end().catch(() => undefined)
       throw mapError(err)
     }
-    return new PostgresStore(pool, opts.pingTimeoutMs ?? 1500)
+    const lockWaitMs = opts.lockWaitMs ?? 5000
+    const lockPool = new pg.Pool({
+      ...config,
+      max: opts.lockPoolSize ?? 8,
+      lock_timeout: undefined, // set per acquisition, to what is left of the wait
+      statement_timeout: lockWaitMs + 1000,
+      query_timeout: lockWaitMs + 3000,
+      // shorter than the idle_session_timeout set on these sessions, so the pool closes them first
+      idleTimeoutMillis: 10_000,
+    })
+    lockPool.on('error', (err) => opts.onIdleError?.(err))
+    return new PostgresStore(pool, lockPool, opts.pingTimeoutMs ?? 1500, lockWaitMs, namespace)
   }
 
   private async q<R extends QueryResultRow>(name: StatementName, values: unknown[]): Promise<R[]> {
@@ -487,6 +516,65 @@ export class PostgresStore implements Store {
     return rows[0] ? toVersion(rows[0]) : null
   }
 
+  // ── locks ────────────────────────────────────────────────────────────
+
+  /**
+   * A session-level `pg_advisory_lock` on a connection of the lock pool, held
+   * while `fn` runs and released after it however it ends. Waiting is bounded
+   * by `lockWaitMs` in all (the local queue, a free lock connection, the
+   * advisory lock itself); past it, StoreUnavailableError. A holder that
+   * crashes or loses its connection loses the lock with its session; a holder
+   * cut off by a partition loses it after the session's idle_session_timeout
+   * (LOCK_SESSION_IDLE_MS), so other instances are never locked out for long.
+   */
+  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.lockWaitMs
+    const releaseLocal = await this.localLocks.acquire(key, this.lockWaitMs)
+    try {
+      let client: PoolClient
+      try {
+        client = await this.lockPool.connect()
+      } catch (err) {
+        throw mapError(err)
+      }
+      // While checked out the pool does not listen to the client: a session that dies under a holder must not throw.
+      const onError = () => undefined
+      client.on('error', onError)
+      const release = (discard: boolean) => {
+        client.off('error', onError)
+        client.release(discard)
+      }
+      const id = advisoryLockId(this.lockNamespace, key)
+      try {
+        const waitMs = Math.max(1, deadline - Date.now())
+        // one round trip; every value is a number made here (simple protocol, several statements)
+        await client.query(
+          `SET lock_timeout = ${waitMs}; SET idle_session_timeout = ${LOCK_SESSION_IDLE_MS}; SELECT pg_advisory_lock(${id})`,
+        )
+      } catch (err) {
+        // A client-side timeout may leave the lock request running: drop the session, and the lock with it.
+        release(connectionIsBroken(err))
+        if (err instanceof pg.DatabaseError && err.code === '55P03') {
+          throw new StoreUnavailableError(new Error(`lock "${key}" not acquired within ${this.lockWaitMs} ms`))
+        }
+        throw mapError(err)
+      }
+      try {
+        return await fn()
+      } finally {
+        try {
+          await client.query(`SELECT pg_advisory_unlock(${id})`)
+          release(false)
+        } catch {
+          // Ending the session releases every lock it holds.
+          release(true)
+        }
+      }
+    } finally {
+      releaseLocal()
+    }
+  }
+
   // ── lifecycle ────────────────────────────────────────────────────────
 
   /**
@@ -511,8 +599,17 @@ export class PostgresStore implements Store {
   }
 
   close(): Promise<void> {
-    return (this.closed ??= this.pool.end().catch(() => undefined))
+    const end = (p: Pool) => p.end().catch(() => undefined)
+    return (this.closed ??= Promise.all([end(this.pool), end(this.lockPool)]).then(() => undefined))
   }
+}
+
+/** How long a lock session may sit idle (its holder partitioned away) before the server ends it and frees the lock. */
+const LOCK_SESSION_IDLE_MS = 60_000
+
+/** The 64-bit key of `pg_advisory_lock` for a lock name: SHA-256 of schema and name (a collision only serialises two keys). */
+function advisoryLockId(namespace: string, key: string): string {
+  return createHash('sha256').update(namespace).update('\u0000').update(key).digest().readBigInt64BE(0).toString()
 }
 
 // ── rows ─────────────────────────────────────────────────────────────────

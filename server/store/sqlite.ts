@@ -9,6 +9,7 @@ import type { Database as Db, Statement } from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { GENESIS_HASH, updateRowHash } from './chain'
+import { KeyedLock } from './keyedLock'
 import {
   StoreUnavailableError,
   type AppendResult,
@@ -132,6 +133,8 @@ function wrap<T>(fn: () => T): Promise<T> {
 export interface SqliteStoreOptions {
   /** ms a statement waits for a lock before failing; kept short because waiting blocks the event loop */
   busyTimeoutMs?: number
+  /** ms `withLock` waits for a key before failing with StoreUnavailableError (default 10000) */
+  lockWaitMs?: number
 }
 
 export class SqliteStore implements Store {
@@ -140,8 +143,12 @@ export class SqliteStore implements Store {
   private heads = new Map<string, DocHead>()
   private authorIds = new Map<string, number>()
   private s: ReturnType<typeof prepareStatements>
+  /** one process owns the file, so an in-process mutex is the whole lock */
+  private locks = new KeyedLock()
+  private readonly lockWaitMs: number
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
+    this.lockWaitMs = opts.lockWaitMs ?? 10_000
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
     this.db = new Database(file)
     this.db.pragma('journal_mode = WAL')
@@ -329,6 +336,15 @@ export class SqliteStore implements Store {
       const row = this.s.getVersion.get(negotiationId, n) as VersionRow | undefined
       return row ? toVersion(row) : null
     })
+  }
+
+  async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const release = await this.locks.acquire(key, this.lockWaitMs)
+    try {
+      return await fn()
+    } finally {
+      release()
+    }
   }
 
   ping(): Promise<void> {

@@ -141,6 +141,16 @@ export interface Store {
   listVersions(negotiationId: string): Promise<VersionRecord[]>
   getVersion(negotiationId: string, n: number): Promise<VersionRecord | null>
 
+  // ── coordination between instances ─────────────────────────────────────
+  /**
+   * Runs `fn` while holding the lock named `key`, exclusive across every
+   * server instance on this store (SQLite: within this process; PostgreSQL:
+   * a session advisory lock). Waits a bounded time for the lock, then fails
+   * with StoreUnavailableError; the lock is released however `fn` ends, and a
+   * crashed holder's lock is released with its connection. Not reentrant.
+   */
+  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>
+
   /** Cheap round trip for /healthz and the store-health probe. */
   ping(): Promise<void>
   close(): Promise<void>

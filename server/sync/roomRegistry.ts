@@ -124,6 +124,19 @@ export class RoomRegistry {
       })
   }
 
+  /**
+   * Awaitable catch-up: resolves once the room holds every row the store had
+   * when it was called. Commands call it under their negotiation's lock
+   * before they read the doc, so they decide on what other instances
+   * committed a moment ago. Without a cluster the room is its doc's only
+   * writer and always current: nothing to read.
+   */
+  async catchUpNow(room: Room): Promise<void> {
+    if (!this.opts.cluster) return
+    const rows = await this.store.readUpdates(room.name, room.committedSeq)
+    if (this.rooms.get(room.name) === room) room.applyStored(rows)
+  }
+
   /** Catches up every loaded room that is behind the store (cheap head check first). */
   async catchUpAll(): Promise<void> {
     for (const room of [...this.rooms.values()]) {

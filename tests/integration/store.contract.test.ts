@@ -363,6 +363,41 @@ function storeContract(name: string, harness: Harness): void {
       await store.close()
       store = await harness.open()
     })
+
+    it('[ST15] withLock: one holder per key at a time, in arrival order; keys independent; released however fn ends', async () => {
+      // A read-decide-write on the log under the lock: each holder sees every earlier holder's row.
+      const order: string[] = []
+      const decide = (who: string) =>
+        store.withLock('neg1', async () => {
+          order.push(`${who}+`)
+          const head = await store.headSeq('lock/ledger')
+          await new Promise((r) => setTimeout(r, 5))
+          await store.appendUpdates([row('lock/ledger', new TextEncoder().encode(String(head + 1)))])
+          order.push(`${who}-`)
+          return head + 1
+        })
+      const results = await Promise.all(['a', 'b', 'c', 'd'].map(decide))
+      expect(results).toEqual([1, 2, 3, 4])
+      expect(order).toEqual(['a+', 'a-', 'b+', 'b-', 'c+', 'c-', 'd+', 'd-'])
+      const rows = await store.readUpdates('lock/ledger', 0)
+      expect(rows.map((r) => new TextDecoder().decode(r.update))).toEqual(['1', '2', '3', '4'])
+
+      // another key does not wait for a held one
+      let releaseHeld!: () => void
+      const held = store.withLock('slow', () => new Promise<void>((r) => (releaseHeld = r)))
+      await new Promise((r) => setTimeout(r, 20))
+      expect(await store.withLock('other', async () => 'free')).toBe('free')
+      releaseHeld()
+      await held
+
+      // a throwing holder releases the lock and its error reaches the caller
+      await expect(
+        store.withLock('neg1', async () => {
+          throw new Error('boom')
+        }),
+      ).rejects.toThrow('boom')
+      expect(await store.withLock('neg1', async () => 'after')).toBe('after')
+    })
   })
 }
 
@@ -534,6 +569,74 @@ if (pgUrl) {
       const rows = await store.readUpdates('down/board', 0)
       expect(rows.map((x) => [...x.update])).toEqual([[1], [4]])
       verifyChain('down/board', rows)
+      await proxy.close()
+    })
+
+    it('[ST25] withLock across instances: no two holders at once, a dead holder frees the lock, a long wait is StoreUnavailableError', async () => {
+      const { url } = await freshSchema()
+      const one = (await open(url, { lockWaitMs: 1500 })) as PostgresStore
+      const two = (await open(url, { lockWaitMs: 1500 })) as PostgresStore
+      // Read-decide-write of a counter in the log from both instances at once: no decision is lost.
+      const step = (s: Store) =>
+        s.withLock('neg-x', async () => {
+          const head = await s.headSeq('x/ledger')
+          await new Promise((r) => setTimeout(r, 2))
+          await s.appendUpdates([row('x/ledger', new TextEncoder().encode(String(head + 1)))])
+        })
+      await Promise.all(Array.from({ length: 30 }, (_, i) => step(i % 2 === 0 ? one : two)))
+      const rows = await one.readUpdates('x/ledger', 0)
+      expect(rows.map((r) => new TextDecoder().decode(r.update))).toEqual(rows.map((r) => String(r.seq)))
+      expect(rows).toHaveLength(30)
+
+      // held by one instance: the other waits, then gives up with StoreUnavailableError
+      let release!: () => void
+      const holding = one.withLock('neg-y', () => new Promise<void>((r) => (release = r)))
+      await new Promise((r) => setTimeout(r, 50))
+      const started = Date.now()
+      await expect(two.withLock('neg-y', async () => 'never')).rejects.toBeInstanceOf(StoreUnavailableError)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1300)
+      expect(Date.now() - started).toBeLessThan(3500)
+      release()
+      await holding
+      expect(await two.withLock('neg-y', async () => 'now')).toBe('now')
+
+      // the holder's session dies (a SIGKILLed instance): the lock goes with it
+      const three = (await open(url, { lockWaitMs: 1500 })) as PostgresStore
+      let entered!: () => void
+      let finish!: () => void
+      const inside = new Promise<void>((r) => (entered = r))
+      const orphan = three.withLock('neg-z', async () => {
+        entered()
+        await new Promise<void>((r) => (finish = r))
+      })
+      orphan.catch(() => undefined)
+      await inside
+      await one.pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() AND granted
+            AND pid IN (SELECT pid FROM pg_stat_activity WHERE application_name = 'parley' AND query LIKE '%pg_advisory_lock%')`,
+      )
+      expect(await two.withLock('neg-z', async () => 'taken over')).toBe('taken over')
+      finish()
+      await orphan // the unlock on the dead session fails quietly and the connection is dropped
+      expect(await three.withLock('neg-z', async () => 'again')).toBe('again')
+    })
+
+    it('[ST26] withLock while the database is gone fails fast with StoreUnavailableError, and works when it returns', async () => {
+      const { url } = await freshSchema()
+      const proxy = await startProxy(new URL(url))
+      const store = await open(proxy.url, { connectTimeoutMs: 800, queryTimeoutMs: 1500, lockWaitMs: 1000 })
+      expect(await store.withLock('k', async () => 1)).toBe(1)
+      proxy.mode('refuse')
+      let started = Date.now()
+      await expect(store.withLock('k', async () => 2)).rejects.toBeInstanceOf(StoreUnavailableError)
+      expect(Date.now() - started).toBeLessThan(3000)
+      proxy.mode('blackhole')
+      started = Date.now()
+      await expect(store.withLock('k', async () => 3)).rejects.toBeInstanceOf(StoreUnavailableError)
+      expect(Date.now() - started).toBeLessThan(6000)
+      proxy.mode('forward')
+      await retry(() => store.withLock('k', async () => 4))
+      expect(await store.withLock('k', async () => 5)).toBe(5)
       await proxy.close()
     })
   })
