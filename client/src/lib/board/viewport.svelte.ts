@@ -24,15 +24,22 @@ export class Viewport {
   /** size of the canvas element on screen */
   width = $state(0)
   height = $state(0)
+  /** screen pixels on the right covered by a side panel */
+  rightInset = $state(0)
   /** true until the view was first fitted to the content */
   pristine = true
+
+  /** width of the part of the canvas not covered by a panel */
+  get visibleWidth(): number {
+    return Math.max(this.width - this.rightInset, 0)
+  }
 
   toWorld(sx: number, sy: number): { x: number; y: number } {
     return { x: (sx - this.tx) / this.zoom, y: (sy - this.ty) / this.zoom }
   }
 
   get center(): PublishedViewport {
-    const c = this.toWorld(this.width / 2, this.height / 2)
+    const c = this.toWorld(this.visibleWidth / 2, this.height / 2)
     return { cx: Math.round(c.x), cy: Math.round(c.y), zoom: Math.round(this.zoom * 1000) / 1000 }
   }
 
@@ -42,7 +49,7 @@ export class Viewport {
   }
 
   /** Zooms by `factor`, keeping the world point under screen (sx, sy) in place. */
-  zoomAt(factor: number, sx = this.width / 2, sy = this.height / 2): void {
+  zoomAt(factor: number, sx = this.visibleWidth / 2, sy = this.height / 2): void {
     const next = clampZoom(this.zoom * factor)
     const w = this.toWorld(sx, sy)
     this.zoom = next
@@ -52,7 +59,7 @@ export class Viewport {
 
   centerOn(cx: number, cy: number, zoom = this.zoom): void {
     this.zoom = clampZoom(zoom)
-    this.tx = this.width / 2 - cx * this.zoom
+    this.tx = this.visibleWidth / 2 - cx * this.zoom
     this.ty = this.height / 2 - cy * this.zoom
   }
 
@@ -65,7 +72,7 @@ export class Viewport {
       return
     }
     const z = clampZoom(
-      Math.min(1, (this.width - padding * 2) / Math.max(bounds.w, 1), (this.height - padding * 2) / Math.max(bounds.h, 1)),
+      Math.min(1, (this.visibleWidth - padding * 2) / Math.max(bounds.w, 1), (this.height - padding * 2) / Math.max(bounds.h, 1)),
     )
     this.centerOn(bounds.x + bounds.w / 2, bounds.y + bounds.h / 2, z)
   }
@@ -76,7 +83,7 @@ export class Viewport {
     const top = r.y * this.zoom + this.ty
     const right = left + r.w * this.zoom
     const bottom = top + r.h * this.zoom
-    if (left >= margin && top >= margin && right <= this.width - margin && bottom <= this.height - margin) return
+    if (left >= margin && top >= margin && right <= this.visibleWidth - margin && bottom <= this.height - margin) return
     this.centerOn(r.x + r.w / 2, r.y + r.h / 2)
   }
 }

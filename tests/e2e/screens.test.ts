@@ -1,0 +1,178 @@
+/**
+ * The main screens, audited with axe-core (issue 4, item 8: no serious or
+ * critical violation) on the demo negotiation. With PARLEY_SCREENSHOTS=1 (or
+ * when a file is missing) it also refreshes docs/screenshots/.
+ */
+import { existsSync, mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { startTestServer, type TestServer } from '../helpers/server'
+import { createDemo } from '../../server/demo'
+import { ensureClientBuilt } from './helpers/build'
+import { launchBrowser, newParticipant, openParticipant, type Participant } from './helpers/browser'
+import { bodyEditor, card, openTerm } from './helpers/board'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+const SHOTS = join(ROOT, 'docs/screenshots')
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
+const SIZE = { width: 1440, height: 900 }
+
+let server: TestServer
+let browser: Browser
+const people: Participant[] = []
+
+beforeAll(async () => {
+  await ensureClientBuilt()
+  ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
+  mkdirSync(SHOTS, { recursive: true })
+}, 120_000)
+
+afterAll(async () => {
+  await Promise.all(people.map((p) => p.close().catch(() => {})))
+  await browser?.close()
+  await server?.close()
+})
+
+interface Violation {
+  id: string
+  impact: string | null
+  help: string
+  nodes: Array<{ target: unknown[]; failureSummary?: string }>
+}
+
+/** Runs axe-core in the page; returns the serious and critical violations, described. */
+async function audit(page: Page, screen: string): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE })
+  const violations = (await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: unknown[] }> } }).axe
+    return (await axe.run(document, { resultTypes: ['violations'] })).violations
+  })) as Violation[]
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${screen}: [${v.impact}] ${v.id} — ${v.help}\n` +
+        v.nodes
+          .slice(0, 5)
+          .map((n) => `    ${JSON.stringify(n.target)} ${n.failureSummary?.split('\n').slice(1, 2).join(' ') ?? ''}`)
+          .join('\n'),
+    )
+}
+
+async function shot(page: Page, file: string): Promise<void> {
+  const path = join(SHOTS, file)
+  if (process.env.PARLEY_SCREENSHOTS !== '1' && existsSync(path)) return
+  await page.mouse.move(0, SIZE.height - 1) // no hover effects in the picture
+  await page.screenshot({ path })
+}
+
+/** Lets fonts, layout and the first sync settle before a picture or an audit. */
+const settle = (page: Page, ms = 400) => page.waitForTimeout(ms)
+
+describe('main screens', () => {
+  it('[E7] axe-core finds no serious or critical violation on the main screens', async () => {
+    const problems: string[] = []
+    const demo = await createDemo(server.parley.service)
+    const [us, ru, press, review] = await Promise.all([
+      openParticipant(browser, demo.links.negotiator.us!, 'J. Carter', SIZE),
+      openParticipant(browser, demo.links.negotiator.ru!, 'A. Volkova', SIZE),
+      openParticipant(browser, demo.links.observer, 'Press pool', SIZE),
+      openParticipant(browser, demo.links.reviewer, 'L. Okafor', SIZE),
+    ])
+    people.push(us, ru, press, review)
+    await card(us.page, 'Dual criminality').waitFor()
+
+    // The board, as a negotiator.
+    await settle(us.page)
+    problems.push(...(await audit(us.page, 'board (negotiator)')))
+    await shot(us.page, 'board-negotiator.png')
+
+    // Term editing with the other delegation's caret and selection in its colour.
+    await openTerm(us.page, 'Evidence')
+    await openTerm(ru.page, 'Evidence')
+    await bodyEditor(ru.page).click()
+    await ru.page.keyboard.press('Control+End')
+    await ru.page.keyboard.type(' and a certified translation')
+    for (let i = 0; i < 'certified translation'.length; i++) await ru.page.keyboard.press('Shift+ArrowLeft')
+    await bodyEditor(us.page).click()
+    await us.page.keyboard.press('Control+Home')
+    await us.page.locator('.cm-ySelectionCaret').first().waitFor({ timeout: 5000 })
+    await settle(us.page)
+    problems.push(...(await audit(us.page, 'term editing')))
+    await shot(us.page, 'term-editing.png')
+
+    // The observer: the same board, read-only, following along.
+    await settle(press.page)
+    problems.push(...(await audit(press.page, 'observer board')))
+    await shot(press.page, 'observer.png')
+    await openTerm(press.page, 'Evidence')
+    problems.push(...(await audit(press.page, 'observer term panel')))
+
+    // The term sheet.
+    await press.page.getByRole('button', { name: 'Close term' }).click()
+    await press.page.getByTestId('view-sheet').click()
+    await press.page.getByTestId('term-sheet').waitFor()
+    await settle(press.page)
+    problems.push(...(await audit(press.page, 'term sheet')))
+    await shot(press.page, 'term-sheet.png')
+
+    // The caucus, with a note and a draft.
+    await us.page.getByRole('button', { name: 'Close term' }).click()
+    await us.page.getByTestId('surface-caucus').click()
+    await us.page.getByTestId('new-note').click()
+    await us.page.getByTestId('note-card').locator('button.as-button').click()
+    await us.page.locator('[data-testid="note-editor"][data-ready="true"] .cm-content').waitFor()
+    await us.page.keyboard.type('Red line: no political-offence exception for ransomware. Fallback: 60 days.')
+    await us.page.keyboard.press('Escape')
+    await us.page.getByTestId('new-term').click()
+    await us.page.fill('#new-term-title', 'Joint investigation teams')
+    await us.page.fill('#new-term-body', 'Either party may request a joint team for an attack on both.')
+    await us.page.getByTestId('create-term').click()
+    await us.page.getByTestId('term-panel').waitFor()
+    await settle(us.page)
+    problems.push(...(await audit(us.page, 'caucus')))
+    await shot(us.page, 'caucus.png')
+
+    // The history entry point of a reviewer.
+    await review.page.getByTestId('history-button').click()
+    await review.page.getByTestId('history-panel').locator('ol').waitFor()
+    await settle(review.page)
+    problems.push(...(await audit(review.page, 'reviewer history')))
+    await shot(review.page, 'history.png')
+
+    // The admin lobby: sign in, create a negotiation, invite links per role.
+    const admin = await newParticipant(browser, SIZE)
+    people.push(admin)
+    await admin.page.goto(`${server.url}/admin`)
+    problems.push(...(await audit(admin.page, 'admin sign-in')))
+    await admin.page.fill('#admin-token', server.parley.adminToken)
+    await admin.page.getByTestId('admin-sign-in-submit').click()
+    await admin.page.getByTestId('admin-lobby').waitFor()
+    await admin.page.fill('#neg-title', 'Fisheries access, 2026 round')
+    const names = admin.page.getByTestId('party-name')
+    await names.nth(0).fill('Northland')
+    await names.nth(1).fill('Southland')
+    await admin.page.getByTestId('create-negotiation').click()
+    await admin.page.getByTestId('invite-link').first().waitFor()
+    expect(await admin.page.getByTestId('invite-link').count()).toBeGreaterThanOrEqual(4)
+    await settle(admin.page, 800)
+    problems.push(...(await audit(admin.page, 'admin lobby')))
+    await shot(admin.page, 'admin-lobby.png')
+
+    // Arriving: the name prompt, and a link that does not work.
+    const guest = await newParticipant(browser, SIZE)
+    people.push(guest)
+    await guest.page.goto(demo.links.observer)
+    await guest.page.getByTestId('name-prompt').waitFor()
+    problems.push(...(await audit(guest.page, 'name prompt')))
+    await shot(guest.page, 'name-prompt.png')
+    await guest.page.goto(`${server.url}/n/no-such-talks#token=not-a-token`)
+    await guest.page.getByTestId('link-error').waitFor()
+    problems.push(...(await audit(guest.page, 'bad link')))
+
+    expect(problems, problems.join('\n')).toEqual([])
+    for (const p of people) expect(p.errors).toEqual([])
+  }, 180_000)
+})
