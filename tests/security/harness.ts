@@ -1,0 +1,585 @@
+/**
+ * Shared equipment of the attack and fault suites (tests/security, tests/faults,
+ * tests/fuzz). Everything here drives the real thing: a real Parley (a child
+ * process, or in-process where a test needs a hook into its store), real
+ * sockets, the stock y-websocket client, and the real SQLite file.
+ *
+ * Every abuse test ends with the same three questions, answered here:
+ * - is the server process still alive and answering (`expectAlive`)?
+ * - do other rooms keep syncing, and how fast (`Canary`, `LatencyProbe`)?
+ * - was a refused message neither stored nor broadcast (`Witness`)?
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { mkdirSync, mkdtempSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect } from 'vitest'
+import * as Y from 'yjs'
+import WebSocket from 'ws'
+import Database from 'better-sqlite3'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { WebsocketProvider } from 'y-websocket'
+import { MessageType, SyncMessageType } from '../../shared/protocol'
+import { GENESIS_HASH, updateRowHash } from '../../server/store/chain'
+import type { CreatedNegotiation } from '../../server/negotiation/service'
+import { freePort } from '../helpers/process'
+import { waitFor } from '../helpers/clients'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+
+// ── the server as a child process ─────────────────────────────────────────
+
+let bundle: Promise<string> | null = null
+
+/**
+ * server/main.ts compiled once per test process by esbuild (the compiler tsx
+ * itself uses, resolved through tsx so no extra dependency is needed).
+ * Starting `node bundle.mjs` takes a fraction of `node --import tsx` — it
+ * matters when a suite restarts the server twenty times. Same code, same
+ * node_modules: only the TypeScript-to-JS step happens up front.
+ */
+export function serverBundle(): Promise<string> {
+  bundle ??= (async () => {
+    const esbuild = createRequire(join(ROOT, 'node_modules/tsx/package.json'))('esbuild') as typeof import('esbuild')
+    const dir = join(ROOT, '.tmp', `server-bundle-${process.pid}`)
+    mkdirSync(dir, { recursive: true })
+    const outfile = join(dir, 'main.mjs')
+    await esbuild.build({
+      entryPoints: [join(ROOT, 'server/main.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      sourcemap: 'inline',
+      outfile,
+      logLevel: 'silent',
+    })
+    return outfile
+  })()
+  return bundle
+}
+
+export interface Proc {
+  url: string
+  wsUrl: string
+  port: number
+  dataDir: string
+  adminToken: string
+  proc: ChildProcess
+  /** everything the process wrote to stdout and stderr */
+  output: string[]
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  alive(): boolean
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+export const ADMIN_TOKEN = 'attack-suite-admin-token-0123456789'
+
+/** Starts Parley as a child process on `port` (random by default) with its own data dir. */
+export async function spawnParley(
+  opts: { port?: number; dataDir?: string; env?: Record<string, string>; readyTimeoutMs?: number } = {},
+): Promise<Proc> {
+  const main = await serverBundle()
+  const port = opts.port ?? (await freePort())
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'parley-attack-'))
+  const proc = spawn(process.execPath, ['--enable-source-maps', main], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PARLEY_DATA_DIR: dataDir,
+      PARLEY_ADMIN_TOKEN: ADMIN_TOKEN,
+      PARLEY_LOG_LEVEL: 'debug',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      output.push(chunk.toString())
+      const m = output.join('').match(/Parley is running at (http:\/\/\S+)/)
+      if (m) resolve(m[1]!)
+    })
+    proc.stderr!.on('data', (c: Buffer) => output.push(c.toString()))
+    void exited.then(({ code, signal }) =>
+      reject(new Error(`server exited (${code ?? signal}) before it was ready:\n${output.join('')}`)),
+    )
+    setTimeout(() => reject(new Error(`server not ready:\n${output.join('')}`)), opts.readyTimeoutMs ?? 30_000).unref()
+  })
+  const alive = () => proc.exitCode === null && proc.signalCode === null
+  return {
+    url,
+    wsUrl: url.replace(/^http/, 'ws') + '/yjs',
+    port,
+    dataDir,
+    adminToken: ADMIN_TOKEN,
+    proc,
+    output,
+    exited,
+    alive,
+    async kill(signal = 'SIGKILL') {
+      if (alive()) proc.kill(signal)
+      await exited
+    },
+  }
+}
+
+/** Anything with a base URL and an admin token: a child process or an in-process TestServer. */
+export interface Target {
+  url: string
+  adminToken: string
+}
+
+export async function createNegotiation(
+  target: Target,
+  body: unknown = {
+    title: 'Attack surface',
+    parties: [
+      { id: 'a', name: 'Alpha' },
+      { id: 'b', name: 'Beta' },
+    ],
+    terms: [{ title: 'Opening term', body: 'As drafted.' }],
+  },
+): Promise<CreatedNegotiation> {
+  const res = await fetch(`${target.url}/api/negotiations`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${target.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  if (res.status !== 201) throw new Error(`create negotiation: ${res.status} ${await res.text()}`)
+  return (await res.json()) as CreatedNegotiation
+}
+
+export async function mintToken(
+  target: Target,
+  negotiationId: string,
+  body: { role: string; party?: string; expiresIn?: number; name?: string },
+): Promise<{ token: string; jti: string }> {
+  const res = await fetch(`${target.url}/api/negotiations/${negotiationId}/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${target.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  if (res.status !== 201) throw new Error(`mint token: ${res.status} ${await res.text()}`)
+  return (await res.json()) as { token: string; jti: string }
+}
+
+/** The server answers /healthz with 200 (and, for a child process, has not exited). */
+export async function expectAlive(target: Target & { alive?: () => boolean }): Promise<void> {
+  if (target.alive) expect(target.alive(), 'server process is alive').toBe(true)
+  const res = await fetch(`${target.url}/healthz`, { signal: AbortSignal.timeout(10_000) })
+  expect(res.status).toBe(200)
+}
+
+// ── clients ──────────────────────────────────────────────────────────────
+
+/**
+ * A `ws` WebSocket bound to a local address. Linux routes all of 127/8 to
+ * the loopback interface, so a canary connecting from 127.0.0.2 is "another
+ * address" for the per-address connection cap while the abuse comes from
+ * 127.0.0.1.
+ */
+export function wsFrom(localAddress: string): typeof WebSocket {
+  return class extends WebSocket {
+    constructor(address: string | URL, protocols?: string | string[]) {
+      super(address, protocols, { localAddress })
+    }
+  } as unknown as typeof WebSocket
+}
+
+export interface Client {
+  doc: Y.Doc
+  provider: WebsocketProvider
+  closes: Array<{ code: number; reason: string }>
+  denied: string[]
+  receipts: number[]
+  destroy(): void
+}
+
+/** The stock y-websocket client (BroadcastChannel off), recording receipts, refusals and close codes. */
+export function client(
+  wsUrl: string,
+  docName: string,
+  params: Record<string, string>,
+  opts: { doc?: Y.Doc; connect?: boolean; localAddress?: string; maxBackoffTime?: number } = {},
+): Client {
+  const doc = opts.doc ?? new Y.Doc()
+  const provider = new WebsocketProvider(wsUrl, docName, doc, {
+    WebSocketPolyfill: (opts.localAddress ? wsFrom(opts.localAddress) : WebSocket) as unknown as typeof globalThis.WebSocket,
+    disableBc: true,
+    params,
+    connect: opts.connect ?? true,
+    maxBackoffTime: opts.maxBackoffTime ?? 300,
+  })
+  const c: Client = {
+    doc,
+    provider,
+    closes: [],
+    denied: [],
+    receipts: [],
+    destroy() {
+      provider.destroy()
+      doc.destroy()
+    },
+  }
+  provider.on('connection-close', (event: { code: number; reason: string } | null) => {
+    if (event) c.closes.push({ code: event.code, reason: event.reason })
+  })
+  provider.messageHandlers[MessageType.saveReceipt] = (_enc, dec) => {
+    c.receipts.push(decoding.readVarUint(dec))
+  }
+  const auth = provider.messageHandlers[MessageType.auth]!
+  provider.messageHandlers[MessageType.auth] = (enc, dec, p, emit, type) => {
+    const copy = decoding.clone(dec)
+    decoding.readVarUint(copy)
+    c.denied.push(decoding.readVarString(copy))
+    auth(enc, dec, p, emit, type)
+  }
+  return c
+}
+
+export const synced = (c: Client, timeout = 15_000) => waitFor(() => c.provider.synced, { timeout, what: 'sync' })
+
+/** A y-websocket message from its parts. */
+export function message(fn: (e: encoding.Encoder) => void): Uint8Array {
+  const e = encoding.createEncoder()
+  fn(e)
+  return encoding.toUint8Array(e)
+}
+
+export const syncMessage = (sub: number, payload: Uint8Array) =>
+  message((e) => {
+    encoding.writeVarUint(e, MessageType.sync)
+    encoding.writeVarUint(e, sub)
+    encoding.writeVarUint8Array(e, payload)
+  })
+export const updateMessage = (update: Uint8Array) => syncMessage(SyncMessageType.update, update)
+export const step2Message = (update: Uint8Array) => syncMessage(SyncMessageType.step2, update)
+
+export function awarenessMessage(entries: Array<{ clientId: number; clock: number; state: unknown }>): Uint8Array {
+  return message((e) => {
+    encoding.writeVarUint(e, MessageType.awareness)
+    const inner = encoding.createEncoder()
+    encoding.writeVarUint(inner, entries.length)
+    for (const x of entries) {
+      encoding.writeVarUint(inner, x.clientId)
+      encoding.writeVarUint(inner, x.clock)
+      encoding.writeVarString(inner, JSON.stringify(x.state))
+    }
+    encoding.writeVarUint8Array(e, encoding.toUint8Array(inner))
+  })
+}
+
+/** The update a change to a fresh doc (optionally seeded with `base`) produces, under `clientID`. */
+export function updateFrom(change: (doc: Y.Doc) => void, opts: { base?: Uint8Array; clientID?: number } = {}): Uint8Array {
+  const doc = new Y.Doc()
+  if (opts.base) Y.applyUpdate(doc, opts.base)
+  if (opts.clientID !== undefined) doc.clientID = opts.clientID
+  const updates: Uint8Array[] = []
+  doc.on('update', (u: Uint8Array) => updates.push(u))
+  doc.transact(() => change(doc))
+  doc.destroy()
+  return updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
+}
+
+/** A raw websocket for exact bytes; records messages and the close code. */
+export interface Raw {
+  ws: WebSocket
+  messages: Uint8Array[]
+  opened: Promise<void>
+  closed: Promise<{ code: number; reason: string }>
+  /** resolves with the close code, or 'open' if the socket is still open after `ms` */
+  closeCode(ms?: number): Promise<number | 'open'>
+  send(data: Uint8Array | string): void
+  /** permission-denied reasons received so far */
+  denied(): string[]
+}
+
+export function raw(
+  wsUrl: string,
+  docName: string,
+  params: Record<string, string> = {},
+  opts: { headers?: Record<string, string>; localAddress?: string; maxPayload?: number } = {},
+): Raw {
+  const qs = new URLSearchParams(params).toString()
+  const ws = new WebSocket(`${wsUrl}/${docName}${qs ? `?${qs}` : ''}`, {
+    headers: opts.headers,
+    localAddress: opts.localAddress,
+    maxPayload: opts.maxPayload ?? 64 * 1024 * 1024,
+  })
+  ws.binaryType = 'nodebuffer'
+  const messages: Uint8Array[] = []
+  ws.on('message', (data: Buffer) => messages.push(new Uint8Array(data)))
+  ws.on('error', () => {})
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  )
+  return {
+    ws,
+    messages,
+    opened: new Promise((resolve, reject) => {
+      ws.once('open', () => resolve())
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
+      ws.once('error', reject)
+    }),
+    closed,
+    closeCode: (ms = 10_000) =>
+      Promise.race([closed.then((c) => c.code), new Promise<'open'>((r) => setTimeout(() => r('open'), ms).unref())]),
+    send: (data) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(data)
+    },
+    denied: () =>
+      messages
+        .filter((m) => m[0] === MessageType.auth)
+        .map((m) => {
+          const d = decoding.createDecoder(m)
+          decoding.readVarUint(d)
+          decoding.readVarUint(d)
+          return decoding.readVarString(d)
+        }),
+  }
+}
+
+/** Opens a raw connection and waits until the server has admitted it and answered its sync step 1. */
+export async function rawAdmitted(wsUrl: string, docName: string, params: Record<string, string>, opts = {}): Promise<Raw> {
+  const r = raw(wsUrl, docName, params, opts)
+  await r.opened
+  r.send(syncMessage(SyncMessageType.step1, Y.encodeStateVector(new Y.Doc())))
+  await waitFor(() => r.messages.some((m) => m[0] === MessageType.sync && m[1] === SyncMessageType.step2), {
+    timeout: 15_000,
+    what: `admission to ${docName}`,
+  })
+  return r
+}
+
+// ── other rooms keep syncing ─────────────────────────────────────────────
+
+/**
+ * A negotiation of its own with a writer and a reader, both connecting from
+ * another local address (127.0.0.2 by default). `check()` writes a marker and
+ * resolves with the milliseconds until the reader has it.
+ */
+export class Canary {
+  private n = 0
+  private constructor(
+    readonly writer: Client,
+    readonly reader: Client,
+  ) {}
+
+  static async open(target: Target & { wsUrl: string }, localAddress = '127.0.0.2'): Promise<Canary> {
+    const neg = await createNegotiation(target)
+    const doc = `${neg.id}/board`
+    const writer = client(target.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'canary-w' }, { localAddress })
+    const reader = client(target.wsUrl, doc, { token: neg.tokens.observer, name: 'canary-r' }, { localAddress })
+    await Promise.all([synced(writer), synced(reader)])
+    return new Canary(writer, reader)
+  }
+
+  async check(timeout = 15_000): Promise<number> {
+    const marker = `canary-${++this.n}-${Math.random().toString(36).slice(2)}`
+    const started = performance.now()
+    this.writer.doc.getArray('order').push([marker])
+    const order = this.reader.doc.getArray('order')
+    await waitFor(() => order.get(order.length - 1) === marker || order.toArray().includes(marker), {
+      timeout,
+      interval: 2,
+      what: 'the canary room to sync',
+    })
+    return performance.now() - started
+  }
+
+  close(): void {
+    this.writer.destroy()
+    this.reader.destroy()
+  }
+}
+
+export interface LatencyStats {
+  count: number
+  p50: number
+  p99: number
+  max: number
+}
+
+/** Runs canary checks back to back while abuse is under way. */
+export class LatencyProbe {
+  private samples: number[] = []
+  private running = true
+  private loop: Promise<void>
+
+  constructor(private readonly canary: Canary) {
+    this.loop = (async () => {
+      while (this.running) {
+        this.samples.push(await this.canary.check(30_000))
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+  }
+
+  async stop(): Promise<LatencyStats> {
+    this.running = false
+    await this.loop
+    const s = [...this.samples].sort((a, b) => a - b)
+    const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))] ?? NaN
+    return { count: s.length, p50: at(0.5), p99: at(0.99), max: s[s.length - 1] ?? NaN }
+  }
+}
+
+// ── refused: neither stored nor broadcast ────────────────────────────────
+
+/** Reads a doc's head seq and log straight from the SQLite file (a second, read-only connection). */
+export class LogReader {
+  private db: Database.Database
+
+  constructor(dataDir: string) {
+    const file = join(dataDir, 'parley.db')
+    if (!existsSync(file)) throw new Error(`no store at ${file}`)
+    this.db = new Database(file, { readonly: true, fileMustExist: true })
+  }
+
+  headSeq(doc: string): number {
+    const row = this.db.prepare('SELECT head_seq AS seq FROM docs WHERE name = ?').get(doc) as { seq: number } | undefined
+    return row?.seq ?? 0
+  }
+
+  rows(doc: string): LogRow[] {
+    return this.db
+      .prepare(
+        `SELECT u.seq, u.at, u.data, u.meta, u.prev_hash, a.user, a.party, a.role, a.conn
+           FROM updates u JOIN authors a ON a.id = u.author_id JOIN docs d ON d.id = u.doc_id
+          WHERE d.name = ? ORDER BY u.seq`,
+      )
+      .all(doc) as LogRow[]
+  }
+
+  docs(): string[] {
+    return (this.db.prepare('SELECT name FROM docs ORDER BY name').all() as Array<{ name: string }>).map((r) => r.name)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}
+
+export interface LogRow {
+  seq: number
+  at: number
+  data: Buffer
+  meta: string | null
+  prev_hash: string
+  user: string
+  party: string | null
+  role: string
+  conn: string
+}
+
+/**
+ * Checks a doc's stored history: seqs 1..n without gaps or duplicates, the
+ * hash chain intact, and no row that adds nothing to the doc built from the
+ * rows before it. Returns the doc rebuilt from the whole log.
+ */
+export function verifyLog(doc: string, rows: LogRow[]): Y.Doc {
+  const rebuilt = new Y.Doc()
+  let prev = GENESIS_HASH
+  rows.forEach((r, i) => {
+    expect(r.seq, `${doc}: seq of row ${i}`).toBe(i + 1)
+    expect(r.prev_hash, `${doc}: chain at seq ${r.seq}`).toBe(prev)
+    prev = updateRowHash(prev, {
+      doc,
+      seq: r.seq,
+      at: r.at,
+      user: r.user,
+      party: r.party,
+      role: r.role,
+      conn: r.conn,
+      update: new Uint8Array(r.data),
+      meta: r.meta,
+    })
+    const before = fingerprint(rebuilt)
+    Y.applyUpdate(rebuilt, new Uint8Array(r.data))
+    expect(fingerprint(rebuilt), `${doc}: row ${r.seq} (by ${r.user}) adds something`).not.toBe(before)
+  })
+  return rebuilt
+}
+
+/** State vector + delete set + pending structs: changes whenever an update adds anything. */
+function fingerprint(doc: Y.Doc): string {
+  const hex = (u: Uint8Array | null | undefined) => (u ? Buffer.from(u).toString('hex') : '')
+  // An update from a doc's own state vector carries no structs, only the whole delete set.
+  const deleteSet = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(doc))
+  return [hex(Y.encodeStateVector(doc)), hex(deleteSet), hex(doc.store.pendingStructs?.update), hex(doc.store.pendingDs)].join(
+    ':',
+  )
+}
+
+/**
+ * Watches one doc through a stock client and the store: `expectUntouched()`
+ * checks that the store's head did not move and, after a barrier write by
+ * `barrier` (a writer of the same doc) has arrived, that the watcher's doc
+ * changed by nothing but the barrier.
+ */
+export class Witness {
+  private head = 0
+  private sv = new Map<number, number>()
+
+  constructor(
+    readonly doc: string,
+    readonly watcher: Client,
+    private readonly headSeq: () => number | Promise<number>,
+    private readonly barrier?: Client,
+  ) {}
+
+  async snapshot(): Promise<void> {
+    await synced(this.watcher)
+    this.head = await this.headSeq()
+    this.sv = Y.decodeStateVector(Y.encodeStateVector(this.watcher.doc))
+  }
+
+  async expectUntouched(): Promise<void> {
+    expect(await this.headSeq(), `${this.doc}: store head unchanged`).toBe(this.head)
+    if (this.barrier) {
+      const marker = `barrier-${Math.random().toString(36).slice(2)}`
+      this.barrier.doc.getArray('order').push([marker])
+      await waitFor(() => this.watcher.doc.getArray('order').toArray().includes(marker), {
+        timeout: 15_000,
+        what: 'the barrier write to reach the witness',
+      })
+      this.head = await this.headSeq()
+    } else {
+      await new Promise((r) => setTimeout(r, 150))
+    }
+    const now = Y.decodeStateVector(Y.encodeStateVector(this.watcher.doc))
+    const ignore = this.barrier?.doc.clientID
+    for (const [client, clock] of now) {
+      if (client === ignore) continue
+      expect(clock, `${this.doc}: nothing new from client ${client} reached the witness`).toBe(this.sv.get(client) ?? 0)
+    }
+    this.sv = now
+  }
+}
+
+/** Closes everything registered, last first; for afterAll/afterEach. */
+export class Cleanup {
+  private fns: Array<() => unknown> = []
+  add<T>(value: T, fn: (v: T) => unknown): T {
+    this.fns.push(() => fn(value))
+    return value
+  }
+  async run(): Promise<void> {
+    for (const fn of this.fns.splice(0).reverse()) {
+      try {
+        await fn()
+      } catch {
+        // keep closing the rest
+      }
+    }
+  }
+}
