@@ -134,7 +134,11 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     registry,
     admission,
     counter,
-    limits: { ...config.rate, maxBufferedBytes: config.maxBufferedBytes },
+    limits: {
+      ...config.rate,
+      maxBufferedBytes: config.maxBufferedBytes,
+      structBurst: Math.max(2 * config.rate.structsPerSecond, config.maxStructsPerUpdate),
+    },
     log: (level, msg, err) => log[level](msg, err),
   })
   // Per-doc layout: updates may only create the root types of their doc kind.

@@ -28,6 +28,8 @@ const EnvSchema = z.object({
   PARLEY_CHECKPOINT_EVERY: int(300, 1),
   PARLEY_RATE_MESSAGES: int(500, 1),
   PARLEY_RATE_BYTES: int(4 * 1024 * 1024, 1024),
+  /** Yjs structs and delete ranges per second per token, all its connections together (burst: the larger of twice that and one maximal update) */
+  PARLEY_RATE_STRUCTS: int(10_000, 1),
   PARLEY_MAX_CONNECTIONS_PER_ADDRESS: int(1000, 1),
   /** behind a reverse proxy: take the client address from X-Forwarded-For */
   PARLEY_TRUST_PROXY: flag,
@@ -62,7 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     devOpen: e.PARLEY_DEV_OPEN,
     roomGraceMs: e.PARLEY_ROOM_GRACE_MS,
     checkpointEvery: e.PARLEY_CHECKPOINT_EVERY,
-    rate: { messagesPerSecond: e.PARLEY_RATE_MESSAGES, bytesPerSecond: e.PARLEY_RATE_BYTES },
+    rate: { messagesPerSecond: e.PARLEY_RATE_MESSAGES, bytesPerSecond: e.PARLEY_RATE_BYTES, structsPerSecond: e.PARLEY_RATE_STRUCTS },
     maxConnectionsPerAddress: e.PARLEY_MAX_CONNECTIONS_PER_ADDRESS,
     trustProxy: e.PARLEY_TRUST_PROXY,
     maxBufferedBytes: e.PARLEY_MAX_BUFFERED_BYTES,

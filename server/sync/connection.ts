@@ -13,6 +13,9 @@ export interface ConnectionLimits {
   bytesPerSecond: number
   /** close a client whose unread outbound data exceeds this */
   maxBufferedBytes: number
+  /** Yjs structs + delete ranges per second, shared by all connections of one token */
+  structsPerSecond?: number
+  structBurst?: number
 }
 
 let nextId = 1
@@ -24,6 +27,8 @@ export class Connection {
   refusedWrites = 0
   /** the connection missed writes while the store was down; ask it to resend when it is back */
   needsResync = false
+  /** the room asked this connection for a sync step 2 after an update it could not integrate; cleared by the reply */
+  awaitingStep2 = false
   lastSentAt = Date.now()
   closed = false
   private readonly messageBudget: TokenBucket
@@ -36,10 +41,21 @@ export class Connection {
     readonly access: Access,
     readonly wantsReceipts: boolean,
     private readonly limits: ConnectionLimits,
+    /** shared with the token's other connections (see SyncEndpoint); none: unlimited */
+    private readonly structBudget: TokenBucket | null = null,
   ) {
     this.id = `c${process.pid.toString(36)}-${(nextId++).toString(36)}`
     this.messageBudget = new TokenBucket(limits.messagesPerSecond, limits.messagesPerSecond * 2)
     this.byteBudget = new TokenBucket(limits.bytesPerSecond, Math.max(limits.bytesPerSecond * 2, 2 * 1024 * 1024))
+  }
+
+  /**
+   * Charges the structs and delete ranges of one update. Yjs spends ~5–25 µs on each, so the
+   * message and byte limits alone still let one writer keep the event loop busy with 1 MiB
+   * updates of 50 000 structs; false when over the budget.
+   */
+  admitStructs(n: number): boolean {
+    return this.structBudget === null || this.structBudget.take(n)
   }
 
   /** Charges one inbound message; false when over the rate limit. */

@@ -36,3 +36,41 @@ function alreadyDeleted(doc: Y.Doc, client: number, clock: number, len: number):
   }
   return true
 }
+
+/**
+ * True when the update's structs for some client start past what the doc has
+ * of that client. Yjs would keep such structs pending (invisible) — yet they
+ * would be stored and receipted. A client sends one after a crash or a
+ * refused write lost its predecessors; its sync step 2 carries both.
+ */
+export function startsPastState(doc: Y.Doc, shape: UpdateShape): boolean {
+  for (const r of shape.clients) if (r.from > Y.getState(doc.store, r.client)) return true
+  return false
+}
+
+/**
+ * How deep shared types may nest. Parley's layouts nest three levels (root →
+ * term or note map → Y.Text); Yjs deletes and garbage-collects nested types
+ * recursively, so a few thousand levels overflow the stack of whoever deletes
+ * them — the server refusing a legitimate delete, and every browser crashing.
+ */
+export const MAX_TYPE_NESTING = 64
+
+/** Within a transaction (before its observers run): did it create a type nested deeper than `max`? */
+export function nestsDeeperThan(tr: Y.Transaction, max: number): boolean {
+  for (const [client, after] of tr.afterState) {
+    const before = tr.beforeState.get(client) ?? 0
+    if (after <= before) continue
+    const structs = tr.doc.store.clients.get(client)
+    if (!structs) continue
+    for (let i = Y.findIndexSS(structs, before); i < structs.length; i++) {
+      const s = structs[i]!
+      if (!(s instanceof Y.Item) || !(s.content instanceof Y.ContentType)) continue
+      let depth = 1
+      for (let p = s.parent as Y.AbstractType<unknown> | null; p?._item; p = p._item.parent as Y.AbstractType<unknown> | null) {
+        if (++depth > max) return true
+      }
+    }
+  }
+  return false
+}

@@ -14,6 +14,7 @@ import type { Access, Peer } from './peer'
 import type { Room } from './room'
 import type { RoomRegistry } from './roomRegistry'
 import type { ConnectionCounter } from '../http/connectionCounter'
+import { TokenBucket } from './rateLimit'
 
 /** Messages a client may send before its admission completes (a stock client sends 2–3). */
 const MAX_HELD_MESSAGES = 64
@@ -44,6 +45,8 @@ export class SyncEndpoint {
   })
   readonly connections = new Set<Connection>()
   private accepting = true
+  /** Struct budgets by token (or owner, token-less): a new connection does not come with a fresh one. */
+  private readonly structBudgets = new Map<string, TokenBucket>()
 
   constructor(private readonly deps: EndpointDeps) {}
 
@@ -92,7 +95,15 @@ export class SyncEndpoint {
     }
     if (!admitted.ok) return ws.close(admitted.code)
     if (ws.readyState !== ws.OPEN) return
-    const c = new Connection(ws, docName, admitted.peer, admitted.access, url.searchParams.get('ack') === '1', this.deps.limits)
+    const c = new Connection(
+      ws,
+      docName,
+      admitted.peer,
+      admitted.access,
+      url.searchParams.get('ack') === '1',
+      this.deps.limits,
+      this.structBudget(admitted.peer),
+    )
     conn = c
     this.connections.add(c)
     try {
@@ -120,6 +131,15 @@ export class SyncEndpoint {
       if (!(err instanceof ProtocolError)) this.deps.log('error', `unexpected error handling a message for ${room.name}`, err)
       conn.close(CloseCode.malformed, err instanceof ProtocolError ? err.message.slice(0, 120) : undefined)
     }
+  }
+
+  private structBudget(peer: Peer): TokenBucket | null {
+    const { structsPerSecond: rate, structBurst } = this.deps.limits
+    if (!rate || peer.role !== 'negotiator') return null
+    const key = peer.tokenId ?? peer.ownerKey
+    let budget = this.structBudgets.get(key)
+    if (!budget) this.structBudgets.set(key, (budget = new TokenBucket(rate, Math.max(structBurst ?? 0, 2 * rate))))
+    return budget
   }
 
   /** Closes every connection matching `pred` with `code`. */

@@ -14,7 +14,7 @@ import * as Y from 'yjs'
 import { CloseCode, PermissionDeniedReason, MAX_REFUSED_WRITES } from '../../shared/protocol'
 import type { AppendResult, Author, ClientClaim, NewUpdate } from '../store/types'
 import type { Connection } from './connection'
-import { addsToDoc, newClientIds } from './docState'
+import { addsToDoc, MAX_TYPE_NESTING, nestsDeeperThan, newClientIds, startsPastState } from './docState'
 import {
   encodeAwareness,
   encodePermissionDenied,
@@ -215,6 +215,7 @@ export class Room {
         return
       case 'sync-step2':
       case 'sync-update':
+        if (msg.type === 'sync-step2') conn.awaitingStep2 = false
         this.receiveUpdate(conn, msg.update)
         return
       case 'awareness':
@@ -242,6 +243,10 @@ export class Room {
       conn.send(encodePermissionDenied(PermissionDeniedReason.storeUnavailable))
       return
     }
+    // Structs that start past what the doc has of their client would sit pending, invisible, yet be
+    // stored and receipted (a client whose earlier edits died with a crash sends these). Store nothing
+    // and ask the sender what the doc lacks: its sync step 2 brings the gap and this update together.
+    if (startsPastState(this.doc, shape)) return this.askForMissing(conn)
     const claims: number[] = []
     for (const client of newClientIds(this.doc, shape)) {
       const owner = this.owners.get(client)
@@ -296,15 +301,44 @@ export class Room {
     // Queue this room before applying: listeners' follow-up writes to other rooms (the
     // ledger move an edit causes) then commit and are delivered after their cause.
     this.deps.schedule(this)
+    // Checked once Yjs has integrated the update but before any observer (the board watcher) acts on
+    // it; throwing here lands in the catch below. An update whose dependencies the doc lacks would be
+    // held pending yet stored; types nested past MAX_TYPE_NESTING would overflow the stack of the
+    // next delete (see docState.ts).
+    const doc = this.doc
+    const hadPending = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
+    let missing = false
+    const guard = (tr: Y.Transaction) => {
+      if (tr.origin !== origin) return
+      if (!hadPending && (doc.store.pendingStructs !== null || doc.store.pendingDs !== null)) {
+        missing = true
+        throw new ProtocolError('update depends on content the doc does not have')
+      }
+      if (nestsDeeperThan(tr, MAX_TYPE_NESTING)) throw new ProtocolError(`types nested deeper than ${MAX_TYPE_NESTING} levels`)
+    }
+    doc.on('beforeObserverCalls', guard)
     try {
-      Y.applyUpdate(this.doc, update, origin)
+      Y.applyUpdate(doc, update, origin)
     } catch (err) {
       // Yjs may have integrated part of it; put the doc back to what is known good.
       this.rebuild(this.batch.items.flatMap((i) => (i.kind === 'update' ? [i.update] : [])))
+      // Each of these costs a rebuild: a connection that keeps sending them is not a client catching up.
+      if (missing && origin.source === 'connection' && ++origin.conn.refusedWrites < MAX_REFUSED_WRITES) {
+        return this.askForMissing(origin.conn)
+      }
       throw new ProtocolError(`update could not be applied: ${(err as Error).message}`)
+    } finally {
+      doc.off('beforeObserverCalls', guard)
     }
     this.stateCache = null
     this.push({ kind: 'update', update, origin, at: this.deps.now() })
+  }
+
+  /** Sends one sync step 1 per gap; the step 2 it answers with carries everything sent until then. */
+  private askForMissing(conn: Connection): void {
+    if (conn.awaitingStep2) return
+    conn.awaitingStep2 = true
+    this.push({ kind: 'send', conn, message: encodeSyncStep1(Y.encodeStateVector(this.doc)) })
   }
 
   private refuse(conn: Connection, reason: string): void {

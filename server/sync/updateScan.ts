@@ -85,6 +85,13 @@ function scan(d: decoding.Decoder, limits: UpdateLimits): UpdateShape {
       } else {
         if (from < 0) from = clock
         len = skipItem(d, info, ref, limits)
+        // JSON and Any content hold one decoded JS value per element: a million `undefined`s fit in
+        // 1 MiB as a single struct, and Yjs would allocate and later copy an array of them. Charge
+        // each element like a struct, so such an update is refused before Yjs decodes it.
+        if (ref === 2 || ref === 8) {
+          structCount += len - 1
+          if (structCount > limits.maxStructs) throw new ProtocolError(`update carries over ${limits.maxStructs} structs`)
+        }
       }
       if (len <= 0) throw new ProtocolError('struct of zero length')
       clock += len
@@ -120,6 +127,7 @@ function skipItem(d: decoding.Decoder, info: number, ref: number, limits: Update
       // JSON: len strings
       const len = decoding.readVarUint(d)
       if (len > d.arr.length) throw new ProtocolError('JSON content length past the end')
+      if (len > limits.maxStructs) throw new ProtocolError(`update carries over ${limits.maxStructs} structs`)
       for (let i = 0; i < len; i++) decoding.readVarString(d)
       return len
     }
@@ -145,6 +153,7 @@ function skipItem(d: decoding.Decoder, info: number, ref: number, limits: Update
       // any: len values
       const len = decoding.readVarUint(d)
       if (len > d.arr.length) throw new ProtocolError('any content length past the end')
+      if (len > limits.maxStructs) throw new ProtocolError(`update carries over ${limits.maxStructs} structs`)
       for (let i = 0; i < len; i++) decoding.readAny(d)
       return len
     }
