@@ -71,6 +71,10 @@ export class HistoryFold {
   /** text of every term seen, as of `pos` (removed terms keep their last text, for titles) */
   private texts = new Map<string, TermText>()
   private runBefore: Map<string, TermText>
+  /** for the open edit run: each of its terms' text after its newest row (null: off the board) */
+  private runAfter = new Map<string, TermText | null>()
+  /** the open edit run grew since its summary and hash were computed */
+  private stale = false
   private touches: Touches = noTouches()
   private readonly partyName: FoldInit['partyName']
 
@@ -81,6 +85,7 @@ export class HistoryFold {
     this.pos = { ...init.pos }
     this.last = init.last ? { ...init.last, termIds: [...init.last.termIds] } : null
     this.runBefore = init.runBefore ?? new Map()
+    if (this.last?.kind === 'edit') for (const id of this.last.termIds) this.runAfter.set(id, termText(this.board, id))
     this.partyName = init.partyName
     const b = boardOf(this.board)
     b.terms.forEach((_m, id) => this.cacheText(id))
@@ -166,15 +171,19 @@ export class HistoryFold {
     if (this.last && extendsVersion(this.last, ev)) {
       const v = this.last
       for (const [id, text] of before) if (!this.runBefore.has(id)) this.runBefore.set(id, text)
+      for (const id of changed) this.runAfter.set(id, termText(this.board, id))
       v.termIds = mergeTermIds(v.termIds, changed)
       v.lastAt = row.at
       v.boardSeq = this.pos.boardSeq
       v.ledgerSeq = this.pos.ledgerSeq
-      v.summary = this.editSummary(v, row)
-      v.hash = versionRowHash(v.prevHash, v)
+      // Summary and hash are computed when the version is sealed (written), not on every keystroke.
+      this.stale = true
       return [{ type: 'grown', version: v }]
     }
+    // The run before this one is final: its summary from its own texts, before they are replaced.
+    if (this.last) this.seal(this.last)
     this.runBefore = before
+    this.runAfter = new Map(changed.map((id) => [id, termText(this.board, id)]))
     return [this.create('edit', row, row.author.party, row.author.user, changed)]
   }
 
@@ -229,6 +238,16 @@ export class HistoryFold {
 
   // ── versions ────────────────────────────────────────────────────────────
 
+  /** Brings a grown edit version's summary and hash up to date (before it is written or followed). */
+  seal(v: VersionRecord): VersionRecord {
+    if (v === this.last && this.stale) {
+      this.stale = false
+      v.summary = this.editSummary(v)
+      v.hash = versionRowHash(v.prevHash, v)
+    }
+    return v
+  }
+
   private create(
     kind: VersionKind,
     row: LogRow,
@@ -237,6 +256,7 @@ export class HistoryFold {
     termIds: string[],
     extra: { name?: string; reason?: string; restoredFrom?: number; byEdit?: boolean } = {},
   ): FoldEvent {
+    if (this.last) this.seal(this.last)
     const prevHash = this.last?.hash ?? GENESIS_HASH
     const v: VersionRecord = {
       negotiationId: this.negotiationId,
@@ -256,7 +276,7 @@ export class HistoryFold {
     }
     v.summary =
       kind === 'edit'
-        ? this.editSummary(v, row)
+        ? this.editSummary(v)
         : summarize({
             kind,
             // A term of the opening draft has no proposing party.
@@ -269,23 +289,25 @@ export class HistoryFold {
           })
     v.hash = versionRowHash(prevHash, v)
     this.last = v
+    this.stale = false
     return { type: 'created', version: v }
   }
 
-  private editSummary(v: VersionRecord, row: LogRow): string {
-    const current = (id: string) => termText(this.board, id)
+  private editSummary(v: VersionRecord): string {
+    const after = (id: string) => (this.runAfter.has(id) ? this.runAfter.get(id)! : termText(this.board, id))
     const only = v.termIds.length === 1 ? v.termIds[0]! : null
     const same = (a: TermText | null | undefined, b: TermText | null | undefined) =>
       !!a && !!b && a.title === b.title && a.body === b.body
     return summarize({
       kind: 'edit',
       partyName: this.partyName(v.party) ?? v.user,
-      titles: v.termIds.map((id) => this.titleOf(id)),
+      titles: v.termIds.map((id) => after(id)?.title || this.titleOf(id)),
       before: only ? this.runBefore.get(only) : undefined,
-      after: only ? (current(only) ?? undefined) : undefined,
-      layoutOnly: v.termIds.length > 0 && v.termIds.every((id) => same(this.runBefore.get(id), current(id))),
-      removed: v.termIds.length > 0 && v.termIds.every((id) => current(id) === null),
-      putBack: row.author.role === 'server' && v.party === null,
+      after: only ? (after(only) ?? undefined) : undefined,
+      layoutOnly: v.termIds.length > 0 && v.termIds.every((id) => same(this.runBefore.get(id), after(id))),
+      removed: v.termIds.length > 0 && v.termIds.every((id) => after(id) === null),
+      // Only the server edits the board without a party: it puts back terms removed without the right to.
+      putBack: v.party === null,
     })
   }
 

@@ -110,6 +110,8 @@ export interface Run {
   op: Seg['op']
   text: string
   party: string | null
+  /** the row that inserted (ins) or deleted (del) it; 0 for eq */
+  seq: number
 }
 
 export interface ReplayProgress {
@@ -222,10 +224,12 @@ export class BoardReplay {
   /** Character runs of a term's title or body between seqs `from` and `to`. */
   runs(termId: string, field: 'title' | 'body', from: number, to: number): Run[] {
     const runs: Run[] = []
-    const push = (op: Run['op'], text: string, party: string | null) => {
+    const push = (op: Run['op'], text: string, mark?: Mark) => {
+      const party = mark?.party ?? null
+      const seq = mark?.seq ?? 0
       const last = runs[runs.length - 1]
-      if (last && last.op === op && last.party === party) last.text += text
-      else runs.push({ op, text, party })
+      if (last && last.op === op && last.party === party && last.seq === seq) last.text += text
+      else runs.push({ op, text, party, seq })
     }
     for (const termItem of this.termMaps(termId)) {
       if (!(termItem.content instanceof Y.ContentType)) continue
@@ -242,9 +246,9 @@ export class BoardReplay {
               const atTo = this.alive(ins.mark, del.mark, to)
               if (!atFrom && !atTo) continue
               const text = str.slice(del.start - clock, del.end - clock)
-              if (atFrom && atTo) push('eq', text, null)
-              else if (atFrom) push('del', text, del.mark?.party ?? null)
-              else push('ins', text, ins.mark?.party ?? null)
+              if (atFrom && atTo) push('eq', text)
+              else if (atFrom) push('del', text, del.mark)
+              else push('ins', text, ins.mark)
             }
           }
         }
@@ -291,20 +295,20 @@ export const textOf = (runs: Run[], side: 'from' | 'to') =>
 
 // ── words ────────────────────────────────────────────────────────────────
 
-interface Token extends Run {}
-
 const isSpace = (ch: string | undefined) => ch !== undefined && /\s/.test(ch)
 
 /**
  * Widens character runs to whole words. Unchanged text is cut at whitespace;
- * tokens that touch without whitespace between them (a word partly changed)
+ * runs that touch without whitespace between them (a word partly changed)
  * form one cluster, shown as its old text deleted and its new text inserted.
+ * A word belongs to the delegation whose change gave it that form: the
+ * latest row that inserted (or, on the deleted side, removed) part of it.
  */
 export function wordSegs(runs: Run[]): Seg[] {
-  const tokens: Token[] = []
+  const tokens: Run[] = []
   for (const r of runs) {
     if (r.op !== 'eq') tokens.push(r)
-    else for (const m of r.text.matchAll(/\s+|\S+/g)) tokens.push({ op: 'eq', text: m[0], party: null })
+    else for (const m of r.text.matchAll(/\s+|\S+/g)) tokens.push({ op: 'eq', text: m[0], party: null, seq: 0 })
   }
   const segs: Seg[] = []
   const emit = (op: Seg['op'], text: string, party: string | null) => {
@@ -330,35 +334,46 @@ export function wordSegs(runs: Run[]): Seg[] {
       emit('eq', fromText, null)
       continue
     }
-    const fallback = cluster.find((t) => t.op !== 'eq')!.party
+    const latest = cluster.reduce(
+      (a, b) => (b.op !== 'eq' && b.seq >= a.seq ? b : a),
+      cluster.find((t) => t.op !== 'eq')!,
+    )
     for (const [op, side] of [
       ['del', fromSide],
       ['ins', toSide],
     ] as const) {
-      for (const piece of attribute(side, fallback)) emit(op, piece.text, piece.party)
+      for (const piece of byWord(side, latest.party)) emit(op, piece.text, piece.party)
     }
   }
   return segs
 }
 
-/** Gives unchanged pieces of a cluster side the party of the nearest changed piece, then joins equal neighbours. */
-function attribute(side: Token[], fallback: string | null): Array<{ text: string; party: string | null }> {
-  const parties = side.map((t) => (t.op === 'eq' ? undefined : t.party))
-  for (let k = 0; k < side.length; k++) {
-    if (parties[k] !== undefined) continue
-    const prev = parties
-      .slice(0, k)
-      .reverse()
-      .find((p) => p !== undefined)
-    const next = parties.slice(k + 1).find((p) => p !== undefined)
-    parties[k] = prev !== undefined ? prev : next !== undefined ? next : fallback
+/** One party per word of a cluster side (see wordSegs); whitespace goes with the word before it. */
+function byWord(side: Run[], fallback: string | null): Array<{ text: string; party: string | null }> {
+  const chars: Array<{ ch: string; changed: Run | null }> = []
+  for (const t of side) for (const ch of t.text) chars.push({ ch, changed: t.op === 'eq' ? null : t })
+  const words: Array<{ text: string; owner: Run | null }> = []
+  let current: { text: string; owner: Run | null } | null = null
+  for (const c of chars) {
+    if (!current || (!isSpace(c.ch) && isSpace(current.text.at(-1)))) words.push((current = { text: '', owner: null }))
+    current.text += c.ch
+    if (c.changed && (!current.owner || c.changed.seq >= current.owner.seq)) current.owner = c.changed
   }
+  const parties = words.map((w) => (w.owner ? w.owner.party : undefined))
   const out: Array<{ text: string; party: string | null }> = []
-  side.forEach((t, k) => {
-    const party = parties[k] ?? null
+  words.forEach((w, k) => {
+    let party = parties[k]
+    if (party === undefined) {
+      const prev = parties
+        .slice(0, k)
+        .reverse()
+        .find((p) => p !== undefined)
+      const next = parties.slice(k + 1).find((p) => p !== undefined)
+      party = prev !== undefined ? prev : next !== undefined ? next : fallback
+    }
     const last = out[out.length - 1]
-    if (last && last.party === party) last.text += t.text
-    else out.push({ text: t.text, party })
+    if (last && last.party === party) last.text += w.text
+    else out.push({ text: w.text, party })
   })
   return out
 }

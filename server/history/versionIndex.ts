@@ -282,6 +282,7 @@ export class VersionIndex {
   }
 
   private async write(negotiationId: string, t: Tracked, v: VersionRecord): Promise<void> {
+    t.fold.seal(v)
     if (this.persist) await this.deps.store.putVersion(copy(v))
     else t.overlay.set(v.n, copy(v))
     this.deps.emit?.(negotiationId, toVersion(v))

@@ -111,9 +111,10 @@ function fold(log: Log, f = freshFold()): VersionRecord[] {
   const ledgerRows = log.rows.filter((r) => r.doc === 'ledger')
   const byN = new Map<number, VersionRecord>()
   for (let row = nextRow(f, boardRows, ledgerRows); row; row = nextRow(f, boardRows, ledgerRows)) {
-    for (const ev of f.apply(row)) byN.set(ev.version.n, { ...ev.version, termIds: [...ev.version.termIds] })
+    for (const ev of f.apply(row)) byN.set(ev.version.n, ev.version)
   }
-  return [...byN.values()].sort((x, y) => x.n - y.n)
+  for (const v of byN.values()) f.seal(v)
+  return [...byN.values()].map((v) => ({ ...v, termIds: [...v.termIds] })).sort((x, y) => x.n - y.n)
 }
 
 const kinds = (vs: VersionRecord[]) => vs.map((v) => v.kind)
