@@ -117,9 +117,20 @@ describe('negotiating a term in three browsers', () => {
     expect(await pressPage.getByTestId('note-card').count()).toBe(0)
 
     // Both delegations accept the same text: agreed and locked on all three screens.
+    const acceptance = (page: Page, party: string) =>
+      card(page, 'Quota').locator(`[data-party="${party}"]`).getAttribute('data-acceptance')
     await north.page.getByTestId('accept').click()
     await north.page.getByTestId('you-accepted').waitFor()
+    for (const p of [north, south, press]) await expect.poll(() => acceptance(p.page, 'north')).toBe('current')
     await expect.poll(() => cardState(south.page, 'Quota')).toBe('accepted')
+
+    // Southland changes the text: Northland's acceptance is now of an earlier text, and shown so.
+    await bodyEditor(south.page).click()
+    await south.page.keyboard.press('Control+End')
+    await south.page.keyboard.type(' Final.')
+    for (const p of [north, south, press]) await expect.poll(() => acceptance(p.page, 'north')).toBe('stale')
+    await north.page.getByTestId('accept').click()
+    await north.page.getByTestId('you-accepted').waitFor()
     await south.page.getByTestId('accept').click()
     for (const p of [north, south, press]) {
       await expect.poll(() => cardState(p.page, 'Quota'), { timeout: 3000 }).toBe('agreed')
@@ -129,6 +140,14 @@ describe('negotiating a term in three browsers', () => {
     await expect.poll(() => bodyEditor(north.page).getAttribute('contenteditable')).toBe('false')
     await north.page.getByTestId('reopen-to-edit').waitFor()
     expect(await pressPage.getByTestId('reopen-to-edit').count()).toBe(0)
+
+    // Reopening unlocks it for everyone.
+    await north.page.getByTestId('reopen-to-edit').click()
+    await north.page.fill('#reason', 'Annex B changed.')
+    await north.page.getByRole('button', { name: 'Reopen term' }).click()
+    for (const p of [north, south, press]) await expect.poll(() => cardState(p.page, 'Quota'), { timeout: 3000 }).toBe('reopened')
+    await expect.poll(() => bodyEditor(north.page).getAttribute('contenteditable')).toBe('true')
+    expect(await bodyEditor(pressPage).getAttribute('contenteditable')).toBe('false')
 
     for (const p of [north, south, press]) expect(p.errors).toEqual([])
   }, 90_000)
