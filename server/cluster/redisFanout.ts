@@ -23,6 +23,8 @@ import type { Logger } from '../log'
 
 const KIND_UPDATES = 0
 const KIND_AWARENESS = 1
+/** A room load waits at most this long for its subscription (Redis may be failing right now). */
+const SUBSCRIBE_WAIT_MS = 1000
 
 /** What arrives for a doc before its room has finished loading. */
 type Held = { rows: StoredRow[]; awareness: AwarenessEntry[] }
@@ -82,7 +84,14 @@ export class RedisFanout implements ClusterLink, ClusterSubscriptions {
 
   async subscribe(docName: string): Promise<void> {
     this.held.set(docName, { rows: [], awareness: [] })
-    await this.sub.subscribe(this.channel(docName))
+    const subscribing = this.sub.subscribe(this.channel(docName))
+    subscribing.catch(() => {})
+    // Redis away: the doc loads from the store now, and the subscription goes out when Redis is
+    // back; the catch-up that follows every reconnect (and the periodic one) fills what was missed.
+    if (this.sub.status !== 'ready') return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([subscribing, new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS)))])
+    clearTimeout(timer)
   }
 
   loaded(room: Room): void {

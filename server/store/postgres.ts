@@ -289,6 +289,11 @@ export class PostgresStore implements Store {
     } catch (err) {
       throw mapError(err)
     }
+    // A checked-out client has no pool listener, and pg emits 'error' on the client when its
+    // connection dies (also mid-query): unheard, that would take the process down. The
+    // failure reaches us through the query's promise anyway.
+    const onError = () => undefined
+    client.on('error', onError)
     let discard = false
     try {
       await client.query('BEGIN')
@@ -300,6 +305,7 @@ export class PostgresStore implements Store {
       else await client.query('ROLLBACK').catch(() => (discard = true))
       throw err
     } finally {
+      client.off('error', onError)
       client.release(discard)
     }
   }

@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { board, insertTerm, readStatus, replaceText, termText } from '../../shared/docLayout'
 import { spawnServer, type ServerProcess } from '../helpers/process'
 import { createTestSchema, postgresForTests, redisForTests, testRedisPrefix, type TestSchema } from '../helpers/services'
-import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
+import { synced, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
+import { SYNC_MS, waitFor } from './harness'
 import * as Y from 'yjs'
 
 const pgUrl = await postgresForTests('cluster')
@@ -59,7 +60,7 @@ describe.skipIf(!pgUrl || !redisUrl)('three instances on PostgreSQL and Redis', 
     const obs = yClient(ws(2), `${neg.id}/board`, { token: neg.tokens.observer, name: 'obs on 2' })
     const ledger = yClient(ws(2), `${neg.id}/ledger`, { token: neg.tokens.observer, name: 'obs on 2' })
     open.push(a, b, obs, ledger)
-    await Promise.all([a, b, obs, ledger].map((c) => synced(c)))
+    await Promise.all([a, b, obs, ledger].map((c) => synced(c, SYNC_MS)))
     a.doc.transact(() => insertTerm(a.doc, 't1', { title: 'Quota', body: 'Forty percent.' }))
     await waitFor(() => termText(b.doc, 't1')?.body === 'Forty percent.', { what: 'A → B across instances' })
     const body = board(b.doc).terms.get('t1')!.get('body') as Y.Text
@@ -82,11 +83,46 @@ describe.skipIf(!pgUrl || !redisUrl)('three instances on PostgreSQL and Redis', 
     await waitFor(() => (rev.presence.at(-1)?.online.length ?? 0) >= 3, { what: 'presence across instances' })
   })
 
+  it('[C3] both parties accept at the same moment on different instances: the second sees the first, and the term is agreed', async () => {
+    const res = await fetch(`${instances[1]!.url}/api/negotiations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${instances[1]!.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        title: 'Race',
+        parties: [
+          { id: 'a', name: 'A' },
+          { id: 'b', name: 'B' },
+        ],
+        terms: Array.from({ length: 8 }, (_, i) => ({ title: `Term ${i}`, body: `Text ${i}.` })),
+      }),
+    })
+    const race = (await res.json()) as CreatedNegotiation
+    const ledger = yClient(ws(2), `${race.id}/ledger`, { token: race.tokens.observer, name: 'obs' })
+    const boardView = yClient(ws(2), `${race.id}/board`, { token: race.tokens.observer, name: 'obs' })
+    const ca = controlClient(instances[0]!.url, race.tokens.negotiator.a!, 'A')
+    const cb = controlClient(instances[1]!.url, race.tokens.negotiator.b!, 'B')
+    open.push(ledger, boardView, ca, cb)
+    await Promise.all([synced(ledger, SYNC_MS), synced(boardView, SYNC_MS), connected(ca), connected(cb)])
+    const termIds = [...board(boardView.doc).terms.keys()]
+    expect(termIds).toHaveLength(8)
+    // Warm both instances up (rooms loaded), then fire every pair of accepts at once.
+    await waitFor(() => termIds.every((id) => readStatus(ledger.doc, id)?.state === 'proposed'))
+    const acks = await Promise.all(
+      termIds.flatMap((termId) => [ca.command('term:accept', { termId }), cb.command('term:accept', { termId })]),
+    )
+    expect(acks.every((a) => a.ok)).toBe(true)
+    await waitFor(() => termIds.every((id) => readStatus(ledger.doc, id)?.state === 'agreed'), {
+      timeout: 10_000,
+      what: 'every term agreed',
+    })
+    for (const id of termIds) expect(Object.keys(readStatus(ledger.doc, id)!.acceptedBy).sort()).toEqual(['a', 'b'])
+  })
+
   it('[C2] awareness crosses instances', async () => {
     const a = yClient(ws(0), `${neg.id}/board`, { token: neg.tokens.negotiator.a!, name: 'A' })
     const b = yClient(ws(2), `${neg.id}/board`, { token: neg.tokens.negotiator.b!, name: 'B' })
     open.push(a, b)
-    await Promise.all([synced(a), synced(b)])
+    await Promise.all([synced(a, SYNC_MS), synced(b, SYNC_MS)])
     a.provider.awareness.setLocalStateField('user', { name: 'A-cursor' })
     await waitFor(
       () =>

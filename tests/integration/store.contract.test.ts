@@ -572,6 +572,32 @@ if (pgUrl) {
       await proxy.close()
     })
 
+    it('[ST27] the connection dies in the middle of an append: StoreUnavailableError, and the process lives on', async () => {
+      const { url } = await freshSchema()
+      const proxy = await startProxy(new URL(url))
+      const store = await open(proxy.url, { connectTimeoutMs: 800, queryTimeoutMs: 3000 })
+      await store.appendUpdates([row('mid/board', [1])])
+      // Another session holds the doc's head row, so the append waits inside its transaction.
+      const blocker = await open(url)
+      const c = await (blocker as PostgresStore).pool.connect()
+      try {
+        await c.query('BEGIN')
+        await c.query(`SELECT 1 FROM docs WHERE name = 'mid/board' FOR UPDATE`)
+        const append = store.appendUpdates([row('mid/board', [2])])
+        append.catch(() => undefined)
+        await new Promise((r) => setTimeout(r, 200))
+        proxy.mode('refuse')
+        await expect(append).rejects.toBeInstanceOf(StoreUnavailableError)
+      } finally {
+        await c.query('ROLLBACK')
+        c.release()
+      }
+      proxy.mode('forward')
+      await retry(() => store.appendUpdates([row('mid/board', [3])]))
+      expect((await store.readUpdates('mid/board', 0)).map((r) => [...r.update])).toEqual([[1], [3]])
+      await proxy.close()
+    })
+
     it('[ST25] withLock across instances: no two holders at once, a dead holder frees the lock, a long wait is StoreUnavailableError', async () => {
       const { url } = await freshSchema()
       const one = (await open(url, { lockWaitMs: 1500 })) as PostgresStore
