@@ -1,0 +1,287 @@
+/**
+ * Issue #7, item 4 (limits) — bursts over the rate limit (4429), a slow
+ * reader whose send buffer fills (cut off), thousands of connections from one
+ * address (4429 past the cap), floods on socket.io. None may crash, hang or
+ * starve the server: a canary negotiation on another address (127.0.0.2)
+ * measures its latency throughout, and the numbers are printed.
+ */
+import { readFileSync } from 'node:fs'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import * as Y from 'yjs'
+import { io, type Socket } from 'socket.io-client'
+import { CloseCode, MessageType } from '../../shared/protocol'
+import type { CreatedNegotiation } from '../../server/negotiation/service'
+import { connected, controlClient } from '../helpers/control'
+import { waitFor } from '../helpers/clients'
+import {
+  Canary,
+  Cleanup,
+  LatencyProbe,
+  LogReader,
+  expectSaneLatency,
+  client,
+  createNegotiation,
+  expectAlive,
+  awarenessMessage,
+  raw,
+  rawAdmitted,
+  spawnParley,
+  synced,
+  updateMessage,
+  verifyLog,
+  type Client,
+  type Proc,
+  type Raw,
+} from './harness'
+
+// Floods take a while to send and to drain on two cores.
+vi.setConfig({ testTimeout: 90_000 })
+
+/** Per-address cap of this suite's server (the default, 1000). */
+const CAP = 1000
+const MAX_BUFFERED = 256 * 1024
+/**
+ * Messages per second per connection. The limiter counts what the server gets round to handling,
+ * so on a busy machine the default 500/s can outrun a flood; a low limit makes the cut-off certain.
+ */
+const RATE = 100
+
+let server: Proc
+let neg: CreatedNegotiation
+let canary: Canary
+let log: LogReader
+const cleanup = new Cleanup()
+const board = () => `${neg.id}/board`
+
+beforeAll(async () => {
+  server = await spawnParley({
+    env: {
+      PARLEY_MAX_BUFFERED_BYTES: String(MAX_BUFFERED),
+      PARLEY_MAX_CONNECTIONS_PER_ADDRESS: String(CAP),
+      PARLEY_RATE_MESSAGES: String(RATE),
+    },
+  })
+  cleanup.add(server, (s) => s.kill())
+  neg = await createNegotiation(server)
+  canary = cleanup.add(await Canary.open(server), (c) => c.close())
+  log = cleanup.add(new LogReader(server.dataDir), (l) => l.close())
+}, 60_000)
+
+afterAll(async () => {
+  await cleanup.run()
+})
+
+/** Clients of one test, closed when it ends (they count against the per-address cap). */
+const local = new Cleanup()
+afterEach(async () => {
+  await local.run()
+})
+
+/** Everything the watcher holds came from the log, and the log holds nothing more. */
+async function watcherMatchesLog(watcher: Client): Promise<void> {
+  await waitFor(
+    () => Y.encodeStateVector(verifyLog(board(), log.rows(board()))).join() === Y.encodeStateVector(watcher.doc).join(),
+    {
+      timeout: 10_000,
+      what: 'the watcher to hold exactly what the log holds',
+    },
+  )
+}
+
+describe('[L1] bursts over the rate limit get 4429', () => {
+  it('messages, bytes, and messages before admission; accepted writes are stored before anyone sees them, the rest nowhere', async () => {
+    const watcher = local.add(client(server.wsUrl, board(), { token: neg.tokens.observer, name: 'w' }), (c: Client) =>
+      c.destroy(),
+    )
+    await synced(watcher)
+    const probe = new LatencyProbe(canary)
+
+    // 3000 small updates at once (burst is 2 × RATE): cut off with 4429 part way
+    const doc = new Y.Doc()
+    doc.clientID = 888_001
+    const updates: Uint8Array[] = []
+    doc.on('update', (u: Uint8Array) => updates.push(u))
+    for (let i = 0; i < 3000; i++) doc.getArray('order').push([`burst-${i}`])
+    const r1 = await rawAdmitted(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'burst' })
+    for (const u of updates) r1.send(updateMessage(u))
+    expect(await r1.closeCode()).toBe(CloseCode.rateLimited)
+
+    // 40 messages of ~1 MiB (valid awareness, 16 states of 60 K characters): over the byte budget
+    // (4 MiB/s, burst 8 MiB) long before the message budget
+    const big = awarenessMessage(
+      Array.from({ length: 16 }, (_, i) => ({ clientId: 880_000 + i, clock: 1, state: { pad: 'p'.repeat(60_000) } })),
+    )
+    const r2 = await rawAdmitted(server.wsUrl, board(), { token: neg.tokens.observer, name: 'bytes' })
+    for (let i = 0; i < 40; i++) r2.send(big)
+    expect(await r2.closeCode()).toBe(CloseCode.rateLimited)
+
+    // more than 64 messages before admission has answered (held, not yet rate-counted)
+    const r3 = raw(server.wsUrl, board(), { token: neg.tokens.observer, name: 'early' })
+    r3.ws.once('open', () => {
+      for (let i = 0; i < 200; i++) r3.send(new Uint8Array([MessageType.queryAwareness]))
+    })
+    expect(await r3.closeCode()).toBe(CloseCode.rateLimited)
+
+    // the stock client typing far faster than allowed
+    const typist = client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'typist' })
+    await synced(typist)
+    for (let i = 0; i < 2500; i++) typist.doc.getArray('order').push([`typed-${i}`])
+    await waitFor(() => typist.closes.some((c) => c.code === CloseCode.rateLimited), { timeout: 15_000 })
+    typist.destroy()
+
+    expectSaneLatency('rate-limit bursts', await probe.stop())
+    await watcherMatchesLog(watcher)
+    const seen = watcher.doc.getArray('order').toArray() as string[]
+    expect(seen.filter((x) => x.startsWith('burst-')).length).toBeLessThan(3000)
+    expect(seen.filter((x) => x.startsWith('typed-')).length).toBeLessThan(2500)
+    await expectAlive(server)
+    expect(await canary.check()).toBeLessThan(2000)
+  })
+})
+
+describe('[L2] a slow reader whose buffer fills is cut off; everyone else keeps up', () => {
+  it('a reader that stops reading is dropped once MAX_BUFFERED bytes wait for it, and server memory stays bounded', async () => {
+    // Writer and fast reader are raw sockets: the test process only moves bytes, so the canary
+    // measures the server, not this process decoding 24 MiB of Yjs.
+    const N = 250
+    const doc = new Y.Doc()
+    doc.clientID = 888_002
+    const updates: Uint8Array[] = []
+    doc.on('update', (u: Uint8Array) => updates.push(u))
+    const chunk = 'z'.repeat(96 * 1024)
+    for (let i = 0; i < N; i++)
+      doc.transact(() => {
+        const n = new Y.Map<unknown>()
+        n.set('text', new Y.Text(chunk))
+        doc.getMap('notes').set(`slow-${i}`, n)
+      })
+    const writer = local.add(
+      await rawAdmitted(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'writer', ack: '1' }),
+      (r) => r.ws.close(),
+    )
+    const fast = local.add(await rawAdmitted(server.wsUrl, board(), { token: neg.tokens.observer, name: 'fast' }), (r) =>
+      r.ws.close(),
+    )
+    const slow = local.add(await rawAdmitted(server.wsUrl, board(), { token: neg.tokens.observer, name: 'slow' }), (r) =>
+      r.ws.terminate(),
+    )
+    // Stop reading: the kernel buffers fill (several MiB on loopback), then the server's send buffer grows.
+    ;(slow.ws as unknown as { _socket: { pause(): void } })._socket.pause()
+    const rssBefore = rss(server)
+    const probe = new LatencyProbe(canary)
+    const receipts = () => writer.messages.filter((m) => m[0] === MessageType.saveReceipt).length
+    const fastBytes = () => fast.messages.reduce((n, m) => n + m.length, 0)
+    for (let i = 0; i < N; i++) {
+      writer.send(updateMessage(updates[i]!))
+      // stay under the writer's own byte budget (4 MiB/s)
+      if (i % 10 === 9) await waitFor(() => receipts() >= i - 5, { timeout: 30_000, interval: 5 })
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 250))
+    }
+    await waitFor(() => receipts() >= N, { timeout: 30_000, what: 'all writes saved' })
+    await waitFor(() => fastBytes() >= N * chunk.length, { timeout: 30_000, what: 'the fast reader to get everything' })
+    expectSaneLatency('slow reader', await probe.stop())
+    // resume: the connection is gone (terminated: no close frame can pass a full buffer)
+    ;(slow.ws as unknown as { _socket: { resume(): void } })._socket.resume()
+    expect([CloseCode.slowConsumer, 1006]).toContain(await slow.closeCode(10_000))
+    expect(await writer.closeCode(10)).toBe('open')
+    expect(rss(server) - rssBefore).toBeLessThan(200 * 1024 * 1024)
+    await expectAlive(server)
+  })
+})
+
+describe('[L3] thousands of connections from one address', () => {
+  it(`past ${CAP} open connections from 127.0.0.1 new ones get 4429 on /yjs and on socket.io; 127.0.0.2 is served throughout`, async () => {
+    // Only the canary's two connections (from 127.0.0.2) are open: the cap starts empty for 127.0.0.1.
+    await waitFor(async () => (await openConnections()) === 2, {
+      timeout: 10_000,
+      what: `earlier tests’ sockets to close (open: ${await openConnections()})`,
+    })
+    const probe = new LatencyProbe(canary)
+    const sockets: Raw[] = []
+    try {
+      // 2000 without a token: each is refused (4401) and its slot released at once
+      for (let batch = 0; batch < 4; batch++) {
+        const wave = Array.from({ length: 500 }, () => raw(server.wsUrl, board(), {}))
+        const codes = await Promise.all(wave.map((r) => r.closed.then((c) => c.code)))
+        expect(new Set(codes)).toEqual(new Set([CloseCode.unauthorized]))
+      }
+      // 1500 with a valid token: the first CAP stay, the rest get 4429
+      for (let batch = 0; batch < 6; batch++) {
+        const wave = Array.from({ length: 250 }, () => raw(server.wsUrl, board(), { token: neg.tokens.observer, name: 'many' }))
+        sockets.push(...wave)
+        await Promise.all(wave.map((r) => Promise.race([r.opened.catch(() => {}), r.closed])))
+      }
+      const outcomes = await Promise.all(sockets.map((r) => r.closeCode(2000)))
+      const open = outcomes.filter((o) => o === 'open').length
+      const limited = outcomes.filter((o) => o === CloseCode.rateLimited).length
+      expect(open).toBe(CAP)
+      expect(limited).toBe(sockets.length - CAP)
+      const ctl = controlClient(server.url, neg.tokens.observer, 'one too many')
+      await expect(connected(ctl)).rejects.toMatchObject({ data: { code: CloseCode.rateLimited } })
+      ctl.close()
+      // another address is not affected
+      expect(await canary.check()).toBeLessThan(3000)
+    } finally {
+      for (const r of sockets) r.ws.terminate()
+    }
+    expectSaneLatency('connection flood', await probe.stop(), { p50: 500, max: 3000 })
+    // slots are released: 127.0.0.1 may connect again
+    await waitFor(
+      async () => {
+        const r = raw(server.wsUrl, board(), { token: neg.tokens.observer, name: 'again' })
+        const c = await r.closeCode(300)
+        r.ws.terminate()
+        return c === 'open'
+      },
+      { timeout: 10_000, what: 'the cap to free up' },
+    )
+    await expectAlive(server)
+  })
+})
+
+describe('[L4] socket.io floods', () => {
+  it('commands over the per-session rate get rate-limited acks; unknown and oversized events cut only their sender', async () => {
+    const probe = new LatencyProbe(canary)
+    const a = controlClient(server.url, neg.tokens.negotiator.a!, 'a')
+    await connected(a)
+    const acks = await Promise.all(Array.from({ length: 200 }, () => a.command('term:accept', { termId: 'nope' })))
+    const codes = acks.map((x) => (x.ok ? 'ok' : x.error.code))
+    expect(codes).toContain('rate-limited')
+    expect(codes).toContain('unknown-term')
+
+    // unknown events of 256 KiB each from one socket: cut off once over its inbound budget
+    const flooder: Socket = io(server.url, {
+      path: '/socket.io',
+      auth: { token: neg.tokens.negotiator.b!, name: 'flood' },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    })
+    await new Promise<void>(
+      (resolve, reject) => (flooder.once('connect', () => resolve()), flooder.once('connect_error', reject)),
+    )
+    const junk = 'j'.repeat(256 * 1024)
+    for (let i = 0; i < 400 && flooder.connected; i++) {
+      flooder.emit('no:such:event', junk)
+      if (i % 20 === 19) await new Promise((r) => setImmediate(r))
+    }
+    await waitFor(() => !flooder.connected, { timeout: 10_000, what: 'the flooder to be disconnected' })
+    flooder.close()
+    expectSaneLatency('socket.io floods', await probe.stop())
+    expect(a.socket.connected).toBe(true)
+    expect(await a.command('term:accept', { termId: 'nope' })).toMatchObject({ ok: false })
+    a.close()
+    await expectAlive(server)
+  })
+})
+
+/** Open y-websocket connections, from /metrics. */
+async function openConnections(): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text()
+  return Number(/^parley_connections (\d+)/m.exec(text)?.[1] ?? NaN)
+}
+
+function rss(p: Proc): number {
+  const status = readFileSync(`/proc/${p.proc.pid}/status`, 'utf8')
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024
+}
