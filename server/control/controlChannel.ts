@@ -31,6 +31,13 @@ const negotiationRoom = (id: string) => `n:${id}`
 const historyRoom = (id: string) => `h:${id}`
 /** Presence changes within this window go out as one message (a room of 500 joining at once). */
 const PRESENCE_COALESCE_MS = 150
+/**
+ * Inbound budget of one socket, for every packet — unknown events included, which socket.io
+ * parses and drops without a word. Far above what a client needs (commands are limited to
+ * 20/s on their own); a socket over it is a flood and is disconnected.
+ */
+const INBOUND_PACKETS_PER_SECOND = 100
+const INBOUND_BYTES_PER_SECOND = 2 * 1024 * 1024
 
 export class ControlChannel {
   private presenceTimers = new Map<string, NodeJS.Timeout>()
@@ -76,6 +83,16 @@ export class ControlChannel {
     if (mayReadHistory(claims)) void socket.join(historyRoom(claims.negotiationId))
     this.schedulePresence(claims.negotiationId)
     socket.on('disconnect', () => this.schedulePresence(claims.negotiationId))
+    const packets = new TokenBucket(INBOUND_PACKETS_PER_SECOND, 2 * INBOUND_PACKETS_PER_SECOND)
+    const bytes = new TokenBucket(INBOUND_BYTES_PER_SECOND, 2 * INBOUND_BYTES_PER_SECOND)
+    // engine.io announces each packet before socket.io decodes it: cut the flood at the transport.
+    socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
+      if (packet.type !== 'message' || socket.disconnected) return
+      const size = typeof packet.data === 'string' ? packet.data.length : ((packet.data as Uint8Array | undefined)?.byteLength ?? 0)
+      if (packets.take(1) && bytes.take(size)) return
+      socket.emit('session:closed', { code: CloseCode.rateLimited, reason: 'too many messages' })
+      socket.disconnect(true)
+    })
     for (const name of Object.keys(CommandSchemas) as CommandName[]) {
       socket.on(name, (payload: unknown, ack: unknown) => void this.command(socket, name, payload, ack))
     }
