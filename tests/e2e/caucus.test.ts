@@ -8,25 +8,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import { startTestServer, type TestServer } from '../helpers/server'
 import { ensureClientBuilt } from './helpers/build'
-import { launchBrowser, openParticipant, type Participant } from './helpers/browser'
+import { chromiumForTests, launchBrowser, openParticipant, type Participant } from './helpers/browser'
 import { card } from './helpers/board'
 
 let server: TestServer
 let browser: Browser
 const people: Participant[] = []
 
-beforeAll(async () => {
-  await ensureClientBuilt()
-  ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
-}, 120_000)
+describe.skipIf(!chromiumForTests('e2e/caucus'))('caucus', () => {
+  beforeAll(async () => {
+    await ensureClientBuilt()
+    ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
+  }, 120_000)
 
-afterAll(async () => {
-  await Promise.all(people.map((p) => p.close().catch(() => {})))
-  await browser?.close()
-  await server?.close()
-})
+  afterAll(async () => {
+    await Promise.all(people.map((p) => p.close().catch(() => {})))
+    await browser?.close()
+    await server?.close()
+  })
 
-describe('caucus', () => {
   it('[E4] a caucus note reaches the own delegation only: never the other delegation or the observer', async () => {
     const neg = await server.createNegotiation({
       title: 'Water sharing',

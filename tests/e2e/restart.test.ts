@@ -11,25 +11,25 @@ import { spawnServer, type ServerProcess } from '../helpers/process'
 import { waitFor } from '../helpers/clients'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { ensureClientBuilt } from './helpers/build'
-import { launchBrowser, openParticipant, type Participant } from './helpers/browser'
+import { chromiumForTests, launchBrowser, openParticipant, type Participant } from './helpers/browser'
 import { caretTo, cardBody, connection, editorText, openTerm } from './helpers/board'
 
 let browser: Browser
 const servers: ServerProcess[] = []
 const people: Participant[] = []
 
-beforeAll(async () => {
-  await ensureClientBuilt()
-  browser = await launchBrowser()
-}, 120_000)
+describe.skipIf(!chromiumForTests('e2e/restart'))('server restart', () => {
+  beforeAll(async () => {
+    await ensureClientBuilt()
+    browser = await launchBrowser()
+  }, 120_000)
 
-afterAll(async () => {
-  await Promise.all(people.map((p) => p.close().catch(() => {})))
-  await browser?.close()
-  for (const s of servers) await s.kill('SIGTERM').catch(() => {})
-})
+  afterAll(async () => {
+    await Promise.all(people.map((p) => p.close().catch(() => {})))
+    await browser?.close()
+    for (const s of servers) await s.kill('SIGTERM').catch(() => {})
+  })
 
-describe('server restart', () => {
   it('[E5] SIGKILL and restart on the same port and data dir while a negotiator types: nothing is lost', async () => {
     const first = await spawnServer()
     servers.push(first)

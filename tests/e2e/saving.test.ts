@@ -9,25 +9,25 @@ import type { Browser } from 'playwright-core'
 import { startTestServer, type TestServer } from '../helpers/server'
 import { waitFor } from '../helpers/clients'
 import { ensureClientBuilt } from './helpers/build'
-import { launchBrowser, openParticipant, type Participant } from './helpers/browser'
+import { chromiumForTests, launchBrowser, openParticipant, type Participant } from './helpers/browser'
 import { caretTo, cardBody, connection, editorText, openTerm } from './helpers/board'
 
 let server: TestServer
 let browser: Browser
 const people: Participant[] = []
 
-beforeAll(async () => {
-  await ensureClientBuilt()
-  ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
-}, 120_000)
+describe.skipIf(!chromiumForTests('e2e/saving'))('saving paused', () => {
+  beforeAll(async () => {
+    await ensureClientBuilt()
+    ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
+  }, 120_000)
 
-afterAll(async () => {
-  await Promise.all(people.map((p) => p.close().catch(() => {})))
-  await browser?.close()
-  await server?.close()
-})
+  afterAll(async () => {
+    await Promise.all(people.map((p) => p.close().catch(() => {})))
+    await browser?.close()
+    await server?.close()
+  })
 
-describe('saving paused', () => {
   it('[E6] a store outage shows "saving paused" with the unsaved count; edits are saved once it recovers', async () => {
     const neg = await server.createNegotiation({
       title: 'Airspace',

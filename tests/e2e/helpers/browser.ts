@@ -3,9 +3,23 @@
  * its own browser context (separate storage; see TOOLCHAIN.md gotcha 1), and
  * page errors are collected so a test can assert there were none.
  */
+import { existsSync } from 'node:fs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { servicesRequired } from '../../helpers/services'
 
 export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium'
+
+/**
+ * Whether the browser suites can run: like the PostgreSQL and Redis suites,
+ * a missing Chromium skips them with one line (and fails under PARLEY_REQUIRE_SERVICES=1).
+ */
+export function chromiumForTests(suite: string): boolean {
+  if (existsSync(CHROMIUM)) return true
+  const line = `${suite}: Chromium not found at ${CHROMIUM}; apt-get install -y chromium (or set PARLEY_CHROMIUM)`
+  if (servicesRequired()) throw new Error(`PARLEY_REQUIRE_SERVICES=1 but ${line}`)
+  console.warn(`SKIPPED ${line}`)
+  return false
+}
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({

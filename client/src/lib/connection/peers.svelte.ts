@@ -45,6 +45,25 @@ export interface Peer extends LocalPresence {
 }
 
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+const COLOR = /^#[0-9a-f]{6}([0-9a-f]{2})?$/i
+const color = (v: unknown, fallback: string) => (typeof v === 'string' && COLOR.test(v) ? v : fallback)
+
+/**
+ * Remote awareness comes from other people's browsers and y-codemirror.next
+ * writes `user.color` into a style attribute: anything but a plain hex colour
+ * is replaced in place, before any listener registered later (the editors) reads it.
+ */
+function sanitize(awareness: Awareness, clients: number[]): void {
+  const states = awareness.getStates()
+  for (const id of clients) {
+    if (id === awareness.clientID) continue
+    const user = (states.get(id) as { user?: Record<string, unknown> } | undefined)?.user
+    if (!user || typeof user !== 'object') continue
+    user.color = color(user.color, '#667080')
+    user.colorLight = color(user.colorLight, '#66708033')
+    if (typeof user.name !== 'string') user.name = 'Anonymous'
+  }
+}
 const str = (v: unknown, max = 200): string | null => (typeof v === 'string' ? v.slice(0, max) : null)
 
 function readPeer(clientId: number, raw: Record<string, unknown>): Peer | null {
@@ -59,8 +78,8 @@ function readPeer(clientId: number, raw: Record<string, unknown>): Peer | null {
     clientId,
     user: {
       name,
-      color: str(u.color, 16) ?? '#667080',
-      colorLight: str(u.colorLight, 16) ?? '#66708033',
+      color: color(u.color, '#667080'),
+      colorLight: color(u.colorLight, '#66708033'),
       party: str(u.party, 32),
       role,
     },
@@ -79,7 +98,10 @@ export class Peers {
   private cache: Peer[] | null = null
 
   constructor(private readonly awareness: Awareness) {
-    awareness.on('change', () => (this.cache = null))
+    awareness.on('change', ({ added, updated }: { added: number[]; updated: number[] }) => {
+      sanitize(awareness, [...added, ...updated])
+      this.cache = null
+    })
     this.subscribe = createSubscriber((update) => {
       const onChange = () => update()
       awareness.on('change', onChange)
