@@ -1,12 +1,21 @@
 /**
- * The embedded store: one SQLite file (better-sqlite3, WAL, synchronous=FULL).
- * Calls are synchronous underneath; the async `Store` surface lets the
- * PostgreSQL store share every caller. A batch append is one transaction with
- * prepared statements — the group commit of one event-loop turn.
+ * The embedded store: one SQLite file (better-sqlite3, WAL). Statements run
+ * synchronously underneath; the async `Store` surface lets the PostgreSQL
+ * store share every caller. A batch append is one transaction with prepared
+ * statements — the group commit of one event-loop turn.
+ *
+ * Durability without blocking the event loop: `synchronous=FULL` would fsync
+ * the WAL inside every commit, on the main thread, stalling every socket for
+ * the length of a disk flush. Instead commits run with `synchronous=NORMAL`
+ * (no sync inside the commit; SQLite still syncs around its checkpoints) and
+ * the store itself fdatasyncs the WAL file on libuv's thread pool after each
+ * write — what FULL does, moved off the loop. A write's promise resolves only
+ * once that sync is done, and a read's only once every write before it is
+ * synced, so nothing the store hands out can be lost to a power cut.
  */
 import Database from 'better-sqlite3'
 import type { Database as Db, Statement } from 'better-sqlite3'
-import { mkdirSync } from 'node:fs'
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { GENESIS_HASH, updateRowHash } from './chain'
 import { KeyedLock } from './keyedLock'
@@ -121,12 +130,76 @@ interface UpdateRow {
 /** SQLite result codes that mean "cannot write now", not "bad input". */
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)/
 
-function wrap<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn())
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? ''
-    return Promise.reject(UNAVAILABLE.test(code) ? new StoreUnavailableError(err) : err)
+function storeError(err: unknown): unknown {
+  const code = (err as { code?: string }).code ?? ''
+  return UNAVAILABLE.test(code) ? new StoreUnavailableError(err) : err
+}
+
+const RESOLVED = Promise.resolve()
+
+/**
+ * fdatasync of the WAL file on the thread pool, coalesced: one sync runs at a
+ * time, and every write made while it runs shares the one that follows it.
+ */
+class WalSync {
+  private fd: number | null = null
+  private running: Promise<void> | null = null
+  private next: Promise<void> | null = null
+
+  constructor(private readonly walPath: string | null) {}
+
+  /** Resolves once every transaction committed before this call is on disk. */
+  afterWrite(): Promise<void> {
+    if (this.walPath === null) return RESOLVED
+    if (this.running === null) return (this.running = this.run())
+    // The running sync may have started before this commit; the next one covers it.
+    this.next ??= this.running
+      .catch(() => {})
+      .then(() => {
+        this.next = null
+        return (this.running ??= this.run())
+      })
+    return this.next
+  }
+
+  /** Resolves once every write made so far is on disk. */
+  settled(): Promise<void> {
+    return this.next ?? this.running ?? RESOLVED
+  }
+
+  private run(): Promise<void> {
+    const p: Promise<void> = new Promise<void>((resolve, reject) => {
+      let fd: number
+      try {
+        fd = this.open()
+      } catch (err) {
+        return reject(new StoreUnavailableError(err))
+      }
+      fdatasync(fd, (err) => (err ? reject(new StoreUnavailableError(err)) : resolve()))
+    }).finally(() => {
+      if (this.running === p) this.running = null
+    })
+    return p
+  }
+
+  /** The WAL lives as long as the connection; SQLite syncs a new WAL's directory once, and so does this. */
+  private open(): number {
+    if (this.fd === null) {
+      this.fd = openSync(this.walPath!, 'r')
+      const dir = openSync(dirname(this.walPath!), 'r')
+      try {
+        fsyncSync(dir)
+      } finally {
+        closeSync(dir)
+      }
+    }
+    return this.fd
+  }
+
+  async close(): Promise<void> {
+    await this.settled().catch(() => {})
+    if (this.fd !== null) closeSync(this.fd)
+    this.fd = null
   }
 }
 
@@ -146,17 +219,42 @@ export class SqliteStore implements Store {
   /** one process owns the file, so an in-process mutex is the whole lock */
   private locks = new KeyedLock()
   private readonly lockWaitMs: number
+  private readonly sync: WalSync
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.lockWaitMs = opts.lockWaitMs ?? 10_000
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
     this.db = new Database(file)
     this.db.pragma('journal_mode = WAL')
-    // FULL: a commit is on disk before the call returns, so a save receipt survives power loss.
-    this.db.pragma('synchronous = FULL')
+    // NORMAL: no fsync inside a commit; WalSync syncs the WAL after it, off the event loop (see top).
+    this.db.pragma('synchronous = NORMAL')
+    this.sync = new WalSync(file === ':memory:' ? null : `${file}-wal`)
     this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 250}`)
     this.db.exec(SCHEMA)
     this.s = prepareStatements(this.db)
+  }
+
+  /** Runs a write; resolves once it is on disk. */
+  private write<T>(fn: () => T): Promise<T> {
+    let result: T
+    try {
+      result = fn()
+    } catch (err) {
+      return Promise.reject(storeError(err))
+    }
+    return this.sync.afterWrite().then(() => result)
+  }
+
+  /** Runs a read; resolves once every write it may have seen is on disk. */
+  private read<T>(fn: () => T): Promise<T> {
+    let result: T
+    try {
+      result = fn()
+    } catch (err) {
+      return Promise.reject(storeError(err))
+    }
+    const pending = this.sync.settled()
+    return pending === RESOLVED ? Promise.resolve(result) : pending.then(() => result)
   }
 
   private head(doc: string, create: boolean): DocHead | undefined {
@@ -215,7 +313,7 @@ export class SqliteStore implements Store {
       for (const head of touched.values()) this.s.setHead.run(head.seq, head.hash, head.id)
       return results
     })
-    return wrap(() => {
+    return this.write(() => {
       try {
         return txn(batch)
       } catch (err) {
@@ -227,7 +325,7 @@ export class SqliteStore implements Store {
   }
 
   readUpdates(doc: string, afterSeq: number, uptoSeq = Number.MAX_SAFE_INTEGER): Promise<StoredUpdate[]> {
-    return wrap(() => {
+    return this.read(() => {
       const head = this.head(doc, false)
       if (!head) return []
       return (this.s.readRange.all(head.id, afterSeq, uptoSeq) as UpdateRow[]).map((r) => toStoredUpdate(doc, r))
@@ -235,7 +333,7 @@ export class SqliteStore implements Store {
   }
 
   headSeq(doc: string): Promise<number> {
-    return wrap(() => this.head(doc, false)?.seq ?? 0)
+    return this.read(() => this.head(doc, false)?.seq ?? 0)
   }
 
   async scanUpdates(
@@ -251,14 +349,14 @@ export class SqliteStore implements Store {
   }
 
   saveCheckpoint(cp: Checkpoint): Promise<void> {
-    return wrap(() => {
+    return this.write(() => {
       const head = this.head(cp.doc, true)!
       this.s.insertCheckpoint.run(head.id, cp.seq, cp.at, cp.state)
     })
   }
 
   latestCheckpoint(doc: string, atOrBefore = Number.MAX_SAFE_INTEGER): Promise<Checkpoint | null> {
-    return wrap(() => {
+    return this.read(() => {
       const head = this.head(doc, false)
       if (!head) return null
       const row = this.s.latestCheckpoint.get(head.id, atOrBefore) as { seq: number; at: number; state: Buffer } | undefined
@@ -267,7 +365,7 @@ export class SqliteStore implements Store {
   }
 
   clientOwners(doc: string): Promise<Map<number, string>> {
-    return wrap(() => {
+    return this.read(() => {
       const head = this.head(doc, false)
       const owners = new Map<number, string>()
       if (!head) return owners
@@ -277,34 +375,34 @@ export class SqliteStore implements Store {
   }
 
   createNegotiation(n: NegotiationRecord): Promise<void> {
-    return wrap(() => void this.s.insertNegotiation.run(n.id, n.title, JSON.stringify(n.parties), n.createdAt))
+    return this.write(() => void this.s.insertNegotiation.run(n.id, n.title, JSON.stringify(n.parties), n.createdAt))
   }
 
   getNegotiation(id: string): Promise<NegotiationRecord | null> {
-    return wrap(() => {
+    return this.read(() => {
       const row = this.s.getNegotiation.get(id) as NegotiationRow | undefined
       return row ? toNegotiation(row) : null
     })
   }
 
   deleteNegotiation(id: string): Promise<boolean> {
-    return wrap(() => this.s.deleteNegotiation.run(Date.now(), id).changes > 0)
+    return this.write(() => this.s.deleteNegotiation.run(Date.now(), id).changes > 0)
   }
 
   listNegotiations(): Promise<NegotiationRecord[]> {
-    return wrap(() => (this.s.listNegotiations.all() as NegotiationRow[]).map(toNegotiation))
+    return this.read(() => (this.s.listNegotiations.all() as NegotiationRow[]).map(toNegotiation))
   }
 
   recordToken(t: TokenRecord): Promise<void> {
-    return wrap(() => void this.s.insertToken.run(t.jti, t.negotiationId, t.role, t.party, t.createdAt, t.expiresAt))
+    return this.write(() => void this.s.insertToken.run(t.jti, t.negotiationId, t.role, t.party, t.createdAt, t.expiresAt))
   }
 
   revokeToken(jti: string, at: number): Promise<boolean> {
-    return wrap(() => this.s.revoke.run(at, jti).changes > 0)
+    return this.write(() => this.s.revoke.run(at, jti).changes > 0)
   }
 
   revokedSince(since: number): Promise<Array<{ jti: string; revokedAt: number }>> {
-    return wrap(() =>
+    return this.read(() =>
       (this.s.revokedSince.all(since) as Array<{ jti: string; revoked_at: number }>).map((r) => ({
         jti: r.jti,
         revokedAt: r.revoked_at,
@@ -313,11 +411,11 @@ export class SqliteStore implements Store {
   }
 
   isRevoked(jti: string): Promise<boolean> {
-    return wrap(() => this.s.isRevoked.get(jti) !== undefined)
+    return this.read(() => this.s.isRevoked.get(jti) !== undefined)
   }
 
   putVersion(v: VersionRecord): Promise<void> {
-    return wrap(
+    return this.write(
       () =>
         void this.s.putVersion.run({
           ...v,
@@ -328,11 +426,11 @@ export class SqliteStore implements Store {
   }
 
   listVersions(negotiationId: string): Promise<VersionRecord[]> {
-    return wrap(() => (this.s.listVersions.all(negotiationId) as VersionRow[]).map(toVersion))
+    return this.read(() => (this.s.listVersions.all(negotiationId) as VersionRow[]).map(toVersion))
   }
 
   getVersion(negotiationId: string, n: number): Promise<VersionRecord | null> {
-    return wrap(() => {
+    return this.read(() => {
       const row = this.s.getVersion.get(negotiationId, n) as VersionRow | undefined
       return row ? toVersion(row) : null
     })
@@ -348,12 +446,12 @@ export class SqliteStore implements Store {
   }
 
   ping(): Promise<void> {
-    return wrap(() => void this.s.ping.get())
+    return this.read(() => void this.s.ping.get())
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.sync.close()
     if (this.db.open) this.db.close()
-    return Promise.resolve()
   }
 }
 
