@@ -1,8 +1,11 @@
 /**
  * Group commit: every room with work queues itself here during an event-loop
  * turn; one `setImmediate` later all their updates go to the store in a single
- * transaction, and each room then delivers its batch. Flushes never overlap:
- * while one is in flight (PostgreSQL), the next gathers.
+ * transaction, and each room then delivers its batch. Store writes never
+ * overlap: while one is in flight, the next gathers. Once a write is durable
+ * the rooms encode their sends and take the input that waited, the next write
+ * starts, and only then do the sends go out — so the next disk sync (off the
+ * event loop) runs while this batch is being written to the sockets.
  */
 import type { Store } from '../store/types'
 import type { Batch, Room } from './room'
@@ -17,6 +20,8 @@ export class CommitQueue {
   private dirty = new Set<Room>()
   private scheduled = false
   private inFlight: Promise<void> | null = null
+  /** a flush is between taking its batches and its store result */
+  private busy = false
 
   constructor(
     private readonly store: Store,
@@ -26,7 +31,7 @@ export class CommitQueue {
 
   schedule(room: Room): void {
     this.dirty.add(room)
-    if (!this.scheduled && !this.inFlight) {
+    if (!this.scheduled && !this.busy) {
       this.scheduled = true
       setImmediate(() => void this.flush())
     }
@@ -42,7 +47,8 @@ export class CommitQueue {
 
   private flush(): Promise<void> {
     this.scheduled = false
-    if (this.inFlight || this.dirty.size === 0) return this.inFlight ?? Promise.resolve()
+    if (this.busy || this.dirty.size === 0) return this.inFlight ?? Promise.resolve()
+    this.busy = true
     const taken: Array<{ room: Room; batch: Batch; count: number }> = []
     const rows = []
     const claims = []
@@ -53,14 +59,15 @@ export class CommitQueue {
       claims.push(...batch.claims)
     }
     this.dirty.clear()
-    this.inFlight = this.commit(taken, rows, claims).finally(() => {
-      this.inFlight = null
-      if (this.dirty.size > 0 && !this.scheduled) {
+    const flight: Promise<void> = this.commit(taken, rows, claims).finally(() => {
+      if (this.inFlight === flight) this.inFlight = null
+      if (this.dirty.size > 0 && !this.scheduled && !this.busy) {
         this.scheduled = true
         setImmediate(() => void this.flush())
       }
     })
-    return this.inFlight
+    this.inFlight = flight
+    return flight
   }
 
   private async commit(
@@ -71,8 +78,10 @@ export class CommitQueue {
     let results
     const started = performance.now()
     try {
-      results = rows.length > 0 || claims.length > 0 ? await this.store.appendUpdates(rows, claims) : []
+      // Always await: the caller must hold this flush's promise before it can start the next one.
+      results = rows.length > 0 || claims.length > 0 ? await this.store.appendUpdates(rows, claims) : await Promise.resolve([])
     } catch (err) {
+      this.busy = false
       this.observer?.failed(err)
       this.breaker.failed(err)
       for (const { room, batch } of taken) room.commitFailed(batch, err)
@@ -87,6 +96,11 @@ export class CommitQueue {
       room.markCommitted(batch, results.slice(offset, offset + count))
       offset += count
     }
-    for (const { room, batch } of taken) room.deliverCommitted(batch)
+    const outboxes = taken.map(({ room, batch }) => [room, room.deliverCommitted(batch)] as const)
+    // The rooms took the input that waited for this commit: write it to the store now, and send
+    // this batch while that write's disk sync runs.
+    this.busy = false
+    if (this.dirty.size > 0) void this.flush()
+    for (const [room, outbox] of outboxes) room.send(outbox)
   }
 }

@@ -13,7 +13,7 @@
 import * as Y from 'yjs'
 import { CloseCode, PermissionDeniedReason, MAX_REFUSED_WRITES } from '../../shared/protocol'
 import type { AppendResult, Author, ClientClaim, NewUpdate } from '../store/types'
-import type { Connection } from './connection'
+import { Outgoing, type Connection } from './connection'
 import { addsToDoc, MAX_TYPE_NESTING, nestsDeeperThan, newClientIds, startsPastState } from './docState'
 import {
   encodeAwareness,
@@ -111,6 +111,19 @@ type BatchItem =
 export interface Batch {
   items: BatchItem[]
   claims: ClientClaim[]
+}
+
+/** One outbound message of a batch: to everyone (but one), to one connection, or the batch's merged updates. */
+type Segment =
+  | { kind: 'broadcast'; except: Connection | null; message: Uint8Array }
+  | { kind: 'direct'; to: Connection; message: Uint8Array }
+  /** `variants`: what a connection that sent some of the updates gets instead (null: nothing) */
+  | { kind: 'updates'; message: Uint8Array; variants: Map<Connection, Uint8Array | null> }
+
+/** A batch's sends, framed: `common` for every connection not in `individual`. */
+export interface Outbox {
+  common: Outgoing | null
+  individual: Map<Connection, Outgoing>
 }
 
 const emptyBatch = (): Batch => ({ items: [], claims: [] })
@@ -491,8 +504,13 @@ export class Room {
     if (this.ahead.size > 0) this.deps.catchUp?.(this)
   }
 
-  /** Phase 2: send the batch, tell listeners, take new input. */
-  deliverCommitted(batch: Batch): void {
+  /**
+   * Phase 2: encode what the batch sends (from the doc as committed), tell
+   * listeners, take new input — and hand the sends back. The CommitQueue
+   * starts the next commit before it sends them, so the next disk sync runs
+   * while this batch goes out.
+   */
+  deliverCommitted(batch: Batch): Outbox {
     const committed: CommittedUpdate[] = []
     for (const item of batch.items) {
       if (item.kind === 'update') {
@@ -500,7 +518,7 @@ export class Room {
         item.durable?.resolve(item.seq!)
       }
     }
-    this.deliver(batch)
+    const outbox = this.prepare(batch)
     this.committing = false
     if (committed.length > 0) {
       this.deps.cluster?.publishUpdates(this, committed)
@@ -509,6 +527,7 @@ export class Room {
       else this.maybeCheckpoint()
     }
     this.drainInbox()
+    return outbox
   }
 
   commitFailed(batch: Batch, err: unknown): void {
@@ -525,7 +544,7 @@ export class Room {
       if (item.origin.source === 'connection') failedWriters.add(item.origin.conn)
       item.durable?.reject(err)
     }
-    this.deliver({ items: batch.items.filter((i) => i.kind !== 'update' && i.kind !== 'receipt'), claims: [] })
+    this.send(this.prepare({ items: batch.items.filter((i) => i.kind !== 'update' && i.kind !== 'receipt'), claims: [] }))
     for (const conn of failedWriters) {
       conn.needsResync = true
       conn.send(encodePermissionDenied(PermissionDeniedReason.storeUnavailable))
@@ -543,42 +562,97 @@ export class Room {
     }
   }
 
-  private deliver(batch: Batch): void {
+  /**
+   * Encodes a batch's sends once. All its updates go out as one merged update
+   * (DESIGN.md: "one merged update per turn"), except that a connection that
+   * sent some of them gets the others only; each recipient then gets every
+   * message meant for it in one socket write, and every recipient that is
+   * neither a sender nor addressed alone gets the very same bytes.
+   */
+  private prepare(batch: Batch): Outbox {
     const items = batch.items
+    const segments: Segment[] = []
+    const special = new Set<Connection>()
+    const updates: Array<{ update: Uint8Array; sender: Connection | null }> = []
+    for (const item of items) {
+      if (item.kind === 'update')
+        updates.push({ update: item.update, sender: item.origin.source === 'connection' ? item.origin.conn : null })
+    }
+    let updatesPlaced = false
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!
       switch (item.kind) {
         case 'update': {
-          // One message per run of updates from one sender, encoded once for every recipient.
-          const sender = item.origin.source === 'connection' ? item.origin.conn : null
-          const run = [item.update]
-          while (i + 1 < items.length) {
-            const next = items[i + 1]!
-            if (next.kind !== 'update' || (next.origin.source === 'connection' ? next.origin.conn : null) !== sender) break
-            run.push(next.update)
-            i++
+          if (!updatesPlaced) {
+            updatesPlaced = true
+            segments.push(this.updatesSegment(updates, special))
           }
-          const message = encodeSyncUpdate(run.length === 1 ? run[0]! : Y.mergeUpdates(run))
-          for (const conn of this.connections) if (conn !== sender) conn.send(message)
-          // One receipt per update sent (CONTRACT.md: "after each of its updates"), so a client can count what is unsaved.
+          // One receipt per update (CONTRACT.md: "after each of its updates"), so a client can count what is unsaved.
+          const sender = item.origin.source === 'connection' ? item.origin.conn : null
           if (sender?.wantsReceipts) {
-            for (let k = i - run.length + 1; k <= i; k++) sender.send(encodeSaveReceipt(this.committedSeqAt(items, k)))
+            segments.push({ kind: 'direct', to: sender, message: encodeSaveReceipt(this.committedSeqAt(items, i)) })
+            special.add(sender)
           }
           break
         }
         case 'sync-reply':
-          item.conn.send(encodeSyncStep2(this.encodeStateFor(item.stateVector)))
+          segments.push({ kind: 'direct', to: item.conn, message: encodeSyncStep2(this.encodeStateFor(item.stateVector)) })
+          special.add(item.conn)
           break
         case 'send':
-          item.conn.send(item.message)
+          segments.push({ kind: 'direct', to: item.conn, message: item.message })
+          special.add(item.conn)
           break
         case 'broadcast':
-          for (const conn of this.connections) if (conn !== item.except) conn.send(item.message)
+          segments.push({ kind: 'broadcast', except: item.except, message: item.message })
+          if (item.except) special.add(item.except)
           break
         case 'receipt':
-          item.conn.send(encodeSaveReceipt(this.highestSeq))
+          segments.push({ kind: 'direct', to: item.conn, message: encodeSaveReceipt(this.highestSeq) })
+          special.add(item.conn)
           break
       }
+    }
+    const common: Uint8Array[] = []
+    for (const seg of segments) if (seg.kind !== 'direct') common.push(seg.message)
+    const individual = new Map<Connection, Outgoing>()
+    for (const conn of special) {
+      const own: Uint8Array[] = []
+      for (const seg of segments) {
+        if (seg.kind === 'direct') {
+          if (seg.to === conn) own.push(seg.message)
+        } else if (seg.kind === 'broadcast') {
+          if (seg.except !== conn) own.push(seg.message)
+        } else {
+          const variant = seg.variants.get(conn)
+          if (variant === undefined) own.push(seg.message)
+          else if (variant !== null) own.push(variant)
+        }
+      }
+      individual.set(conn, new Outgoing(own))
+    }
+    return { common: common.length > 0 ? new Outgoing(common) : null, individual }
+  }
+
+  /** The batch's updates merged into one message, and for each sending connection the others' only. */
+  private updatesSegment(updates: Array<{ update: Uint8Array; sender: Connection | null }>, special: Set<Connection>): Segment {
+    const merge = (list: Uint8Array[]) => encodeSyncUpdate(list.length === 1 ? list[0]! : Y.mergeUpdates(list))
+    const variants = new Map<Connection, Uint8Array | null>()
+    for (const { sender } of updates) {
+      if (!sender || variants.has(sender)) continue
+      const others = updates.filter((u) => u.sender !== sender).map((u) => u.update)
+      variants.set(sender, others.length > 0 ? merge(others) : null)
+      special.add(sender)
+    }
+    return { kind: 'updates', message: merge(updates.map((u) => u.update)), variants }
+  }
+
+  /** Writes a prepared batch to the room's connections: one write each. */
+  send(outbox: Outbox): void {
+    const now = Date.now()
+    for (const conn of this.connections) {
+      const out = outbox.individual.get(conn) ?? outbox.common
+      if (out) conn.sendOutgoing(out, now)
     }
   }
 
