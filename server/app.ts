@@ -126,6 +126,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     negotiation: (id) => service.get(id),
     emit: (id, v) => control.emitVersion(id, v),
     log: roomLog,
+    // Several instances: one writer of a negotiation's versions at a time, whichever instance it is.
+    ...(cluster ? { lock: <T>(id: string, fn: () => Promise<T>) => store.withLock(`history:${id}`, fn) } : {}),
   })
   const history = new HistoryQueries(store, index, (id) => service.get(id))
   const admission = new TokenAdmission(tokens, revocations, service, config.devOpen)

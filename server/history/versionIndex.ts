@@ -13,6 +13,15 @@
  * whatever the store has beyond what it has folded.
  *
  * Per negotiation, all work runs through one promise queue, in commit order.
+ *
+ * Several instances (`lock` given, REDIS_URL): the index is single-writer
+ * per negotiation across instances. Each step that may write runs under the
+ * negotiation's history lock (Store.withLock), first checks that the stored
+ * versions end where this fold last wrote or loaded them — otherwise another
+ * instance advanced the index, and the fold is rebuilt from the store — and
+ * then folds everything the store's logs hold (not only this instance's
+ * commits). Any instance may advance the index; none writes over another.
+ * Steps follow local commits after a short delay, so a burst is one step.
  */
 import { boardDocName, ledgerDocName, parseDocName } from '../../shared/docNames'
 import { termText } from '../../shared/docLayout'
@@ -28,6 +37,8 @@ import { docAt } from './reconstruct'
 const GROW_FLUSH_MS = 1000
 /** A negotiation nobody touched for this long gives its fold's memory back (it is rebuilt from the log on next use). */
 const IDLE_MS = 5 * 60_000
+/** With several instances: a local commit is indexed this long after it, with whatever committed meanwhile. */
+const SHARED_STEP_DELAY_MS = 50
 
 export interface VersionIndexDeps {
   store: Store
@@ -40,6 +51,14 @@ export interface VersionIndexDeps {
    */
   persist?: boolean
   growFlushMs?: number
+  /**
+   * Present when several instances index the same negotiations: runs `fn`
+   * under the negotiation's history lock (Store.withLock). Absent: this
+   * process is the only writer, and steps run without any lock.
+   */
+  lock?: <T>(negotiationId: string, fn: () => Promise<T>) => Promise<T>
+  /** with `lock`: ms between a local commit and the step that indexes it (commits meanwhile join it) */
+  sharedStepDelayMs?: number
 }
 
 interface Tracked {
@@ -57,6 +76,8 @@ interface Tracked {
   idleTimer: NodeJS.Timeout | null
   /** versions made by a non-persisting index */
   overlay: Map<number, VersionRecord>
+  /** the newest version as this fold last wrote or loaded it: with `lock`, the store must still end there */
+  synced: { n: number; hash: string }
 }
 
 export const toVersion = (v: VersionRecord): Version => ({
@@ -78,6 +99,8 @@ export class VersionIndex {
   private states = new Map<string, Tracked>()
   private inbox = new Map<string, LogRow[]>()
   private queues = new Map<string, Promise<void>>()
+  /** with `lock`: negotiations with a step scheduled */
+  private stepping = new Set<string>()
   private closed = false
 
   constructor(private readonly deps: VersionIndexDeps) {}
@@ -100,7 +123,14 @@ export class VersionIndex {
     let box = this.inbox.get(negotiationId)
     if (!box) this.inbox.set(negotiationId, (box = []))
     for (const u of updates) box.push(fromCommitted(doc, u))
-    void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, false))
+    if (!this.deps.lock) return void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, false))
+    // Shared: one step (one lock round) for a burst of commits; it reads the logs to their heads.
+    if (this.stepping.has(negotiationId)) return
+    this.stepping.add(negotiationId)
+    setTimeout(() => {
+      this.stepping.delete(negotiationId)
+      if (!this.closed) void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, true))
+    }, this.deps.sharedStepDelayMs ?? SHARED_STEP_DELAY_MS).unref()
   }
 
   async list(negotiationId: string): Promise<VersionRecord[]> {
@@ -154,14 +184,19 @@ export class VersionIndex {
     const prev = this.queues.get(negotiationId) ?? Promise.resolve()
     const next = prev.then(async () => {
       let t: Tracked | null = null
-      try {
+      const step = async () => {
         t = opts.load === false ? (this.states.get(negotiationId) ?? null) : await this.tracked(negotiationId)
+        if (t && this.deps.lock) t = await this.inSync(negotiationId, t)
         if (!t) {
           if (opts.load !== false) this.inbox.delete(negotiationId)
           return
         }
         await work(t)
         if (this.states.get(negotiationId) === t) this.touch(negotiationId, t)
+      }
+      try {
+        if (this.deps.lock) await this.deps.lock(negotiationId, step)
+        else await step()
       } catch (err) {
         this.deps.log('error', `version index of ${negotiationId}; it will be rebuilt from the log`, err)
         // Start over from what the store holds: the log is the truth, the fold only a cache of it.
@@ -173,6 +208,22 @@ export class VersionIndex {
       if (this.queues.get(negotiationId) === next) this.queues.delete(negotiationId)
     })
     return next
+  }
+
+  /**
+   * Under the history lock: the fold may go on only if the stored versions
+   * still end where it last wrote or loaded them. Otherwise another instance
+   * advanced the index; the fold is rebuilt from what the store holds now.
+   */
+  private async inSync(negotiationId: string, t: Tracked): Promise<Tracked | null> {
+    const { store } = this.deps
+    const [mine, after] = await Promise.all([
+      t.synced.n > 0 ? store.getVersion(negotiationId, t.synced.n) : null,
+      store.getVersion(negotiationId, t.synced.n + 1),
+    ])
+    if ((t.synced.n === 0 || mine?.hash === t.synced.hash) && !after) return t
+    this.forget(negotiationId, t)
+    return this.tracked(negotiationId)
   }
 
   private async tracked(negotiationId: string): Promise<Tracked | null> {
@@ -227,6 +278,7 @@ export class VersionIndex {
       flushTimer: null,
       idleTimer: null,
       overlay: new Map(),
+      synced: { n: last?.n ?? 0, hash: last?.hash ?? '' },
     }
     await this.backfill(negotiationId, t, 'board')
     await this.backfill(negotiationId, t, 'ledger')
@@ -285,6 +337,7 @@ export class VersionIndex {
     t.fold.seal(v)
     if (this.persist) await this.deps.store.putVersion(copy(v))
     else t.overlay.set(v.n, copy(v))
+    t.synced = { n: v.n, hash: v.hash }
     this.deps.emit?.(negotiationId, toVersion(v))
   }
 
