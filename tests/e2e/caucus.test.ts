@@ -58,11 +58,16 @@ describe.skipIf(!chromiumForTests('e2e/caucus'))('caucus', () => {
     await up1.page.getByTestId('new-note').click()
     await up1.page.getByTestId('note-card').locator('button.as-button').click()
     await up1.page.locator('[data-testid="note-editor"][data-ready="true"] .cm-content').waitFor()
-    await up1.page.keyboard.type(`Our ${secret}: accept 35 m³/s if the dry-season clause goes.`)
+    // Mixed scripts: the note keeps Cyrillic and Arabic exactly, each line in its own direction.
+    await up1.page.keyboard.type(`Our ${secret}: accept 35 m³/s. Наша позиция — موقفنا النهائي`)
     await up1.page.keyboard.press('Escape')
 
     // The other member of the delegation sees it live; the caucus draft can go to the shared board.
     await up2.page.getByTestId('note-card').filter({ hasText: secret }).waitFor({ timeout: 3000 })
+    expect(await up2.page.getByTestId('note-card').locator('button.as-button').textContent()).toContain(
+      'Наша позиция — موقفنا النهائي',
+    )
+    expect(await up2.page.getByTestId('note-card').locator('button.as-button').getAttribute('dir')).toBe('auto')
     await up1.page.getByTestId('new-term').click()
     await up1.page.fill('#new-term-title', 'Dry-season clause')
     await up1.page.fill('#new-term-body', 'Below 30 m³/s both sides cut withdrawals by half.')
