@@ -1,5 +1,7 @@
 /**
- * "Saving paused" (issue 4, item 4): when the server cannot write to its
+ * Offline edits and "saving paused" (issue 4, item 4). With the network gone
+ * the page says "offline" with the number of unsynced changes and sends them
+ * when it is back. When the server cannot write to its
  * store it refuses updates with the `store-unavailable` permission-denied
  * message. The page says saving is paused and keeps counting the unsaved
  * changes; once the store answers again everything is sent and saved.
@@ -28,7 +30,7 @@ describe.skipIf(!chromiumForTests('e2e/saving'))('saving paused', () => {
     await server?.close()
   })
 
-  it('[E6] a store outage shows "saving paused" with the unsaved count; edits are saved once it recovers', async () => {
+  it('[E6] offline and a store outage show the unsaved count ("offline", "saving paused"); everything is saved once they pass', async () => {
     const neg = await server.createNegotiation({
       title: 'Airspace',
       parties: [
@@ -41,6 +43,21 @@ describe.skipIf(!chromiumForTests('e2e/saving'))('saving paused', () => {
     people.push(a)
     await openTerm(a.page, 'Overflight')
     await caretTo(a.page, 'end')
+
+    // The network goes away: the page says so, counts the unsynced changes, and sends them when it is back.
+    await a.context.setOffline(true)
+    await a.page.keyboard.type(' Civil', { delay: 10 })
+    await waitFor(async () => (await connection(a.page)).state === 'offline', { timeout: 5000, what: 'offline shown' })
+    expect((await connection(a.page)).unsaved).toBeGreaterThan(0)
+    expect(await a.page.getByTestId('connection-status').textContent()).toMatch(/Offline · \d+ unsynced change/)
+    await a.context.setOffline(false)
+    await waitFor(
+      async () => {
+        const c = await connection(a.page)
+        return c.state === 'live' && c.unsaved === 0
+      },
+      { timeout: 20_000, what: 'back online with everything saved' },
+    )
 
     // The store stops answering.
     const store = server.parley.store
@@ -69,7 +86,7 @@ describe.skipIf(!chromiumForTests('e2e/saving'))('saving paused', () => {
       },
       { timeout: 20_000, what: 'saved after recovery' },
     )
-    const expected = 'Civil flights may cross. Military flights need a permit.'
+    const expected = 'Civil flights may cross. Civil Military flights need a permit.'
     expect(await editorText(a.page)).toBe(expected)
     const press = await openParticipant(browser, neg.links.observer, 'Press')
     people.push(press)
