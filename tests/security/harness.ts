@@ -39,6 +39,10 @@ let bundle: Promise<string> | null = null
  * Starting `node bundle.mjs` takes a fraction of `node --import tsx` — it
  * matters when a suite restarts the server twenty times. Same code, same
  * node_modules: only the TypeScript-to-JS step happens up front.
+ *
+ * PARLEY_TEST_SERVER_ENTRY builds another entry instead — a patched copy of
+ * server/ with a fix taken out — to check that a suite catches the bug it
+ * guards against.
  */
 export function serverBundle(): Promise<string> {
   bundle ??= (async () => {
@@ -47,7 +51,7 @@ export function serverBundle(): Promise<string> {
     mkdirSync(dir, { recursive: true })
     const outfile = join(dir, 'main.mjs')
     await esbuild.build({
-      entryPoints: [join(ROOT, 'server/main.ts')],
+      entryPoints: [process.env.PARLEY_TEST_SERVER_ENTRY ?? join(ROOT, 'server/main.ts')],
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -209,11 +213,12 @@ export function client(
   wsUrl: string,
   docName: string,
   params: Record<string, string>,
-  opts: { doc?: Y.Doc; connect?: boolean; localAddress?: string; maxBackoffTime?: number } = {},
+  opts: { doc?: Y.Doc; connect?: boolean; localAddress?: string; maxBackoffTime?: number; WebSocket?: typeof WebSocket } = {},
 ): Client {
   const doc = opts.doc ?? new Y.Doc()
   const provider = new WebsocketProvider(wsUrl, docName, doc, {
-    WebSocketPolyfill: (opts.localAddress ? wsFrom(opts.localAddress) : WebSocket) as unknown as typeof globalThis.WebSocket,
+    WebSocketPolyfill: (opts.WebSocket ??
+      (opts.localAddress ? wsFrom(opts.localAddress) : WebSocket)) as unknown as typeof globalThis.WebSocket,
     disableBc: true,
     params,
     connect: opts.connect ?? true,
