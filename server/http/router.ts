@@ -9,6 +9,7 @@ import { ErrorCode } from '../../shared/errors'
 import { MAX_MESSAGE_BYTES } from '../../shared/protocol'
 import { parseJsonSafely } from '../../shared/schemas'
 import { ParleyError, badRequest } from '../errors'
+import { StoreUnavailableError } from '../store/types'
 
 export interface RequestContext {
   req: IncomingMessage
@@ -62,7 +63,13 @@ export class Router {
       const body = ['POST', 'PUT', 'PATCH'].includes(req.method ?? '') ? await readJson(req) : undefined
       send(res, await route.handler({ req, res, params, query: url.searchParams, body }))
     } catch (err) {
-      const e = err instanceof ParleyError ? err : new ParleyError(ErrorCode.internal.name, 'internal error')
+      // A store that cannot write (disk full, database locked or down) is not a bug: say so, 503.
+      const e =
+        err instanceof ParleyError
+          ? err
+          : err instanceof StoreUnavailableError
+            ? new ParleyError(ErrorCode.storeUnavailable.name, 'the store could not save this; try again')
+            : new ParleyError(ErrorCode.internal.name, 'internal error')
       if (!(err instanceof ParleyError)) (res as ServerResponse & { parleyError?: unknown }).parleyError = err
       // An unread oversized body would otherwise be parsed as the next request on this connection.
       const headers: Record<string, string> = e.code === ErrorCode.tooLarge.name ? { connection: 'close' } : {}
