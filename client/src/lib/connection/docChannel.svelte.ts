@@ -8,6 +8,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { Awareness } from 'y-protocols/awareness'
+import { writeSyncStep1 } from 'y-protocols/sync'
 import { AuthMessageType, CloseCode, MessageType, PermissionDeniedReason, SyncMessageType } from '../../../../shared/protocol'
 import { SaveTracker } from './saveTracker'
 
@@ -30,6 +31,9 @@ const FINAL_CODES = new Set<number>([
   CloseCode.negotiationGone,
   CloseCode.tooLarge,
 ])
+
+/** How long sent edits may wait for their receipts before a barrier settles them. */
+const STALL_MS = 3000
 
 /** The transaction origin of every write this client makes outside the editor binding. */
 export const LOCAL_ORIGIN = Object.freeze({ source: 'local' as const })
@@ -54,6 +58,7 @@ export class DocChannel {
   lastDenied = $state<string | null>(null)
 
   private readonly tracker: SaveTracker
+  private readonly stallCheck: ReturnType<typeof setInterval>
 
   constructor(baseUrl: string, opts: ChannelOptions) {
     this.docName = opts.docName
@@ -76,6 +81,8 @@ export class DocChannel {
     this.provider.on('status', ({ status }) => {
       this.status = status
       if (status !== 'connected') this.synced = false
+      // emitted just before the provider sends its own sync step 1
+      if (status === 'connected') this.tracker.connected()
     })
     this.provider.on('sync', (isSynced: boolean) => {
       this.synced = isSynced
@@ -85,6 +92,10 @@ export class DocChannel {
     this.provider.on('closed', (event) => {
       this.closed = { code: event.code, reason: event.reason }
     })
+    // Messages unanswered for long (the server skipped them): settle with a barrier.
+    this.stallCheck = setInterval(() => {
+      if (this.writable && this.tracker.stalled(STALL_MS)) this.sendBarrier()
+    }, 1000)
     if (opts.writable) {
       this.doc.on('update', (_update: Uint8Array, origin: unknown) => {
         // Mirrors the provider: it sends every update not from itself, if the socket is open.
@@ -111,7 +122,19 @@ export class DocChannel {
     if (this.provider.ws === null) this.provider.connect()
   }
 
+  /** A sync step 1 of our own: its reply comes after everything sent before it was handled (see SaveTracker). */
+  private sendBarrier(): void {
+    const ws = this.provider.ws
+    if (!this.provider.wsconnected || !ws || ws.readyState !== WebSocket.OPEN) return
+    const e = encoding.createEncoder()
+    encoding.writeVarUint(e, MessageType.sync)
+    writeSyncStep1(e, this.doc)
+    this.tracker.barrierSent()
+    ws.send(encoding.toUint8Array(e))
+  }
+
   destroy(): void {
+    clearInterval(this.stallCheck)
     this.provider.destroy()
     this.doc.destroy()
   }
@@ -138,16 +161,17 @@ export class DocChannel {
     }) satisfies Handler
 
     handlers[MessageType.sync] = ((enc, dec, provider, emitSynced, type) => {
+      const kind = decoding.readVarUint(decoding.clone(dec))
       sync(enc, dec, provider, emitSynced, type)
       if (!this.writable) return
-      // A server sync step 1 is answered with our step 2 in `enc`, sent right after this returns.
-      const out = encoding.toUint8Array(enc)
-      if (out.length <= 1) return
-      const reply = decoding.createDecoder(out)
+      if (kind === SyncMessageType.step2) return this.tracker.stepTwoReceived()
+      if (kind !== SyncMessageType.step1) return
+      // The provider answers a server sync step 1 with our step 2 in `enc`, sent right after this returns.
+      const reply = decoding.createDecoder(encoding.toUint8Array(enc))
       decoding.readVarUint(reply)
       if (decoding.readVarUint(reply) !== SyncMessageType.step2) return
       const update = decoding.readVarUint8Array(reply)
-      this.tracker.fullStateSent(isEmptyUpdate(update))
+      if (this.tracker.fullStateSent(isEmptyUpdate(update))) queueMicrotask(() => this.sendBarrier())
     }) satisfies Handler
   }
 }
