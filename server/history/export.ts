@@ -56,7 +56,7 @@ export interface ExportTerm {
   agreed: Stamp | null
   /** the move that closed or reopened the term most recently */
   lastMove: (Stamp & { kind: Version['kind'] }) | null
-  /** redline from the version that proposed the term to the newest one */
+  /** redline from the version that proposed the term to the newest one (for a term off the board: to its last text) */
   redline: { since: number; title: Seg[]; body: Seg[] }
   /** versions that touched the term */
   versions: number[]
@@ -133,14 +133,15 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
     const byTerm = new Map<string, VersionRecord[]>()
     for (const v of versions) for (const id of v.termIds) byTerm.set(id, [...(byTerm.get(id) ?? []), v])
 
-    const termOf = (id: string, text: { title: string; body: string }, present: boolean): ExportTerm => {
+    const termOf = (id: string, text: { title: string; body: string }, present: boolean, until = pos.boardSeq): ExportTerm => {
       const s = statuses.get(id)
       const history = byTerm.get(id) ?? []
       const latest = (pred: (v: VersionRecord) => boolean) => [...history].reverse().find(pred) ?? null
       const proposal = history.find((v) => v.kind === 'propose') ?? null
       const currentHash = termHash(text)
       const acceptances = Object.entries(s?.acceptedBy ?? {}).map(([party, hash]) => {
-        const v = latest((x) => (x.kind === 'accept' || x.kind === 'agree') && x.party === party)
+        const v =
+          latest((x) => x.kind === 'accept' && x.party === party) ?? latest((x) => x.kind === 'agree' && x.party === party)
         return { party, n: v?.n ?? 0, at: v ? iso(v.at) : '', user: v?.user ?? '', current: hash === currentHash }
       })
       const agreed = s?.state === 'agreed' ? latest((v) => v.kind === 'agree') : null
@@ -160,8 +161,8 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
         lastMove: move ? { ...stamp(move), kind: move.kind } : null,
         redline: {
           since: proposal?.n ?? 0,
-          title: wordSegs(replay.runs(id, 'title', since, pos.boardSeq)),
-          body: wordSegs(replay.runs(id, 'body', since, pos.boardSeq)),
+          title: wordSegs(replay.runs(id, 'title', since, until)),
+          body: wordSegs(replay.runs(id, 'body', since, until)),
         },
         versions: history.map((v) => v.n),
       }
@@ -175,7 +176,8 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
           title: textOf(replay.runs(id, 'title', seen, seen), 'to'),
           body: textOf(replay.runs(id, 'body', seen, seen), 'to'),
         }
-        return termOf(id, text, false)
+        // its changes while it was on the board; taking it off is its withdrawal, shown as such
+        return termOf(id, text, false, seen)
       }),
     ]
     return {

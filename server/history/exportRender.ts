@@ -114,7 +114,10 @@ export function renderMarkdown(doc: ExportDoc): string {
       const s = standing(t, name)
       out.push(`### ${md(t.title || 'Untitled term')}`, '')
       out.push(`**${s.label}** — ${md(s.detail)}`, '')
-      out.push(`${md(proposal(t, name))}${t.onBoard ? '' : ' No longer on the board; its last text:'} Term id \`${t.id}\`.`, '')
+      out.push(
+        `${md(proposal(t, name))}${t.onBoard ? '' : ' Taken off the board; its last text is shown.'} Term id \`${t.id}\`.`,
+        '',
+      )
       out.push(quote(md(t.body) || '_(no text)_'), '')
       if (changed(t.redline.title) || changed(t.redline.body)) {
         out.push(`Changes since version ${t.redline.since}:`, '')
@@ -232,7 +235,7 @@ export function renderHtml(doc: ExportDoc): string {
         `<section class="term ${group}" id="term-${esc(t.id)}">`,
         `<h3>${esc(t.title || 'Untitled term')}</h3>`,
         `<p><span class="badge">${esc(s.label)}</span>${esc(s.detail)}</p>`,
-        `<p class="small">${esc(proposal(t, name))}${t.onBoard ? '' : ' No longer on the board; its last text is shown.'} Term id <code>${esc(t.id)}</code>.</p>`,
+        `<p class="small">${esc(proposal(t, name))}${t.onBoard ? '' : ' Taken off the board; its last text is shown.'} Term id <code>${esc(t.id)}</code>.</p>`,
         `<div class="text">${esc(t.body) || '<em>(no text)</em>'}</div>`,
         redline
           ? `<p class="small">Changes since version ${t.redline.since}:</p>${changed(t.redline.title) ? `<p>Title: ${htmlSegs(t.redline.title, name)}</p>` : ''}<div class="text">${htmlSegs(t.redline.body, name)}</div>`

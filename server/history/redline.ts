@@ -6,20 +6,21 @@
  * built (with gc off, so deleted text keeps its content) at the start of a
  * window, and every row of the window is decoded to note which Yjs item ids
  * it inserted and which it deleted, with the row's seq and its author's
- * party. A Y.Text item is then in the text at seq F when it was inserted at
- * or before F and not deleted at or before F; comparing that at `from` and
- * `to` gives eq/del/ins runs at character level, each with the party of the
- * row that made it so. Those runs are then widened to whole words (a word
- * partly changed is shown as the old word deleted and the new one inserted,
- * attributed to whoever changed it), which is what a reader expects of a
- * redline. One scratch doc answers any number of (from, to) pairs inside its
- * window, which is how an export draws every term's redline in one pass.
+ * party. A Y.Text item is then in the text at seq F when it was inserted
+ * at or before F and not deleted at or before F; comparing that at `from`
+ * and `to` gives eq/del/ins runs at character level, each with the row that
+ * made it so. What a reader sees is word-level: a word diff of the two texts
+ * decides what changed (so text deleted and typed again identically is no
+ * change), and the character marks decide who — each changed word goes to
+ * the delegation whose row last wrote or removed part of it. One scratch doc
+ * answers any number of (from, to) pairs inside its window, which is how an
+ * export draws every term's redline in one pass.
  */
 import * as Y from 'yjs'
-import { board as boardOf, readStatus } from '../../shared/docLayout'
+import { diffWordsWithSpace } from 'diff'
+import { board as boardOf, readStatus, termText } from '../../shared/docLayout'
 import type { Seg, TermDiff } from '../../shared/schemas'
 import type { Store, StoredUpdate } from '../store/types'
-import { applyTail } from '../sync/roomRegistry'
 import { docAt } from './reconstruct'
 
 /** Which row made an id range so: its seq (0: before the window) and its author's party. */
@@ -125,13 +126,23 @@ export interface ReplayProgress {
 export class BoardReplay {
   readonly inserted = new RangeMarks()
   readonly deleted = new RangeMarks()
+  /** terms whose map entry or content a row of the window changed; the others are as they were */
+  readonly touched = new Set<string>()
 
   private constructor(
     readonly doc: Y.Doc,
     /** the window is (fromSeq, toSeq] */
     readonly fromSeq: number,
     public toSeq: number,
-  ) {}
+  ) {
+    const terms = boardOf(doc).terms
+    terms.observeDeep((events) => {
+      for (const ev of events) {
+        if (ev.target === terms) for (const key of ev.changes.keys.keys()) this.touched.add(key)
+        else if (typeof ev.path[0] === 'string') this.touched.add(ev.path[0])
+      }
+    })
+  }
 
   /** The board at `fromSeq` (checkpoint + tail) with the rows up to `toSeq` applied and recorded. */
   static async build(
@@ -143,11 +154,8 @@ export class BoardReplay {
   ): Promise<BoardReplay> {
     const doc = await docAt(store, docName, fromSeq, { gc: false })
     const replay = new BoardReplay(doc, fromSeq, fromSeq)
-    // What the doc already holds was inserted (or deleted) before the window.
+    // What the doc already holds was inserted before the window.
     Y.decodeStateVector(Y.encodeStateVector(doc)).forEach((clock, client) => replay.inserted.add(client, 0, clock, BEFORE_WINDOW))
-    Y.createDeleteSetFromStructStore(doc.store).clients.forEach((items, client) => {
-      for (const d of items) replay.deleted.add(client, d.clock, d.len, BEFORE_WINDOW)
-    })
     const PAGE = 2000
     const total = toSeq - fromSeq
     for (let after = fromSeq; after < toSeq; after += PAGE) {
@@ -160,15 +168,15 @@ export class BoardReplay {
 
   private apply(rows: StoredUpdate[]): void {
     for (const r of rows) this.record(r)
-    // Merged per chunk: the resulting doc is the same as applying one by one, and much faster.
-    const CHUNK = 500
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      applyTail(
-        this.doc,
-        rows.slice(i, i + CHUNK).map((r) => r.update),
-        () => {},
-      )
-    }
+    Y.transact(this.doc, () => {
+      for (const r of rows) {
+        try {
+          Y.applyUpdate(this.doc, r.update)
+        } catch {
+          // skipped, as everywhere else
+        }
+      }
+    })
     if (rows.length > 0) this.toSeq = rows[rows.length - 1]!.seq
   }
 
@@ -184,17 +192,43 @@ export class BoardReplay {
       if (s instanceof Y.Item) this.inserted.add(s.id.client, s.id.clock, s.length, mark)
     }
     decoded.ds.clients.forEach((items, client) => {
-      for (const d of items) this.deleted.add(client, d.clock, d.len, mark)
+      for (const d of items) {
+        // A deletion of what was already deleted before the window (a resend) is not this row's.
+        this.markDeletedBefore(client, d.clock, d.len)
+        this.deleted.add(client, d.clock, d.len, mark)
+      }
     })
   }
 
-  /** Was the item range in the doc at seq `at` (fromSeq ≤ at ≤ toSeq)? */
-  private alive(ins: Mark | undefined, del: Mark | undefined, at: number): boolean {
+  private markDeletedBefore(client: number, clock: number, len: number): void {
+    const structs = this.doc.store.clients.get(client)
+    if (!structs || structs.length === 0) return
+    const end = clock + len
+    const last = structs[structs.length - 1]!
+    if (clock >= last.id.clock + last.length) return
+    for (let i = Y.findIndexSS(structs, Math.max(clock, structs[0]!.id.clock)); i < structs.length; i++) {
+      const s = structs[i]!
+      if (s.id.clock >= end) break
+      if (s.deleted && this.deleted.first(client, s.id.clock) === undefined) {
+        const from = Math.max(clock, s.id.clock)
+        this.deleted.add(client, from, Math.min(end, s.id.clock + s.length) - from, BEFORE_WINDOW)
+      }
+    }
+  }
+
+  /**
+   * Was an id range in the doc at seq `at` (fromSeq ≤ at ≤ toSeq)? `deletedNow`:
+   * the item is deleted at the end of the window; with no deletion in the
+   * window, it was deleted before it.
+   */
+  private alive(ins: Mark | undefined, del: Mark | undefined, deletedNow: boolean, at: number): boolean {
+    if (deletedNow && !del) return false
     return (ins?.seq ?? 0) <= at && !(del && del.seq <= at)
   }
 
   private itemAlive(item: Y.Item, at: number): boolean {
-    return this.alive(this.inserted.first(item.id.client, item.id.clock), this.deleted.first(item.id.client, item.id.clock), at)
+    const { client, clock } = item.id
+    return this.alive(this.inserted.first(client, clock), this.deleted.first(client, clock), item.deleted, at)
   }
 
   /** Every Y.Map a term id ever pointed to on this board, oldest first. */
@@ -215,6 +249,7 @@ export class BoardReplay {
       if (!(item.content instanceof Y.ContentType)) continue
       const ins = this.inserted.first(item.id.client, item.id.clock)
       const del = this.deleted.first(item.id.client, item.id.clock)
+      if (item.deleted && !del) continue // gone before the window
       const end = del ? del.seq - 1 : this.toSeq
       if ((ins?.seq ?? 0) <= end) seen = Math.max(seen, end)
     }
@@ -242,8 +277,8 @@ export class BoardReplay {
           const { client, clock } = item.id
           for (const ins of this.inserted.pieces(client, clock, item.length)) {
             for (const del of this.deleted.pieces(client, ins.start, ins.end - ins.start)) {
-              const atFrom = this.alive(ins.mark, del.mark, from)
-              const atTo = this.alive(ins.mark, del.mark, to)
+              const atFrom = this.alive(ins.mark, del.mark, item.deleted, from)
+              const atTo = this.alive(ins.mark, del.mark, item.deleted, to)
               if (!atFrom && !atTo) continue
               const text = str.slice(del.start - clock, del.end - clock)
               if (atFrom && atTo) push('eq', text)
@@ -297,19 +332,36 @@ export const textOf = (runs: Run[], side: 'from' | 'to') =>
 
 const isSpace = (ch: string | undefined) => ch !== undefined && /\s/.test(ch)
 
+/** Per character of one side's text: the row that deleted (old side) or inserted (new side) it in the window, if any. */
+type CharMarks = Array<Run | null>
+
 /**
- * Widens character runs to whole words. Unchanged text is cut at whitespace;
- * runs that touch without whitespace between them (a word partly changed)
- * form one cluster, shown as its old text deleted and its new text inserted.
- * A word belongs to the delegation whose change gave it that form: the
- * latest row that inserted (or, on the deleted side, removed) part of it.
+ * A word-level redline from character runs. What changed is decided on the
+ * texts — a word diff of the old text (eq + del runs) against the new one
+ * (eq + ins runs), so text that was deleted and typed again identically is
+ * no change — and who changed it from the log: a word belongs to the
+ * delegation whose row last inserted (or, on the old side, deleted) one of
+ * its characters; a word the log shows untouched (only the diff regrouped
+ * it) takes the party of the nearest changed word.
  */
 export function wordSegs(runs: Run[]): Seg[] {
-  const tokens: Run[] = []
+  const oldMarks: CharMarks = []
+  const newMarks: CharMarks = []
+  let oldText = ''
+  let newText = ''
   for (const r of runs) {
-    if (r.op !== 'eq') tokens.push(r)
-    else for (const m of r.text.matchAll(/\s+|\S+/g)) tokens.push({ op: 'eq', text: m[0], party: null, seq: 0 })
+    if (r.op !== 'ins') {
+      oldText += r.text
+      for (let k = 0; k < r.text.length; k++) oldMarks.push(r.op === 'del' ? r : null)
+    }
+    if (r.op !== 'del') {
+      newText += r.text
+      for (let k = 0; k < r.text.length; k++) newMarks.push(r.op === 'ins' ? r : null)
+    }
   }
+  if (oldText === newText) return oldText ? [{ op: 'eq', text: oldText }] : []
+  const latestOverall = runs.reduce<Run | null>((a, r) => (r.op !== 'eq' && (!a || r.seq >= a.seq) ? r : a), null)
+
   const segs: Seg[] = []
   const emit = (op: Seg['op'], text: string, party: string | null) => {
     if (!text) return
@@ -317,60 +369,54 @@ export function wordSegs(runs: Run[]): Seg[] {
     if (last && last.op === op && (last.party ?? null) === (op === 'eq' ? null : party)) last.text += text
     else segs.push(op === 'eq' || party === null ? { op, text } : { op, text, party })
   }
-  for (let i = 0; i < tokens.length;) {
-    let j = i + 1
-    while (j < tokens.length && !isSpace(tokens[j - 1]!.text.at(-1)) && !isSpace(tokens[j]!.text[0])) j++
-    const cluster = tokens.slice(i, j)
-    i = j
-    if (cluster.every((t) => t.op === 'eq')) {
-      emit('eq', cluster.map((t) => t.text).join(''), null)
+  const parts = diffWordsWithSpace(oldText, newText)
+  let oi = 0
+  let ni = 0
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!
+    const len = part.value.length
+    if (!part.added && !part.removed) {
+      emit('eq', part.value, null)
+      oi += len
+      ni += len
       continue
     }
-    const fromSide = cluster.filter((t) => t.op !== 'ins')
-    const toSide = cluster.filter((t) => t.op !== 'del')
-    const fromText = fromSide.map((t) => t.text).join('')
-    const toText = toSide.map((t) => t.text).join('')
-    if (fromText === toText) {
-      emit('eq', fromText, null)
-      continue
-    }
-    const latest = cluster.reduce(
-      (a, b) => (b.op !== 'eq' && b.seq >= a.seq ? b : a),
-      cluster.find((t) => t.op !== 'eq')!,
-    )
-    for (const [op, side] of [
-      ['del', fromSide],
-      ['ins', toSide],
-    ] as const) {
-      for (const piece of byWord(side, latest.party)) emit(op, piece.text, piece.party)
-    }
+    const [op, marks, at] = part.removed ? (['del', oldMarks, oi] as const) : (['ins', newMarks, ni] as const)
+    // the other half of a replacement, for a word the log did not touch
+    const partner = parts[p + 1]?.added && part.removed ? newMarks.slice(ni, ni + parts[p + 1]!.value.length) : []
+    const fallback = latest(partner) ?? latestOverall
+    for (const piece of byWord(part.value, marks.slice(at, at + len), fallback)) emit(op, piece.text, piece.party)
+    if (part.removed) oi += len
+    else ni += len
   }
   return segs
 }
 
-/** One party per word of a cluster side (see wordSegs); whitespace goes with the word before it. */
-function byWord(side: Run[], fallback: string | null): Array<{ text: string; party: string | null }> {
-  const chars: Array<{ ch: string; changed: Run | null }> = []
-  for (const t of side) for (const ch of t.text) chars.push({ ch, changed: t.op === 'eq' ? null : t })
+const latest = (marks: CharMarks): Run | null => marks.reduce<Run | null>((a, m) => (m && (!a || m.seq >= a.seq) ? m : a), null)
+
+/** One party per word of a changed part; whitespace goes with the word before it. */
+function byWord(text: string, marks: CharMarks, fallback: Run | null): Array<{ text: string; party: string | null }> {
   const words: Array<{ text: string; owner: Run | null }> = []
   let current: { text: string; owner: Run | null } | null = null
-  for (const c of chars) {
-    if (!current || (!isSpace(c.ch) && isSpace(current.text.at(-1)))) words.push((current = { text: '', owner: null }))
-    current.text += c.ch
-    if (c.changed && (!current.owner || c.changed.seq >= current.owner.seq)) current.owner = c.changed
+  for (let k = 0; k < text.length; k++) {
+    const ch = text[k]!
+    if (!current || (!isSpace(ch) && isSpace(current.text.at(-1)))) words.push((current = { text: '', owner: null }))
+    current.text += ch
+    const m = marks[k]
+    if (m && (!current.owner || m.seq >= current.owner.seq)) current.owner = m
   }
-  const parties = words.map((w) => (w.owner ? w.owner.party : undefined))
+  const owners = words.map((w) => w.owner)
   const out: Array<{ text: string; party: string | null }> = []
   words.forEach((w, k) => {
-    let party = parties[k]
-    if (party === undefined) {
-      const prev = parties
+    const owner =
+      owners[k] ??
+      owners
         .slice(0, k)
         .reverse()
-        .find((p) => p !== undefined)
-      const next = parties.slice(k + 1).find((p) => p !== undefined)
-      party = prev !== undefined ? prev : next !== undefined ? next : fallback
-    }
+        .find((o) => o) ??
+      owners.slice(k + 1).find((o) => o) ??
+      fallback
+    const party = owner?.party ?? null
     const last = out[out.length - 1]
     if (last && last.party === party) last.text += w.text
     else out.push({ text: w.text, party })
@@ -397,10 +443,22 @@ export function termDiff(
   const atFrom = replay.present(termId, from.seq)
   const atTo = replay.present(termId, to.seq)
   if (!atFrom && !atTo) return null
+  const stateAt = (present: boolean, ledger: LedgerView) => ledger.stateOf(termId) ?? (present ? 'proposed' : null)
+  if (!replay.touched.has(termId) && from.seq === replay.fromSeq && to.seq === replay.toSeq) {
+    // No row of the window touched it: its text is what the board shows, unchanged.
+    const text = termText(replay.doc, termId)
+    const eq = (t: string): Seg[] => (t ? [{ op: 'eq', text: t }] : [])
+    return {
+      id: termId,
+      change: 'unchanged',
+      title: eq(text?.title ?? ''),
+      body: eq(text?.body ?? ''),
+      state: { from: stateAt(atFrom, from.ledger), to: stateAt(atTo, to.ledger) },
+    }
+  }
   const title = replay.runs(termId, 'title', from.seq, to.seq)
   const body = replay.runs(termId, 'body', from.seq, to.seq)
   const textChanged = [title, body].some((runs) => textOf(runs, 'from') !== textOf(runs, 'to'))
-  const stateAt = (present: boolean, ledger: LedgerView) => ledger.stateOf(termId) ?? (present ? 'proposed' : null)
   return {
     id: termId,
     change: !atFrom ? 'added' : !atTo ? 'removed' : textChanged ? 'modified' : 'unchanged',

@@ -80,7 +80,7 @@ export interface HistoryStack {
   settle(): Promise<void>
   /** The sheet as the live rooms hold it now, numbered as the newest version. */
   liveSheet(): Promise<Sheet>
-  restore(party: string, termId: string, n: number): Promise<void>
+  restore(party: string, termId: string, n: number, user?: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -196,11 +196,11 @@ export async function startHistoryStack(opts: StackOptions = {}): Promise<Histor
       const [b, l] = [await stack.board(), await stack.ledger()]
       return sheetOf(record, versions[versions.length - 1]?.n ?? 0, b.doc, l.doc)
     },
-    async restore(party, termId, n) {
+    async restore(party, termId, n, user) {
       // The same steps as the `term:restore` handler in server/app.ts.
       const text = await history.termTextAt(id, n, termId)
       if (!text) throw new Error(`term ${termId} did not exist at version ${n}`)
-      await service.restore(stack.actor(party), termId, text, n)
+      await service.restore(stack.actor(party, user), termId, text, n)
     },
     async close() {
       await stack.settle()

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import * as Y from 'yjs'
 import { board, ledger, termsInOrder } from '../../shared/docLayout'
-import type { Sheet } from '../../shared/schemas'
+import type { Seg, Sheet } from '../../shared/schemas'
 import { VersionIndex } from '../../server/history/versionIndex'
 import { verifyNegotiation } from '../../server/history/verify'
 import { startHistoryStack, type HistoryStack, type StackClient } from '../helpers/historyStack'
@@ -135,7 +135,7 @@ async function play(s: HistoryStack, clients: StackClient[], o: Op, added: { n: 
 }
 
 describe('history property', () => {
-  it('[HP1] every version reconstructs to the live state right after it; a rebuilt index derives the same versions', async () => {
+  it('[HP1] every version reconstructs to the live state right after it; redlines agree with it; a rebuilt index derives the same versions', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ parties, steps, cut }) => {
         const s = await startHistoryStack({
@@ -172,6 +172,34 @@ describe('history property', () => {
           for (const [n, r] of settled) expect(await s.history.sheetAt(s.id, n), `sheet at version ${n}`).toEqual(r.sheet)
 
           expect(versions.map((v) => v.n)).toEqual(versions.map((_v, i) => i + 1))
+          // Redlines read, on each side, as the reconstructed text; an edit's changes are all its editor's.
+          const side = (segs: Seg[], op: 'del' | 'ins') =>
+            segs
+              .filter((g) => g.op === 'eq' || g.op === op)
+              .map((g) => g.text)
+              .join('')
+          const pairs: Array<[number, number]> = versions.map((v) => [v.n - 1, v.n])
+          pairs.push([0, versions.length], [Math.floor(versions.length / 2), versions.length])
+          for (const [from, to] of pairs) {
+            const diff = await s.history.diff(s.id, from, to)
+            const [a, b] = [await s.history.sheetAt(s.id, from), await s.history.sheetAt(s.id, to)]
+            for (const [sheet, op] of [
+              [a!, 'del'],
+              [b!, 'ins'],
+            ] as const) {
+              for (const t of sheet.terms) {
+                const d = diff.find((x) => x.id === t.id)
+                expect(d, `term ${t.id} in diff ${from}→${to}`).toBeDefined()
+                expect(side(d!.body, op), `${op} side of ${t.id}, ${from}→${to}`).toBe(t.body)
+                expect(side(d!.title, op)).toBe(t.title)
+              }
+            }
+            const v = versions[to - 1]
+            if (to === from + 1 && v && (v.kind === 'edit' || v.kind === 'restore') && v.party) {
+              for (const d of diff) for (const g of [...d.title, ...d.body]) if (g.op !== 'eq') expect(g.party).toBe(v.party)
+            }
+          }
+
           const report = await verifyNegotiation(s.store, s.id)
           expect(report.break).toBeNull()
 

@@ -1,0 +1,117 @@
+/**
+ * Redline building blocks (server/history/redline.ts) and one-line summaries
+ * (server/history/summary.ts), as pure functions.
+ */
+import { describe, expect, it } from 'vitest'
+import { RangeMarks, wordSegs, type Run } from '../../server/history/redline'
+import { describeChange, summarize } from '../../server/history/summary'
+
+const eq = (text: string): Run => ({ op: 'eq', text, party: null, seq: 0 })
+const del = (text: string, party: string, seq: number): Run => ({ op: 'del', text, party, seq })
+const ins = (text: string, party: string, seq: number): Run => ({ op: 'ins', text, party, seq })
+
+describe('RangeMarks', () => {
+  it('[HR1] the first row to cover an id range keeps it; pieces split at every boundary', () => {
+    const m = new RangeMarks()
+    const a = { seq: 1, party: 'us' }
+    const b = { seq: 2, party: 'ru' }
+    m.add(7, 10, 5, a) // 10..14
+    m.add(7, 12, 6, b) // 12..17: only 15..17 is new
+    m.add(7, 0, 3, b) // 0..2
+    expect(m.pieces(7, 0, 20)).toEqual([
+      { start: 0, end: 3, mark: b },
+      { start: 3, end: 10 },
+      { start: 10, end: 15, mark: a },
+      { start: 15, end: 18, mark: b },
+      { start: 18, end: 20 },
+    ])
+    expect(m.first(7, 16)).toBe(b)
+    expect(m.first(7, 5)).toBeUndefined()
+    expect(m.first(8, 0)).toBeUndefined()
+  })
+})
+
+describe('wordSegs: word-level redlines from attributed character runs', () => {
+  it('[HR2] whole words, each change with its delegation', () => {
+    expect(wordSegs([eq('within '), del('30', 'ru', 5), ins('45', 'ru', 5), eq(' days.')])).toEqual([
+      { op: 'eq', text: 'within ' },
+      { op: 'del', text: '30', party: 'ru' },
+      { op: 'ins', text: '45', party: 'ru' },
+      { op: 'eq', text: ' days.' },
+    ])
+  })
+
+  it('[HR3] a word changed in part is shown whole: the old word removed, the new one written', () => {
+    expect(wordSegs([eq('within 3'), del('0', 'us', 3), ins('5', 'us', 3), eq(' days')])).toEqual([
+      { op: 'eq', text: 'within ' },
+      { op: 'del', text: '30', party: 'us' },
+      { op: 'ins', text: '35', party: 'us' },
+      { op: 'eq', text: ' days' },
+    ])
+  })
+
+  it('[HR4] a word two delegations wrote belongs to the one whose change gave it its form', () => {
+    // ru typed "45", then us replaced the 5 with a 0
+    expect(wordSegs([eq('within '), del('30', 'ru', 4), ins('4', 'ru', 4), ins('0', 'us', 9), eq(' days')])).toEqual([
+      { op: 'eq', text: 'within ' },
+      { op: 'del', text: '30', party: 'ru' },
+      { op: 'ins', text: '40', party: 'us' },
+      { op: 'eq', text: ' days' },
+    ])
+  })
+
+  it('[HR5] text deleted and typed again identically is no change; insertions at word boundaries stay pure', () => {
+    expect(wordSegs([eq('equal'), del(' and reciprocal.', 'us', 3), ins(' and reciprocal.', 'ru', 4)])).toEqual([
+      { op: 'eq', text: 'equal and reciprocal.' },
+    ])
+    expect(wordSegs([ins('Urgent ', 'us', 2), eq('requests are answered.')])).toEqual([
+      { op: 'ins', text: 'Urgent ', party: 'us' },
+      { op: 'eq', text: 'requests are answered.' },
+    ])
+  })
+
+  it('[HR6] runs of several delegations stay apart; Cyrillic and Arabic words are words', () => {
+    expect(wordSegs([eq('Срок '), ins('ответа ', 'ru', 2), ins('خلال 30 يومًا', 'us', 3)])).toEqual([
+      { op: 'eq', text: 'Срок ' },
+      { op: 'ins', text: 'ответа ', party: 'ru' },
+      { op: 'ins', text: 'خلال 30 يومًا', party: 'us' },
+    ])
+  })
+
+  it('[HR7] the opening draft (no party) is written without one', () => {
+    expect(wordSegs([ins('Scope of the treaty', null as unknown as string, 1)])).toEqual([
+      { op: 'ins', text: 'Scope of the treaty' },
+    ])
+    expect(wordSegs([])).toEqual([])
+  })
+})
+
+describe('summaries', () => {
+  const body = (a: string, b: string) => describeChange({ title: 't', body: a }, { title: 't', body: b })
+
+  it('[HR8] "30 → 45 days": the changed words, with the next word for a one-word change', () => {
+    expect(body('Requests are answered within 30 days.', 'Requests are answered within 45 days.')).toBe('30 → 45 days')
+    expect(body('within 30 days.', 'within 35 days.')).toBe('30 → 35 days')
+    expect(body('Obligations are equal.', 'All Obligations are equal.')).toBe('added “All”')
+    expect(body('the big fox', 'the fox')).toBe('removed “big”')
+    expect(body('a summary of the evidence', 'a summary of the evidence and the victims’ statements')).toBe(
+      'added “and the victims’ statements”',
+    )
+    expect(describeChange({ title: 'Old', body: 'x' }, { title: 'New', body: 'x' })).toBe('Old → New')
+    expect(body('same', 'same')).toBeNull()
+  })
+
+  it('[HR9] one line per kind of version', () => {
+    const s = (kind: Parameters<typeof summarize>[0]['kind'], extra = {}) =>
+      summarize({ kind, partyName: 'Russian Federation', titles: ['Equal obligations'], ...extra })
+    expect(s('accept')).toBe("Russian Federation accepted 'Equal obligations'")
+    expect(s('agree')).toBe("'Equal obligations' agreed by all parties")
+    expect(s('reject', { reason: 'Too vague.' })).toBe("Russian Federation rejected 'Equal obligations': Too vague.")
+    expect(s('withdraw')).toBe("Russian Federation withdrew 'Equal obligations'")
+    expect(s('reopen', { byEdit: true })).toBe("Russian Federation reopened 'Equal obligations' by editing its agreed text")
+    expect(s('restore', { restoredFrom: 4 })).toBe("Russian Federation restored 'Equal obligations' to its text at version 4")
+    expect(s('checkpoint', { titles: [], name: 'Round one' })).toBe("Russian Federation marked checkpoint 'Round one'")
+    expect(summarize({ kind: 'propose', partyName: null, titles: ['Scope'] })).toBe("'Scope' is in the opening draft")
+    expect(s('edit', { titles: ['A', 'B', 'C', 'D'] })).toBe("Russian Federation edited 'A', 'B' and 2 more")
+  })
+})
