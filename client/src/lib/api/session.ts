@@ -5,6 +5,7 @@
  * the address bar, so a copied URL or a screenshot does not leak it.
  */
 import type { SessionInfo } from '../../../../shared/schemas'
+import { displayName } from '../../../../server/auth/displayName'
 import { apiFetch } from './http'
 
 const tokenKey = (negotiationId: string) => `parley:token:${negotiationId}`
@@ -49,13 +50,12 @@ export function saveName(name: string): void {
   safe(() => localStorage.setItem(NAME_KEY, name.trim()))
 }
 
-/** Same rules as the server's displayName(): trimmed, no control characters, at most 64 characters. */
+/**
+ * The name as the server will record it — its own rule, imported rather than
+ * restated (a pure function) — or '' when nothing was typed.
+ */
 export function cleanName(raw: string): string {
-  // eslint-disable-next-line no-control-regex
-  return raw
-    .replace(/[\u0000-\u001f\u007f]/g, '')
-    .trim()
-    .slice(0, 64)
+  return raw.trim() === '' ? '' : displayName(raw)
 }
 
 function safe<T>(fn: () => T): T | null {
