@@ -201,7 +201,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   })
   // The adapter gets clients of its own with ioredis defaults (queue while reconnecting).
   const adapterClients = cluster ? [cluster.newClient(), cluster.newClient()] : []
-  if (cluster) io.adapter(createAdapter(adapterClients[0]!, adapterClients[1]!))
+  // Under PARLEY_REDIS_PREFIX too, so deployments (or test runs) sharing one Redis never hear each other.
+  if (cluster) io.adapter(createAdapter(adapterClients[0]!, adapterClients[1]!, { key: `${config.redisPrefix}:socket.io` }))
   // socket.io attaches its own upgrade listener; Parley's router below decides instead.
   httpServer.removeAllListeners('upgrade')
   const engine = io.engine as unknown as { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void }

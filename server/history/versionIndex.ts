@@ -37,7 +37,12 @@ import { docAt } from './reconstruct'
 const GROW_FLUSH_MS = 1000
 /** A negotiation nobody touched for this long gives its fold's memory back (it is rebuilt from the log on next use). */
 const IDLE_MS = 5 * 60_000
-/** With several instances: a local commit is indexed this long after it, with whatever committed meanwhile. */
+/**
+ * With several instances: a local ledger commit (a move: a version of its own) is indexed this long
+ * after it, a board commit (which mostly grows an edit version, written at most every GROW_FLUSH_MS
+ * anyway) GROW_FLUSH_MS after it; whatever commits meanwhile joins that step. Each step is a lock
+ * round, and a fold another instance moved on must be rebuilt, so steps are kept few.
+ */
 const SHARED_STEP_DELAY_MS = 50
 
 export interface VersionIndexDeps {
@@ -99,8 +104,8 @@ export class VersionIndex {
   private states = new Map<string, Tracked>()
   private inbox = new Map<string, LogRow[]>()
   private queues = new Map<string, Promise<void>>()
-  /** with `lock`: negotiations with a step scheduled */
-  private stepping = new Set<string>()
+  /** with `lock`: negotiations with a step scheduled, and when it is due */
+  private stepping = new Map<string, { timer: NodeJS.Timeout; due: number }>()
   private closed = false
 
   constructor(private readonly deps: VersionIndexDeps) {}
@@ -125,12 +130,18 @@ export class VersionIndex {
     for (const u of updates) box.push(fromCommitted(doc, u))
     if (!this.deps.lock) return void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, false))
     // Shared: one step (one lock round) for a burst of commits; it reads the logs to their heads.
-    if (this.stepping.has(negotiationId)) return
-    this.stepping.add(negotiationId)
-    setTimeout(() => {
+    const delay =
+      doc === 'ledger' ? (this.deps.sharedStepDelayMs ?? SHARED_STEP_DELAY_MS) : (this.deps.growFlushMs ?? GROW_FLUSH_MS)
+    const due = Date.now() + delay
+    const scheduled = this.stepping.get(negotiationId)
+    if (scheduled && scheduled.due <= due) return
+    if (scheduled) clearTimeout(scheduled.timer)
+    const timer = setTimeout(() => {
       this.stepping.delete(negotiationId)
       if (!this.closed) void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, true))
-    }, this.deps.sharedStepDelayMs ?? SHARED_STEP_DELAY_MS).unref()
+    }, delay)
+    timer.unref()
+    this.stepping.set(negotiationId, { timer, due })
   }
 
   async list(negotiationId: string): Promise<VersionRecord[]> {
