@@ -21,7 +21,7 @@
  * Options: --sizes 10000,100000  --samples 200  --checkpoint-every 300  --json file  --keep (the temp store)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as Y from 'yjs'
 import { board, termsInOrder } from '../shared/docLayout'
@@ -61,28 +61,34 @@ interface Stats {
   median: number
   p95: number
   n: number
+  /** CPU time of this process (user + system), median: what the work costs when the machine is not shared */
+  cpuMedian?: number
 }
 
 async function sample(n: number, fn: (i: number) => Promise<unknown>): Promise<Stats> {
   const times: number[] = []
+  const cpu: number[] = []
   for (let i = 0; i < n; i++) {
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     await fn(i)
     times.push(performance.now() - t0)
+    const c = process.cpuUsage(c0)
+    cpu.push((c.user + c.system) / 1000)
   }
-  return stats(times)
+  return stats(times, cpu)
 }
 
-function stats(times: number[]): Stats {
-  const sorted = [...times].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-  return { median: at(0.5), p95: at(0.95), n: sorted.length }
+function stats(times: number[], cpu?: number[]): Stats {
+  const q = (xs: number[], p: number) => {
+    const sorted = [...xs].sort((a, b) => a - b)
+    return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+  }
+  return { median: q(times, 0.5), p95: q(times, 0.95), n: times.length, ...(cpu ? { cpuMedian: q(cpu, 0.5) } : {}) }
 }
 
-async function once(fn: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now()
-  await fn()
-  return performance.now() - t0
+async function once(fn: () => Promise<unknown>): Promise<Stats> {
+  return sample(1, fn)
 }
 
 /** Two delegations negotiating: typing runs, new terms, moves, checkpoints — `count` board updates in all. */
@@ -162,23 +168,32 @@ async function coldLoad(dir: string, negotiationId: string, samples: number): Pr
     PARLEY_CHECKPOINT_EVERY: String(CHECKPOINT_EVERY),
   })
   const times: number[] = []
+  const cpu: number[] = []
   for (let i = 0; i < samples; i++) {
     const parley = await startParley(config, { log: createLogger('warn') })
     const { token } = await parley.service.mintToken(negotiationId, { role: 'negotiator', party: 'us' })
     const ws = parley.url.replace(/^http/, 'ws') + '/yjs'
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     const c = yClient(ws, boardDocName(negotiationId), { token, name: 'Cold reader' })
     await synced(c, 30_000)
     times.push(performance.now() - t0)
+    const used = process.cpuUsage(c0)
+    cpu.push((used.user + used.system) / 1000)
     c.destroy()
     await parley.close()
   }
-  return stats(times)
+  return stats(times, cpu)
 }
 
 async function run(count: number) {
   const dir = mkdtempSync(join(tmpdir(), `parley-bench-history-${count}-`))
   console.log(`\n== ${count.toLocaleString('en-US')} board updates (checkpoint every ${CHECKPOINT_EVERY}) — ${dir}`)
+  console.log(
+    `   load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} cores`,
+  )
   const s = await startHistoryStack({
     dir,
     checkpointEvery: CHECKPOINT_EVERY,
@@ -208,7 +223,7 @@ async function run(count: number) {
   const rand = prng(7)
   const pick = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1))
   const N = versions.length
-  const results: Record<string, Stats | number> = {}
+  const results: Record<string, Stats> = {}
   await index.list(id) // first use loads the fold; what follows is steady state
   results.listVersions = await sample(Math.min(SAMPLES, 100), () => history.versions(id))
   results.sheetAtVersion = await sample(SAMPLES, () => history.sheetAt(id, pick(1, N)))
@@ -256,6 +271,11 @@ async function run(count: number) {
     coldLoad: 'cold load → first synced client',
   }
   for (const [k, v] of Object.entries(results)) console.log(`  ${label[k]!.padEnd(44)} ${fmt(v)}`)
+  console.log(
+    `   load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  )
   return { count, boardHead, ledgerHead, versions: N, buildSeconds: built.seconds, checkpointEvery: CHECKPOINT_EVERY, ...results }
 }
 

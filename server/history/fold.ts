@@ -71,8 +71,6 @@ export class HistoryFold {
   /** text of every term seen, as of `pos` (removed terms keep their last text, for titles) */
   private texts = new Map<string, TermText>()
   private runBefore: Map<string, TermText>
-  /** for the open edit run: each of its terms' text after its newest row (null: off the board) */
-  private runAfter = new Map<string, TermText | null>()
   /** the open edit run grew since its summary and hash were computed */
   private stale = false
   private touches: Touches = noTouches()
@@ -85,7 +83,6 @@ export class HistoryFold {
     this.pos = { ...init.pos }
     this.last = init.last ? { ...init.last, termIds: [...init.last.termIds] } : null
     this.runBefore = init.runBefore ?? new Map()
-    if (this.last?.kind === 'edit') for (const id of this.last.termIds) this.runAfter.set(id, termText(this.board, id))
     this.partyName = init.partyName
     const b = boardOf(this.board)
     b.terms.forEach((_m, id) => this.cacheText(id))
@@ -127,6 +124,10 @@ export class HistoryFold {
   // ── board rows ──────────────────────────────────────────────────────────
 
   private applyBoard(row: LogRow): FoldEvent[] {
+    const meta = moveMeta(row.meta)
+    // A row that cannot grow the open run ends it: seal it while the board still shows how it ended.
+    const ev = { kind: 'edit' as const, at: row.at, party: row.author.party, user: row.author.user, termIds: [] }
+    if (this.last && this.stale && (meta?.kind === 'restore' || !extendsVersion(this.last, ev))) this.seal(this.last)
     this.touches = noTouches()
     try {
       Y.applyUpdate(this.board, row.update)
@@ -155,9 +156,8 @@ export class HistoryFold {
       const prev = this.texts.get(id)
       if (prev && !t.added.has(id)) before.set(id, prev)
     }
-    for (const id of [...t.text, ...t.layout, ...t.added]) this.cacheText(id)
+    for (const id of [...t.text, ...t.added]) this.cacheText(id)
 
-    const meta = moveMeta(row.meta)
     if (meta?.kind === 'restore') {
       return [
         this.create('restore', row, meta.party, meta.user, meta.termIds.length ? meta.termIds : changed, {
@@ -167,11 +167,9 @@ export class HistoryFold {
     }
     if (changed.length === 0 && !t.other) return []
 
-    const ev = { kind: 'edit' as const, at: row.at, party: row.author.party, user: row.author.user, termIds: changed }
     if (this.last && extendsVersion(this.last, ev)) {
       const v = this.last
       for (const [id, text] of before) if (!this.runBefore.has(id)) this.runBefore.set(id, text)
-      for (const id of changed) this.runAfter.set(id, termText(this.board, id))
       v.termIds = mergeTermIds(v.termIds, changed)
       v.lastAt = row.at
       v.boardSeq = this.pos.boardSeq
@@ -180,10 +178,7 @@ export class HistoryFold {
       this.stale = true
       return [{ type: 'grown', version: v }]
     }
-    // The run before this one is final: its summary from its own texts, before they are replaced.
-    if (this.last) this.seal(this.last)
     this.runBefore = before
-    this.runAfter = new Map(changed.map((id) => [id, termText(this.board, id)]))
     return [this.create('edit', row, row.author.party, row.author.user, changed)]
   }
 
@@ -293,8 +288,9 @@ export class HistoryFold {
     return { type: 'created', version: v }
   }
 
+  /** Computed from the board as it is now: the fold seals a run before any row that could change it without growing it. */
   private editSummary(v: VersionRecord): string {
-    const after = (id: string) => (this.runAfter.has(id) ? this.runAfter.get(id)! : termText(this.board, id))
+    const after = (id: string) => termText(this.board, id)
     const only = v.termIds.length === 1 ? v.termIds[0]! : null
     const same = (a: TermText | null | undefined, b: TermText | null | undefined) =>
       !!a && !!b && a.title === b.title && a.body === b.body
@@ -326,16 +322,60 @@ export class HistoryFold {
  * withdraw by removal) comes right after the board row that caused it.
  * Takes the next row off one of the two queues, or returns undefined.
  */
-export function nextRow(fold: HistoryFold, board: LogRow[], ledger: LogRow[]): LogRow | undefined {
-  const b = board[0]
-  const l = ledger[0]
+export function nextRow(fold: HistoryFold, board: RowQueue, ledger: RowQueue): LogRow | undefined {
+  const b = board.peek()
+  const l = ledger.peek()
   if (!l) return board.shift()
   if (!b) return ledger.shift()
-  const m = moveMeta(l.meta)
+  const m = ledger.headMove()
   if (m && causedByBoard(m)) {
     if (b.at < l.at) return board.shift()
     if (!fold.causeSeen(m) && b.at <= l.at + CAUSE_SLACK_MS) return board.shift()
     return ledger.shift()
   }
   return b.at <= l.at ? board.shift() : ledger.shift()
+}
+
+/** Rows waiting to be folded, in seq order (a catch-up may hold many: no Array.shift). */
+export class RowQueue {
+  private items: LogRow[] = []
+  private head = 0
+  private move: { row: LogRow; meta: MoveMeta | null } | null = null
+
+  static of(rows: LogRow[]): RowQueue {
+    const q = new RowQueue()
+    for (const r of rows) q.push(r)
+    return q
+  }
+
+  get length(): number {
+    return this.items.length - this.head
+  }
+
+  push(row: LogRow): void {
+    this.items.push(row)
+  }
+
+  peek(): LogRow | undefined {
+    return this.items[this.head]
+  }
+
+  /** The head row's move meta, parsed once. */
+  headMove(): MoveMeta | null {
+    const row = this.items[this.head]
+    if (!row) return null
+    if (this.move?.row !== row) this.move = { row, meta: moveMeta(row.meta) }
+    return this.move.meta
+  }
+
+  shift(): LogRow | undefined {
+    const row = this.items[this.head]
+    if (!row) return undefined
+    this.head++
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return row
+  }
 }

@@ -29,7 +29,7 @@ import type { TermText } from '../../shared/negotiation'
 import type { Version, VersionKind } from '../../shared/schemas'
 import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
 import type { CommittedUpdate, Room } from '../sync/room'
-import { HistoryFold, nextRow, type FoldEvent } from './fold'
+import { HistoryFold, RowQueue, nextRow, type FoldEvent } from './fold'
 import { fromCommitted, fromStored, type LogDoc, type LogRow } from './logRows'
 import { docAt } from './reconstruct'
 
@@ -69,8 +69,8 @@ export interface VersionIndexDeps {
 interface Tracked {
   fold: HistoryFold
   /** rows taken from the log, not yet folded */
-  board: LogRow[]
-  ledger: LogRow[]
+  board: RowQueue
+  ledger: RowQueue
   /** highest seq of each doc queued or folded */
   queued: Record<LogDoc, number>
   /** the newest version grew since it was last written */
@@ -281,8 +281,8 @@ export class VersionIndex {
     })
     const t: Tracked = {
       fold,
-      board: [],
-      ledger: [],
+      board: new RowQueue(),
+      ledger: new RowQueue(),
       queued: { board: pos.boardSeq, ledger: pos.ledgerSeq },
       dirty: false,
       open: null,

@@ -8,7 +8,7 @@ import * as Y from 'yjs'
 import { board, insertTerm, replaceText, writeMeta, writeStatus } from '../../shared/docLayout'
 import { applyMove, type TermStatus } from '../../shared/negotiation'
 import type { Author, VersionRecord } from '../../server/store/types'
-import { HistoryFold, nextRow } from '../../server/history/fold'
+import { HistoryFold, RowQueue, nextRow } from '../../server/history/fold'
 import type { LogRow } from '../../server/history/logRows'
 import { EDIT_PAUSE_MS } from '../../server/history/grouping'
 import { versionRowHash, GENESIS_HASH } from '../../server/store/chain'
@@ -107,8 +107,8 @@ function freshFold(): HistoryFold {
 
 /** Folds the log's rows in fold order; returns every version in its final form. */
 function fold(log: Log, f = freshFold()): VersionRecord[] {
-  const boardRows = log.rows.filter((r) => r.doc === 'board')
-  const ledgerRows = log.rows.filter((r) => r.doc === 'ledger')
+  const boardRows = RowQueue.of(log.rows.filter((r) => r.doc === 'board'))
+  const ledgerRows = RowQueue.of(log.rows.filter((r) => r.doc === 'ledger'))
   const byN = new Map<number, VersionRecord>()
   for (let row = nextRow(f, boardRows, ledgerRows); row; row = nextRow(f, boardRows, ledgerRows)) {
     for (const ev of f.apply(row)) byN.set(ev.version.n, ev.version)
