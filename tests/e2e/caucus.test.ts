@@ -19,7 +19,7 @@ describe.skipIf(!chromiumForTests('e2e/caucus'))('caucus', () => {
   beforeAll(async () => {
     await ensureClientBuilt()
     ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
-  }, 120_000)
+  }, 180_000)
 
   afterAll(async () => {
     await Promise.all(people.map((p) => p.close().catch(() => {})))
@@ -63,7 +63,7 @@ describe.skipIf(!chromiumForTests('e2e/caucus'))('caucus', () => {
     await up1.page.keyboard.press('Escape')
 
     // The other member of the delegation sees it live; the caucus draft can go to the shared board.
-    await up2.page.getByTestId('note-card').filter({ hasText: secret }).waitFor({ timeout: 3000 })
+    await up2.page.getByTestId('note-card').filter({ hasText: secret }).waitFor({ timeout: 10_000 })
     expect(await up2.page.getByTestId('note-card').locator('button.as-button').textContent()).toContain(
       'Наша позиция — موقفنا النهائي',
     )
@@ -74,7 +74,7 @@ describe.skipIf(!chromiumForTests('e2e/caucus'))('caucus', () => {
     await up1.page.getByTestId('create-term').click()
     await up1.page.getByTestId('propose-draft').click()
     expect(await up1.page.getByTestId('canvas').getAttribute('data-surface')).toBe('board')
-    await card(down.page, 'Dry-season clause').waitFor({ timeout: 3000 })
+    await card(down.page, 'Dry-season clause').waitFor({ timeout: 10_000 })
     expect(await card(down.page, 'Dry-season clause').textContent()).toContain('Proposed by Upstream')
 
     // The other delegation's own caucus is a different, empty board.
@@ -93,5 +93,5 @@ describe.skipIf(!chromiumForTests('e2e/caucus'))('caucus', () => {
     expect(await press.page.getByTestId('note-card').count()).toBe(0)
 
     for (const p of people) expect(p.errors).toEqual([])
-  }, 90_000)
+  }, 180_000)
 })

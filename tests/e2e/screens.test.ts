@@ -100,12 +100,12 @@ describe.skipIf(!chromiumForTests('e2e/screens'))('main screens', () => {
     for (let i = 0; i < 'certified translation'.length; i++) await ru.page.keyboard.press('Shift+ArrowLeft')
     await bodyEditor(us.page).click()
     await us.page.keyboard.press('Control+Home')
-    await us.page.locator('.cm-ySelectionCaret').first().waitFor({ timeout: 5000 })
+    await us.page.locator('.cm-ySelectionCaret').first().waitFor({ timeout: 15_000 })
     await settle(us.page)
     problems.push(...(await audit(us.page, 'term editing')))
     await shot(us.page, 'term-editing.png')
     expect(problems, problems.join('\n')).toEqual([])
-  }, 120_000)
+  }, 180_000)
 
   it("[E7b] the observer's board, term panel and the term sheet: no serious or critical axe violation", async () => {
     const problems: string[] = []
@@ -123,7 +123,7 @@ describe.skipIf(!chromiumForTests('e2e/screens'))('main screens', () => {
     problems.push(...(await audit(press.page, 'term sheet')))
     await shot(press.page, 'term-sheet.png')
     expect(problems, problems.join('\n')).toEqual([])
-  }, 120_000)
+  }, 180_000)
 
   it("[E7c] the caucus board and the reviewer's history: no serious or critical axe violation", async () => {
     const problems: string[] = []
@@ -151,7 +151,7 @@ describe.skipIf(!chromiumForTests('e2e/screens'))('main screens', () => {
     problems.push(...(await audit(review.page, 'reviewer history')))
     await shot(review.page, 'history.png')
     expect(problems, problems.join('\n')).toEqual([])
-  }, 120_000)
+  }, 180_000)
 
   it('[E7d] the admin lobby, the name prompt and a broken link: no serious or critical axe violation', async () => {
     const problems: string[] = []
@@ -185,5 +185,5 @@ describe.skipIf(!chromiumForTests('e2e/screens'))('main screens', () => {
     expect(problems, problems.join('\n')).toEqual([])
 
     for (const p of people) expect(p.errors).toEqual([])
-  }, 120_000)
+  }, 180_000)
 })

@@ -16,7 +16,7 @@ export async function cardState(page: Page, title: string): Promise<string | nul
 export async function openTerm(page: Page, title: string): Promise<void> {
   await card(page, title).locator('button.open').click()
   await page.getByTestId('term-panel').waitFor()
-  await page.locator('[data-testid="body-editor"][data-ready="true"]').waitFor({ timeout: 15_000 })
+  await page.locator('[data-testid="body-editor"][data-ready="true"]').waitFor({ timeout: 45_000 })
 }
 
 export const bodyEditor = (page: Page) => page.locator('[data-testid="body-editor"] .cm-content')

@@ -76,12 +76,12 @@ export async function join(p: Participant, link: string, name: string): Promise<
   await page.goto(link)
   const prompt = page.getByTestId('name-prompt')
   const live = page.locator('[data-testid="connection-status"][data-state="live"]')
-  await prompt.or(live).first().waitFor({ timeout: 15_000 })
+  await prompt.or(live).first().waitFor({ timeout: 45_000 })
   if (await prompt.isVisible()) {
     await page.fill('#display-name', name)
     await page.getByTestId('join').click()
   }
-  await live.waitFor({ timeout: 15_000 })
+  await live.waitFor({ timeout: 45_000 })
   return page
 }
 
