@@ -35,6 +35,8 @@ import { docAt } from './reconstruct'
 
 /** How often a growing edit version is written and announced. */
 const GROW_FLUSH_MS = 1000
+/** Rows folded between two yields to the event loop during a catch-up. */
+const CATCH_UP_SLICE = 2000
 /** A negotiation nobody touched for this long gives its fold's memory back (it is rebuilt from the log on next use). */
 const IDLE_MS = 5 * 60_000
 /**
@@ -320,9 +322,16 @@ export class VersionIndex {
       t[row.doc].push(row)
       t.queued[row.doc] = row.seq
     }
-    const events: FoldEvent[] = []
+    let events: FoldEvent[] = []
+    let folded = 0
     for (let row = nextRow(t.fold, t.board, t.ledger); row; row = nextRow(t.fold, t.board, t.ledger)) {
       events.push(...t.fold.apply(row))
+      // A long catch-up (a first start on an old store) must not stall the server: write and yield now and then.
+      if (++folded % CATCH_UP_SLICE === 0) {
+        await this.record(negotiationId, t, events)
+        events = []
+        await new Promise((resolve) => setImmediate(resolve))
+      }
     }
     await this.record(negotiationId, t, events)
   }

@@ -199,8 +199,24 @@ describe('redlines attributed from the log', () => {
     })
   })
 
-  it('[HA7] the export carries the sheet, the history and the chain heads in md, html and json', async () => {
+  it('[HA7] the export carries the sheet, the history and the chain heads in md, html and json; never a caucus', async () => {
+    const caucus = track(
+      yClient(server.wsUrl, `${neg.id}/caucus/us`, { token: neg.tokens.negotiator.us!, name: 'J. Carter', ack: '1' }),
+    )
+    await synced(caucus)
+    const countBefore = (await versions()).length
+    caucus.doc.transact(() => {
+      const note = new Y.Map<unknown>()
+      note.set('text', new Y.Text('Fallback: concede 60 days if pressed'))
+      caucus.doc.getMap('notes').set('n-secret', note)
+    })
+    await waitFor(() => caucus.receipts.length > 0)
     const json = await get<ExportDoc>('/export?format=json', neg.tokens.reviewer)
+    for (const format of ['json', 'md', 'html']) {
+      const body = (await get<unknown>(`/export?format=${format}`, neg.tokens.negotiator.us!)).body
+      expect(JSON.stringify(body)).not.toContain('concede 60 days')
+    }
+    expect((await versions()).length).toBe(countBefore)
     expect(json.type).toContain('application/json')
     const all = await versions()
     expect(json.body).toMatchObject({
