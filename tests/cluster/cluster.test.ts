@@ -4,54 +4,39 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { board, insertTerm, readStatus, replaceText, termText } from '../../shared/docLayout'
-import { spawnServer, type ServerProcess } from '../helpers/process'
-import { createTestSchema, postgresForTests, redisForTests, testRedisPrefix, type TestSchema } from '../helpers/services'
+import { postgresForTests, redisForTests } from '../helpers/services'
 import { synced, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { SYNC_MS, waitFor } from './harness'
+import type { ServerProcess } from '../helpers/process'
+import { startCluster, SYNC_MS, waitFor, type Cluster } from './harness'
 import * as Y from 'yjs'
 
 const pgUrl = await postgresForTests('cluster')
 const redisUrl = await redisForTests('cluster')
 
 describe.skipIf(!pgUrl || !redisUrl)('three instances on PostgreSQL and Redis', () => {
-  let schema: TestSchema
-  const instances: ServerProcess[] = []
+  let cluster: Cluster
+  let instances: Array<ServerProcess | null>
   const open: Array<YClient | ControlClient> = []
   let neg: CreatedNegotiation
-  const env = () => ({
-    DATABASE_URL: schema.url,
-    REDIS_URL: redisUrl!,
-    PARLEY_REDIS_PREFIX: prefix,
-    PARLEY_SECRET: 'cluster-test-secret-0123456789-0123456789',
-    PARLEY_LOG_LEVEL: 'warn',
-  })
-  const prefix = testRedisPrefix()
-  const ws = (i: number) => instances[i]!.url.replace(/^http/, 'ws') + '/yjs'
+  const ws = (i: number) => cluster.ws(i)
 
   beforeAll(async () => {
-    schema = await createTestSchema(pgUrl!)
-    for (let i = 0; i < 3; i++) instances.push(await spawnServer({ env: env() }))
-    const res = await fetch(`${instances[0]!.url}/api/negotiations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${instances[0]!.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        title: 'Cluster',
-        parties: [
-          { id: 'a', name: 'A' },
-          { id: 'b', name: 'B' },
-        ],
-      }),
+    cluster = await startCluster({ size: 3, pgUrl: pgUrl!, redisUrl: redisUrl! })
+    instances = cluster.instances
+    neg = await cluster.createNegotiation(cluster.http(0), {
+      title: 'Cluster',
+      parties: [
+        { id: 'a', name: 'A' },
+        { id: 'b', name: 'B' },
+      ],
     })
-    neg = (await res.json()) as CreatedNegotiation
   })
 
   afterAll(async () => {
-    if (process.env.DEBUG_CLUSTER) for (const p of instances) console.log(p.output.join('').slice(-4000))
     for (const c of open) 'destroy' in c ? c.destroy() : c.close()
-    for (const p of instances) await p.kill()
-    await schema?.drop()
+    await cluster?.close()
   })
 
   it('[C1] edits on one instance reach clients of the others, and commands work on any instance', async () => {

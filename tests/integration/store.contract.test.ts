@@ -600,8 +600,9 @@ if (pgUrl) {
 
     it('[ST25] withLock across instances: no two holders at once, a dead holder frees the lock, a long wait is StoreUnavailableError', async () => {
       const { url } = await freshSchema()
-      const one = (await open(url, { lockWaitMs: 1500 })) as PostgresStore
-      const two = (await open(url, { lockWaitMs: 1500 })) as PostgresStore
+      // A generous wait for the counter (30 holders queue behind each other on a busy machine), a short one below.
+      const one = (await open(url, { lockWaitMs: 30_000 })) as PostgresStore
+      const two = (await open(url, { lockWaitMs: 30_000 })) as PostgresStore
       // Read-decide-write of a counter in the log from both instances at once: no decision is lost.
       const step = (s: Store) =>
         s.withLock('neg-x', async () => {
@@ -615,19 +616,25 @@ if (pgUrl) {
       expect(rows).toHaveLength(30)
 
       // held by one instance: the other waits, then gives up with StoreUnavailableError
+      const impatient = (await open(url, { lockWaitMs: 1500 })) as PostgresStore
       let release!: () => void
-      const holding = one.withLock('neg-y', () => new Promise<void>((r) => (release = r)))
-      await new Promise((r) => setTimeout(r, 50))
+      let holds!: () => void
+      const held = new Promise<void>((r) => (holds = r))
+      const holding = one.withLock('neg-y', () => {
+        holds()
+        return new Promise<void>((r) => (release = r))
+      })
+      await held
       const started = Date.now()
-      await expect(two.withLock('neg-y', async () => 'never')).rejects.toBeInstanceOf(StoreUnavailableError)
+      await expect(impatient.withLock('neg-y', async () => 'never')).rejects.toBeInstanceOf(StoreUnavailableError)
       expect(Date.now() - started).toBeGreaterThanOrEqual(1300)
-      expect(Date.now() - started).toBeLessThan(3500)
+      expect(Date.now() - started).toBeLessThan(8000)
       release()
       await holding
-      expect(await two.withLock('neg-y', async () => 'now')).toBe('now')
+      expect(await impatient.withLock('neg-y', async () => 'now')).toBe('now')
 
       // the holder's session dies (a SIGKILLed instance): the lock goes with it
-      const three = (await open(url, { lockWaitMs: 1500 })) as PostgresStore
+      const three = (await open(url, { lockWaitMs: 10_000 })) as PostgresStore
       let entered!: () => void
       let finish!: () => void
       const inside = new Promise<void>((r) => (entered = r))
