@@ -113,12 +113,9 @@ export interface Batch {
   claims: ClientClaim[]
 }
 
-/** One outbound message of a batch: to everyone (but one), to one connection, or the batch's merged updates. */
+/** One outbound message of a batch: to everyone (but one), or to one connection. */
 type Segment =
-  | { kind: 'broadcast'; except: Connection | null; message: Uint8Array }
-  | { kind: 'direct'; to: Connection; message: Uint8Array }
-  /** `variants`: what a connection that sent some of the updates gets instead (null: nothing) */
-  | { kind: 'updates'; message: Uint8Array; variants: Map<Connection, Uint8Array | null> }
+  { kind: 'broadcast'; except: Connection | null; message: Uint8Array } | { kind: 'direct'; to: Connection; message: Uint8Array }
 
 /** A batch's sends, framed: `common` for every connection not in `individual`. */
 export interface Outbox {
@@ -166,6 +163,7 @@ export class Room {
     private readonly deps: RoomDeps,
   ) {
     this.doc = loaded.doc
+    this.doc.on('beforeObserverCalls', this.guard)
     this.committedSeq = loaded.seq
     this.baseState = loaded.baseState
     this.tail = loaded.tail
@@ -310,38 +308,47 @@ export class Room {
     this.batch.claims.push({ doc: this.name, clientId: id, owner: 'server' })
   }
 
+  /** The client update applyAndQueue is applying, for `guard`; null otherwise. */
+  private applying: { origin: UpdateOrigin; hadPending: boolean; missing: boolean } | null = null
+
+  /**
+   * Runs once Yjs has integrated a client update but before any observer (the board watcher) acts
+   * on it; throwing here lands in applyAndQueue's catch. An update whose dependencies the doc lacks
+   * would be held pending yet stored; types nested past MAX_TYPE_NESTING would overflow the stack
+   * of the next delete (see docState.ts). Registered once per doc: adding and removing a listener
+   * per update allocated lib0's listener set every time.
+   */
+  private readonly guard = (tr: Y.Transaction): void => {
+    const a = this.applying
+    if (a === null || tr.origin !== a.origin) return
+    const store = tr.doc.store
+    if (!a.hadPending && (store.pendingStructs !== null || store.pendingDs !== null)) {
+      a.missing = true
+      throw new ProtocolError('update depends on content the doc does not have')
+    }
+    if (nestsDeeperThan(tr, MAX_TYPE_NESTING)) throw new ProtocolError(`types nested deeper than ${MAX_TYPE_NESTING} levels`)
+  }
+
   private applyAndQueue(update: Uint8Array, origin: UpdateOrigin): void {
     // Queue this room before applying: listeners' follow-up writes to other rooms (the
     // ledger move an edit causes) then commit and are delivered after their cause.
     this.deps.schedule(this)
-    // Checked once Yjs has integrated the update but before any observer (the board watcher) acts on
-    // it; throwing here lands in the catch below. An update whose dependencies the doc lacks would be
-    // held pending yet stored; types nested past MAX_TYPE_NESTING would overflow the stack of the
-    // next delete (see docState.ts).
     const doc = this.doc
-    const hadPending = doc.store.pendingStructs !== null || doc.store.pendingDs !== null
-    let missing = false
-    const guard = (tr: Y.Transaction) => {
-      if (tr.origin !== origin) return
-      if (!hadPending && (doc.store.pendingStructs !== null || doc.store.pendingDs !== null)) {
-        missing = true
-        throw new ProtocolError('update depends on content the doc does not have')
-      }
-      if (nestsDeeperThan(tr, MAX_TYPE_NESTING)) throw new ProtocolError(`types nested deeper than ${MAX_TYPE_NESTING} levels`)
-    }
-    doc.on('beforeObserverCalls', guard)
+    const applying = { origin, hadPending: doc.store.pendingStructs !== null || doc.store.pendingDs !== null, missing: false }
+    this.applying = applying
     try {
       Y.applyUpdate(doc, update, origin)
     } catch (err) {
+      this.applying = null
       // Yjs may have integrated part of it; put the doc back to what is known good.
       this.rebuild(this.batch.items.flatMap((i) => (i.kind === 'update' ? [i.update] : [])))
       // Each of these costs a rebuild: a connection that keeps sending them is not a client catching up.
-      if (missing && origin.source === 'connection' && ++origin.conn.refusedWrites < MAX_REFUSED_WRITES) {
+      if (applying.missing && origin.source === 'connection' && ++origin.conn.refusedWrites < MAX_REFUSED_WRITES) {
         return this.askForMissing(origin.conn)
       }
       throw new ProtocolError(`update could not be applied: ${(err as Error).message}`)
     } finally {
-      doc.off('beforeObserverCalls', guard)
+      this.applying = null
     }
     this.stateCache = null
     this.push({ kind: 'update', update, origin, at: this.deps.now() })
@@ -563,35 +570,27 @@ export class Room {
   }
 
   /**
-   * Encodes a batch's sends once. All its updates go out as one merged update
-   * (DESIGN.md: "one merged update per turn"), except that a connection that
-   * sent some of them gets the others only; each recipient then gets every
-   * message meant for it in one socket write, and every recipient that is
-   * neither a sender nor addressed alone gets the very same bytes.
+   * Encodes a batch's sends once: each update as its sender sent it (DESIGN.md:
+   * forward the bytes, never re-encode), to everyone but its sender. Each
+   * recipient then gets every message of the batch meant for it — updates,
+   * awareness, receipts, sync replies — in one socket write, and every
+   * recipient that neither sent nor is addressed alone gets the very same bytes.
    */
   private prepare(batch: Batch): Outbox {
     const items = batch.items
     const segments: Segment[] = []
     const special = new Set<Connection>()
-    const updates: Array<{ update: Uint8Array; sender: Connection | null }> = []
-    for (const item of items) {
-      if (item.kind === 'update')
-        updates.push({ update: item.update, sender: item.origin.source === 'connection' ? item.origin.conn : null })
-    }
-    let updatesPlaced = false
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!
       switch (item.kind) {
         case 'update': {
-          if (!updatesPlaced) {
-            updatesPlaced = true
-            segments.push(this.updatesSegment(updates, special))
-          }
-          // One receipt per update (CONTRACT.md: "after each of its updates"), so a client can count what is unsaved.
           const sender = item.origin.source === 'connection' ? item.origin.conn : null
-          if (sender?.wantsReceipts) {
-            segments.push({ kind: 'direct', to: sender, message: encodeSaveReceipt(this.committedSeqAt(items, i)) })
+          segments.push({ kind: 'broadcast', except: sender, message: encodeSyncUpdate(item.update) })
+          if (sender) {
             special.add(sender)
+            // One receipt per update (CONTRACT.md: "after each of its updates"), so a client can count what is unsaved.
+            if (sender.wantsReceipts)
+              segments.push({ kind: 'direct', to: sender, message: encodeSaveReceipt(this.committedSeqAt(items, i)) })
           }
           break
         }
@@ -614,37 +613,14 @@ export class Room {
       }
     }
     const common: Uint8Array[] = []
-    for (const seg of segments) if (seg.kind !== 'direct') common.push(seg.message)
+    for (const seg of segments) if (seg.kind === 'broadcast') common.push(seg.message)
     const individual = new Map<Connection, Outgoing>()
     for (const conn of special) {
       const own: Uint8Array[] = []
-      for (const seg of segments) {
-        if (seg.kind === 'direct') {
-          if (seg.to === conn) own.push(seg.message)
-        } else if (seg.kind === 'broadcast') {
-          if (seg.except !== conn) own.push(seg.message)
-        } else {
-          const variant = seg.variants.get(conn)
-          if (variant === undefined) own.push(seg.message)
-          else if (variant !== null) own.push(variant)
-        }
-      }
+      for (const seg of segments) if (seg.kind === 'broadcast' ? seg.except !== conn : seg.to === conn) own.push(seg.message)
       individual.set(conn, new Outgoing(own))
     }
     return { common: common.length > 0 ? new Outgoing(common) : null, individual }
-  }
-
-  /** The batch's updates merged into one message, and for each sending connection the others' only. */
-  private updatesSegment(updates: Array<{ update: Uint8Array; sender: Connection | null }>, special: Set<Connection>): Segment {
-    const merge = (list: Uint8Array[]) => encodeSyncUpdate(list.length === 1 ? list[0]! : Y.mergeUpdates(list))
-    const variants = new Map<Connection, Uint8Array | null>()
-    for (const { sender } of updates) {
-      if (!sender || variants.has(sender)) continue
-      const others = updates.filter((u) => u.sender !== sender).map((u) => u.update)
-      variants.set(sender, others.length > 0 ? merge(others) : null)
-      special.add(sender)
-    }
-    return { kind: 'updates', message: merge(updates.map((u) => u.update)), variants }
   }
 
   /** Writes a prepared batch to the room's connections: one write each. */
@@ -690,6 +666,7 @@ export class Room {
     for (const u of extra) Y.applyUpdate(fresh, u)
     const old = this.doc
     this.doc = fresh
+    fresh.on('beforeObserverCalls', this.guard)
     this.stateCache = null
     for (const l of this.listeners) l.onDocReplaced?.(this, old)
     old.destroy()
