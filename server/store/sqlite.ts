@@ -137,6 +137,24 @@ function storeError(err: unknown): unknown {
 
 const RESOLVED = Promise.resolve()
 
+/** A version row waiting for its transaction (see SqliteStore.putVersion). */
+interface QueuedVersion {
+  row: Record<string, unknown>
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
+function settleAll(durable: Promise<void>, queued: QueuedVersion[]): void {
+  durable.then(
+    () => {
+      for (const q of queued) q.resolve()
+    },
+    (err: unknown) => {
+      for (const q of queued) q.reject(err)
+    },
+  )
+}
+
 /**
  * fdatasync of the WAL file on the thread pool, coalesced: one sync runs at a
  * time, and every write made while it runs shares the one that follows it.
@@ -220,6 +238,9 @@ export class SqliteStore implements Store {
   private locks = new KeyedLock()
   private readonly lockWaitMs: number
   private readonly sync: WalSync
+  private pendingVersions: QueuedVersion[] = []
+  private readonly appendTxn: (rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) => AppendResult[]
+  private readonly versionTxn: (versions: QueuedVersion[]) => void
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.lockWaitMs = opts.lockWaitMs ?? 10_000
@@ -232,6 +253,12 @@ export class SqliteStore implements Store {
     this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 250}`)
     this.db.exec(SCHEMA)
     this.s = prepareStatements(this.db)
+    this.appendTxn = this.db.transaction((rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) =>
+      this.appendRows(rows, claims, versions),
+    )
+    this.versionTxn = this.db.transaction((versions: QueuedVersion[]) => {
+      for (const v of versions) this.s.putVersion.run(v.row)
+    })
   }
 
   /** Runs a write; resolves once it is on disk. */
@@ -283,45 +310,52 @@ export class SqliteStore implements Store {
 
   appendUpdates(batch: NewUpdate[], claims: ClientClaim[] = []): Promise<AppendResult[]> {
     if (batch.length === 0 && claims.length === 0) return Promise.resolve([])
-    // The in-memory heads and author ids advance inside the transaction; on
-    // failure they are dropped so the next attempt re-reads the truth.
-    const txn = this.db.transaction((rows: NewUpdate[]) => {
-      for (const c of claims) this.s.claim.run(this.head(c.doc, true)!.id, c.clientId, c.owner)
-      const results: AppendResult[] = []
-      const touched = new Map<string, DocHead>()
-      for (const row of rows) {
-        const head = this.head(row.doc, true)!
-        const seq = head.seq + 1
-        const meta = row.meta === undefined ? null : JSON.stringify(row.meta)
-        const hash = updateRowHash(head.hash, {
-          doc: row.doc,
-          seq,
-          at: row.at,
-          user: row.author.user,
-          party: row.author.party,
-          role: row.author.role,
-          conn: row.author.conn,
-          update: row.update,
-          meta,
-        })
-        this.s.insertUpdate.run(head.id, seq, row.at, this.authorId(row), row.update, meta, head.hash)
-        head.seq = seq
-        head.hash = hash
-        touched.set(row.doc, head)
-        results.push({ doc: row.doc, seq, hash })
-      }
-      for (const head of touched.values()) this.s.setHead.run(head.seq, head.hash, head.id)
-      return results
-    })
-    return this.write(() => {
-      try {
-        return txn(batch)
-      } catch (err) {
-        this.heads.clear()
-        this.authorIds.clear()
-        throw err
-      }
-    })
+    // Version rows queued meanwhile ride along in the same transaction.
+    const versions = this.pendingVersions.splice(0)
+    let results: AppendResult[]
+    try {
+      results = this.appendTxn(batch, claims, versions)
+    } catch (err) {
+      // The in-memory heads and author ids advanced inside the transaction: re-read the truth next time.
+      this.heads.clear()
+      this.authorIds.clear()
+      const e = storeError(err)
+      for (const v of versions) v.reject(e)
+      return Promise.reject(e)
+    }
+    const durable = this.sync.afterWrite()
+    if (versions.length > 0) settleAll(durable, versions)
+    return durable.then(() => results)
+  }
+
+  private appendRows(rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]): AppendResult[] {
+    for (const v of versions) this.s.putVersion.run(v.row)
+    for (const c of claims) this.s.claim.run(this.head(c.doc, true)!.id, c.clientId, c.owner)
+    const results: AppendResult[] = []
+    const touched = new Map<string, DocHead>()
+    for (const row of rows) {
+      const head = this.head(row.doc, true)!
+      const seq = head.seq + 1
+      const meta = row.meta === undefined ? null : JSON.stringify(row.meta)
+      const hash = updateRowHash(head.hash, {
+        doc: row.doc,
+        seq,
+        at: row.at,
+        user: row.author.user,
+        party: row.author.party,
+        role: row.author.role,
+        conn: row.author.conn,
+        update: row.update,
+        meta,
+      })
+      this.s.insertUpdate.run(head.id, seq, row.at, this.authorId(row), row.update, meta, head.hash)
+      head.seq = seq
+      head.hash = hash
+      touched.set(row.doc, head)
+      results.push({ doc: row.doc, seq, hash })
+    }
+    for (const head of touched.values()) this.s.setHead.run(head.seq, head.hash, head.id)
+    return results
   }
 
   readUpdates(doc: string, afterSeq: number, uptoSeq = Number.MAX_SAFE_INTEGER): Promise<StoredUpdate[]> {
@@ -414,22 +448,40 @@ export class SqliteStore implements Store {
     return this.read(() => this.s.isRevoked.get(jti) !== undefined)
   }
 
+  /**
+   * Queued and written with the other version rows of this turn (or with the
+   * next group commit of updates) in one transaction: the version index puts
+   * a row for every new version, and two delegations typing at once make a
+   * version per keystroke. Resolves once the row is durable.
+   */
   putVersion(v: VersionRecord): Promise<void> {
-    return this.write(
-      () =>
-        void this.s.putVersion.run({
-          ...v,
-          termIds: JSON.stringify(v.termIds),
-          name: v.name ?? null,
-        }),
-    )
+    return new Promise<void>((resolve, reject) => {
+      this.pendingVersions.push({ row: { ...v, termIds: JSON.stringify(v.termIds), name: v.name ?? null }, resolve, reject })
+      if (this.pendingVersions.length === 1) setImmediate(() => this.flushVersions())
+    })
+  }
+
+  /** Writes the queued version rows now (a read of versions must see them). */
+  private flushVersions(): void {
+    const versions = this.pendingVersions.splice(0)
+    if (versions.length === 0) return
+    try {
+      this.versionTxn(versions)
+    } catch (err) {
+      const e = storeError(err)
+      for (const v of versions) v.reject(e)
+      return
+    }
+    settleAll(this.sync.afterWrite(), versions)
   }
 
   listVersions(negotiationId: string): Promise<VersionRecord[]> {
+    this.flushVersions()
     return this.read(() => (this.s.listVersions.all(negotiationId) as VersionRow[]).map(toVersion))
   }
 
   getVersion(negotiationId: string, n: number): Promise<VersionRecord | null> {
+    this.flushVersions()
     return this.read(() => {
       const row = this.s.getVersion.get(negotiationId, n) as VersionRow | undefined
       return row ? toVersion(row) : null
@@ -450,6 +502,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.flushVersions()
     await this.sync.close()
     if (this.db.open) this.db.close()
   }
