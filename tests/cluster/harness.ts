@@ -21,6 +21,17 @@ import { createTestSchema, testRedisPrefix, type TestSchema } from '../helpers/s
 export const CLUSTER_SECRET = 'cluster-test-secret-0123456789-0123456789'
 const ROOT = new URL('../../', import.meta.url).pathname
 
+/** Children still running when this test process exits (a crash, a timeout) are killed with it. */
+const children = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+})
+const track = (c: ChildProcess) => {
+  children.add(c)
+  c.once('exit', () => children.delete(c))
+  return c
+}
+
 /** Three server processes on a 2-core machine, next to other suites: first loads and catch-ups can be slow. */
 export const SYNC_MS = 15_000
 
@@ -115,7 +126,12 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     },
   }
   // One after another: started together on a busy 2-core machine, each can take longer than spawnServer waits.
-  for (let i = 0; i < opts.size; i++) await start(i)
+  try {
+    for (let i = 0; i < opts.size; i++) await start(i)
+  } catch (err) {
+    await cluster.close()
+    throw err
+  }
   return cluster
 }
 
@@ -127,11 +143,13 @@ async function spawnInstance(env: Record<string, string>, port?: number, readyMs
   port ??= await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'))
   const adminToken = 'test-admin-token-0123456789'
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), PARLEY_DATA_DIR: dataDir, PARLEY_ADMIN_TOKEN: adminToken, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const proc = track(
+    spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(port), PARLEY_DATA_DIR: dataDir, PARLEY_ADMIN_TOKEN: adminToken, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  )
   const output: string[] = []
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => resolve({ code, signal })),
@@ -322,9 +340,11 @@ export async function startOwnRedis(): Promise<OwnRedis | null> {
       })
     })
   const start = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    })
+    proc = track(
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      }),
+    )
     const failed = new Promise<boolean>((resolve) => {
       proc!.once('error', () => resolve(false))
       proc!.once('exit', () => resolve(false))
