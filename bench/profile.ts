@@ -1,7 +1,8 @@
 /**
  * `npm run bench:profile [-- file.cpuprofile …]`: where a server spent its
- * CPU, from V8 profiles written by `node --cpu-prof` (the bench writes one of
- * Parley per case with `--profile`, into bench/results/profiles/). Prints
+ * CPU, from V8 .cpuprofile files (`node --cpu-prof`, DevTools, or the bench's
+ * `--profile`, which records Parley over each case's measurement window into
+ * bench/results/profiles/). Prints
  * self time by function and by area (Parley's code by directory, Yjs, ws,
  * SQLite, Node internals, GC, idle). Without arguments: the newest profile.
  */
@@ -40,7 +41,41 @@ function area(url: string, fn: string): string {
   return path
 }
 
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  selfSize: number
+  children: HeapNode[]
+}
+
+/** Sampled allocations (a .heapprofile): bytes by area and by allocating function. */
+function summarizeHeap(file: string, top = 20): void {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { head: HeapNode }
+  const byFn = new Map<string, number>()
+  const byArea = new Map<string, number>()
+  let total = 0
+  const walk = (n: HeapNode) => {
+    const { functionName, url, lineNumber } = n.callFrame
+    if (n.selfSize > 0) {
+      const where = url ? `${relative(ROOT, url.replace(/^file:\/\//, ''))}:${lineNumber + 1}` : ''
+      const key = `${functionName || '(anonymous)'} ${where}`.trim()
+      byFn.set(key, (byFn.get(key) ?? 0) + n.selfSize)
+      const a = area(url, functionName)
+      byArea.set(a, (byArea.get(a) ?? 0) + n.selfSize)
+      total += n.selfSize
+    }
+    for (const c of n.children) walk(c)
+  }
+  walk(p.head)
+  const pct = (b: number) => `${((100 * b) / total).toFixed(1).padStart(5)} %`
+  console.log(`\n${relative(ROOT, file)}: ${(total / 2 ** 20).toFixed(1)} MiB sampled allocations (live at the end or not)`)
+  console.log('\nby area:')
+  for (const [a, b] of [...byArea].sort((x, y) => y[1] - x[1]).slice(0, 15)) console.log(`  ${pct(b)}  ${a}`)
+  console.log(`\ntop ${top} allocating functions:`)
+  for (const [f, b] of [...byFn].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`  ${pct(b)}  ${f}`)
+}
+
 function summarize(file: string, top = 25): void {
+  if (file.endsWith('.heapprofile')) return summarizeHeap(file)
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
   const byId = new Map(p.nodes.map((n) => [n.id, n]))
   const self = new Map<number, number>()

@@ -6,7 +6,7 @@
  *   --targets=a,b     BENCH_TARGETS      subset of parley,stock,hocuspocus,hocuspocus-sqlite
  *   --cases=x,y       BENCH_CASES        subset of a scenario's cases (e.g. 500,500-awareness)
  *   --quick           BENCH_QUICK=1      smoke test: 1 round, 3 s windows, small sizes
- *   --profile         BENCH_PROFILE=1    also write a CPU profile of Parley (node --cpu-prof) per case
+ *   --profile         BENCH_PROFILE=1    also write a CPU profile of Parley (over the measurement window, via the inspector) per case
  */
 import { ALL_TARGETS, type TargetName } from './servers'
 

@@ -40,8 +40,8 @@ export interface StartOptions {
   /** data dir (Parley) or database file's dir (hocuspocus-sqlite); a fresh temp dir when absent */
   dataDir?: string
   env?: Record<string, string>
-  /** write a V8 CPU profile of the server into this dir (node --cpu-prof) */
-  cpuProfDir?: string
+  /** open the inspector (for a CPU profile of the measurement window, see bench/lib/inspector.ts) */
+  inspect?: boolean
 }
 
 export interface RunningServer {
@@ -51,6 +51,8 @@ export interface RunningServer {
   /** http://127.0.0.1:port */
   url: string
   dataDir: string | null
+  /** inspector port when started with `inspect` */
+  inspectPort: number | null
   /** SIGTERM (graceful: Parley and Hocuspocus flush their stores), SIGKILL after `graceMs` */
   stop(graceMs?: number): Promise<void>
 }
@@ -93,10 +95,13 @@ export async function spawnNode(
   portPattern: RegExp,
   nodeArgs: string[] = [],
   timeoutMs = 30_000,
-): Promise<{ child: ChildProcess; port: number }> {
+): Promise<{ child: ChildProcess; port: number; output: string }> {
   hookExit()
+  // BENCH_PARLEY_DIR: run Parley from another checkout (e.g. `git archive` of an older commit
+  // with node_modules linked), to compare two revisions with the same harness.
+  const cwd = script === 'server/main.ts' && process.env.BENCH_PARLEY_DIR ? process.env.BENCH_PARLEY_DIR : ROOT
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -129,7 +134,7 @@ export async function spawnNode(
   child.stderr!.on('data', (chunk: Buffer) => {
     if (process.env.BENCH_VERBOSE) process.stderr.write(`[${script}] ${chunk}`)
   })
-  return { child, port }
+  return { child, port, output }
 }
 
 function stopper(child: ChildProcess): (graceMs?: number) => Promise<void> {
@@ -150,8 +155,8 @@ function stopper(child: ChildProcess): (graceMs?: number) => Promise<void> {
 export async function startServer(target: TargetName, opts: StartOptions = {}): Promise<RunningServer> {
   const ownDir = !opts.dataDir && persists(target)
   const dataDir = opts.dataDir ?? (persists(target) ? mkdtempSync(join(tmpdir(), `bench-${target}-`)) : null)
-  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : []
-  let spawned: { child: ChildProcess; port: number }
+  const nodeArgs = opts.inspect ? ['--inspect=127.0.0.1:0'] : []
+  let spawned: { child: ChildProcess; port: number; output: string }
   switch (target) {
     case 'parley':
       spawned = await spawnNode(
@@ -178,7 +183,8 @@ export async function startServer(target: TargetName, opts: StartOptions = {}): 
       )
       break
   }
-  const { child, port } = spawned
+  const { child, port, output } = spawned
+  const inspectPort = opts.inspect ? Number(/Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1] ?? NaN) : null
   const stop = stopper(child)
   return {
     target,
@@ -186,6 +192,7 @@ export async function startServer(target: TargetName, opts: StartOptions = {}): 
     port,
     url: `http://127.0.0.1:${port}`,
     dataDir,
+    inspectPort,
     stop: async (graceMs) => {
       await stop(graceMs)
       if (ownDir && dataDir && !process.env.BENCH_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true })

@@ -18,6 +18,7 @@
  */
 import * as Y from 'yjs'
 import { scanUpdate } from '../../server/sync/updateScan'
+import { WindowProfiler } from '../lib/inspector'
 import { cpuSeconds, memory } from '../lib/proc'
 import { Samples } from '../lib/stats'
 import type { Protocol } from '../lib/servers'
@@ -36,6 +37,8 @@ export interface FanoutConfig {
   /** how long to wait after the window for late deliveries */
   drainMs: number
   serverPid: number
+  /** CPU-profile the server over the window (its inspector port) into this file */
+  profile?: { inspectPort: number; file: string }
 }
 
 export interface FanoutResult {
@@ -257,7 +260,9 @@ async function run(cfg: FanoutConfig): Promise<FanoutResult> {
     )
   })
 
+  const profiler = cfg.profile ? await WindowProfiler.attach(cfg.profile.inspectPort) : null
   await sleep(cfg.warmupMs)
+  await profiler?.start()
   const cpuStart = cpuSeconds(cfg.serverPid)
   const genStart = process.cpuUsage()
   window.start = performance.now()
@@ -266,6 +271,7 @@ async function run(cfg: FanoutConfig): Promise<FanoutResult> {
   const cpuEnd = cpuSeconds(cfg.serverPid)
   const genUsage = process.cpuUsage(genStart)
   const mem = memory(cfg.serverPid)
+  await profiler?.stopTo(cfg.profile!.file)
   for (const t of timers) clearTimeout(t)
 
   // Drain: wait for late deliveries, at most drainMs.

@@ -96,10 +96,7 @@ export async function runFanoutCase(c: FanoutCase, opts: BenchOptions): Promise<
   log(`\n[${c.id}] ${c.title} — load average ${loadAverage().join(' ')}`)
   for (let round = 0; round < opts.rounds; round++) {
     for (const target of c.targets) {
-      const profileDir =
-        opts.profile && target === 'parley' && round === opts.rounds - 1 ? join(ROOT, 'bench', 'results', 'profiles') : undefined
-      if (profileDir) mkdirSync(profileDir, { recursive: true })
-      const r = await runOnce(target, c, opts, profileDir)
+      const r = await runOnce(target, c, opts, opts.profile && target === 'parley' && round === opts.rounds - 1)
       ;(result.rounds[target] ??= []).push({
         p50: r.p50,
         p99: r.p99IsLowerBound ? Infinity : r.p99,
@@ -131,8 +128,14 @@ export async function runFanoutCase(c: FanoutCase, opts: BenchOptions): Promise<
   return result
 }
 
-async function runOnce(target: TargetName, c: FanoutCase, opts: BenchOptions, cpuProfDir?: string): Promise<FanoutResult> {
-  const server = await startServer(target, { cpuProfDir })
+async function runOnce(target: TargetName, c: FanoutCase, opts: BenchOptions, profile: boolean): Promise<FanoutResult> {
+  const server = await startServer(target, { inspect: profile })
+  let profileFile: string | undefined
+  if (profile) {
+    const dir = join(ROOT, 'bench', 'results', 'profiles')
+    mkdirSync(dir, { recursive: true })
+    profileFile = join(dir, `${c.id}-${target}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`)
+  }
   try {
     const rooms = await prepareRooms(server, c.rooms)
     const config: FanoutConfig = {
@@ -145,7 +148,9 @@ async function runOnce(target: TargetName, c: FanoutCase, opts: BenchOptions, cp
       durationMs: opts.durationMs,
       drainMs: Math.max(2000, opts.durationMs / 2),
       serverPid: server.pid,
+      ...(profileFile ? { profile: { inspectPort: server.inspectPort!, file: profileFile } } : {}),
     }
+    if (profileFile) log(`  profile of the window: ${profileFile}`)
     return await runWorker<FanoutConfig, FanoutResult>('bench/load/fanout.ts', config, 5 * 60_000)
   } finally {
     await server.stop()
