@@ -16,7 +16,7 @@ import { insertTerm, writeMeta } from '../../shared/docLayout'
 import type { PartyInfo } from '../../shared/negotiation'
 import type { Sheet } from '../../shared/schemas'
 import { SqliteStore } from '../../server/store/sqlite'
-import type { Author } from '../../server/store/types'
+import type { Author, Store } from '../../server/store/types'
 import { StoreBreaker } from '../../server/sync/storeBreaker'
 import { CommitQueue } from '../../server/sync/commitQueue'
 import { RoomRegistry } from '../../server/sync/roomRegistry'
@@ -51,6 +51,8 @@ export interface StackOptions {
   terms?: Array<{ id: string; title: string; body: string }>
   /** open an existing data dir: create nothing */
   reopen?: boolean
+  /** another store (e.g. PostgreSQL) instead of SQLite in `dir`, with a way to drop versions behind its back */
+  store?: { store: Store; dropVersionsAfter(negotiationId: string, n: number): Promise<void> }
 }
 
 export interface StackClient {
@@ -64,7 +66,7 @@ export interface StackClient {
 
 export interface HistoryStack {
   dir: string
-  store: SqliteStore
+  store: Store
   registry: RoomRegistry
   service: NegotiationService
   index: VersionIndex
@@ -81,6 +83,8 @@ export interface HistoryStack {
   /** The sheet as the live rooms hold it now, numbered as the newest version. */
   liveSheet(): Promise<Sheet>
   restore(party: string, termId: string, n: number, user?: string): Promise<void>
+  /** A crash that lost versions: deletes those after n from the store directly. */
+  dropVersionsAfter(n: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -89,7 +93,7 @@ const fakeSocket = () => ({ bufferedAmount: 0, send() {}, close() {}, terminate(
 export async function startHistoryStack(opts: StackOptions = {}): Promise<HistoryStack> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'parley-history-'))
   const clock = new FakeClock(opts.start ?? Date.UTC(2026, 0, 12, 9, 0, 0))
-  const store = new SqliteStore(join(dir, 'parley.db'))
+  const store: Store = opts.store?.store ?? new SqliteStore(join(dir, 'parley.db'))
   const breaker = new StoreBreaker()
   const commits = new CommitQueue(store, breaker)
   const log = (level: 'warn' | 'error', msg: string, err?: unknown) => {
@@ -201,6 +205,10 @@ export async function startHistoryStack(opts: StackOptions = {}): Promise<Histor
       const text = await history.termTextAt(id, n, termId)
       if (!text) throw new Error(`term ${termId} did not exist at version ${n}`)
       await service.restore(stack.actor(party, user), termId, text, n)
+    },
+    async dropVersionsAfter(n) {
+      if (opts.store) return opts.store.dropVersionsAfter(id, n)
+      ;(store as SqliteStore).db.prepare('DELETE FROM versions WHERE negotiation_id = ? AND n > ?').run(id, n)
     },
     async close() {
       await stack.settle()
