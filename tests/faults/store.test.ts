@@ -26,6 +26,7 @@ import { startTestServer, type TestServer } from '../helpers/server'
 import { connected, controlClient } from '../helpers/control'
 import { waitFor } from '../helpers/clients'
 import {
+  Canary,
   Cleanup,
   LogReader,
   client,
@@ -44,6 +45,8 @@ afterAll(async () => {
 })
 
 interface Scene {
+  /** another negotiation, from another address: syncs again once the store is back */
+  canary: Canary
   neg: CreatedNegotiation
   doc: string
   writer: Client
@@ -51,6 +54,7 @@ interface Scene {
 }
 
 async function scene(target: Target & { wsUrl: string }): Promise<Scene> {
+  const canary = cleanup.add(await Canary.open(target), (c) => c.close())
   const neg = await createNegotiation(target)
   const doc = `${neg.id}/board`
   const writer = cleanup.add(client(target.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }), (c) =>
@@ -60,7 +64,7 @@ async function scene(target: Target & { wsUrl: string }): Promise<Scene> {
   await Promise.all([synced(writer), synced(reader)])
   writer.doc.getArray('order').push(['before the outage'])
   await waitFor(() => writer.receipts.length > 0 && reader.doc.getArray('order').toArray().includes('before the outage'))
-  return { neg, doc, writer, reader }
+  return { canary, neg, doc, writer, reader }
 }
 
 /** A note with `kb` KiB of text: big enough to need fresh pages in the database file. */
@@ -132,6 +136,7 @@ async function afterRecovery(s: Scene, rows: () => Parameters<typeof verifyLog>[
   expect(Y.encodeStateVector(rebuilt)).toEqual(Y.encodeStateVector(s.writer.doc))
   expect(rebuilt.getMap('notes').toJSON()).toEqual(s.writer.doc.getMap('notes').toJSON())
   expect(s.writer.closes.filter((c) => c.code >= 4400 && c.code < 4500)).toEqual([])
+  expect(await s.canary.check(15_000)).toBeLessThan(15_000)
 }
 
 describe('[SE1] disk full (max_page_count clamped on the server’s connection)', () => {
