@@ -18,7 +18,8 @@
  *   - cold load: a fresh server process state, a stock y-websocket client
  *     connecting to the board, until it is synced.
  *
- * Options: --sizes 10000,100000  --samples 200  --checkpoint-every 300  --json file  --keep (the temp store)
+ * Options: --sizes 10000,100000  --samples 200  --checkpoint-every 300  --json file
+ *          --keep (the temp store)  --reuse <dir> (measure a kept store again; one size)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -38,7 +39,7 @@ import { parseArgs } from '../server/cli/args'
 import { startHistoryStack, type HistoryStack, type StackClient } from '../tests/helpers/historyStack'
 import { synced, yClient } from '../tests/helpers/clients'
 
-const args = parseArgs(process.argv.slice(2), ['sizes', 'samples', 'checkpoint-every', 'json'])
+const args = parseArgs(process.argv.slice(2), ['sizes', 'samples', 'checkpoint-every', 'json', 'reuse'])
 const SIZES = (args.values.get('sizes') ?? '10000,100000').split(',').map(Number)
 const SAMPLES = Number(args.values.get('samples') ?? 200)
 const CHECKPOINT_EVERY = Number(args.values.get('checkpoint-every') ?? process.env.PARLEY_CHECKPOINT_EVERY ?? 300)
@@ -142,7 +143,7 @@ async function build(s: HistoryStack, count: number): Promise<{ seconds: number 
       })
       made++
       // Let a group commit happen now and then, as a live room does.
-      if (made % 64 === 0) await s.settle()
+      if (made % 200 === 0) await s.settle()
     }
     await s.settle()
     // The other delegation reacts to the term: accept, sometimes reject or reopen; now and then a checkpoint.
@@ -187,33 +188,41 @@ async function coldLoad(dir: string, negotiationId: string, samples: number): Pr
 }
 
 async function run(count: number) {
-  const dir = mkdtempSync(join(tmpdir(), `parley-bench-history-${count}-`))
+  const reuse = args.values.get('reuse')
+  const dir = reuse ?? mkdtempSync(join(tmpdir(), `parley-bench-history-${count}-`))
   console.log(`\n== ${count.toLocaleString('en-US')} board updates (checkpoint every ${CHECKPOINT_EVERY}) — ${dir}`)
   console.log(
     `   load average ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')} on ${cpus().length} cores`,
   )
-  const s = await startHistoryStack({
-    dir,
-    checkpointEvery: CHECKPOINT_EVERY,
-    negotiationId: 'bench-history',
-    title: 'Reciprocal extradition (benchmark)',
-    parties: [
-      { id: 'us', name: 'United States', color: '#1f5fbf' },
-      { id: 'ru', name: 'Russian Federation', color: '#b3261e' },
-    ],
-  })
-  const built = await build(s, count)
-  const id = s.id
-  const versions = await s.index.list(id)
-  const boardHead = await s.store.headSeq(boardDocName(id))
-  const ledgerHead = await s.store.headSeq(`${id}/ledger`)
+  const id = 'bench-history'
+  let built = { seconds: NaN }
+  if (!reuse) {
+    const s = await startHistoryStack({
+      dir,
+      checkpointEvery: CHECKPOINT_EVERY,
+      negotiationId: id,
+      title: 'Reciprocal extradition (benchmark)',
+      parties: [
+        { id: 'us', name: 'United States', color: '#1f5fbf' },
+        { id: 'ru', name: 'Russian Federation', color: '#b3261e' },
+      ],
+    })
+    built = await build(s, count)
+    await s.close()
+  }
+  const probe = new SqliteStore(join(dir, 'parley.db'))
+  const versions = await probe.listVersions(id)
+  const boardHead = await probe.headSeq(boardDocName(id))
+  const ledgerHead = await probe.headSeq(`${id}/ledger`)
+  await probe.close()
   console.log(
-    `built: ${boardHead} board + ${ledgerHead} ledger updates, ${versions.length} versions in ${built.seconds.toFixed(1)} s ` +
-      `(${Math.round((boardHead + ledgerHead) / built.seconds)} updates/s through rooms, watcher, commit and the live index)`,
+    `built: ${boardHead} board + ${ledgerHead} ledger updates, ${versions.length} versions` +
+      (reuse
+        ? ' (reused)'
+        : ` in ${built.seconds.toFixed(1)} s (${Math.round((boardHead + ledgerHead) / built.seconds)} updates/s through rooms, watcher, commit and the live index)`),
   )
-  await s.close()
 
   // Reads on a fresh store handle and index, as a restarted server would have.
   const store = new SqliteStore(join(dir, 'parley.db'))
@@ -253,12 +262,12 @@ async function run(count: number) {
   await store.close()
 
   results.coldLoad = await coldLoad(dir, id, Math.max(5, Math.min(20, Math.floor(SAMPLES / 10))))
-  if (!args.flags.has('keep')) rmSync(dir, { recursive: true, force: true })
+  if (!args.flags.has('keep') && !reuse) rmSync(dir, { recursive: true, force: true })
 
-  const fmt = (v: Stats | number) =>
-    typeof v === 'number'
-      ? `${v.toFixed(0)} ms (once)`
-      : `median ${v.median.toFixed(2)} ms  p95 ${v.p95.toFixed(2)} ms  (n=${v.n})`
+  const fmt = (v: Stats) =>
+    v.n === 1
+      ? `${v.median.toFixed(0)} ms once (cpu ${v.cpuMedian!.toFixed(0)} ms)`
+      : `median ${v.median.toFixed(2)} ms  p95 ${v.p95.toFixed(2)} ms  cpu median ${v.cpuMedian!.toFixed(2)} ms  (n=${v.n})`
   const label: Record<string, string> = {
     listVersions: `list ${N} versions`,
     sheetAtVersion: 'sheet at a random version',

@@ -79,6 +79,8 @@ interface Tracked {
   dirty: boolean
   /** that version (it stays the same object while it grows) */
   open: VersionRecord | null
+  /** versions up to this n are written in their final form (each is followed by another) */
+  finalUpTo: number
   flushTimer: NodeJS.Timeout | null
   idleTimer: NodeJS.Timeout | null
   /** versions made by a non-persisting index */
@@ -156,6 +158,12 @@ export class VersionIndex {
   }
 
   async get(negotiationId: string, n: number): Promise<VersionRecord | null> {
+    // A version followed by another is final and written: no need to wait for the index.
+    const known = this.states.get(negotiationId)
+    if (this.persist && !this.deps.lock && known && n <= known.finalUpTo) {
+      const v = await this.deps.store.getVersion(negotiationId, n)
+      if (v) return v
+    }
     const t = await this.settled(negotiationId)
     return t?.overlay.get(n) ?? this.deps.store.getVersion(negotiationId, n)
   }
@@ -288,6 +296,7 @@ export class VersionIndex {
       queued: { board: pos.boardSeq, ledger: pos.ledgerSeq },
       dirty: false,
       open: null,
+      finalUpTo: Math.max(0, (last?.n ?? 0) - 1),
       flushTimer: null,
       idleTimer: null,
       overlay: new Map(),
@@ -349,6 +358,7 @@ export class VersionIndex {
       t.dirty = false
       t.open = null
       await this.write(negotiationId, t, ev.version)
+      t.finalUpTo = ev.version.n - 1
     }
     if (t.dirty) this.scheduleFlush(negotiationId, t)
   }
