@@ -24,6 +24,9 @@ const groupOf = (t: ExportTerm): Group =>
 /** "2026-11-27 10:02:03 UTC": unambiguous, locale-free. */
 export const when = (iso: string) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC` : 'unknown time')
 
+/** "A", "A and B", "A, B and C" */
+const andList = (items: string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`)
+
 function namer(doc: ExportDoc) {
   const names = new Map(doc.negotiation.parties.map((p) => [p.id, p.name]))
   return (id: string | null) => (id === null ? null : (names.get(id) ?? id))
@@ -91,7 +94,7 @@ export function renderMarkdown(doc: ExportDoc): string {
   const n = doc.negotiation
   out.push(`# ${md(n.title)}`, '')
   out.push(
-    `Negotiation \`${n.id}\` between ${n.parties.map((p) => `${md(p.name)} (\`${p.id}\`)`).join(', ')}, opened ${when(n.createdAt)}.`,
+    `Negotiation \`${n.id}\` between ${andList(n.parties.map((p) => `${md(p.name)} (\`${p.id}\`)`))}, opened ${when(n.createdAt)}.`,
   )
   out.push(
     `This record shows the sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${when(doc.asOf.at)})` : ''}, then every version. Generated ${when(doc.generatedAt)}.`,
@@ -221,7 +224,7 @@ export function renderHtml(doc: ExportDoc): string {
     '</head>',
     '<body>',
     `<h1>${esc(n.title)}</h1>`,
-    `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${n.parties.map((p) => `<span class="p-${esc(p.id)}">${esc(p.name)}</span>`).join(', ')}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
+    `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${andList(n.parties.map((p) => `<span class="p-${esc(p.id)}">${esc(p.name)}</span>`))}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
     `<p class="legend small">${n.parties.map((p) => `<span class="p-${esc(p.id)}"><sup class="who">${esc(p.id)}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span></p>`,
   )
   for (const { group, heading } of GROUPS) {
