@@ -80,6 +80,8 @@ export class Connection {
   awaitingStep2 = false
   lastSentAt = Date.now()
   closed = false
+  /** messages of this connection waiting in its room's inbox while a commit is in flight */
+  queued = 0
   private readonly messageBudget: TokenBucket
   private readonly byteBudget: TokenBucket
 

@@ -19,7 +19,7 @@ export class ProtocolError extends Error {
 export interface AwarenessEntry {
   clientId: number
   clock: number
-  /** the state as JSON text, exactly as sent ('null' removes the client) */
+  /** the state as JSON text, exactly as sent ('null' removes the client); see checkAwarenessState */
   json: string
 }
 
@@ -92,19 +92,25 @@ function decodeAwareness(update: Uint8Array): AwarenessEntry[] {
     const clock = decoding.readVarUint(decoder)
     const json = decoding.readVarString(decoder)
     if (json.length > MAX_AWARENESS_STATE_CHARS) throw new ProtocolError('awareness state too large')
-    let state: unknown
-    try {
-      state = JSON.parse(json)
-    } catch {
-      throw new ProtocolError('awareness state is not JSON')
-    }
-    if (state !== null && (typeof state !== 'object' || Array.isArray(state))) {
-      throw new ProtocolError('awareness state must be an object or null')
-    }
+    // The JSON itself is checked by the room (checkAwarenessState), which can skip the echoes of
+    // states it already holds — the stock client sends back every remote awareness update it gets.
     entries.push({ clientId, clock, json })
   }
   if (decoding.hasContent(decoder)) throw new ProtocolError('trailing bytes in awareness update')
   return entries
+}
+
+/** An awareness state must be a JSON object, or null (the client left). */
+export function checkAwarenessState(json: string): void {
+  let state: unknown
+  try {
+    state = JSON.parse(json)
+  } catch {
+    throw new ProtocolError('awareness state is not JSON')
+  }
+  if (state !== null && (typeof state !== 'object' || Array.isArray(state))) {
+    throw new ProtocolError('awareness state must be an object or null')
+  }
 }
 
 /** Validates a state vector (sync step 1) and returns it decoded. */

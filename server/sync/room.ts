@@ -23,6 +23,7 @@ import {
   encodeSyncStep2,
   encodeSyncUpdate,
   decodeStateVector,
+  checkAwarenessState,
   ProtocolError,
   type AwarenessEntry,
   type InboundMessage,
@@ -212,6 +213,10 @@ export class Room {
   /** Handles one decoded message; throws ProtocolError for input that must close the connection. */
   receive(conn: Connection, msg: InboundMessage): void {
     if (this.committing) {
+      // Awareness never touches the doc, and what it queues goes into the next batch anyway: handle
+      // it now, unless this connection has earlier input waiting (its messages keep their order).
+      if (msg.type === 'awareness' && conn.queued === 0) return this.handle(conn, msg)
+      conn.queued++
       this.inbox.push([conn, msg])
       return
     }
@@ -367,6 +372,17 @@ export class Room {
   }
 
   private receiveAwareness(conn: Connection, entries: AwarenessEntry[]): void {
+    // Only an entry that can change what is held needs its JSON checked. The stock client re-sends
+    // every remote awareness update it gets — with 500 watchers, 500 copies of each cursor move, by
+    // then often already outdated — and those are dropped below without a look at their JSON.
+    let fresh = 0
+    for (const entry of entries) {
+      const current = this.awareness.get(entry.clientId)
+      if (current && (entry.clock < current.clock || (entry.clock === current.clock && entry.json !== 'null'))) continue
+      checkAwarenessState(entry.json)
+      fresh++
+    }
+    if (fresh === 0) return
     const accepted: AwarenessEntry[] = []
     for (const entry of entries) {
       if (!this.speaksFor(conn, entry.clientId)) continue
@@ -648,6 +664,7 @@ export class Room {
   private drainInbox(): void {
     while (this.inbox.length > 0 && !this.committing) {
       const [conn, msg] = this.inbox.shift()!
+      conn.queued--
       if (conn.closed) continue
       try {
         this.handle(conn, msg)
