@@ -211,6 +211,8 @@ export function runWorker<C, R>(script: string, config: C, timeoutMs = 10 * 60_0
     cwd: ROOT,
     execArgv: [...nodeArgs, '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // structured clone keeps Infinity and NaN, which JSON would turn into null
+    serialization: 'advanced',
     detached: true,
   })
   live.add(child)
