@@ -174,14 +174,28 @@ export async function startHistoryStack(opts: StackOptions = {}): Promise<Histor
           Y.applyUpdate(doc, Y.encodeStateAsUpdate(current().doc, Y.encodeStateVector(doc)))
         },
         edit(change) {
-          c.sync()
+          // Bring the copy up to date only when someone else wrote since (a full sync re-encodes the delete set).
+          const room = current()
+          if (room.doc !== seenDoc || room.committedSeq > seen + own) c.sync()
           const updates: Uint8Array[] = []
           const capture = (u: Uint8Array) => updates.push(u)
           doc.on('update', capture)
           doc.transact(() => change(doc))
           doc.off('update', capture)
-          for (const update of updates) current().receive(conn, { type: 'sync-update', update })
+          for (const update of updates) room.receive(conn, { type: 'sync-update', update })
+          own += updates.length
         },
+      }
+      // rows committed when this copy was last brought up to date, and this client's own rows since
+      let seen = -1
+      let own = 0
+      let seenDoc: Y.Doc | null = null
+      const sync = c.sync
+      c.sync = () => {
+        sync()
+        seen = current().committedSeq
+        own = 0
+        seenDoc = current().doc
       }
       return c
     },
