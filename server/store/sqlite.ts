@@ -12,11 +12,18 @@
  * write — what FULL does, moved off the loop. A write's promise resolves only
  * once that sync is done, and a read's only once every write before it is
  * synced, so nothing the store hands out can be lost to a power cut.
+ *
+ * WAL checkpoints (copying the WAL back into the database file, two fsyncs)
+ * would also run inside a commit on the main thread, stalling it tens of ms
+ * every few thousand pages; a worker thread with its own connection runs them
+ * instead (see Checkpointer).
  */
 import Database from 'better-sqlite3'
 import type { Database as Db, Statement } from 'better-sqlite3'
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync } from 'node:fs'
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { GENESIS_HASH, updateRowHash } from './chain'
 import { KeyedLock } from './keyedLock'
 import {
@@ -130,6 +137,83 @@ interface UpdateRow {
 /** SQLite result codes that mean "cannot write now", not "bad input". */
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)/
 
+/** WAL size above which the worker checkpoints (SQLite's own default: 1000 pages). */
+const CHECKPOINT_AT_BYTES = 4 * 1024 * 1024
+/** WAL size above which the main thread checkpoints itself, should the worker fall behind. */
+const CHECKPOINT_FORCE_BYTES = 256 * 1024 * 1024
+const CHECKPOINT_POLL_MS = 500
+
+const CHECKPOINTER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads')
+const Database = require(workerData.driver)
+const db = new Database(workerData.file)
+db.pragma('synchronous = NORMAL')
+db.pragma('busy_timeout = 1000')
+parentPort.on('message', (m) => {
+  if (m === 'close') {
+    db.close()
+    return parentPort.close()
+  }
+  try {
+    // PASSIVE: copies what it can without waiting for or blocking anyone.
+    db.pragma('wal_checkpoint(PASSIVE)')
+  } catch (err) {
+    parentPort.postMessage(String(err && err.message))
+  }
+})
+`
+
+/**
+ * Checkpoints the WAL from a worker thread's own connection, off the event
+ * loop; the main connection's automatic checkpoints are turned off. SQLite
+ * lets any connection checkpoint, and a PASSIVE checkpoint never blocks the
+ * writer; the writer restarts the WAL from its start once all of it is
+ * copied back. Should the worker ever fall far behind, the main thread
+ * checkpoints itself.
+ */
+class Checkpointer {
+  private readonly worker: Worker
+  private readonly timer: NodeJS.Timeout
+  private closed = false
+
+  constructor(
+    private readonly db: Db,
+    file: string,
+  ) {
+    this.worker = new Worker(CHECKPOINTER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
+    })
+    this.worker.unref()
+    this.worker.on('error', () => this.fallBack())
+    this.db.pragma('wal_autocheckpoint = 0')
+    const wal = `${file}-wal`
+    this.timer = setInterval(() => {
+      const size = statSync(wal, { throwIfNoEntry: false })?.size ?? 0
+      if (size >= CHECKPOINT_FORCE_BYTES) this.db.pragma('wal_checkpoint(PASSIVE)')
+      else if (size >= CHECKPOINT_AT_BYTES) this.worker.postMessage('check')
+    }, CHECKPOINT_POLL_MS)
+    this.timer.unref()
+  }
+
+  /** Without a worker, SQLite checkpoints inside commits again, as it does by default. */
+  private fallBack(): void {
+    if (this.closed || !this.db.open) return
+    clearInterval(this.timer)
+    this.db.pragma('wal_autocheckpoint = 1000')
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.timer)
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()))
+    this.worker.postMessage('close')
+    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 2000).unref())])
+    await this.worker.terminate()
+  }
+}
+
 function storeError(err: unknown): unknown {
   const code = (err as { code?: string }).code ?? ''
   return UNAVAILABLE.test(code) ? new StoreUnavailableError(err) : err
@@ -238,6 +322,7 @@ export class SqliteStore implements Store {
   private locks = new KeyedLock()
   private readonly lockWaitMs: number
   private readonly sync: WalSync
+  private readonly checkpointer: Checkpointer | null
   private pendingVersions: QueuedVersion[] = []
   private readonly appendTxn: (rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) => AppendResult[]
   private readonly versionTxn: (versions: QueuedVersion[]) => void
@@ -252,6 +337,7 @@ export class SqliteStore implements Store {
     this.sync = new WalSync(file === ':memory:' ? null : `${file}-wal`)
     this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 250}`)
     this.db.exec(SCHEMA)
+    this.checkpointer = file === ':memory:' ? null : new Checkpointer(this.db, file)
     this.s = prepareStatements(this.db)
     this.appendTxn = this.db.transaction((rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) =>
       this.appendRows(rows, claims, versions),
@@ -503,6 +589,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.flushVersions()
+    await this.checkpointer?.close()
     await this.sync.close()
     if (this.db.open) this.db.close()
   }
