@@ -64,7 +64,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     devOpen: e.PARLEY_DEV_OPEN,
     roomGraceMs: e.PARLEY_ROOM_GRACE_MS,
     checkpointEvery: e.PARLEY_CHECKPOINT_EVERY,
-    rate: { messagesPerSecond: e.PARLEY_RATE_MESSAGES, bytesPerSecond: e.PARLEY_RATE_BYTES, structsPerSecond: e.PARLEY_RATE_STRUCTS },
+    rate: {
+      messagesPerSecond: e.PARLEY_RATE_MESSAGES,
+      bytesPerSecond: e.PARLEY_RATE_BYTES,
+      structsPerSecond: e.PARLEY_RATE_STRUCTS,
+    },
     maxConnectionsPerAddress: e.PARLEY_MAX_CONNECTIONS_PER_ADDRESS,
     trustProxy: e.PARLEY_TRUST_PROXY,
     maxBufferedBytes: e.PARLEY_MAX_BUFFERED_BYTES,

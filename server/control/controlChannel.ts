@@ -88,7 +88,8 @@ export class ControlChannel {
     // engine.io announces each packet before socket.io decodes it: cut the flood at the transport.
     socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
       if (packet.type !== 'message' || socket.disconnected) return
-      const size = typeof packet.data === 'string' ? packet.data.length : ((packet.data as Uint8Array | undefined)?.byteLength ?? 0)
+      const size =
+        typeof packet.data === 'string' ? packet.data.length : ((packet.data as Uint8Array | undefined)?.byteLength ?? 0)
       if (packets.take(1) && bytes.take(size)) return
       socket.emit('session:closed', { code: CloseCode.rateLimited, reason: 'too many messages' })
       socket.disconnect(true)
