@@ -8,7 +8,7 @@ import { boardDocName, caucusDocName, ledgerDocName } from '../../../../shared/d
 import { docAccess, mayCommand, mayReadHistory, relaysAwareness, type Grant } from '../../../../shared/roles'
 import { CloseCode } from '../../../../shared/protocol'
 import { termText } from '../../../../shared/docLayout'
-import type { SessionInfo, Version } from '../../../../shared/schemas'
+import type { SessionInfo, Sheet, TermDiff, Version } from '../../../../shared/schemas'
 import { apiFetch } from '../api/http'
 import { BoardModel, type BoardKind } from '../board/boardModel.svelte'
 import { LedgerModel } from '../board/ledgerModel.svelte'
@@ -170,6 +170,27 @@ export class NegotiationSession {
     const id = encodeURIComponent(this.info.negotiation.id)
     const r = await apiFetch<{ versions: Version[] }>(`/api/negotiations/${id}/versions`, { token: this.token })
     return r.versions
+  }
+
+  /** The sheet as it stood right after version `n` (0: before the first). */
+  sheetAt(n: number, signal?: AbortSignal): Promise<Sheet> {
+    const id = encodeURIComponent(this.info.negotiation.id)
+    return apiFetch<Sheet>(`/api/negotiations/${id}/versions/${n}`, { token: this.token, signal })
+  }
+
+  /** Word-level redlines of every term between versions `from` and `to` (from ≤ to). */
+  async diff(from: number, to: number, signal?: AbortSignal): Promise<TermDiff[]> {
+    const id = encodeURIComponent(this.info.negotiation.id)
+    const r = await apiFetch<{ terms: TermDiff[] }>(`/api/negotiations/${id}/diff?from=${from}&to=${to}`, {
+      token: this.token,
+      signal,
+    })
+    return r.terms
+  }
+
+  /** Puts a term's title and body back to their text at version `n`, as a new change of this delegation. */
+  restore(termId: string, n: number): Promise<CommandResult> {
+    return this.control.command('term:restore', { termId, n })
   }
 
   /** Copies a caucus draft onto the shared board as a new proposal of this delegation. */

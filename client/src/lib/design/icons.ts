@@ -64,6 +64,10 @@ export const ICONS = {
   flag: ['M4 15s1-1 4-1 5 2 8 2 4-1 4-1V3s-1 1-4 1-5-2-8-2-4 1-4 1z', 'M4 22v-7'],
   bookmark: ['M19 21l-7-5-7 5V5a2 2 0 0 1 2-2h10a2 2 0 0 1 2 2z'],
   external: ['M18 13v6a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2h6', 'M15 3h6v6', 'M10 14 21 3'],
+  play: ['M7 4.5v15l12.5-7.5z'],
+  pauseBars: ['M8 5v14', 'M16 5v14'],
+  stepBack: ['M6 5v14', 'M18 5 9 12l9 7z'],
+  stepForward: ['M18 5v14', 'M6 5l9 7-9 7z'],
   move: ['M5 9l-3 3 3 3', 'M9 5l3-3 3 3', 'M15 19l-3 3-3-3', 'M19 9l3 3-3 3', 'M2 12h20', 'M12 2v20'],
 } as const
 
