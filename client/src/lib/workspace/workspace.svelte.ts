@@ -6,6 +6,7 @@
 import { createContext } from 'svelte'
 import type { NegotiationSession, Surface } from '../connection/negotiationSession.svelte'
 import { Viewport } from '../board/viewport.svelte'
+import { parseReplayParams, replaySearch, type ReplayParams } from '../history/replayUrl'
 
 export type View = 'canvas' | 'sheet'
 export type Panel = { kind: 'term'; id: string } | { kind: 'history' } | null
@@ -25,9 +26,17 @@ export class Workspace {
   /** awareness client id of the person whose viewport this view follows */
   following = $state<number | null>(null)
   toasts = $state<Toast[]>([])
+  /** the replay that is open (history readers only), as first asked for; the replay view owns it from there */
+  replay = $state.raw<ReplayParams | null>(null)
   readonly viewports = { board: new Viewport(), caucus: new Viewport() }
 
-  constructor(readonly session: NegotiationSession) {}
+  constructor(readonly session: NegotiationSession) {
+    // A link to a version (`?v=12&from=9`) opens the replay there; for observers it means nothing.
+    const asked = parseReplayParams(location.search)
+    if (asked && session.canReadHistory) this.replay = asked
+    else if (asked)
+      history.replaceState(history.state, '', location.pathname + replaySearch(location.search, null) + location.hash)
+  }
 
   get surface(): Surface {
     return this.surfaceKind === 'caucus' && this.session.caucus ? this.session.caucus : this.session.board
@@ -41,9 +50,22 @@ export class Workspace {
     if (kind === 'caucus' && !this.session.caucus) return
     if (this.surfaceKind === kind) return
     this.surface.peers.setFocus(null)
+    this.replay = null
     this.surfaceKind = kind
     this.panel = null
     this.following = null
+  }
+
+  openReplay(params: Partial<ReplayParams> = {}): void {
+    if (!this.session.canReadHistory) return
+    this.switchSurface('board')
+    this.panel = null
+    this.following = null
+    this.replay = { v: params.v ?? null, from: params.from ?? null, term: params.term ?? null, parties: params.parties ?? [] }
+  }
+
+  closeReplay(): void {
+    this.replay = null
   }
 
   openTerm(id: string): void {
