@@ -207,9 +207,13 @@ class Checkpointer {
   async close(): Promise<void> {
     this.closed = true
     clearInterval(this.timer)
+    // Referenced again while it finishes, or an otherwise idle process would exit mid-close.
+    this.worker.ref()
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()))
     this.worker.postMessage('close')
-    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 2000).unref())])
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))])
+    clearTimeout(timer)
     await this.worker.terminate()
   }
 }
