@@ -11,6 +11,7 @@
  *
  *   - listing the versions (GET …/versions without HTTP),
  *   - reconstructing the sheet at a random version (board + ledger at its seqs),
+ *   - replaying: the sheet at each of consecutive versions (play / step),
  *   - reconstructing the board at a random seq (`docAt`),
  *   - the redline of a random version against the one before, and across 20 versions,
  *   - rebuilding the whole version index from the log (crash with an empty table),
@@ -236,6 +237,9 @@ async function run(count: number) {
   await index.list(id) // first use loads the fold; what follows is steady state
   results.listVersions = await sample(Math.min(SAMPLES, 100), () => history.versions(id))
   results.sheetAtVersion = await sample(SAMPLES, () => history.sheetAt(id, pick(1, N)))
+  // Replay: stepping through consecutive versions (play / step in the replay view).
+  const start = pick(1, Math.max(1, N - SAMPLES))
+  results.replayStep = await sample(Math.min(SAMPLES, N - start), (i) => history.sheetAt(id, start + i))
   results.docAtSeq = await sample(SAMPLES, async () => (await docAt(store, boardDocName(id), pick(1, boardHead))).destroy())
   results.redlineAdjacent = await sample(SAMPLES, () => {
     const n = pick(1, N)
@@ -271,6 +275,7 @@ async function run(count: number) {
   const label: Record<string, string> = {
     listVersions: `list ${N} versions`,
     sheetAtVersion: 'sheet at a random version',
+    replayStep: 'replay: sheet at the next version',
     docAtSeq: 'board at a random seq (docAt)',
     redlineAdjacent: 'redline n-1 → n (random n)',
     redline20: 'redline n-20 → n (random n)',

@@ -13,18 +13,23 @@ import { ErrorCode } from '../../shared/errors'
 import type { Position } from './fold'
 import { diffPositions } from './redline'
 import { buildExport, type ExportDoc, type ExportProgress } from './export'
-import { docAt } from './reconstruct'
+import { DocCursors, docAt } from './reconstruct'
 import { sheetOf } from './sheet'
 import { toVersion, type VersionIndex } from './versionIndex'
 
 const ORIGIN: Position = { boardSeq: 0, ledgerSeq: 0 }
 
 export class HistoryQueries {
+  /** reconstructed docs rolled forward between nearby versions (replay) */
+  private readonly cursors: DocCursors
+
   constructor(
     private readonly store: Store,
     readonly index: VersionIndex,
     private readonly negotiation: (id: string) => Promise<NegotiationRecord | null>,
-  ) {}
+  ) {
+    this.cursors = new DocCursors(store)
+  }
 
   async versions(negotiationId: string): Promise<Version[]> {
     return (await this.index.list(negotiationId)).map(toVersion)
@@ -42,16 +47,9 @@ export class HistoryQueries {
     const record = await this.negotiation(negotiationId)
     const pos = record && (await this.position(negotiationId, n))
     if (!record || !pos) return null
-    const [board, ledger] = await Promise.all([
-      docAt(this.store, boardDocName(negotiationId), pos.boardSeq),
-      docAt(this.store, ledgerDocName(negotiationId), pos.ledgerSeq),
-    ])
-    try {
-      return sheetOf(record, n, board, ledger)
-    } finally {
-      board.destroy()
-      ledger.destroy()
-    }
+    return this.cursors.with(boardDocName(negotiationId), pos.boardSeq, (board) =>
+      this.cursors.with(ledgerDocName(negotiationId), pos.ledgerSeq, (ledger) => sheetOf(record, n, board, ledger)),
+    )
   }
 
   /** A term's title and body right after version n; null when the version or the term did not exist. */

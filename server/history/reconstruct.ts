@@ -34,3 +34,62 @@ export async function docAt(store: Store, docName: string, seq: number, opts: Do
   })
   return doc
 }
+
+/**
+ * A few reconstructed docs kept to be rolled forward: replay steps through
+ * consecutive versions, and going from one to the next is then the rows in
+ * between, not a checkpoint decode (which grows with the document's size).
+ * Docs are lent out one borrower at a time; a borrower must not change them.
+ */
+export class DocCursors {
+  private entries: Array<{ name: string; seq: number; doc: Y.Doc }> = []
+
+  constructor(
+    private readonly store: Store,
+    /** docs kept in all (a large board decodes to tens of MB) */
+    private readonly max = 4,
+    /** farther than this, a checkpoint + tail is cheaper than rolling forward */
+    private readonly maxRollForward = 1000,
+  ) {}
+
+  async with<T>(name: string, seq: number, fn: (doc: Y.Doc) => T | Promise<T>): Promise<T> {
+    let best = -1
+    this.entries.forEach((e, i) => {
+      if (e.name === name && e.seq <= seq && seq - e.seq <= this.maxRollForward && (best < 0 || e.seq > this.entries[best]!.seq))
+        best = i
+    })
+    let doc: Y.Doc
+    if (best >= 0) {
+      const entry = this.entries.splice(best, 1)[0]!
+      doc = entry.doc
+      try {
+        const rows = await this.store.readUpdates(name, entry.seq, seq)
+        Y.transact(doc, () => {
+          for (const r of rows) {
+            try {
+              Y.applyUpdate(doc, r.update)
+            } catch {
+              // skipped, as docAt does
+            }
+          }
+        })
+      } catch (err) {
+        doc.destroy()
+        throw err
+      }
+    } else {
+      doc = await docAt(this.store, name, seq)
+    }
+    try {
+      return await fn(doc)
+    } finally {
+      this.entries.unshift({ name, seq, doc })
+      for (const old of this.entries.splice(this.max)) old.doc.destroy()
+    }
+  }
+
+  clear(): void {
+    for (const e of this.entries) e.doc.destroy()
+    this.entries = []
+  }
+}
