@@ -124,6 +124,17 @@ export class Connection {
     this.ws.send(message)
   }
 
+  /** Sends one message; resolves once it has left for the kernel (or could not be sent). */
+  sendFlushed(message: Uint8Array): Promise<void> {
+    if (this.closed || this.ws.readyState !== 1) return Promise.resolve()
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.close(CloseCode.slowConsumer)
+      return Promise.resolve()
+    }
+    this.lastSentAt = Date.now()
+    return new Promise((resolve) => this.ws.send(message, () => resolve()))
+  }
+
   /**
    * Sends pre-framed messages with one socket write. Only while ws has
    * nothing of its own queued (its sender is idle, as it always is without

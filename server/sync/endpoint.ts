@@ -9,15 +9,18 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { CloseCode, MAX_MESSAGE_BYTES, YJS_PATH_PREFIX, type CloseCode as CloseCodeT } from '../../shared/protocol'
 import { Connection, type ConnectionLimits } from './connection'
-import { decodeMessage, ProtocolError } from './messages'
+import { decodeMessage, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './messages'
 import type { Access, Peer } from './peer'
 import type { Room } from './room'
-import type { RoomRegistry } from './roomRegistry'
+import type { RoomRegistry, StoredState } from './roomRegistry'
 import type { ConnectionCounter } from '../http/connectionCounter'
 import { TokenBucket } from './rateLimit'
 
 /** Messages a client may send before its admission completes (a stock client sends 2–3). */
 const MAX_HELD_MESSAGES = 64
+
+/** Sync step 1 with an empty state vector: "send me the whole doc". */
+const WHOLE_DOC_REQUEST = encodeSyncStep1(new Uint8Array([0]))
 
 export type AdmitResult = { ok: true; peer: Peer; access: Access } | { ok: false; code: CloseCodeT }
 
@@ -63,9 +66,19 @@ export class SyncEndpoint {
     const held: Array<[RawData, boolean]> = []
     let conn: Connection | null = null
     let room: Room | null = null
+    /** the doc's stored state while its room is being built (see RoomRegistry.whenStored) */
+    let stored: StoredState | null = null
+    /** settles the room builder's wait for this connection's first request */
+    let decided: ((answered?: Promise<void>) => void) | null = null
     ws.on('error', () => {}) // the close event follows; errors carry no extra information for us
     ws.on('message', (data, isBinary) => {
       if (!conn || !room) {
+        if (conn && stored && decided) {
+          const answered = isBinary ? this.answerFromStore(conn, stored, data) : null
+          decided(answered ?? undefined)
+          decided = null
+          if (answered) return
+        }
         // Nothing can be said yet; a client that floods before it is admitted is cut off.
         if (held.length >= MAX_HELD_MESSAGES) return ws.close(CloseCode.rateLimited)
         return void held.push([data, isBinary])
@@ -106,8 +119,25 @@ export class SyncEndpoint {
     )
     conn = c
     this.connections.add(c)
+    const loading = this.deps.registry.get(docName)
+    void this.deps.registry.whenStored(docName).then((s) => {
+      if (!s || room || c.closed) return
+      stored = s
+      const first = held[0]
+      if (first) {
+        // Its first request is here already: answered now, or it waits for the room.
+        const answered = first[1] ? this.answerFromStore(c, s, first[0]) : null
+        if (answered) held.shift()
+        s.waiting.push(answered ?? Promise.resolve())
+      } else {
+        s.waiting.push(
+          new Promise<void>((resolve) => (decided = (answered) => void (answered ?? Promise.resolve()).then(resolve))),
+        )
+        ws.once('close', () => decided?.())
+      }
+    })
     try {
-      room = await this.deps.registry.get(docName)
+      room = await loading
     } catch (err) {
       this.deps.log('error', `could not load ${docName}`, err)
       return c.close(CloseCode.storeUnavailable)
@@ -118,6 +148,22 @@ export class SyncEndpoint {
       if (c.closed) break
       this.onMessage(c, room, data, isBinary)
     }
+  }
+
+  /**
+   * A newcomer's sync step 1 asking for the whole doc (an empty state vector:
+   * a fresh client), answered with the doc's stored state while its room is
+   * still being built (resolves once the answer has left); null for anything
+   * else, which waits for the room.
+   */
+  private answerFromStore(conn: Connection, stored: StoredState, data: RawData): Promise<void> | null {
+    const bytes = toUint8Array(data)
+    if (bytes.byteLength !== WHOLE_DOC_REQUEST.byteLength || !WHOLE_DOC_REQUEST.every((b, i) => bytes[i] === b)) return null
+    if (!conn.admit(bytes.byteLength)) {
+      conn.close(CloseCode.rateLimited)
+      return Promise.resolve()
+    }
+    return conn.sendFlushed(encodeSyncStep2(stored.state))
   }
 
   private onMessage(conn: Connection, room: Room, data: RawData, isBinary: boolean): void {

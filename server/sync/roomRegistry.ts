@@ -27,9 +27,28 @@ export interface RoomRegistryOptions {
   log: RoomDeps['log']
 }
 
+/**
+ * The stored state of a doc whose log ends at its checkpoint, handed out
+ * while the doc is being built: exact (nothing follows the checkpoint), and
+ * durable (read from the store). See RoomRegistry.whenStored.
+ */
+export interface StoredState {
+  state: Uint8Array
+  /**
+   * One per connection waiting for this doc: settles once it was answered
+   * from this state and the answer has left, or once it asked for something
+   * else. The build waits for them, a little.
+   */
+  waiting: Array<Promise<void>>
+}
+
+/** How long a load waits for early answers from the stored state before building the doc. */
+const EARLY_ANSWER_WAIT_MS = 100
+
 export class RoomRegistry {
   private rooms = new Map<string, Room>()
   private loading = new Map<string, Promise<Room>>()
+  private stored = new Map<string, Promise<StoredState | null>>()
   private savingCheckpoints = new Set<Promise<void>>()
   private limitsFor: (name: string) => Partial<UpdateLimits> = () => ({})
 
@@ -64,11 +83,48 @@ export class RoomRegistry {
     return pending
   }
 
+  /**
+   * While `name` is being loaded: its stored state once read, if its log ends
+   * at its latest checkpoint (the usual case after an unload or a graceful
+   * stop), else null. Building a big doc takes hundreds of ms (Yjs integrates
+   * every struct); a newcomer asking for the whole doc can have these exact,
+   * durable bytes at once. Null as well once loaded, and with a cluster
+   * (another instance may commit while this one builds).
+   */
+  whenStored(name: string): Promise<StoredState | null> {
+    return this.stored.get(name) ?? Promise.resolve(null)
+  }
+
   private async load(name: string): Promise<Room> {
+    let publish!: (s: StoredState | null) => void
+    this.stored.set(name, new Promise((resolve) => (publish = resolve)))
+    try {
+      return await this.loadStored(name, publish)
+    } finally {
+      publish(null)
+      this.stored.delete(name)
+    }
+  }
+
+  private async loadStored(name: string, publish: (s: StoredState | null) => void): Promise<Room> {
     // Subscribe before reading the store, so no update committed elsewhere falls between the two.
     await this.opts.cluster?.subscribe(name)
     const [checkpoint, owners] = await Promise.all([this.store.latestCheckpoint(name), this.store.clientOwners(name)])
     const rows = await this.store.readUpdates(name, checkpoint?.seq ?? 0)
+    if (checkpoint && rows.length === 0 && !this.opts.cluster) {
+      // Nothing can commit to this doc before its room exists: the checkpoint is its state.
+      const early: StoredState = { state: checkpoint.state, waiting: [] }
+      publish(early)
+      // A moment for the connections waiting on this doc to be answered, and for the answers to
+      // leave, before the (blocking) build.
+      await new Promise((resolve) => setImmediate(resolve))
+      if (early.waiting.length > 0) {
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([Promise.all(early.waiting), new Promise((r) => (timer = setTimeout(r, EARLY_ANSWER_WAIT_MS)))])
+        clearTimeout(timer)
+      }
+    }
+    publish(null)
     const doc = new Y.Doc()
     const baseState = checkpoint?.state ?? Y.encodeStateAsUpdate(doc)
     if (checkpoint) Y.applyUpdate(doc, checkpoint.state)
