@@ -5,9 +5,10 @@
  * checkpoints as it would in production), and its data dir is kept as a
  * pristine copy that every measured round starts from.
  *
- * Parley's population run raises its rate limits (PARLEY_RATE_MESSAGES and
- * PARLEY_RATE_BYTES): one client sends 100k updates as fast as receipts come
- * back, which a browser never does. Measured runs use the defaults.
+ * Parley's population run raises its rate limits (PARLEY_RATE_MESSAGES,
+ * PARLEY_RATE_BYTES, PARLEY_RATE_STRUCTS): one client sends 100k updates as
+ * fast as receipts come back, which a browser never does. Measured runs use
+ * the defaults.
  */
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -68,7 +69,10 @@ export async function historyFixture(count: number, targets: PersistingTarget[])
       dirs.push(dir)
       const server = await startServer(target, {
         dataDir: dir,
-        env: target === 'parley' ? { PARLEY_RATE_MESSAGES: '1000000', PARLEY_RATE_BYTES: '1000000000' } : {},
+        env:
+          target === 'parley'
+            ? { PARLEY_RATE_MESSAGES: '1000000', PARLEY_RATE_BYTES: '1000000000', PARLEY_RATE_STRUCTS: '1000000000' }
+            : {},
       })
       servers.push({ target, server, ...(await describe(server)) })
     }

@@ -1,10 +1,10 @@
 /**
  * A deterministic negotiation history for the cold-load and history
- * scenarios: two delegations take turns (runs of a few to ~100 edits) on a
- * board of up to 60 terms — typing (mostly at the end, sometimes inside),
- * deleting, retitling, moving cards. Each edit is one Yjs update, as a
- * keystroke is; both docs see every update at once, as clients that sync
- * through a server do.
+ * scenarios: two delegations take turns (runs of one to ~200 keystrokes, one
+ * term per run) on a board of up to 60 terms — typing at a cursor (mostly at
+ * the end of a term, sometimes inside), backspacing, retitling, moving cards.
+ * Each keystroke is one Yjs update; both delegations see every update at
+ * once, as clients that sync through a server do.
  */
 import * as Y from 'yjs'
 
@@ -38,56 +38,63 @@ export function generateHistory(count: number, seed = 42): { edits: HistoryEdit[
   const clientIds = [1000 + seed, 2000 + seed] as const
   const edits: HistoryEdit[] = []
   const terms: string[] = []
+  const termsMap = doc.getMap<Y.Map<unknown>>('terms')
   let writer: 0 | 1 = 0
   let runLeft = 0
   let word = ''
+  // A run is one delegation at one term, typing at a cursor as a person does: mostly
+  // characters at the cursor, some backspaces, now and then the cursor moves.
+  let body: Y.Text | null = null
+  let cursor = 0
   doc.on('update', (u: Uint8Array) => edits.push({ writer, update: u }))
+  const newTerm = () => {
+    const id = `t${terms.length}`
+    const term = new Y.Map<unknown>()
+    term.set('title', new Y.Text(`Article ${terms.length + 1}`))
+    term.set('body', new Y.Text(''))
+    term.set('x', 40 + (terms.length % 6) * 260)
+    term.set('y', 40 + Math.floor(terms.length / 6) * 200)
+    termsMap.set(id, term)
+    doc.getArray('order').push([id])
+    terms.push(id)
+  }
   while (edits.length < count) {
     if (runLeft <= 0) {
       writer = writer === 0 ? 1 : 0
       runLeft = 1 + Math.floor(rand() * rand() * 200)
-    }
-    runLeft--
-    doc.clientID = clientIds[writer]
-    const termsMap = doc.getMap<Y.Map<unknown>>('terms')
-    doc.transact(() => {
-      const r = rand()
-      if (terms.length < 3 || (r < 0.004 && terms.length < 60)) {
-        const id = `t${terms.length}`
-        const term = new Y.Map<unknown>()
-        term.set('title', new Y.Text(`Article ${terms.length + 1}`))
-        term.set('body', new Y.Text(''))
-        term.set('x', 40 + (terms.length % 6) * 260)
-        term.set('y', 40 + Math.floor(terms.length / 6) * 200)
-        termsMap.set(id, term)
-        doc.getArray('order').push([id])
-        terms.push(id)
-        return
+      doc.clientID = clientIds[writer]
+      if (terms.length < 3 || (rand() < 0.03 && terms.length < 60)) {
+        doc.transact(newTerm)
+        runLeft--
       }
-      // Mostly the most recent terms, sometimes any.
+      // Mostly one of the most recent terms, sometimes any; at its end or, now and then, inside.
       const pick =
         rand() < 0.8 ? terms.length - 1 - Math.floor(rand() * Math.min(5, terms.length)) : Math.floor(rand() * terms.length)
-      const term = termsMap.get(terms[pick]!)!
-      const body = term.get('body') as Y.Text
-      const title = term.get('title') as Y.Text
-      if (r < 0.78) {
+      body = termsMap.get(terms[pick]!)!.get('body') as Y.Text
+      cursor = rand() < 0.8 ? body.length : Math.floor(rand() * (body.length + 1))
+      continue
+    }
+    runLeft--
+    const r = rand()
+    const text = body!
+    doc.transact(() => {
+      if (r < 0.86 || cursor === 0) {
         if (!word) word = WORDS[Math.floor(rand() * WORDS.length)]! + ' '
-        const n = Math.min(word.length, 1 + Math.floor(rand() * 3))
-        const at = rand() < 0.85 ? body.length : Math.floor(rand() * (body.length + 1))
-        body.insert(at, word.slice(0, n))
-        word = word.slice(n)
-      } else if (r < 0.93) {
-        if (body.length > 10) {
-          const len = 1 + Math.floor(rand() * 4)
-          body.delete(Math.floor(rand() * (body.length - len)), len)
-        } else body.insert(body.length, 'x')
+        const ch = word[0]!
+        word = word.slice(1)
+        text.insert(cursor++, ch)
       } else if (r < 0.97) {
+        text.delete(--cursor, 1)
+      } else if (r < 0.985) {
+        const title = (text.parent as Y.Map<unknown>).get('title') as Y.Text
         title.insert(title.length, rand() < 0.5 ? 's' : ' (rev.)')
       } else {
+        const term = text.parent as Y.Map<unknown>
         term.set('x', Math.round(rand() * 1600))
         term.set('y', Math.round(rand() * 1200))
       }
     })
+    cursor = Math.min(cursor, text.length)
   }
   return { edits: edits.slice(0, count), final: doc }
 }

@@ -231,7 +231,10 @@ export function runWorker<C, R>(script: string, config: C, timeoutMs = 10 * 60_0
     })
     child.once('exit', (code, sig) => {
       clearTimeout(timer)
-      if (!settled) reject(new Error(`${script} exited (${code ?? sig}) without a result`))
+      // The result may still be in the IPC channel when 'exit' is emitted.
+      setTimeout(() => {
+        if (!settled) reject(new Error(`${script} exited (${code ?? sig}) without a result`))
+      }, 2000)
     })
     child.send(config as object)
   })
