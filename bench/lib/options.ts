@@ -1,7 +1,7 @@
 /**
  * Knobs of a bench run, from flags or the environment (flags win):
  *   --rounds=N        BENCH_ROUNDS       rounds of A B A B … per case (default 3)
- *   --duration=S      BENCH_DURATION     measurement window per run, seconds (default 10)
+ *   --duration=S      BENCH_DURATION     measurement window per run, seconds (default 6)
  *   --warmup=S        BENCH_WARMUP       typing before the window opens, seconds (default 2)
  *   --targets=a,b     BENCH_TARGETS      subset of parley,stock,hocuspocus,hocuspocus-sqlite
  *   --cases=x,y       BENCH_CASES        subset of a scenario's cases (e.g. 500,500-awareness)
@@ -43,7 +43,7 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env): B
   for (const t of targets) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}`)
   return {
     rounds: Math.round(num('rounds', 'BENCH_ROUNDS', quick ? 1 : 3)),
-    durationMs: num('duration', 'BENCH_DURATION', quick ? 3 : 10) * 1000,
+    durationMs: num('duration', 'BENCH_DURATION', quick ? 3 : 6) * 1000,
     warmupMs: num('warmup', 'BENCH_WARMUP', quick ? 1 : 2) * 1000,
     targets,
     cases: list('cases', 'BENCH_CASES'),
