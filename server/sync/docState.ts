@@ -17,6 +17,13 @@ export function addsToDoc(doc: Y.Doc, shape: UpdateShape): boolean {
   return false
 }
 
+/** Delete ranges of the update the doc has not applied yet (a resent delete set costs nothing). */
+export function newDeleteRanges(doc: Y.Doc, shape: UpdateShape): number {
+  let n = 0
+  for (const del of shape.deletes) if (!alreadyDeleted(doc, del.client, del.clock, del.len)) n++
+  return n
+}
+
 /** Client ids whose structs in this update go beyond what the doc has. */
 export function newClientIds(doc: Y.Doc, shape: UpdateShape): number[] {
   const ids: number[] = []

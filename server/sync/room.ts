@@ -14,7 +14,7 @@ import * as Y from 'yjs'
 import { CloseCode, PermissionDeniedReason, MAX_REFUSED_WRITES } from '../../shared/protocol'
 import type { AppendResult, Author, ClientClaim, NewUpdate } from '../store/types'
 import { Outgoing, type Connection } from './connection'
-import { addsToDoc, MAX_TYPE_NESTING, nestsDeeperThan, newClientIds, startsPastState } from './docState'
+import { addsToDoc, MAX_TYPE_NESTING, nestsDeeperThan, newClientIds, newDeleteRanges, startsPastState } from './docState'
 import {
   encodeAwareness,
   encodePermissionDenied,
@@ -254,6 +254,10 @@ export class Room {
       return
     }
     if (conn.access !== 'write') return this.refuse(conn, PermissionDeniedReason.readOnly)
+    // Yjs spends ~5–25 µs on each struct or delete range it applies: a per-token budget
+    // (PARLEY_RATE_STRUCTS, shared by the token's connections) keeps struct-heavy updates from
+    // monopolising the event loop. Deletions the doc already has are free (a reconnect resends them all).
+    if (!conn.admitStructs(shape.structCount + newDeleteRanges(this.doc, shape))) return conn.close(CloseCode.rateLimited)
     if (!this.deps.storeWritable()) {
       conn.needsResync = true
       conn.send(encodePermissionDenied(PermissionDeniedReason.storeUnavailable))

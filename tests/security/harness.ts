@@ -327,14 +327,16 @@ export function raw(
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
   )
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
+    ws.once('error', reject)
+  })
+  opened.catch(() => {}) // a socket nobody waits to open may fail to: not an unhandled rejection
   return {
     ws,
     messages,
-    opened: new Promise((resolve, reject) => {
-      ws.once('open', () => resolve())
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
-      ws.once('error', reject)
-    }),
+    opened,
     closed,
     closeCode: (ms = 10_000) =>
       Promise.race([closed.then((c) => c.code), new Promise<'open'>((r) => setTimeout(() => r('open'), ms).unref())]),

@@ -1,7 +1,8 @@
 /**
  * Issue #7, item 4 (limits) — bursts over the rate limit (4429), a slow
  * reader whose send buffer fills (cut off), thousands of connections from one
- * address (4429 past the cap), floods on socket.io. None may crash, hang or
+ * address (4429 past the cap), floods on socket.io, floods of Yjs structs
+ * (4429 past the per-token budget). None may crash, hang or
  * starve the server: a canary negotiation on another address (127.0.0.2)
  * measures its latency throughout, and the numbers are printed.
  */
@@ -27,6 +28,7 @@ import {
   rawAdmitted,
   spawnParley,
   synced,
+  updateFrom,
   updateMessage,
   verifyLog,
   type Client,
@@ -45,6 +47,7 @@ const MAX_BUFFERED = 256 * 1024
  * so on a busy machine the default 500/s can outrun a flood; a low limit makes the cut-off certain.
  */
 const RATE = 100
+const STRUCT_RATE = 2000
 
 let server: Proc
 let neg: CreatedNegotiation
@@ -59,6 +62,8 @@ beforeAll(async () => {
       PARLEY_MAX_BUFFERED_BYTES: String(MAX_BUFFERED),
       PARLEY_MAX_CONNECTIONS_PER_ADDRESS: String(CAP),
       PARLEY_RATE_MESSAGES: String(RATE),
+      // likewise for Yjs structs per token: the budget refills slower than even a loaded machine applies them
+      PARLEY_RATE_STRUCTS: String(STRUCT_RATE),
     },
   })
   cleanup.add(server, (s) => s.kill())
@@ -277,6 +282,52 @@ describe('[L4] socket.io floods', () => {
     expect(a.socket.connected).toBe(true)
     expect(await a.command('term:accept', { termId: 'nope' })).toMatchObject({ ok: false })
     a.close()
+    await expectAlive(server)
+  })
+})
+
+describe('[L5] struct-heavy updates: a per-token budget of Yjs structs (PARLEY_RATE_STRUCTS)', () => {
+  it('a token that floods structs gets 4429 on every one of its connections; another token is not affected', async () => {
+    const probe = new LatencyProbe(canary)
+    /** an update setting `n` keys of a map: n structs, some 20 bytes each */
+    const heavy = (clientID: number, n = 20_000) =>
+      updateMessage(
+        updateFrom(
+          (d) => {
+            const notes = d.getMap('notes')
+            for (let i = 0; i < n; i++) notes.set(i.toString(36), i)
+          },
+          { clientID },
+        ),
+      )
+    const head = log.headSeq(board())
+    // burst: the larger of 2 × STRUCT_RATE and one maximal update (50 000 structs)
+    const first = local.add(await rawAdmitted(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'heavy-1' }), (r) =>
+      r.ws.terminate(),
+    )
+    first.send(heavy(770_001))
+    first.send(heavy(770_002))
+    first.send(heavy(770_003))
+    expect(await first.closeCode()).toBe(CloseCode.rateLimited)
+    // a fresh connection of the same token does not come with a fresh budget
+    const second = local.add(
+      await rawAdmitted(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'heavy-2' }),
+      (r) => r.ws.terminate(),
+    )
+    // 44 000 structs: within a fresh budget (50 000), far past what refilled since (STRUCT_RATE/s)
+    second.send(heavy(770_004, 44_000))
+    expect(await second.closeCode()).toBe(CloseCode.rateLimited)
+    // another token has its own
+    const other = local.add(await rawAdmitted(server.wsUrl, board(), { token: neg.tokens.negotiator.b!, name: 'heavy-3' }), (r) =>
+      r.ws.terminate(),
+    )
+    other.send(heavy(770_005))
+    await waitFor(() => log.headSeq(board()) === head + 3, {
+      timeout: 20_000,
+      what: 'the three updates within budget to be stored',
+    })
+    expect(await other.closeCode(200)).toBe('open')
+    expectSaneLatency('struct floods', await probe.stop(), { p50: 300, max: 3000 })
     await expectAlive(server)
   })
 })
