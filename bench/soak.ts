@@ -3,13 +3,16 @@
  * against one Parley process (SQLite store, real tokens), with the stock
  * y-websocket client and socket.io — the shape of a busy day, not a spike.
  *
- * Per negotiation: 4 negotiators of two delegations typing into their terms
- * and notes (about 2 edits per second each, in bursts), moving cards, sending
- * a command now and then; 6 watchers (observers and reviewers) following the
- * board and the ledger. Every client also holds a socket.io session.
+ * Per negotiation: 4 negotiators of two delegations typing into their notes
+ * and terms (about 2 keystrokes per second each, in bursts, the oldest text cut
+ * as it grows), dragging a card now and then, sending a command every 20–40 s;
+ * 6 watchers (observers and reviewers) following the board and the ledger.
+ * Every client also holds a socket.io session.
  *
  * Reported: server RSS at the start of the measured window and at its end
- * (and its peak, and a line every 30 s), edits made and delivered, errors
+ * (and its peak, and a line every 30 s), the live heap after a forced GC at
+ * both ends (the server runs with the inspector open for that; --snapshots
+ * also writes heap snapshots, which pause the server for seconds), edits made and delivered, errors
  * (unexpected closes, refusals, failed commands, server ERROR lines), and the
  * latency from a negotiator's edit to a watcher of the same board (p50, p99,
  * max). At the end every copy of every board must be equal.
@@ -28,15 +31,16 @@ import { WebsocketProvider } from 'y-websocket'
 import { io, type Socket } from 'socket.io-client'
 import { board as boardOf, insertTerm } from '../shared/docLayout'
 import { ADMIN_TOKEN, ROOT, startServer } from './lib/servers'
+import WebSocketClient from 'ws'
 import { memory, loadAverage } from './lib/proc'
 import { percentile } from './lib/stats'
 
 const flags = new Map(
   process.argv
     .slice(2)
-    .map((a) => /^--([a-z-]+)=(.*)$/.exec(a))
+    .map((a) => /^--([a-z-]+)(?:=(.*))?$/.exec(a))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => [m[1]!, m[2]!]),
+    .map((m) => [m[1]!, m[2] ?? '1']),
 )
 const num = (flag: string, env: string, dflt: number) => Number(flags.get(flag) ?? process.env[env] ?? dflt)
 const DURATION_S = num('duration', 'SOAK_DURATION', 600)
@@ -46,6 +50,8 @@ const WRITERS = Math.min(CLIENTS, num('writers', 'SOAK_WRITERS_PER_NEGOTIATION',
 const RATE = num('rate', 'SOAK_EDITS_PER_SECOND', 2)
 const WARMUP_S = num('warmup', 'SOAK_WARMUP', 15)
 const REPORT_EVERY_S = 30
+/** --snapshots: also write server heap snapshots at the start and end of the window (bench/results/) */
+const SNAPSHOTS = flags.has('snapshots') || process.env.SOAK_SNAPSHOTS === '1'
 
 interface Created {
   id: string
@@ -72,7 +78,7 @@ let windowSamples: number[] = []
 let measuring = false
 let editsMade = 0
 let editsDelivered = 0
-/** (negotiation, writer, seq) → time the edit was made */
+/** (negotiation, note, n) → time its writer's n-th keystroke was made */
 const sentAt = new Map<string, number>()
 
 async function main(): Promise<void> {
@@ -81,7 +87,10 @@ async function main(): Promise<void> {
   console.log(
     `soak: ${NEGOTIATIONS} negotiations × ${CLIENTS} clients (${WRITERS} writing ~${RATE}/s each) for ${DURATION_S} s after ${WARMUP_S} s warm-up`,
   )
-  const server = await startServer('parley', { env: { PARLEY_LOG_LEVEL: 'warn' } })
+  // With the inspector open, the live heap is read after a forced GC: RSS alone cannot tell a leak
+  // from a heap V8 has not bothered to shrink.
+  const server = await startServer('parley', { env: { PARLEY_LOG_LEVEL: 'warn' }, inspect: true })
+  const inspector = await Inspector.attach(server.inspectPort!)
   const wsUrl = server.url.replace(/^http/, 'ws') + '/yjs'
   const clients: SoakClient[] = []
   const stops: Array<() => void> = []
@@ -117,7 +126,6 @@ async function main(): Promise<void> {
         const note = new Y.Map<unknown>()
         note.set('text', new Y.Text())
         note.set('x', 0)
-        note.set('y', 0)
         note.set('color', '#ffd54f')
         boardOf(w.doc).notes.set(`note-${w.name}`, note)
         insertTerm(w.doc, `term-${w.name}`, { title: `Term of ${w.name}`, body: '' })
@@ -129,9 +137,17 @@ async function main(): Promise<void> {
     await sleep(WARMUP_S * 1000)
     measuring = true
     samples = []
-    const start = { at: Date.now(), mem: memory(server.pid), load: loadAverage(), made: editsMade, delivered: editsDelivered }
+    const start = {
+      at: Date.now(),
+      mem: memory(server.pid),
+      heap: await inspector.heapAfterGc(),
+      load: loadAverage(),
+      made: editsMade,
+      delivered: editsDelivered,
+    }
+    if (SNAPSHOTS) await inspector.snapshot(join(ROOT, 'bench', 'results', 'soak-start.heapsnapshot'))
     let peak = start.mem.rss
-    console.log(`measuring: server RSS ${mib(start.mem.rss)} at start`)
+    console.log(`measuring: server RSS ${mib(start.mem.rss)}, live heap ${mib(start.heap)} (after GC) at start`)
     const timeline: Array<{ t: number; rssMiB: number; p99: number; edits: number }> = []
     for (let t = REPORT_EVERY_S; t <= DURATION_S; t += REPORT_EVERY_S) {
       await sleep(Math.min(REPORT_EVERY_S, DURATION_S - t + REPORT_EVERY_S) * 1000)
@@ -146,7 +162,15 @@ async function main(): Promise<void> {
     }
     if (DURATION_S % REPORT_EVERY_S) await sleep((DURATION_S % REPORT_EVERY_S) * 1000)
     measuring = false
-    const end = { at: Date.now(), mem: memory(server.pid), load: loadAverage(), made: editsMade, delivered: editsDelivered }
+    const end = {
+      at: Date.now(),
+      mem: memory(server.pid),
+      heap: await inspector.heapAfterGc(),
+      load: loadAverage(),
+      made: editsMade,
+      delivered: editsDelivered,
+    }
+    if (SNAPSHOTS) await inspector.snapshot(join(ROOT, 'bench', 'results', 'soak-end.heapsnapshot'))
     peak = Math.max(peak, end.mem.peakRss)
 
     for (const stop of stops) stop()
@@ -177,7 +201,8 @@ async function main(): Promise<void> {
       },
       machine: { loadAverageStart: start.load, loadAverageEnd: end.load },
       rssMiB: { start: start.mem.rss / 2 ** 20, end: end.mem.rss / 2 ** 20, peak: peak / 2 ** 20 },
-      edits: { made: end.made - start.made, delivered: samples.length },
+      liveHeapMiB: { start: start.heap / 2 ** 20, end: end.heap / 2 ** 20 },
+      edits: { made: end.made - start.made, timed: samples.length },
       latencyMs: { p50: percentile(samples, 50), p99: percentile(samples, 99), max: Math.max(...samples) },
       converged,
       errors,
@@ -187,7 +212,10 @@ async function main(): Promise<void> {
     console.log(
       `server RSS     start ${result.rssMiB.start.toFixed(1)} MiB, end ${result.rssMiB.end.toFixed(1)} MiB, peak ${result.rssMiB.peak.toFixed(1)} MiB`,
     )
-    console.log(`edits          ${result.edits.made} made, ${result.edits.delivered} delivered to a watcher`)
+    console.log(
+      `live heap      start ${result.liveHeapMiB.start.toFixed(1)} MiB, end ${result.liveHeapMiB.end.toFixed(1)} MiB (after a forced GC)`,
+    )
+    console.log(`edits          ${result.edits.made} made, ${result.edits.timed} note keystrokes timed at a watcher`)
     console.log(
       `latency        p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms, max ${result.latencyMs.max.toFixed(1)} ms`,
     )
@@ -208,7 +236,59 @@ async function main(): Promise<void> {
       c.ledger.destroy()
       c.doc.destroy()
     }
+    inspector.close()
     await server.stop()
+  }
+}
+
+/** Just enough of the inspector protocol: a forced GC, the heap then, a heap snapshot. */
+class Inspector {
+  private nextId = 1
+  private pending = new Map<number, (result: unknown) => void>()
+  private chunks: string[] = []
+
+  private constructor(private readonly ws: WebSocketClient) {}
+
+  static async attach(port: number): Promise<Inspector> {
+    const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>
+    const ws = new WebSocketClient(target!.webSocketDebuggerUrl, { perMessageDeflate: false, maxPayload: 1 << 30 })
+    await new Promise<void>((resolve, reject) => (ws.once('open', () => resolve()), ws.once('error', reject)))
+    const i = new Inspector(ws)
+    ws.on('message', (data: Buffer) => {
+      const msg = JSON.parse(data.toString()) as { id?: number; result?: unknown; method?: string; params?: { chunk: string } }
+      if (msg.id !== undefined) i.pending.get(msg.id)?.(msg.result)
+      else if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') i.chunks.push(msg.params!.chunk)
+    })
+    return i
+  }
+
+  private call(method: string, params: object = {}): Promise<unknown> {
+    const id = this.nextId++
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve)
+      this.ws.send(JSON.stringify({ id, method, params }))
+    })
+  }
+
+  /** Live heap bytes right after a full garbage collection. */
+  async heapAfterGc(): Promise<number> {
+    await this.call('HeapProfiler.collectGarbage')
+    const r = (await this.call('Runtime.evaluate', { expression: 'process.memoryUsage().heapUsed', returnByValue: true })) as {
+      result: { value: number }
+    }
+    return r.result.value
+  }
+
+  async snapshot(file: string): Promise<void> {
+    this.chunks = []
+    await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false })
+    writeFileSync(file, this.chunks.join(''))
+    this.chunks = []
+    console.log(`heap snapshot: ${file}`)
+  }
+
+  close(): void {
+    this.ws.close()
   }
 }
 
@@ -248,20 +328,30 @@ function connect(
     if (reason !== 'io client disconnect') error(`${name}: socket.io disconnected (${reason})`)
   })
   if (timing) {
+    // Every keystroke appends one character to its writer's note: the n-th character inserted into
+    // a note (deletions aside) is that writer's n-th edit.
+    const received = new Map<string, number>()
     doc.getMap('notes').observeDeep((events) => {
       for (const e of events) {
-        if (!(e instanceof Y.YMapEvent) || !e.keysChanged.has('y')) continue
-        const noteId = e.path[0] as string | undefined
-        const seq = e.target.get('y') as number
-        const at = sentAt.get(`${negotiation}/${noteId}/${seq}`)
-        if (at === undefined) continue
-        sentAt.delete(`${negotiation}/${noteId}/${seq}`)
-        const ms = performance.now() - at
-        editsDelivered++
-        if (measuring) {
-          samples.push(ms)
-          windowSamples.push(ms)
+        if (!(e instanceof Y.YTextEvent)) continue
+        const noteId = e.path[0] as string
+        let n = received.get(noteId) ?? 0
+        for (const d of e.delta) {
+          if (typeof d.insert !== 'string') continue
+          for (let k = 0; k < d.insert.length; k++) {
+            const key = `${negotiation}/${noteId}/${++n}`
+            const at = sentAt.get(key)
+            if (at === undefined) continue
+            sentAt.delete(key)
+            const ms = performance.now() - at
+            editsDelivered++
+            if (measuring) {
+              samples.push(ms)
+              windowSamples.push(ms)
+            }
+          }
         }
+        received.set(noteId, n)
       }
     })
   }
@@ -276,19 +366,21 @@ function typeContinuously(w: SoakClient): () => void {
   const tick = () => {
     if (stopped) return
     const burst = 1 + Math.floor(Math.random() * 4)
+    // A burst goes to one place, as people type: mostly the note (timed), sometimes the term's body.
+    // (Alternating places keystroke by keystroke would keep Yjs from merging the runs.)
+    const inBody = Math.random() < 0.15
     for (let i = 0; i < burst && w.provider.wsconnected; i++) {
       const note = boardOf(w.doc).notes.get(noteId) as Y.Map<unknown>
-      const text = note.get('text') as Y.Text
       const term = boardOf(w.doc).terms.get(`term-${w.name}`)
+      const text = (inBody ? term?.get('body') : note.get('text')) as Y.Text
       w.doc.transact(() => {
         text.insert(text.length, String.fromCharCode(97 + Math.floor(Math.random() * 26)))
-        // keep the note short: it is typing, not a novel
+        // the oldest half cut when it grows long: typing, not a novel
         if (text.length > 400) text.delete(0, 200)
-        if (Math.random() < 0.2) (term?.get('body') as Y.Text | undefined)?.insert(0, 'x')
-        if (Math.random() < 0.05) term?.set('x', Math.floor(Math.random() * 2000))
-        note.set('y', ++seq)
+        // now and then the card is dragged
+        if (Math.random() < 0.01) term?.set('x', Math.floor(Math.random() * 2000))
       })
-      sentAt.set(`${w.negotiation}/${noteId}/${seq}`, performance.now())
+      if (!inBody) sentAt.set(`${w.negotiation}/${noteId}/${++seq}`, performance.now())
       editsMade++
     }
     setTimeout(tick, (burst / RATE) * 1000 * (0.5 + Math.random()))
