@@ -116,6 +116,25 @@ function summarize(file: string, top = 25): void {
     .slice(0, top)) {
     console.log(`  ${pct(us)}  ${fn}`)
   }
+  // Inclusive time of Parley's own functions (each counted once per sample, however deep it recurses):
+  // which of its steps owns the Yjs, GC-free library and native time below it.
+  const parent = new Map<number, number>()
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const inclusive = new Map<string, number>()
+  for (const [id, us] of self) {
+    const seen = new Set<string>()
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const { functionName, url, lineNumber } = byId.get(cur)!.callFrame
+      const path = url.replace(/^file:\/\//, '')
+      if (!path.startsWith(ROOT) || path.includes('node_modules')) continue
+      const key = `${functionName || '(anonymous)'} ${relative(ROOT, path)}:${lineNumber + 1}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      inclusive.set(key, (inclusive.get(key) ?? 0) + us)
+    }
+  }
+  console.log(`\ntop ${top} of Parley's functions by total time (self + callees):`)
+  for (const [fn, us] of [...inclusive].sort((x, y) => y[1] - x[1]).slice(0, top)) console.log(`  ${pct(us)}  ${fn}`)
 }
 
 const args = process.argv.slice(2)

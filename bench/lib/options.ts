@@ -3,12 +3,12 @@
  *   --rounds=N        BENCH_ROUNDS       rounds of A B A B … per case (default 3)
  *   --duration=S      BENCH_DURATION     measurement window per run, seconds (default 6)
  *   --warmup=S        BENCH_WARMUP       typing before the window opens, seconds (default 2)
- *   --targets=a,b     BENCH_TARGETS      subset of parley,stock,hocuspocus,hocuspocus-sqlite
+ *   --targets=a,b     BENCH_TARGETS      subset of parley,stock,hocuspocus,hocuspocus-sqlite (or parley-base: see servers.ts)
  *   --cases=x,y       BENCH_CASES        subset of a scenario's cases (e.g. 500,500-awareness)
  *   --quick           BENCH_QUICK=1      smoke test: 1 round, 3 s windows, small sizes
  *   --profile         BENCH_PROFILE=1    also write a CPU profile of Parley (over the measurement window, via the inspector) per case
  */
-import { ALL_TARGETS, type TargetName } from './servers'
+import { ALL_TARGETS, KNOWN_TARGETS, type TargetName } from './servers'
 
 export interface BenchOptions {
   rounds: number
@@ -40,7 +40,7 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env): B
       .map((s) => s.trim())
       .filter(Boolean) ?? null
   const targets = (list('targets', 'BENCH_TARGETS') ?? ALL_TARGETS) as TargetName[]
-  for (const t of targets) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}`)
+  for (const t of targets) if (!KNOWN_TARGETS.includes(t)) throw new Error(`unknown target ${t}`)
   return {
     rounds: Math.round(num('rounds', 'BENCH_ROUNDS', quick ? 1 : 3)),
     durationMs: num('duration', 'BENCH_DURATION', quick ? 3 : 6) * 1000,

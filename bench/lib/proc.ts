@@ -3,7 +3,7 @@
  * /proc/<pid>/stat) and memory (VmRSS, and VmHWM — the peak resident set —
  * from /proc/<pid>/status). Linux only, which is where the bench runs.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 
 let ticksPerSecond: number | null = null
@@ -25,6 +25,48 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
   return (Number(fields[11]) + Number(fields[12])) / clockTicks()
+}
+
+/**
+ * CPU seconds (user, system) per thread of a process, by thread name (comm; several threads of one
+ * name, e.g. libuv's pool "node" workers, are summed). Shows what runs off the main thread.
+ */
+export function threadCpu(pid: number): Record<string, { user: number; system: number }> {
+  const out: Record<string, { user: number; system: number }> = {}
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return out
+  }
+  for (const tid of tids) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+    } catch {
+      continue // the thread ended meanwhile
+    }
+    const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const e = (out[name] ??= { user: 0, system: 0 })
+    e.user += Number(fields[11]) / clockTicks()
+    e.system += Number(fields[12]) / clockTicks()
+  }
+  return out
+}
+
+/** b − a per thread name (threads that ended in between are lost). */
+export function threadCpuDelta(
+  a: Record<string, { user: number; system: number }>,
+  b: Record<string, { user: number; system: number }>,
+): Record<string, { user: number; system: number }> {
+  const out: Record<string, { user: number; system: number }> = {}
+  for (const [name, v] of Object.entries(b)) {
+    const before = a[name] ?? { user: 0, system: 0 }
+    const d = { user: +(v.user - before.user).toFixed(2), system: +(v.system - before.system).toFixed(2) }
+    if (d.user > 0 || d.system > 0) out[name] = d
+  }
+  return out
 }
 
 export interface MemoryInfo {

@@ -3,7 +3,7 @@
  * API with a negotiator token per party and an observer token; on the peers,
  * the same doc names with no auth (they have none).
  */
-import { ADMIN_TOKEN, protocolOf, type RunningServer } from './servers'
+import { ADMIN_TOKEN, isParley, protocolOf, type RunningServer } from './servers'
 
 export interface Endpoint {
   /** websocket URL; y-websocket clients append `&name=…` */
@@ -45,7 +45,7 @@ export async function prepareRooms(server: RunningServer, count: number, writers
   const ws = server.url.replace(/^http/, 'ws')
   const rooms: RoomSpec[] = []
   for (let i = 0; i < count; i++) {
-    if (server.target === 'parley') {
+    if (isParley(server.target)) {
       const neg = await createNegotiation(server, `Bench ${i}`)
       const docName = `${neg.id}/board`
       const url = (token: string) => `${ws}/yjs/${docName}?token=${encodeURIComponent(token)}`

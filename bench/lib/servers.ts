@@ -13,14 +13,21 @@ import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
-export type TargetName = 'parley' | 'stock' | 'hocuspocus' | 'hocuspocus-sqlite'
+/**
+ * `parley-base`: Parley from the checkout in BENCH_PARLEY_BASE_DIR, run as one more target of the same
+ * run (A B A B …) — an A/B of two revisions on the same machine at the same time; the tables then give
+ * parley / parley-base as the ratio. Only where asked for (`--targets=parley,parley-base`).
+ */
+export type TargetName = 'parley' | 'parley-base' | 'stock' | 'hocuspocus' | 'hocuspocus-sqlite'
 export type Protocol = 'yws' | 'hocuspocus'
 
 export const ALL_TARGETS: TargetName[] = ['parley', 'stock', 'hocuspocus', 'hocuspocus-sqlite']
+export const KNOWN_TARGETS: TargetName[] = [...ALL_TARGETS, 'parley-base']
 export const PEERS: TargetName[] = ['stock', 'hocuspocus', 'hocuspocus-sqlite']
 
 export const protocolOf = (t: TargetName): Protocol => (t.startsWith('hocuspocus') ? 'hocuspocus' : 'yws')
-export const persists = (t: TargetName): boolean => t === 'parley' || t === 'hocuspocus-sqlite'
+export const isParley = (t: TargetName): boolean => t === 'parley' || t === 'parley-base'
+export const persists = (t: TargetName): boolean => isParley(t) || t === 'hocuspocus-sqlite'
 
 /** Admin token of every Parley the bench starts (a throwaway, ≥ 16 characters). */
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789'
@@ -96,10 +103,21 @@ export async function spawnNode(
   nodeArgs: string[] = [],
   timeoutMs = 30_000,
 ): Promise<{ child: ChildProcess; port: number; output: string }> {
-  hookExit()
   // BENCH_PARLEY_DIR: run Parley from another checkout (e.g. `git archive` of an older commit
   // with node_modules linked), to compare two revisions with the same harness.
   const cwd = script === 'server/main.ts' && process.env.BENCH_PARLEY_DIR ? process.env.BENCH_PARLEY_DIR : ROOT
+  return spawnNodeIn(cwd, script, env, portPattern, nodeArgs, timeoutMs)
+}
+
+async function spawnNodeIn(
+  cwd: string,
+  script: string,
+  env: Record<string, string>,
+  portPattern: RegExp,
+  nodeArgs: string[],
+  timeoutMs: number,
+): Promise<{ child: ChildProcess; port: number; output: string }> {
+  hookExit()
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd,
     env: { ...process.env, ...env },
@@ -166,6 +184,19 @@ export async function startServer(target: TargetName, opts: StartOptions = {}): 
         nodeArgs,
       )
       break
+    case 'parley-base': {
+      const base = process.env.BENCH_PARLEY_BASE_DIR
+      if (!base) throw new Error('target parley-base needs BENCH_PARLEY_BASE_DIR (a checkout with node_modules)')
+      spawned = await spawnNodeIn(
+        base,
+        'server/main.ts',
+        { PORT: '0', PARLEY_DATA_DIR: dataDir!, PARLEY_ADMIN_TOKEN: ADMIN_TOKEN, ...PARLEY_BENCH_ENV, ...opts.env },
+        /running at http:\/\/127\.0\.0\.1:(\d+)/,
+        nodeArgs,
+        30_000,
+      )
+      break
+    }
     case 'stock':
       spawned = await spawnNode('bench/servers/stock.ts', { PORT: '0', ...opts.env }, /BENCH_LISTENING (\d+)/, nodeArgs)
       break

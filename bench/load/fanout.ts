@@ -19,7 +19,7 @@
 import * as Y from 'yjs'
 import { scanUpdate } from '../../server/sync/updateScan'
 import { WindowProfiler } from '../lib/inspector'
-import { cpuSeconds, memory } from '../lib/proc'
+import { cpuSeconds, memory, threadCpu, threadCpuDelta } from '../lib/proc'
 import { Samples } from '../lib/stats'
 import type { Protocol } from '../lib/servers'
 import type { RoomSpec } from '../lib/rooms'
@@ -52,6 +52,8 @@ export interface FanoutResult {
   missing: number
   deliveriesPerSec: number
   serverCpuSeconds: number
+  /** the window's server CPU by thread (main, libuv pool, V8 workers, SQLite's checkpoint worker …) */
+  serverThreads: Record<string, { user: number; system: number }>
   cpuPer1000: number
   serverPeakRss: number
   generatorCpuSeconds: number
@@ -264,11 +266,13 @@ async function run(cfg: FanoutConfig): Promise<FanoutResult> {
   await sleep(cfg.warmupMs)
   await profiler?.start()
   const cpuStart = cpuSeconds(cfg.serverPid)
+  const threadsStart = threadCpu(cfg.serverPid)
   const genStart = process.cpuUsage()
   window.start = performance.now()
   window.end = window.start + cfg.durationMs
   await sleep(cfg.durationMs)
   const cpuEnd = cpuSeconds(cfg.serverPid)
+  const threads = threadCpuDelta(threadsStart, threadCpu(cfg.serverPid))
   const genUsage = process.cpuUsage(genStart)
   const mem = memory(cfg.serverPid)
   await profiler?.stopTo(cfg.profile!.file)
@@ -304,6 +308,7 @@ async function run(cfg: FanoutConfig): Promise<FanoutResult> {
     missing,
     deliveriesPerSec: sorted.length / windowSeconds,
     serverCpuSeconds,
+    serverThreads: threads,
     cpuPer1000: sorted.length > 0 ? (serverCpuSeconds / sorted.length) * 1000 : NaN,
     serverPeakRss: mem.peakRss,
     generatorCpuSeconds: (genUsage.user + genUsage.system) / 1e6,

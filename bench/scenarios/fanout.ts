@@ -119,6 +119,12 @@ export async function runFanoutCase(c: FanoutCase, opts: BenchOptions): Promise<
           (closes ? `  closes ${closes}` : '') +
           (r.denied ? `  denied ${r.denied}` : ''),
       )
+      if (opts.profile || process.env.BENCH_THREADS)
+        log(
+          `    threads: ${Object.entries(r.serverThreads)
+            .map(([name, t]) => `${name} ${t.user.toFixed(2)}u+${t.system.toFixed(2)}s`)
+            .join(', ')}`,
+        )
     }
   }
   if (c.awareness) {
