@@ -16,8 +16,15 @@ import type { RoomRegistry, StoredState } from './roomRegistry'
 import type { ConnectionCounter } from '../http/connectionCounter'
 import { TokenBucket } from './rateLimit'
 
-/** Messages a client may send before its admission completes (a stock client sends 2–3). */
+/**
+ * Messages held while a connection's admission and room load complete (a stock
+ * client sends 2–3, more if its user types meanwhile). Past this the socket is
+ * paused — TCP pushes back on the sender — rather than cut off: a load slowed
+ * by a busy disk must not lose a fast typist's connection.
+ */
 const MAX_HELD_MESSAGES = 64
+/** What may still arrive after the pause (ws drains what it already parsed): more is a flood, 4429. */
+const MAX_HELD_BYTES = 2 * MAX_MESSAGE_BYTES
 
 /** Sync step 1 with an empty state vector: "send me the whole doc". */
 const WHOLE_DOC_REQUEST = encodeSyncStep1(new Uint8Array([0]))
@@ -64,6 +71,7 @@ export class SyncEndpoint {
     if (!this.deps.counter.acquire(address)) return ws.close(CloseCode.rateLimited, 'too many connections from this address')
     ws.once('close', () => this.deps.counter.release(address))
     const held: Array<[RawData, boolean]> = []
+    let heldBytes = 0
     let conn: Connection | null = null
     let room: Room | null = null
     /** the doc's stored state while its room is being built (see RoomRegistry.whenStored) */
@@ -79,9 +87,12 @@ export class SyncEndpoint {
           decided = null
           if (answered) return
         }
-        // Nothing can be said yet; a client that floods before it is admitted is cut off.
-        if (held.length >= MAX_HELD_MESSAGES) return ws.close(CloseCode.rateLimited)
-        return void held.push([data, isBinary])
+        // Nothing can be said yet: held, and past MAX_HELD_MESSAGES the socket stops reading.
+        heldBytes += rawByteLength(data)
+        if (heldBytes > MAX_HELD_BYTES) return ws.close(CloseCode.rateLimited)
+        held.push([data, isBinary])
+        if (held.length >= MAX_HELD_MESSAGES && !ws.isPaused) ws.pause()
+        return
       }
       this.onMessage(conn, room, data, isBinary)
     })
@@ -148,6 +159,8 @@ export class SyncEndpoint {
       if (c.closed) break
       this.onMessage(c, room, data, isBinary)
     }
+    heldBytes = 0
+    if (ws.isPaused && !c.closed) ws.resume()
   }
 
   /**
@@ -214,6 +227,10 @@ function safeDecode(s: string): string | null {
   } catch {
     return null
   }
+}
+
+function rawByteLength(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((n, b) => n + b.byteLength, 0) : data.byteLength
 }
 
 function toUint8Array(data: RawData): Uint8Array {

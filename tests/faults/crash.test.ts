@@ -112,6 +112,20 @@ class Writer {
 const noteText = (doc: Y.Doc, name: string) =>
   ((boardOf(doc).notes.get(`note-${name}`) as Y.Map<unknown> | undefined)?.get('text') as Y.Text | undefined)?.toString() ?? ''
 
+/** Why the clients differ (printed when they do not converge). */
+function divergence(observer: Client, writers: Writer[]): string {
+  const sv = (d: Y.Doc) => JSON.stringify(Object.fromEntries(Y.decodeStateVector(Y.encodeStateVector(d))))
+  const state = (c: Client, name: string) =>
+    `${name}: synced=${c.provider.synced} connected=${c.provider.wsconnected} closes=${JSON.stringify(c.closes.slice(-3))} ` +
+    `pending=${c.doc.store.pendingStructs !== null}/${c.doc.store.pendingDs !== null} sv=${sv(c.doc)}`
+  return [
+    state(observer, 'observer'),
+    ...writers.map(
+      (w) => `${state(w.client, w.name)} note=${w.note.length} observer's copy=${noteText(observer.doc, w.name).length}`,
+    ),
+  ].join('\n')
+}
+
 /** Every client's doc has the observer's state vector and every writer's note text. */
 function converged(observer: Client, writers: Writer[]): boolean {
   if (!observer.provider.synced || !writers.every((w) => w.client.provider.synced)) return false
@@ -236,6 +250,8 @@ describe('[C1] SIGKILL at random moments while four clients write as fast as the
         await waitFor(() => converged(observer, writers), {
           timeout: 30_000,
           what: `round ${round}: convergence after the restart`,
+        }).catch((err: Error) => {
+          throw new Error(`${err.message}\n${divergence(observer, writers)}`)
         })
         convergedRounds++
         canary = await Canary.open(server)
@@ -243,7 +259,12 @@ describe('[C1] SIGKILL at random moments while four clients write as fast as the
         stopWriting = await write(prng.int32(gen, 60, 500))
       }
       await stopWriting()
-      await waitFor(() => converged(observer, writers), { timeout: 30_000, what: 'convergence after the last restart' })
+      await waitFor(() => converged(observer, writers), {
+        timeout: 30_000,
+        what: 'convergence after the last restart',
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}\n${divergence(observer, writers)}`)
+      })
       canary = await Canary.open(server)
       expect(await canary.check()).toBeLessThan(10_000)
       canary.close()

@@ -6,10 +6,14 @@
  * starve the server: a canary negotiation on another address (127.0.0.2)
  * measures its latency throughout, and the numbers are printed.
  */
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import * as net from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { io, type Socket } from 'socket.io-client'
+import { Sender as WsSender } from 'ws'
 import { CloseCode, MessageType } from '../../shared/protocol'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { connected, controlClient } from '../helpers/control'
@@ -124,8 +128,8 @@ describe('[L1] bursts over the rate limit get 4429', () => {
     for (let i = 0; i < 40; i++) r2.send(big)
     expect(await r2.closeCode()).toBe(CloseCode.rateLimited)
 
-    // a flood from the first frame: past 64 messages held before admission answers, or past the
-    // message budget once it has (whichever comes first on this machine), 4429 either way
+    // a flood from the first frame: held (then read no further) until admission answers, then
+    // over the message budget: 4429
     const r3 = local.add(raw(server.wsUrl, board(), { token: neg.tokens.observer, name: 'early' }), (r) => r.ws.terminate())
     r3.ws.once('open', () => {
       for (let i = 0; i < 1000; i++) r3.send(new Uint8Array([MessageType.queryAwareness]))
@@ -146,6 +150,53 @@ describe('[L1] bursts over the rate limit get 4429', () => {
     expect(seen.filter((x) => x.startsWith('typed-')).length).toBeLessThan(2500)
     await expectAlive(server)
     expect(await canary.check()).toBeLessThan(2000)
+  })
+})
+
+/**
+ * The upgrade request and `frames` in one TCP write, as a client with queued
+ * messages sends them: they reach the server before it can have admitted the
+ * connection. Resolves with the socket once the server has answered the upgrade.
+ */
+async function upgradeWithFrames(wsUrl: string, path: string, frames: Uint8Array[]): Promise<net.Socket> {
+  const url = new URL(`${wsUrl}/${path}`)
+  const socket = net.connect(Number(url.port), url.hostname)
+  await once(socket, 'connect')
+  const request =
+    `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  const masked = frames.flatMap((f) =>
+    WsSender.frame(Buffer.from(f), { fin: true, opcode: 2, mask: true, readOnly: false, rsv1: false }),
+  )
+  socket.write(Buffer.concat([Buffer.from(request), ...masked]))
+  const [head] = (await once(socket, 'data')) as [Buffer]
+  expect(head.toString('latin1')).toMatch(/^HTTP\/1\.1 101/)
+  return socket
+}
+
+describe('[L1b] a client that types while its admission and room load complete is held, not cut off', () => {
+  it('150 updates in the same TCP write as the upgrade: all stored and relayed, the socket stays open', async () => {
+    const cold = await createNegotiation(server)
+    const doc = `${cold.id}/board`
+    const updates: Uint8Array[] = []
+    const typist = new Y.Doc()
+    typist.clientID = 888_010
+    typist.on('update', (u: Uint8Array) => updates.push(u))
+    for (let i = 0; i < 150; i++) typist.getArray('order').push([`early-${i}`])
+    const token = encodeURIComponent(cold.tokens.negotiator.a!)
+    const socket = local.add(
+      await upgradeWithFrames(server.wsUrl, `${doc}?token=${token}&name=early`, updates.map(updateMessage)),
+      (s) => s.destroy(),
+    )
+    let closedByServer = false
+    socket.on('close', () => (closedByServer = true))
+    socket.on('data', () => {}) // what the server sends is not under test here; keep the socket flowing
+    const watcher = local.add(client(server.wsUrl, doc, { token: cold.tokens.observer, name: 'w' }), (c: Client) => c.destroy())
+    const early = () => (watcher.doc.getArray('order').toArray() as string[]).filter((x) => x.startsWith('early-'))
+    await waitFor(() => early().length === 150 || closedByServer, { timeout: 15_000, what: 'all 150 early updates' })
+    expect(closedByServer, 'the server closed the early typist').toBe(false)
+    expect(early()).toEqual(Array.from({ length: 150 }, (_, i) => `early-${i}`))
+    expect(log.rows(doc).length).toBeGreaterThanOrEqual(150)
   })
 })
 
