@@ -23,6 +23,8 @@ import type { Logger } from '../log'
 
 const KIND_UPDATES = 0
 const KIND_AWARENESS = 1
+/** "tell me your clients' awareness": answered with KIND_AWARENESS */
+const KIND_AWARENESS_QUERY = 2
 /** A room load waits at most this long for its subscription (Redis may be failing right now). */
 const SUBSCRIBE_WAIT_MS = 1000
 
@@ -54,9 +56,21 @@ export class RedisFanout implements ClusterLink, ClusterSubscriptions {
       client.on('error', (err) => this.log.warn(`redis ${name}: ${err.message}`))
     }
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message))
+    // Awareness is never stored: what was published while Redis was away is lost. After a
+    // reconnect (of either client) every instance announces its own clients' cursors again
+    // and asks the others for theirs — once now, once a moment later, since the two clients
+    // and the other instances come back in no particular order.
+    let publisherWasReady = false
+    this.pub.on('ready', () => {
+      if (publisherWasReady) this.refreshAwareness()
+      publisherWasReady = true
+    })
     // ioredis resubscribes by itself after a reconnect; the rooms then catch up on what they missed.
     this.sub.on('ready', () => {
-      if (this.everReady) for (const l of this.reconnectListeners) l()
+      if (this.everReady) {
+        for (const l of this.reconnectListeners) l()
+        this.refreshAwareness()
+      }
       this.everReady = true
     })
   }
@@ -121,6 +135,7 @@ export class RedisFanout implements ClusterLink, ClusterSubscriptions {
   }
 
   publishAwareness(room: Room, entries: AwarenessEntry[]): void {
+    if (entries.length === 0) return
     const e = this.header(KIND_AWARENESS)
     encoding.writeVarUint(e, entries.length)
     for (const a of entries) {
@@ -129,6 +144,20 @@ export class RedisFanout implements ClusterLink, ClusterSubscriptions {
       encoding.writeVarString(e, a.json)
     }
     this.publish(room.name, e)
+  }
+
+  private refreshAwareness(): void {
+    const round = () => {
+      if (this.pub.status !== 'ready') return
+      for (const room of this.rooms.values()) {
+        this.publishAwareness(room, room.localAwarenessEntries())
+        const e = this.header(KIND_AWARENESS_QUERY)
+        encoding.writeVarUint(e, 0)
+        this.publish(room.name, e)
+      }
+    }
+    round()
+    setTimeout(round, 1000).unref()
   }
 
   private header(kind: number): encoding.Encoder {
@@ -172,6 +201,8 @@ export class RedisFanout implements ClusterLink, ClusterSubscriptions {
           rows.push({ seq: decoding.readVarUint(d), update: new Uint8Array(decoding.readVarUint8Array(d)) })
         if (room) room.applyStored(rows)
         else held!.rows.push(...rows)
+      } else if (kind === KIND_AWARENESS_QUERY) {
+        if (room) this.publishAwareness(room, room.localAwarenessEntries())
       } else if (kind === KIND_AWARENESS) {
         const entries: AwarenessEntry[] = []
         for (let i = 0; i < n; i++) {

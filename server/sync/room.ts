@@ -429,6 +429,13 @@ export class Room {
     return !holder || holder === conn || holder.closed
   }
 
+  /** Awareness of this instance's own clients (for republishing after a Redis reconnect). */
+  localAwarenessEntries(): AwarenessEntry[] {
+    const entries: AwarenessEntry[] = []
+    for (const [clientId, s] of this.awareness) if (s.conn) entries.push({ clientId, clock: s.clock, json: s.json })
+    return entries
+  }
+
   private awarenessEntries(): AwarenessEntry[] {
     const now = this.deps.now()
     const entries: AwarenessEntry[] = []
