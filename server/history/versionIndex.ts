@@ -110,6 +110,8 @@ export class VersionIndex {
   private queues = new Map<string, Promise<void>>()
   /** with `lock`: negotiations with a step scheduled, and when it is due */
   private stepping = new Map<string, { timer: NodeJS.Timeout; due: number }>()
+  /** negotiations someone is waiting to read (settled), with how many readers */
+  private readers = new Map<string, number>()
   private closed = false
 
   constructor(private readonly deps: VersionIndexDeps) {}
@@ -171,11 +173,20 @@ export class VersionIndex {
   /** Folds everything the store has for the negotiation and writes its growing version. */
   async settled(negotiationId: string): Promise<Tracked | null> {
     const seen: { t: Tracked | null } = { t: null }
-    await this.enqueue(negotiationId, async (t) => {
-      await this.pump(negotiationId, t, true)
-      await this.flush(negotiationId, t)
-      seen.t = t
-    })
+    // A reader waits: nothing of this negotiation waits to ride along with a later append meanwhile.
+    this.readers.set(negotiationId, (this.readers.get(negotiationId) ?? 0) + 1)
+    try {
+      this.deps.store.flushPendingVersions?.()
+      await this.enqueue(negotiationId, async (t) => {
+        await this.pump(negotiationId, t, true)
+        await this.flush(negotiationId, t)
+        seen.t = t
+      })
+    } finally {
+      const n = this.readers.get(negotiationId)! - 1
+      if (n > 0) this.readers.set(negotiationId, n)
+      else this.readers.delete(negotiationId)
+    }
     return seen.t
   }
 
@@ -342,10 +353,18 @@ export class VersionIndex {
         await new Promise((resolve) => setImmediate(resolve))
       }
     }
-    await this.record(negotiationId, t, events)
+    await this.record(negotiationId, t, events, !fromStore)
   }
 
-  private async record(negotiationId: string, t: Tracked, events: FoldEvent[]): Promise<void> {
+  /**
+   * Writes the versions a fold step made — all of them in one store
+   * transaction, in order — and announces each once it is durable. Live edit
+   * versions may ride along with the next group commit of updates (one WAL
+   * sync per turn instead of two while delegations type); a move is written
+   * at once, and so is everything while someone waits to read the index.
+   */
+  private async record(negotiationId: string, t: Tracked, events: FoldEvent[], live = false): Promise<void> {
+    const out: VersionRecord[] = []
     for (const ev of events) {
       if (ev.type === 'grown') {
         // Written when the next version starts, on read, or by the timer: not on every keystroke.
@@ -354,21 +373,39 @@ export class VersionIndex {
         continue
       }
       // The version this one follows stopped growing: its final form goes first.
-      if (t.dirty && t.open) await this.write(negotiationId, t, t.open)
+      if (t.dirty && t.open) out.push(this.take(t, t.open))
       t.dirty = false
       t.open = null
-      await this.write(negotiationId, t, ev.version)
+      out.push(this.take(t, ev.version))
       t.finalUpTo = ev.version.n - 1
     }
+    await this.write(negotiationId, t, out, live && out.every((v) => v.kind === 'edit'))
     if (t.dirty) this.scheduleFlush(negotiationId, t)
   }
 
-  private async write(negotiationId: string, t: Tracked, v: VersionRecord): Promise<void> {
+  /** The version's written form as of now (the fold keeps growing its own object). */
+  private take(t: Tracked, v: VersionRecord): VersionRecord {
     t.fold.seal(v)
-    if (this.persist) await this.deps.store.putVersion(copy(v))
-    else t.overlay.set(v.n, copy(v))
-    t.synced = { n: v.n, hash: v.hash }
-    this.deps.emit?.(negotiationId, toVersion(v))
+    return copy(v)
+  }
+
+  private async write(negotiationId: string, t: Tracked, taken: VersionRecord[], mayRide = false): Promise<void> {
+    if (taken.length === 0) return
+    // A version taken twice in one step (made, then closed: one after the other) goes out once, in its last form.
+    const versions: VersionRecord[] = []
+    for (const v of taken) {
+      if (versions.length > 0 && versions[versions.length - 1]!.n === v.n) versions[versions.length - 1] = v
+      else versions.push(v)
+    }
+    if (this.persist) {
+      const ride = mayRide && !this.deps.lock && !this.readers.has(negotiationId)
+      await this.deps.store.putVersions(versions, { ride })
+    } else {
+      for (const v of versions) t.overlay.set(v.n, v)
+    }
+    const newest = versions[versions.length - 1]!
+    t.synced = { n: newest.n, hash: newest.hash }
+    for (const v of versions) this.deps.emit?.(negotiationId, toVersion(v))
   }
 
   private scheduleFlush(negotiationId: string, t: Tracked): void {
@@ -388,7 +425,7 @@ export class VersionIndex {
     }
     if (!t.dirty || !t.open) return
     t.dirty = false
-    await this.write(negotiationId, t, t.open)
+    await this.write(negotiationId, t, [this.take(t, t.open)], t.open.kind === 'edit')
   }
 
   private touch(negotiationId: string, t: Tracked): void {

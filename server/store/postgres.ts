@@ -30,6 +30,7 @@ import {
   type ClientClaim,
   type NegotiationRecord,
   type NewUpdate,
+  type PutVersionsOptions,
   type Store,
   type StoredUpdate,
   type TokenRecord,
@@ -495,22 +496,20 @@ export class PostgresStore implements Store {
   // ── version index ────────────────────────────────────────────────────
 
   async putVersion(v: VersionRecord): Promise<void> {
-    await this.exec('putVersion', [
-      v.negotiationId,
-      v.n,
-      v.at,
-      v.lastAt,
-      v.party,
-      v.user,
-      v.kind,
-      v.termIds,
-      v.summary,
-      v.name ?? null,
-      v.boardSeq,
-      v.ledgerSeq,
-      v.hash,
-      v.prevHash,
-    ])
+    await this.exec('putVersion', versionParams(v))
+  }
+
+  /** One transaction for all of them; `ride` is ignored (appends here are not group commits of one process). */
+  async putVersions(versions: VersionRecord[], _opts: PutVersionsOptions = {}): Promise<void> {
+    if (versions.length === 0) return
+    if (versions.length === 1) return this.putVersion(versions[0]!)
+    try {
+      await this.transaction(async (c) => {
+        for (const v of versions) await c.query(stmt('putVersion', versionParams(v)))
+      })
+    } catch (err) {
+      throw mapError(err)
+    }
   }
 
   async listVersions(negotiationId: string): Promise<VersionRecord[]> {
@@ -694,3 +693,22 @@ const toVersion = (r: VersionRow): VersionRecord => ({
   hash: r.hash,
   prevHash: r.prev_hash,
 })
+
+function versionParams(v: VersionRecord): unknown[] {
+  return [
+    v.negotiationId,
+    v.n,
+    v.at,
+    v.lastAt,
+    v.party,
+    v.user,
+    v.kind,
+    v.termIds,
+    v.summary,
+    v.name ?? null,
+    v.boardSeq,
+    v.ledgerSeq,
+    v.hash,
+    v.prevHash,
+  ]
+}

@@ -33,6 +33,7 @@ import {
   type Checkpoint,
   type NegotiationRecord,
   type NewUpdate,
+  type PutVersionsOptions,
   type Store,
   type StoredUpdate,
   type TokenRecord,
@@ -227,10 +228,16 @@ const RESOLVED = Promise.resolve()
 
 /** A version row waiting for its transaction (see SqliteStore.putVersion). */
 interface QueuedVersion {
-  row: Record<string, unknown>
+  rows: Array<Record<string, unknown>>
   resolve: () => void
   reject: (err: unknown) => void
 }
+
+/**
+ * How long version rows that may wait (PutVersionsOptions.ride) wait for the next group commit of
+ * updates to ride along with, before they are written in a transaction of their own.
+ */
+const VERSION_RIDE_MS = 100
 
 function settleAll(durable: Promise<void>, queued: QueuedVersion[]): void {
   durable.then(
@@ -328,6 +335,8 @@ export class SqliteStore implements Store {
   private readonly sync: WalSync
   private readonly checkpointer: Checkpointer | null
   private pendingVersions: QueuedVersion[] = []
+  /** a flush of pendingVersions is scheduled: 'now' (next turn) or a ride timer */
+  private versionFlush: { kind: 'now' } | { kind: 'ride'; timer: NodeJS.Timeout } | null = null
   private readonly appendTxn: (rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) => AppendResult[]
   private readonly versionTxn: (versions: QueuedVersion[]) => void
 
@@ -347,7 +356,7 @@ export class SqliteStore implements Store {
       this.appendRows(rows, claims, versions),
     )
     this.versionTxn = this.db.transaction((versions: QueuedVersion[]) => {
-      for (const v of versions) this.s.putVersion.run(v.row)
+      for (const v of versions) for (const row of v.rows) this.s.putVersion.run(row)
     })
   }
 
@@ -400,8 +409,8 @@ export class SqliteStore implements Store {
 
   appendUpdates(batch: NewUpdate[], claims: ClientClaim[] = []): Promise<AppendResult[]> {
     if (batch.length === 0 && claims.length === 0) return Promise.resolve([])
-    // Version rows queued meanwhile ride along in the same transaction.
-    const versions = this.pendingVersions.splice(0)
+    // Version rows queued meanwhile ride along in the same transaction (one WAL sync for both).
+    const versions = this.takeVersions()
     let results: AppendResult[]
     try {
       results = this.appendTxn(batch, claims, versions)
@@ -419,7 +428,7 @@ export class SqliteStore implements Store {
   }
 
   private appendRows(rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]): AppendResult[] {
-    for (const v of versions) this.s.putVersion.run(v.row)
+    for (const v of versions) for (const row of v.rows) this.s.putVersion.run(row)
     for (const c of claims) this.s.claim.run(this.head(c.doc, true)!.id, c.clientId, c.owner)
     const results: AppendResult[] = []
     const touched = new Map<string, DocHead>()
@@ -538,22 +547,58 @@ export class SqliteStore implements Store {
     return this.read(() => this.s.isRevoked.get(jti) !== undefined)
   }
 
-  /**
-   * Queued and written with the other version rows of this turn (or with the
-   * next group commit of updates) in one transaction: the version index puts
-   * a row for every new version, and two delegations typing at once make a
-   * version per keystroke. Resolves once the row is durable.
-   */
   putVersion(v: VersionRecord): Promise<void> {
+    return this.putVersions([v])
+  }
+
+  /**
+   * Queued and written with the other version rows of this turn in one
+   * transaction — or, with `ride`, inside the next group commit of updates
+   * (at most VERSION_RIDE_MS later): the version index puts a row for every
+   * new version, and two delegations typing at once make a version per
+   * keystroke, which would otherwise cost a second transaction and WAL sync
+   * per keystroke. Resolves once the rows are durable.
+   */
+  putVersions(versions: VersionRecord[], opts: PutVersionsOptions = {}): Promise<void> {
+    if (versions.length === 0) return Promise.resolve()
+    const rows = versions.map((v) => ({ ...v, termIds: JSON.stringify(v.termIds), name: v.name ?? null }))
     return new Promise<void>((resolve, reject) => {
-      this.pendingVersions.push({ row: { ...v, termIds: JSON.stringify(v.termIds), name: v.name ?? null }, resolve, reject })
-      if (this.pendingVersions.length === 1) setImmediate(() => this.flushVersions())
+      this.pendingVersions.push({ rows, resolve, reject })
+      this.scheduleVersionFlush(opts.ride === true)
     })
+  }
+
+  /** Version rows waiting to ride along with the next append are written at once (someone reads them). */
+  flushPendingVersions(): void {
+    if (this.versionFlush?.kind === 'ride') this.scheduleVersionFlush(false)
+  }
+
+  private scheduleVersionFlush(ride: boolean): void {
+    const current = this.versionFlush
+    if (current?.kind === 'now' || (current && ride)) return
+    if (current?.kind === 'ride') clearTimeout(current.timer)
+    if (ride) {
+      const timer = setTimeout(() => this.flushVersions(), VERSION_RIDE_MS)
+      timer.unref()
+      this.versionFlush = { kind: 'ride', timer }
+    } else {
+      this.versionFlush = { kind: 'now' }
+      setImmediate(() => {
+        if (this.versionFlush?.kind === 'now') this.flushVersions()
+      })
+    }
+  }
+
+  /** Takes every queued version row (for a transaction about to run) and cancels the scheduled flush. */
+  private takeVersions(): QueuedVersion[] {
+    if (this.versionFlush?.kind === 'ride') clearTimeout(this.versionFlush.timer)
+    this.versionFlush = null
+    return this.pendingVersions.splice(0)
   }
 
   /** Writes the queued version rows now (a read of versions must see them). */
   private flushVersions(): void {
-    const versions = this.pendingVersions.splice(0)
+    const versions = this.takeVersions()
     if (versions.length === 0) return
     try {
       this.versionTxn(versions)

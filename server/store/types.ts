@@ -93,6 +93,15 @@ export interface VersionRecord {
   prevHash: string
 }
 
+export interface PutVersionsOptions {
+  /**
+   * The rows may wait a little (≤ 100 ms) for the next appendUpdates and be
+   * written in its transaction rather than in one of their own. A store
+   * without group commits may ignore it.
+   */
+  ride?: boolean
+}
+
 export class StoreUnavailableError extends Error {
   constructor(cause: unknown) {
     super(`store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
@@ -138,6 +147,10 @@ export interface Store {
   // ── version index ─────────────────────────────────────────────────────
   /** Inserts or replaces version `n` (an edit run grows until it closes). */
   putVersion(v: VersionRecord): Promise<void>
+  /** Inserts or replaces several versions in one transaction, in order; resolves once they are durable. */
+  putVersions(versions: VersionRecord[], opts?: PutVersionsOptions): Promise<void>
+  /** Writes versions that wait to ride along with the next append (PutVersionsOptions.ride) now. */
+  flushPendingVersions?(): void
   listVersions(negotiationId: string): Promise<VersionRecord[]>
   getVersion(negotiationId: string, n: number): Promise<VersionRecord | null>
 

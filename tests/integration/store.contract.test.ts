@@ -314,6 +314,27 @@ function storeContract(name: string, harness: Harness): void {
       expect(await store.listVersions('nobody')).toEqual([])
     })
 
+    it('[ST10b] putVersions: several in one call, in order (a later n replaces an earlier); riding rows are durable when it resolves', async () => {
+      await store.putVersions([version(1), version(2), version(2, { summary: 'grew', lastAt: 3000 })])
+      expect((await store.listVersions('neg1')).map((v) => [v.n, v.summary])).toEqual([
+        [1, 'version 1'],
+        [2, 'grew'],
+      ])
+      // riding along with the next append, or on their own a moment later: either way there when it resolves
+      const riding = store.putVersions([version(3)], { ride: true })
+      await store.appendUpdates([row('neg1/board', [7])])
+      await riding
+      const alone = store.putVersions([version(4)], { ride: true })
+      await alone
+      expect((await store.listVersions('neg1')).map((v) => v.n)).toEqual([1, 2, 3, 4])
+      // someone reading: waiting rows are written at once
+      const waiting = store.putVersions([version(5)], { ride: true })
+      store.flushPendingVersions?.()
+      await waiting
+      expect(await store.getVersion('neg1', 5)).toEqual(version(5))
+      await store.putVersions([])
+    })
+
     it('[ST11] meta round-trips as JSON: nested values, null, Unicode', async () => {
       const metas = [
         { move: 'accept', termId: 't1', party: 'a', hash: 'ab'.repeat(32), nested: { list: [1, 2.5, -3, true, null, 'x'] } },
