@@ -5,6 +5,7 @@
  */
 import * as Y from 'yjs'
 import type { Store } from '../store/types'
+import { QuietDoc } from '../sync/quietDoc'
 
 export interface DocAtOptions {
   /**
@@ -16,7 +17,7 @@ export interface DocAtOptions {
 }
 
 export async function docAt(store: Store, docName: string, seq: number, opts: DocAtOptions = {}): Promise<Y.Doc> {
-  const doc = new Y.Doc({ gc: opts.gc ?? true })
+  const doc = new QuietDoc({ gc: opts.gc ?? true })
   if (seq <= 0) return doc
   const checkpoint = await store.latestCheckpoint(docName, seq)
   if (checkpoint) Y.applyUpdate(doc, checkpoint.state)

@@ -28,6 +28,7 @@ import {
   type AwarenessEntry,
   type InboundMessage,
 } from './messages'
+import { QuietDoc } from './quietDoc'
 import { scanUpdate, type UpdateLimits } from './updateScan'
 
 /** Where a change to a room's doc came from (the transaction origin). */
@@ -688,7 +689,7 @@ export class Room {
 
   /** Replaces the doc with last checkpoint + committed tail (+ `extra` still-pending updates). */
   private rebuild(extra: Uint8Array[]): void {
-    const fresh = new Y.Doc()
+    const fresh = new QuietDoc()
     Y.applyUpdate(fresh, this.baseState)
     for (const u of this.tail) Y.applyUpdate(fresh, u)
     for (const u of extra) Y.applyUpdate(fresh, u)

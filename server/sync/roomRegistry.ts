@@ -5,6 +5,7 @@
  */
 import * as Y from 'yjs'
 import type { Store } from '../store/types'
+import { QuietDoc } from './quietDoc'
 import { Room, type RoomDeps, type RoomListener } from './room'
 import type { UpdateLimits } from './updateScan'
 
@@ -125,7 +126,7 @@ export class RoomRegistry {
       }
     }
     publish(null)
-    const doc = new Y.Doc()
+    const doc = new QuietDoc()
     const baseState = checkpoint?.state ?? Y.encodeStateAsUpdate(doc)
     if (checkpoint) Y.applyUpdate(doc, checkpoint.state)
     const tail = rows.map((r) => r.update)
