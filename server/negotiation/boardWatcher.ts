@@ -6,12 +6,13 @@
  * delegation may withdraw, and an agreed term cannot vanish).
  *
  * It runs inside the transaction that applies the board update, so its
- * ledger writes join the same group commit. It also records which terms each
- * update touched, for the history's edit versions.
+ * ledger writes join the same group commit. It runs on every keystroke, so it
+ * reads no more than it needs: a term's text once, and the ledger's status of
+ * a term only when an edit could change it (an agreed term).
  */
 import * as Y from 'yjs'
-import { board, insertTerm, readStatus, termText, writeStatus, type NewTerm } from '../../shared/docLayout'
-import { applyMove, type MoveOutcome, type TermText } from '../../shared/negotiation'
+import { board, insertTerm, ledger, readStatus, statusFromMap, textOf, writeStatus, type NewTerm } from '../../shared/docLayout'
+import { applyMove, type MoveOutcome } from '../../shared/negotiation'
 import type { Room, UpdateOrigin } from '../sync/room'
 import type { Author } from '../store/types'
 
@@ -30,13 +31,11 @@ export interface LedgerMoveMeta {
 }
 
 /** What one board update did to terms. */
-export interface TermTouches {
+interface TermTouches {
   text: Set<string>
   layout: Set<string>
   added: Set<string>
   removed: Set<string>
-  /** title and body of each text-touched term before this update */
-  before: Map<string, TermText>
 }
 
 export interface PartyLookup {
@@ -44,8 +43,6 @@ export interface PartyLookup {
 }
 
 export class BoardWatcher {
-  /** per applied board update (keyed by its origin object): the terms it touched */
-  readonly touches = new WeakMap<UpdateOrigin, TermTouches>()
   /** last known text of every term per board, to put back a term removed without the right */
   private texts = new WeakMap<Room, Map<string, NewTerm>>()
   private parties = new Map<string, string[]>()
@@ -82,7 +79,7 @@ export class BoardWatcher {
     // Only changes made here: another instance's updates were handled by the instance that took them.
     if (!origin || typeof origin !== 'object' || !('source' in origin)) return
     if (origin.source !== 'connection' && origin.source !== 'server') return
-    const touches: TermTouches = { text: new Set(), layout: new Set(), added: new Set(), removed: new Set(), before: new Map() }
+    const touches: TermTouches = { text: new Set(), layout: new Set(), added: new Set(), removed: new Set() }
     const terms = board(boardRoom.doc).terms
     for (const ev of events) {
       if (ev.target === terms) {
@@ -100,7 +97,6 @@ export class BoardWatcher {
       else if (ev instanceof Y.YMapEvent && (ev.keysChanged.has('title') || ev.keysChanged.has('body'))) touches.text.add(termId)
       else touches.layout.add(termId)
     }
-    this.touches.set(origin, touches)
 
     const author = origin.author
     const parties = this.parties.get(negotiationId) ?? []
@@ -117,14 +113,16 @@ export class BoardWatcher {
       moves.push({ termId, run: (doc) => writeStatus(doc, termId, t.status), meta: this.meta('propose', termId, author) })
     }
     for (const termId of touches.text) {
-      const text = termText(boardRoom.doc, termId)
-      if (!text || touches.added.has(termId)) continue
-      const previous = cache.get(termId)
-      if (previous) touches.before.set(termId, { title: previous.title, body: previous.body })
-      cache.set(termId, snapshotTerm(boardRoom.doc, termId)!)
-      const status = readStatus(ledgerRoom.doc, termId)
-      if (!status || !author.party) continue
-      const t = applyMove(status, { kind: 'edit', party: author.party, text }, parties, now)
+      const m = terms.get(termId)
+      if (!(m instanceof Y.Map) || touches.added.has(termId)) continue
+      const snapshot = snapshotOf(m)
+      cache.set(termId, snapshot)
+      if (!author.party) continue
+      // An edit changes the status of an agreed term only (applyMove 'edit'): others need no status read.
+      const statusMap = ledger(ledgerRoom.doc).status.get(termId)
+      if (!(statusMap instanceof Y.Map) || statusMap.get('state') !== 'agreed') continue
+      const text = { title: snapshot.title, body: snapshot.body }
+      const t = applyMove(statusFromMap(statusMap), { kind: 'edit', party: author.party, text }, parties, now)
       if (t.outcome === 'reopen') {
         moves.push({ termId, run: (doc) => writeStatus(doc, termId, t.status), meta: this.meta('reopen', termId, author) })
       }
@@ -170,9 +168,14 @@ export class BoardWatcher {
 }
 
 function snapshotTerm(doc: Y.Doc, termId: string): NewTerm | null {
-  const text = termText(doc, termId)
-  if (!text) return null
-  const m = board(doc).terms.get(termId)!
-  const num = (k: string) => (typeof m.get(k) === 'number' ? (m.get(k) as number) : 0)
-  return { ...text, x: num('x'), y: num('y') }
+  const m = board(doc).terms.get(termId)
+  return m instanceof Y.Map ? snapshotOf(m) : null
+}
+
+function snapshotOf(m: Y.Map<unknown>): NewTerm {
+  const num = (k: string) => {
+    const v = m.get(k)
+    return typeof v === 'number' ? v : 0
+  }
+  return { title: textOf(m, 'title'), body: textOf(m, 'body'), x: num('x'), y: num('y') }
 }
