@@ -13,7 +13,7 @@ import * as net from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { io, type Socket } from 'socket.io-client'
-import { Sender as WsSender } from 'ws'
+import WebSocket from 'ws'
 import { CloseCode, MessageType } from '../../shared/protocol'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { connected, controlClient } from '../helpers/control'
@@ -158,6 +158,15 @@ describe('[L1] bursts over the rate limit get 4429', () => {
  * messages sends them: they reach the server before it can have admitted the
  * connection. Resolves with the socket once the server has answered the upgrade.
  */
+/** ws's frame encoder (untyped in @types/ws): builds masked client frames. */
+const WsSender = (
+  WebSocket as unknown as {
+    Sender: {
+      frame(data: Buffer, opts: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[]
+    }
+  }
+).Sender
+
 async function upgradeWithFrames(wsUrl: string, path: string, frames: Uint8Array[]): Promise<net.Socket> {
   const url = new URL(`${wsUrl}/${path}`)
   const socket = net.connect(Number(url.port), url.hostname)

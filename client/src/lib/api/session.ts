@@ -5,7 +5,7 @@
  * the address bar, so a copied URL or a screenshot does not leak it.
  */
 import type { SessionInfo } from '../../../../shared/schemas'
-import { displayName } from '../../../../server/auth/displayName'
+import { displayName } from '../../../../shared/displayName'
 import { apiFetch } from './http'
 
 const tokenKey = (negotiationId: string) => `parley:token:${negotiationId}`
