@@ -13,7 +13,7 @@ import * as net from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { io, type Socket } from 'socket.io-client'
-import WebSocket from 'ws'
+import * as ws from 'ws'
 import { CloseCode, MessageType } from '../../shared/protocol'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { connected, controlClient } from '../helpers/control'
@@ -160,7 +160,7 @@ describe('[L1] bursts over the rate limit get 4429', () => {
  */
 /** ws's frame encoder (untyped in @types/ws): builds masked client frames. */
 const WsSender = (
-  WebSocket as unknown as {
+  ws as unknown as {
     Sender: {
       frame(data: Buffer, opts: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[]
     }
