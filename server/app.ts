@@ -124,7 +124,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   index = new VersionIndex({
     store,
     negotiation: (id) => service.get(id),
-    emit: (id, v) => control.emitVersion(id, v),
+    emit: (id, v) => control.emitVersion(id, v, !cluster),
     log: roomLog,
     // Several instances: one writer of a negotiation's versions at a time, whichever instance it is.
     ...(cluster ? { lock: <T>(id: string, fn: () => Promise<T>) => store.withLock(`history:${id}`, fn) } : {}),

@@ -165,8 +165,15 @@ export class ControlChannel {
     }
   }
 
-  emitVersion(negotiationId: string, version: Version): void {
-    this.io.to(historyRoom(negotiationId)).emit('version', version)
+  /**
+   * `local`: this is the only instance (no Redis adapter), so the history room's members here are all
+   * there are — socket.io encodes a packet before it looks for recipients, so an empty room is skipped
+   * (two delegations typing make a version per keystroke). Nobody who may read history misses one.
+   */
+  emitVersion(negotiationId: string, version: Version, local = false): void {
+    const room = historyRoom(negotiationId)
+    if (local && !this.io.of('/').adapter.rooms.has(room)) return
+    this.io.to(room).emit('version', version)
   }
 
   /** Disconnects sockets whose session matches, telling them why first. */
