@@ -96,8 +96,14 @@ export function describeChange(before: TermText, after: TermText): string | null
     while (endA < a.length && !space(a[endA])) endA++
     while (endB < b.length && !space(b[endB])) endB++
   }
-  const removed = a.slice(start, endA).trim()
-  const inserted = b.slice(start, endB).trim()
+  let removed = a.slice(start, endA).trim()
+  let inserted = b.slice(start, endB).trim()
+  // The same closing punctuation on both sides is not part of the change: "evidence." → "evidence and more." added words.
+  const closing = /[.,;:!?)»”]+$/.exec(removed)?.[0]
+  if (closing && inserted.endsWith(closing)) {
+    removed = removed.slice(0, -closing.length).trim()
+    inserted = inserted.slice(0, -closing.length).trim()
+  }
   if (!removed && !inserted) return null
   if (!removed) return `added “${clip(inserted, MAX_SPAN)}”`
   if (!inserted) return `removed “${clip(removed, MAX_SPAN)}”`

@@ -97,6 +97,14 @@ describe('summaries', () => {
     expect(body('a summary of the evidence', 'a summary of the evidence and the victims’ statements')).toBe(
       'added “and the victims’ statements”',
     )
+    // punctuation is not part of a word: text added before a full stop is an addition
+    expect(body('a summary of the evidence.', 'a summary of the evidence and the victims’ statements.')).toBe(
+      'added “and the victims’ statements”',
+    )
+    expect(body('within thirty days.', 'within thirty-five days.')).toBe('thirty → thirty-five days')
+    expect(body('equal and reciprocal.', 'equal, reciprocal and binding.')).toBe(
+      'equal and reciprocal → equal, reciprocal and binding',
+    )
     expect(describeChange({ title: 'Old', body: 'x' }, { title: 'New', body: 'x' })).toBe('Old → New')
     expect(body('same', 'same')).toBeNull()
   })
