@@ -18,6 +18,7 @@ async function main(): Promise<void> {
   const parley = await startParley(config)
   // A promise nobody awaited failed: log it and keep serving everyone else.
   process.on('unhandledRejection', (err) => parley.log.error('unhandled rejection', err))
+  const demoMode = process.argv.includes('--demo')
   const store = parley.store.kind === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'
   const lines = [
     '',
@@ -30,12 +31,12 @@ async function main(): Promise<void> {
     `    curl -s -X POST ${parley.url}/api/negotiations \\`,
     `      -H 'authorization: Bearer ${parley.adminToken}' -H 'content-type: application/json' \\`,
     `      -d '{"title":"Our deal","parties":[{"name":"Party A"},{"name":"Party B"}]}'`,
-    '  or run `npm run demo` for a ready-made sample negotiation.',
+    ...(demoMode ? [] : ['  or run `npm run demo` for a ready-made sample negotiation.']),
     '',
   ]
   console.log(lines.join('\n'))
 
-  if (process.argv.includes('--demo')) {
+  if (demoMode) {
     const demo = await createDemo(parley.service)
     console.log(`  Demo negotiation "${demo.title}" (${demo.id}). Invite links:`)
     for (const p of demo.parties) console.log(`    ${p.name.padEnd(20)} negotiator  ${demo.links.negotiator[p.id]}`)
