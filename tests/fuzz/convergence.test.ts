@@ -11,7 +11,7 @@
  *   - a doc rebuilt from the stored log equals them;
  *   - the log has no gap, no duplicate, an intact chain and no row that adds nothing.
  *
- * PARLEY_FUZZ_RUNS runs (default 3; `npm run test:fuzz` runs 200) of
+ * PARLEY_FUZZ_RUNS runs (default 3; `npm run fuzz` runs 200) of
  * PARLEY_FUZZ_STEPS steps (default 60), seeds PARLEY_FUZZ_SEED, +1, +2, …
  * A failure prints its seed; failing seeds go into REGRESSIONS below.
  */
