@@ -15,7 +15,7 @@ import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import { allStatuses, notesOf, termsInOrder } from '../../shared/docLayout'
 import { termHash, type PartyInfo, type TermState } from '../../shared/negotiation'
 import type { Seg, Version } from '../../shared/schemas'
-import { updateRowHash, GENESIS_HASH } from '../store/chain'
+import { logRowHash, GENESIS_HASH } from '../store/chain'
 import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
 import { BoardReplay, textOf, wordSegs } from './redline'
 import { docAt } from './reconstruct'
@@ -93,17 +93,7 @@ export async function docHead(store: Store, doc: string): Promise<ChainHead> {
   if (seq === 0) return { seq, hash: GENESIS_HASH }
   const [row] = await store.readUpdates(doc, seq - 1, seq)
   if (!row) return { seq, hash: GENESIS_HASH }
-  const hash = updateRowHash(row.prevHash, {
-    doc,
-    seq: row.seq,
-    at: row.at,
-    user: row.author.user,
-    party: row.author.party,
-    role: row.author.role,
-    conn: row.author.conn,
-    update: row.update,
-    meta: row.meta === undefined ? null : JSON.stringify(row.meta),
-  })
+  const hash = logRowHash(row.prevHash, row, row.seq)
   return { seq, hash }
 }
 

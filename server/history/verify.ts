@@ -14,7 +14,7 @@
 import * as Y from 'yjs'
 import { BOARD_ROOTS, LEDGER_ROOTS } from '../../shared/docLayout'
 import { boardDocName, caucusDocName, ledgerDocName } from '../../shared/docNames'
-import { GENESIS_HASH, updateRowHash, versionRowHash } from '../store/chain'
+import { GENESIS_HASH, logRowHash, versionRowHash } from '../store/chain'
 import { SqliteStore } from '../store/sqlite'
 import type { Store, StoredUpdate } from '../store/types'
 import type { ChainHead, ExportHeads } from './export'
@@ -80,18 +80,7 @@ export async function verifyNegotiation(store: Store, negotiationId: string, opt
 }
 
 function rowHash(prevHash: string, doc: string, r: StoredUpdate): string {
-  return updateRowHash(prevHash, {
-    doc,
-    seq: r.seq,
-    at: r.at,
-    user: r.author.user,
-    party: r.author.party,
-    role: r.author.role,
-    conn: r.author.conn,
-    update: r.update,
-    // as stored: JSON text of the meta, or NULL
-    meta: r.meta === undefined ? null : JSON.stringify(r.meta),
-  })
+  return logRowHash(prevHash, { ...r, doc }, r.seq)
 }
 
 /**

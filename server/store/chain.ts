@@ -5,6 +5,7 @@
  * time or order — changes every later hash, which `npm run verify` recomputes.
  */
 import { createHash } from 'node:crypto'
+import type { NewUpdate } from './types'
 
 export const GENESIS_HASH = '0'.repeat(64)
 
@@ -27,6 +28,18 @@ export function updateRowHash(prevHash: string, row: ChainedUpdateFields): strin
     .update(JSON.stringify([row.doc, row.seq, row.at, row.user, row.party, row.role, row.conn, row.meta]))
     .update(row.update)
     .digest('hex')
+}
+
+/** A row's meta as the stores keep it: JSON text, or null. */
+export const storedMeta = (meta: unknown): string | null => (meta === undefined ? null : JSON.stringify(meta))
+
+/**
+ * The hash of a log row: `row` at `seq` in its doc, after `prevHash`. The
+ * stores pass the meta text they are about to write, so it is encoded once.
+ */
+export function logRowHash(prevHash: string, row: NewUpdate, seq: number, meta = storedMeta(row.meta)): string {
+  const { user, party, role, conn } = row.author
+  return updateRowHash(prevHash, { doc: row.doc, seq, at: row.at, user, party, role, conn, update: row.update, meta })
 }
 
 export interface ChainedVersionFields {

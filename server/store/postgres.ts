@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg'
-import { GENESIS_HASH, updateRowHash } from './chain'
+import { GENESIS_HASH, logRowHash, storedMeta } from './chain'
 import { KeyedLock } from './keyedLock'
 import { migrate } from './postgres/migrations'
 import {
@@ -350,19 +350,8 @@ export class PostgresStore implements Store {
       for (const row of batch) {
         const head = heads.get(row.doc)!
         const seq = head.seq + 1
-        const meta = row.meta === undefined ? null : JSON.stringify(row.meta)
-        const { user, party, role, conn } = row.author
-        const hash = updateRowHash(head.hash, {
-          doc: row.doc,
-          seq,
-          at: row.at,
-          user,
-          party,
-          role,
-          conn,
-          update: row.update,
-          meta,
-        })
+        const meta = storedMeta(row.meta)
+        const hash = logRowHash(head.hash, row, seq, meta)
         docIds.push(head.id)
         seqs.push(seq)
         ats.push(row.at)

@@ -24,7 +24,7 @@ import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, statSync } from '
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { GENESIS_HASH, updateRowHash } from './chain'
+import { GENESIS_HASH, logRowHash, storedMeta } from './chain'
 import { KeyedLock } from './keyedLock'
 import {
   StoreUnavailableError,
@@ -435,18 +435,8 @@ export class SqliteStore implements Store {
     for (const row of rows) {
       const head = this.head(row.doc, true)!
       const seq = head.seq + 1
-      const meta = row.meta === undefined ? null : JSON.stringify(row.meta)
-      const hash = updateRowHash(head.hash, {
-        doc: row.doc,
-        seq,
-        at: row.at,
-        user: row.author.user,
-        party: row.author.party,
-        role: row.author.role,
-        conn: row.author.conn,
-        update: row.update,
-        meta,
-      })
+      const meta = storedMeta(row.meta)
+      const hash = logRowHash(head.hash, row, seq, meta)
       this.s.insertUpdate.run(head.id, seq, row.at, this.authorId(row), row.update, meta, head.hash)
       head.seq = seq
       head.hash = hash
