@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { startTestServer, type TestServer } from '../helpers/server'
-import { ensureClientBuilt } from './helpers/build'
-import { chromiumForTests, launchBrowser, openParticipant, type Participant } from './helpers/browser'
+import type { TestServer } from '../helpers/server'
+import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
+import { chromiumForTests, openParticipant, type Participant } from './helpers/browser'
 import { card } from './helpers/board'
 
 let server: TestServer
@@ -17,15 +17,10 @@ const people: Participant[] = []
 
 describe.skipIf(!chromiumForTests('e2e/caucus'))('caucus', () => {
   beforeAll(async () => {
-    await ensureClientBuilt()
-    ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
+    ;[server, browser] = await startBrowserSuite()
   }, 180_000)
 
-  afterAll(async () => {
-    await Promise.all(people.map((p) => p.close().catch(() => {})))
-    await browser?.close()
-    await server?.close()
-  })
+  afterAll(() => closeBrowserSuite(people, browser, server))
 
   it('[E4] a caucus note reaches the own delegation only: never the other delegation or the observer', async () => {
     const neg = await server.createNegotiation({

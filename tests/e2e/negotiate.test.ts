@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { startTestServer, type TestServer } from '../helpers/server'
+import type { TestServer } from '../helpers/server'
 import { waitFor } from '../helpers/clients'
-import { ensureClientBuilt } from './helpers/build'
-import { chromiumForTests, launchBrowser, openParticipant, type Participant } from './helpers/browser'
+import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
+import { chromiumForTests, openParticipant, type Participant } from './helpers/browser'
 import { bodyEditor, caretTo, card, cardBody, cardState, editorText, openTerm } from './helpers/board'
 
 let server: TestServer
@@ -18,15 +18,10 @@ const people: Participant[] = []
 
 describe.skipIf(!chromiumForTests('e2e/negotiate'))('negotiating a term in three browsers', () => {
   beforeAll(async () => {
-    await ensureClientBuilt()
-    ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
+    ;[server, browser] = await startBrowserSuite()
   }, 180_000)
 
-  afterAll(async () => {
-    await Promise.all(people.map((p) => p.close().catch(() => {})))
-    await browser?.close()
-    await server?.close()
-  })
+  afterAll(() => closeBrowserSuite(people, browser, server))
 
   async function negotiation(terms: Array<{ title: string; body: string }>) {
     return server.createNegotiation({

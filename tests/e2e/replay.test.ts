@@ -7,7 +7,6 @@
  * docs/screenshots/replay.png.
  */
 import { existsSync, mkdirSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -15,14 +14,14 @@ import { setTermText, termText, termsInOrder } from '../../shared/docLayout'
 import type { Version } from '../../shared/schemas'
 import { createDemo } from '../../server/demo'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { startTestServer, type TestServer } from '../helpers/server'
-import { ensureClientBuilt } from './helpers/build'
-import { chromiumForTests, launchBrowser, openParticipant, type Participant } from './helpers/browser'
+import type { TestServer } from '../helpers/server'
+import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
+import { audit } from './helpers/axe'
+import { chromiumForTests, openParticipant, type Participant } from './helpers/browser'
 import { card, cardBody, cardState } from './helpers/board'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const SHOT = join(ROOT, 'docs/screenshots/replay.png')
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 const SIZE = { width: 1440, height: 900 }
 /** The Russian Federation's colour in the demo (#b3261e), as the browser reports computed colours. */
 const RU_RGB = 'rgb(179, 38, 30)'
@@ -58,32 +57,6 @@ async function showing(page: Page, n: number, from = n - 1): Promise<void> {
 
 const redlineTerm = (page: Page, title: string) => page.locator('[data-testid="redline-term"]', { hasText: title })
 
-interface Violation {
-  id: string
-  impact: string | null
-  help: string
-  nodes: Array<{ target: unknown[]; failureSummary?: string }>
-}
-
-/** axe-core in the page: the serious and critical violations, described. */
-async function audit(page: Page, screen: string): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE })
-  const violations = (await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: unknown[] }> } }).axe
-    return (await axe.run(document, { resultTypes: ['violations'] })).violations
-  })) as Violation[]
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${screen}: [${v.impact}] ${v.id} — ${v.help}\n` +
-        v.nodes
-          .slice(0, 5)
-          .map((n) => `    ${JSON.stringify(n.target)} ${n.failureSummary?.split('\n').slice(1, 2).join(' ') ?? ''}`)
-          .join('\n'),
-    )
-}
-
 describe.skipIf(!chromiumForTests('e2e/replay'))('replaying the demo negotiation', () => {
   let demo: CreatedNegotiation
   let versions: Version[]
@@ -92,8 +65,7 @@ describe.skipIf(!chromiumForTests('e2e/replay'))('replaying the demo negotiation
   let review: Participant
 
   beforeAll(async () => {
-    await ensureClientBuilt()
-    ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
+    ;[server, browser] = await startBrowserSuite()
     demo = await createDemo(server.parley.service)
     versions = await versionsOf(demo)
     const find = (what: string, ok: (v: Version) => boolean) => {
@@ -112,11 +84,7 @@ describe.skipIf(!chromiumForTests('e2e/replay'))('replaying the demo negotiation
     review = await open(demo.links.reviewer, 'L. Okafor')
   }, 180_000)
 
-  afterAll(async () => {
-    await Promise.all(people.map((p) => p.close().catch(() => {})))
-    await browser?.close()
-    await server?.close()
-  })
+  afterAll(() => closeBrowserSuite(people, browser, server))
 
   it('[R1] a reviewer opens the replay from the History panel and goes to a past version: board and redline as they stood', async () => {
     const page = review.page

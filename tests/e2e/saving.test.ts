@@ -8,10 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { startTestServer, type TestServer } from '../helpers/server'
+import type { TestServer } from '../helpers/server'
 import { waitFor } from '../helpers/clients'
-import { ensureClientBuilt } from './helpers/build'
-import { chromiumForTests, launchBrowser, openParticipant, type Participant } from './helpers/browser'
+import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
+import { chromiumForTests, openParticipant, type Participant } from './helpers/browser'
 import { caretTo, cardBody, connection, editorText, openTerm } from './helpers/board'
 
 let server: TestServer
@@ -20,15 +20,10 @@ const people: Participant[] = []
 
 describe.skipIf(!chromiumForTests('e2e/saving'))('saving paused', () => {
   beforeAll(async () => {
-    await ensureClientBuilt()
-    ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
+    ;[server, browser] = await startBrowserSuite()
   }, 180_000)
 
-  afterAll(async () => {
-    await Promise.all(people.map((p) => p.close().catch(() => {})))
-    await browser?.close()
-    await server?.close()
-  })
+  afterAll(() => closeBrowserSuite(people, browser, server))
 
   it('[E6] offline and a store outage show the unsaved count ("offline", "saving paused"); everything is saved once they pass', async () => {
     const neg = await server.createNegotiation({

@@ -4,51 +4,24 @@
  * when a file is missing) it also refreshes docs/screenshots/.
  */
 import { existsSync, mkdirSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { startTestServer, type TestServer } from '../helpers/server'
+import type { TestServer } from '../helpers/server'
 import { createDemo } from '../../server/demo'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { ensureClientBuilt } from './helpers/build'
-import { chromiumForTests, launchBrowser, newParticipant, openParticipant, type Participant } from './helpers/browser'
+import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
+import { audit } from './helpers/axe'
+import { chromiumForTests, newParticipant, openParticipant, type Participant } from './helpers/browser'
 import { bodyEditor, card, openTerm } from './helpers/board'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const SHOTS = join(ROOT, 'docs/screenshots')
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 const SIZE = { width: 1440, height: 900 }
 
 let server: TestServer
 let browser: Browser
 const people: Participant[] = []
-
-interface Violation {
-  id: string
-  impact: string | null
-  help: string
-  nodes: Array<{ target: unknown[]; failureSummary?: string }>
-}
-
-/** Runs axe-core in the page; returns the serious and critical violations, described. */
-async function audit(page: Page, screen: string): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE })
-  const violations = (await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: unknown[] }> } }).axe
-    return (await axe.run(document, { resultTypes: ['violations'] })).violations
-  })) as Violation[]
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${screen}: [${v.impact}] ${v.id} — ${v.help}\n` +
-        v.nodes
-          .slice(0, 5)
-          .map((n) => `    ${JSON.stringify(n.target)} ${n.failureSummary?.split('\n').slice(1, 2).join(' ') ?? ''}`)
-          .join('\n'),
-    )
-}
 
 async function shot(page: Page, file: string): Promise<void> {
   const path = join(SHOTS, file)
@@ -65,8 +38,7 @@ describe.skipIf(!chromiumForTests('e2e/screens'))('main screens', () => {
   let us: Participant, ru: Participant, press: Participant, review: Participant
 
   beforeAll(async () => {
-    await ensureClientBuilt()
-    ;[server, browser] = await Promise.all([startTestServer(), launchBrowser()])
+    ;[server, browser] = await startBrowserSuite()
     mkdirSync(SHOTS, { recursive: true })
     demo = await createDemo(server.parley.service)
     ;[us, ru, press, review] = await Promise.all([
@@ -78,11 +50,7 @@ describe.skipIf(!chromiumForTests('e2e/screens'))('main screens', () => {
     people.push(us, ru, press, review)
   }, 180_000)
 
-  afterAll(async () => {
-    await Promise.all(people.map((p) => p.close().catch(() => {})))
-    await browser?.close()
-    await server?.close()
-  })
+  afterAll(() => closeBrowserSuite(people, browser, server))
 
   it("[E7a] the negotiator's board and term editing with remote carets: no serious or critical axe violation", async () => {
     const problems: string[] = []
