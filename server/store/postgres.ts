@@ -484,14 +484,10 @@ export class PostgresStore implements Store {
 
   // ── version index ────────────────────────────────────────────────────
 
-  async putVersion(v: VersionRecord): Promise<void> {
-    await this.exec('putVersion', versionParams(v))
-  }
-
   /** One transaction for all of them; `ride` is ignored (appends here are not group commits of one process). */
   async putVersions(versions: VersionRecord[], _opts: PutVersionsOptions = {}): Promise<void> {
     if (versions.length === 0) return
-    if (versions.length === 1) return this.putVersion(versions[0]!)
+    if (versions.length === 1) return void (await this.exec('putVersion', versionParams(versions[0]!)))
     try {
       await this.transaction(async (c) => {
         for (const v of versions) await c.query(stmt('putVersion', versionParams(v)))

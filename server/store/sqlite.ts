@@ -226,7 +226,7 @@ function storeError(err: unknown): unknown {
 
 const RESOLVED = Promise.resolve()
 
-/** A version row waiting for its transaction (see SqliteStore.putVersion). */
+/** A version row waiting for its transaction (see SqliteStore.putVersions). */
 interface QueuedVersion {
   rows: Array<Record<string, unknown>>
   resolve: () => void
@@ -535,10 +535,6 @@ export class SqliteStore implements Store {
 
   isRevoked(jti: string): Promise<boolean> {
     return this.read(() => this.s.isRevoked.get(jti) !== undefined)
-  }
-
-  putVersion(v: VersionRecord): Promise<void> {
-    return this.putVersions([v])
   }
 
   /**

@@ -145,9 +145,10 @@ export interface Store {
   isRevoked(jti: string): Promise<boolean>
 
   // ── version index ─────────────────────────────────────────────────────
-  /** Inserts or replaces version `n` (an edit run grows until it closes). */
-  putVersion(v: VersionRecord): Promise<void>
-  /** Inserts or replaces several versions in one transaction, in order; resolves once they are durable. */
+  /**
+   * Inserts or replaces versions (an edit run grows until it closes) in one
+   * transaction, in order; resolves once they are durable.
+   */
   putVersions(versions: VersionRecord[], opts?: PutVersionsOptions): Promise<void>
   /** Writes versions that wait to ride along with the next append (PutVersionsOptions.ride) now. */
   flushPendingVersions?(): void

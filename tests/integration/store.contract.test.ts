@@ -298,11 +298,11 @@ function storeContract(name: string, harness: Harness): void {
     })
 
     it('[ST10] versions: put replaces version n, list is ordered by n, name is optional', async () => {
-      await store.putVersion(version(2))
-      await store.putVersion(version(1, { kind: 'propose', termIds: [] }))
-      await store.putVersion(version(3, { kind: 'checkpoint', name: 'Первое чтение — القراءة الأولى', party: null }))
-      await store.putVersion(version(2, { lastAt: 5000, summary: 'grew', termIds: ['t1', 't2'], boardSeq: 99 }))
-      await store.putVersion(version(1, { negotiationId: 'other' }))
+      await store.putVersions([version(2)])
+      await store.putVersions([version(1, { kind: 'propose', termIds: [] })])
+      await store.putVersions([version(3, { kind: 'checkpoint', name: 'Первое чтение — القراءة الأولى', party: null })])
+      await store.putVersions([version(2, { lastAt: 5000, summary: 'grew', termIds: ['t1', 't2'], boardSeq: 99 })])
+      await store.putVersions([version(1, { negotiationId: 'other' })])
       const list = await store.listVersions('neg1')
       expect(list.map((v) => v.n)).toEqual([1, 2, 3])
       expect(list[0]).toEqual(version(1, { kind: 'propose', termIds: [] }))
