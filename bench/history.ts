@@ -39,23 +39,12 @@ import { verifyNegotiation } from '../server/history/verify'
 import { parseArgs } from '../server/cli/args'
 import { startHistoryStack, type HistoryStack, type StackClient } from '../tests/helpers/historyStack'
 import { synced, yClient } from '../tests/helpers/clients'
+import { prng } from '../tests/helpers/prng'
 
 const args = parseArgs(process.argv.slice(2), ['sizes', 'samples', 'checkpoint-every', 'json', 'reuse'])
 const SIZES = (args.values.get('sizes') ?? '10000,100000').split(',').map(Number)
 const SAMPLES = Number(args.values.get('samples') ?? 200)
 const CHECKPOINT_EVERY = Number(args.values.get('checkpoint-every') ?? process.env.PARLEY_CHECKPOINT_EVERY ?? 300)
-
-/** mulberry32: the same history on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const WORDS = 'each party shall extradite persons charged with ransomware within days request evidence court review'.split(' ')
 

@@ -7,22 +7,11 @@
  * once, as clients that sync through a server do.
  */
 import * as Y from 'yjs'
+import { prng } from '../../tests/helpers/prng'
 
 export interface HistoryEdit {
   writer: 0 | 1
   update: Uint8Array
-}
-
-/** mulberry32: a small seeded PRNG, so every run and every target gets the same history. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const WORDS =

@@ -11,7 +11,7 @@
  */
 import { SqliteStore } from '../../server/store/sqlite'
 import { docAt } from '../../server/history/reconstruct'
-import { prng } from '../lib/history'
+import { prng } from '../../tests/helpers/prng'
 import { percentile } from '../lib/stats'
 
 export type HistoryConfig =

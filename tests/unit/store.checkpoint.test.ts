@@ -10,21 +10,10 @@ import * as Y from 'yjs'
 import { SqliteStore } from '../../server/store/sqlite'
 import { docAt } from '../../server/history/reconstruct'
 import type { Author, Store } from '../../server/store/types'
+import { prng } from '../helpers/prng'
 
 const DOC = 'neg/board'
 const CHECKPOINT_EVERY = 7
-
-/** mulberry32: a seeded PRNG, so a failure names its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const contentOf = (doc: Y.Doc) => ({
   text: doc.getText('body').toString(),
