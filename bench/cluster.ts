@@ -38,6 +38,7 @@ import pg from 'pg'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { board, insertTerm } from '../shared/docLayout'
+import { Samples, percentile, percentileSorted } from './lib/stats'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const env = (name: string, dflt: string) => process.env[name] || dflt
@@ -62,29 +63,6 @@ const TILDE = 0x7e
 const COLON = 0x3a
 
 const log = (line: string) => process.stderr.write(line + '\n')
-
-// ── statistics ───────────────────────────────────────────────────────────
-
-class Samples {
-  private buf = new Float64Array(1 << 16)
-  length = 0
-  push(v: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2)
-      next.set(this.buf)
-      this.buf = next
-    }
-    this.buf[this.length++] = v
-  }
-  addAll(other: Samples): void {
-    for (let i = 0; i < other.length; i++) this.push(other.buf[i]!)
-  }
-  percentile(p: number): number {
-    if (this.length === 0) return NaN
-    const sorted = this.buf.slice(0, this.length).sort()
-    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
-  }
-}
 
 // ── processes ────────────────────────────────────────────────────────────
 
@@ -398,17 +376,16 @@ async function runCase(n: number, baseUrl: string): Promise<CaseResult> {
       // let the last edits land before the next phase
       await sleep(1000)
       phase = null
-      const all = new Samples()
-      all.addAll(p.same)
-      all.addAll(p.cross)
+      const same = p.same.sorted()
+      const cross = p.cross.sorted()
       return {
         editsPerSecond: receipts / seconds,
         deliveriesPerSecond: p.deliveries / seconds,
-        p50SameMs: p.same.percentile(50),
-        p99SameMs: p.same.percentile(99),
-        p50CrossMs: p.cross.percentile(50),
-        p99CrossMs: p.cross.percentile(99),
-        p99AllMs: all.percentile(99),
+        p50SameMs: percentileSorted(same, 50),
+        p99SameMs: percentileSorted(same, 99),
+        p50CrossMs: percentileSorted(cross, 50),
+        p99CrossMs: percentileSorted(cross, 99),
+        p99AllMs: percentile([...same, ...cross], 99),
         samples: p.same.length + p.cross.length,
       }
     }
