@@ -89,7 +89,7 @@ export class SyncEndpoint {
         }
         // Nothing can be said yet: held, and past MAX_HELD_MESSAGES the socket stops reading.
         heldBytes += rawByteLength(data)
-        if (heldBytes > MAX_HELD_BYTES) return ws.close(CloseCode.rateLimited)
+        if (heldBytes > MAX_HELD_BYTES) return closeReading(ws, CloseCode.rateLimited)
         held.push([data, isBinary])
         if (held.length >= MAX_HELD_MESSAGES && !ws.isPaused) ws.pause()
         return
@@ -115,9 +115,9 @@ export class SyncEndpoint {
       admitted = await this.deps.admission.admit(req, docName, url.searchParams)
     } catch (err) {
       this.deps.log('error', 'admission failed', err)
-      return ws.close(CloseCode.storeUnavailable)
+      return closeReading(ws, CloseCode.storeUnavailable)
     }
-    if (!admitted.ok) return ws.close(admitted.code)
+    if (!admitted.ok) return closeReading(ws, admitted.code)
     if (ws.readyState !== ws.OPEN) return
     const c = new Connection(
       ws,
@@ -151,6 +151,7 @@ export class SyncEndpoint {
       room = await loading
     } catch (err) {
       this.deps.log('error', `could not load ${docName}`, err)
+      if (ws.isPaused) ws.resume() // so the client's closing handshake is read (see closeReading)
       return c.close(CloseCode.storeUnavailable)
     }
     if (c.closed) return this.deps.registry.scheduleUnload(room)
@@ -227,6 +228,16 @@ function safeDecode(s: string): string | null {
   } catch {
     return null
   }
+}
+
+/**
+ * Closes a socket that may have been paused while its admission was pending:
+ * it reads again first, or the client's answer to the close frame would sit
+ * unread and the socket linger until ws's 30 s close timeout.
+ */
+function closeReading(ws: WebSocket, code: number): void {
+  if (ws.isPaused) ws.resume()
+  ws.close(code)
 }
 
 function rawByteLength(data: RawData): number {

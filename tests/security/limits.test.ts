@@ -153,11 +153,6 @@ describe('[L1] bursts over the rate limit get 4429', () => {
   })
 })
 
-/**
- * The upgrade request and `frames` in one TCP write, as a client with queued
- * messages sends them: they reach the server before it can have admitted the
- * connection. Resolves with the socket once the server has answered the upgrade.
- */
 /** ws's frame encoder (untyped in @types/ws): builds masked client frames. */
 const WsSender = (
   ws as unknown as {
@@ -166,21 +161,34 @@ const WsSender = (
     }
   }
 ).Sender
+const OPCODE_BINARY = 2
+const OPCODE_CLOSE = 8
+const clientFrame = (data: Uint8Array, opcode = OPCODE_BINARY) =>
+  Buffer.concat(WsSender.frame(Buffer.from(data), { fin: true, opcode, mask: true, readOnly: false, rsv1: false }))
 
-async function upgradeWithFrames(wsUrl: string, path: string, frames: Uint8Array[]): Promise<net.Socket> {
+/**
+ * The upgrade request and `frames` in one TCP write, as a client with queued
+ * messages sends them: they reach the server before it can have admitted the
+ * connection. Resolves once the server has answered the upgrade, with the
+ * socket and whatever websocket bytes came with the answer.
+ */
+async function upgradeWithFrames(
+  wsUrl: string,
+  path: string,
+  frames: Uint8Array[],
+): Promise<{ socket: net.Socket; received: Buffer[] }> {
   const url = new URL(`${wsUrl}/${path}`)
   const socket = net.connect(Number(url.port), url.hostname)
   await once(socket, 'connect')
   const request =
     `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
     `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`
-  const masked = frames.flatMap((f) =>
-    WsSender.frame(Buffer.from(f), { fin: true, opcode: 2, mask: true, readOnly: false, rsv1: false }),
-  )
-  socket.write(Buffer.concat([Buffer.from(request), ...masked]))
+  socket.write(Buffer.concat([Buffer.from(request), ...frames.map((f) => clientFrame(f))]))
   const [head] = (await once(socket, 'data')) as [Buffer]
   expect(head.toString('latin1')).toMatch(/^HTTP\/1\.1 101/)
-  return socket
+  const received = [head.subarray(head.indexOf('\r\n\r\n') + 4)]
+  socket.on('data', (b: Buffer) => received.push(b))
+  return { socket, received }
 }
 
 describe('[L1b] a client that types while its admission and room load complete is held, not cut off', () => {
@@ -193,19 +201,37 @@ describe('[L1b] a client that types while its admission and room load complete i
     typist.on('update', (u: Uint8Array) => updates.push(u))
     for (let i = 0; i < 150; i++) typist.getArray('order').push([`early-${i}`])
     const token = encodeURIComponent(cold.tokens.negotiator.a!)
-    const socket = local.add(
-      await upgradeWithFrames(server.wsUrl, `${doc}?token=${token}&name=early`, updates.map(updateMessage)),
-      (s) => s.destroy(),
-    )
+    const { socket } = await upgradeWithFrames(server.wsUrl, `${doc}?token=${token}&name=early`, updates.map(updateMessage))
+    local.add(socket, (s) => s.destroy())
     let closedByServer = false
     socket.on('close', () => (closedByServer = true))
-    socket.on('data', () => {}) // what the server sends is not under test here; keep the socket flowing
     const watcher = local.add(client(server.wsUrl, doc, { token: cold.tokens.observer, name: 'w' }), (c: Client) => c.destroy())
     const early = () => (watcher.doc.getArray('order').toArray() as string[]).filter((x) => x.startsWith('early-'))
     await waitFor(() => early().length === 150 || closedByServer, { timeout: 15_000, what: 'all 150 early updates' })
     expect(closedByServer, 'the server closed the early typist').toBe(false)
     expect(early()).toEqual(Array.from({ length: 150 }, (_, i) => `early-${i}`))
     expect(log.rows(doc).length).toBeGreaterThanOrEqual(150)
+  })
+
+  it('refused after its messages were held: 4401, and the closing handshake completes at once (the socket reads again)', async () => {
+    const updates = Array.from({ length: 150 }, (_, i) => updateFrom((d) => d.getArray('order').push([`x-${i}`])))
+    const { socket, received } = await upgradeWithFrames(
+      server.wsUrl,
+      `${board()}?token=not-a-token&name=refused`,
+      updates.map(updateMessage),
+    )
+    local.add(socket, (s) => s.destroy())
+    const ended = once(socket, 'close')
+    // the server's close frame: 0x88, length, then the code
+    await waitFor(() => Buffer.concat(received)[0] === 0x88, { what: "the server's close frame" })
+    const frame = Buffer.concat(received)
+    expect(frame.readUInt16BE(2)).toBe(CloseCode.unauthorized)
+    socket.write(clientFrame(frame.subarray(2, 4), OPCODE_CLOSE))
+    // answered: the server ends the TCP connection now, not after ws's 30 s close timeout
+    await Promise.race([
+      ended,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('socket still open after 5 s')), 5000)),
+    ])
   })
 })
 
