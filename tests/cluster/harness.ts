@@ -14,12 +14,11 @@ import { join } from 'node:path'
 import { io, type Socket as IoSocket } from 'socket.io-client'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import type { Ack, Presence, Version } from '../../shared/schemas'
-import { freePort, type ServerProcess } from '../helpers/process'
+import { freePort, spawnServer, type ServerProcess } from '../helpers/process'
 import { waitFor as waitForShort } from '../helpers/clients'
 import { createTestSchema, testRedisPrefix, type TestSchema } from '../helpers/services'
 
 export const CLUSTER_SECRET = 'cluster-test-secret-0123456789-0123456789'
-const ROOT = new URL('../../', import.meta.url).pathname
 
 /** Children still running when this test process exits (a crash, a timeout) are killed with it. */
 const children = new Set<ChildProcess>()
@@ -140,51 +139,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
  * next to other suites on a 2-core machine, where loading tsx alone can take more than 20 s.
  */
 async function spawnInstance(env: Record<string, string>, port?: number, readyMs = 90_000): Promise<ServerProcess> {
-  port ??= await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'))
-  const adminToken = 'test-admin-token-0123456789'
-  const proc = track(
-    spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: String(port), PARLEY_DATA_DIR: dataDir, PARLEY_ADMIN_TOKEN: adminToken, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  )
-  const output: string[] = []
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  )
-  let timer: NodeJS.Timeout | undefined
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      proc.stdout!.on('data', (chunk: Buffer) => {
-        output.push(chunk.toString())
-        const m = output.join('').match(/Parley is running at (http:\/\/\S+)/)
-        if (m) resolve(m[1]!)
-      })
-      proc.stderr!.on('data', (c: Buffer) => output.push(c.toString()))
-      void exited.then(({ code }) => reject(new Error(`server exited (${code}) before it was ready:\n${output.join('')}`)))
-      timer = setTimeout(() => reject(new Error(`server not ready after ${readyMs} ms:\n${output.join('')}`)), readyMs)
-    })
-    return {
-      url,
-      port,
-      dataDir,
-      adminToken,
-      proc,
-      output,
-      exited,
-      async kill(signal = 'SIGKILL') {
-        if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
-        await exited
-      },
-    }
-  } catch (err) {
-    proc.kill('SIGKILL')
-    throw err
-  } finally {
-    clearTimeout(timer)
-  }
+  return spawnServer({ port, dataDir, env, readyMs, onSpawn: track })
 }
 
 // ── TCP plumbing: a round-robin balancer and a proxy that can play dead ──

@@ -24,7 +24,7 @@ import { WebsocketProvider } from 'y-websocket'
 import { MessageType, SyncMessageType } from '../../shared/protocol'
 import { GENESIS_HASH, updateRowHash } from '../../server/store/chain'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { freePort } from '../helpers/process'
+import { followServer, freePort, type Exit } from '../helpers/process'
 import { waitFor } from '../helpers/clients'
 
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -75,7 +75,7 @@ export interface Proc {
   proc: ChildProcess
   /** everything the process wrote to stdout and stderr */
   output: string[]
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  exited: Promise<Exit>
   alive(): boolean
   kill(signal?: NodeJS.Signals): Promise<void>
 }
@@ -102,22 +102,8 @@ export async function spawnParley(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const output: string[] = []
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  )
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      output.push(chunk.toString())
-      const m = output.join('').match(/Parley is running at (http:\/\/\S+)/)
-      if (m) resolve(m[1]!)
-    })
-    proc.stderr!.on('data', (c: Buffer) => output.push(c.toString()))
-    void exited.then(({ code, signal }) =>
-      reject(new Error(`server exited (${code ?? signal}) before it was ready:\n${output.join('')}`)),
-    )
-    setTimeout(() => reject(new Error(`server not ready:\n${output.join('')}`)), opts.readyTimeoutMs ?? 30_000).unref()
-  })
+  const { output, exited, ready } = followServer(proc, opts.readyTimeoutMs ?? 30_000)
+  const url = await ready
   const alive = () => proc.exitCode === null && proc.signalCode === null
   return {
     url,
