@@ -137,14 +137,16 @@ async function main(): Promise<void> {
     await sleep(WARMUP_S * 1000)
     measuring = true
     samples = []
-    const start = {
+    /** the server's memory and heap, the load and the edit counters, now */
+    const reading = async () => ({
       at: Date.now(),
       mem: memory(server.pid),
       heap: await inspector.heapAfterGc(),
       load: loadAverage(),
       made: editsMade,
       delivered: editsDelivered,
-    }
+    })
+    const start = await reading()
     if (SNAPSHOTS) await inspector.snapshot(join(ROOT, 'bench', 'results', 'soak-start.heapsnapshot'))
     let peak = start.mem.rss
     console.log(`measuring: server RSS ${mib(start.mem.rss)}, live heap ${mib(start.heap)} (after GC) at start`)
@@ -162,14 +164,7 @@ async function main(): Promise<void> {
     }
     if (DURATION_S % REPORT_EVERY_S) await sleep((DURATION_S % REPORT_EVERY_S) * 1000)
     measuring = false
-    const end = {
-      at: Date.now(),
-      mem: memory(server.pid),
-      heap: await inspector.heapAfterGc(),
-      load: loadAverage(),
-      made: editsMade,
-      delivered: editsDelivered,
-    }
+    const end = await reading()
     if (SNAPSHOTS) await inspector.snapshot(join(ROOT, 'bench', 'results', 'soak-end.heapsnapshot'))
     peak = Math.max(peak, end.mem.peakRss)
 
