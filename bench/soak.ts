@@ -229,6 +229,8 @@ async function main(): Promise<void> {
       c.ctl.close()
       c.provider.destroy()
       c.ledger.destroy()
+      // a provider leaves its awareness (and the awareness's interval timer) to the doc's destroy
+      c.ledger.doc.destroy()
       c.doc.destroy()
     }
     inspector.close()
