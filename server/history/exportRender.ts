@@ -69,35 +69,90 @@ function proposal(t: ExportTerm, name: (id: string | null) => string | null): st
 const changed = (segs: Seg[]) => segs.some((s) => s.op !== 'eq')
 
 // ── Markdown ─────────────────────────────────────────────────────────────
+//
+// Everything a record shows comes from somebody: titles, party names, user
+// names, term ids and texts are typed by delegations (and stores written by
+// older versions hold whatever they were sent). So every value goes through
+// one of the escapers below, and nothing a delegation typed can add a block
+// (heading, paragraph, list, quote, table, code block), raw HTML, a link or
+// emphasis to the record. Block structure is decided line by line before any
+// inline markup, so in an inline context (a heading, a table cell, a sentence)
+// a newline must never reach the output, and at the start of a line nothing
+// may look like a block marker.
 
-const md = (s: string) => s.replace(/([\\`*_[\]<>|~{}#])/g, '\\$1')
-const quote = (s: string) =>
-  s
-    .split('\n')
-    .map((line) => `> ${line}`)
+/** ASCII punctuation that means something inline in CommonMark, GFM tables or CriticMarkup. */
+const MD_INLINE = /[\\`*_[\]<>|~{}#&]/g
+const mdChars = (s: string) => s.replace(MD_INLINE, '\\$&')
+/** CommonMark's line endings; a lone CR ends a line too. */
+const LINE_END = /\r\n?|\n/g
+
+/**
+ * Makes an already char-escaped line safe at the start of a line: no list
+ * item (`-`, `+`, `1.`, `1)`), setext underline (`=`) or indented code.
+ * Leading whitespace becomes a character reference, which block parsing does
+ * not read as indentation; one is enough, as the line then starts with `&`.
+ */
+function mdLineStart(line: string): string {
+  if (/^[ \t]/.test(line) && /[^ \t]/.test(line)) return `&#${line.charCodeAt(0)};${line.slice(1)}`
+  const ordered = /^(\d{1,9})([.)])/.exec(line)
+  if (ordered) return `${ordered[1]}\\${line.slice(ordered[1]!.length)}`
+  return /^[-+=]/.test(line) ? `\\${line}` : line
+}
+
+/** Markdown text in an inline context: a heading, a table cell, a sentence. Newlines become spaces. */
+export const mdText = (s: string): string => mdLineStart(mdChars(s.replace(LINE_END, ' ')))
+
+/**
+ * A Markdown code span. Backslashes mean nothing inside one, so the fence is
+ * a backtick run longer than any inside, padded with a space where the text
+ * starts or ends with a backtick (or with a space CommonMark would strip).
+ * Newlines become spaces. Never at the start of a line: a fence there opens
+ * a code block.
+ */
+export function mdCode(s: string): string {
+  const flat = s.replace(LINE_END, ' ')
+  if (flat === '') return ''
+  const fence = '`'.repeat(Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length)) + 1)
+  const spaced = flat.startsWith(' ') && flat.endsWith(' ') && flat.trim() !== ''
+  const pad = flat.startsWith('`') || flat.endsWith('`') || spaced ? ' ' : ''
+  return `${fence}${pad}${flat}${pad}${fence}`
+}
+
+/**
+ * Char-escaped text (its newlines kept) as a block quote: every line gets
+ * `> ` and is made safe at its start. A blank line stays a paragraph break
+ * inside the quote, as the text meant.
+ */
+const mdQuote = (escaped: string) =>
+  escaped
+    .split(LINE_END)
+    .map((line) => (/^[ \t]*$/.test(line) ? '>' : `> ${mdLineStart(line)}`))
     .join('\n')
 
-function mdSegs(segs: Seg[]): string {
-  return segs
+/** A redline as CriticMarkup, char-escaped; `inline` folds newlines into spaces (for a title). */
+function mdSegs(segs: Seg[], inline: boolean): string {
+  const text = (t: string) => mdChars(inline ? t.replace(LINE_END, ' ') : t)
+  const out = segs
     .map((s) => {
-      const who = s.party ? `{>>${s.party}<<}` : ''
-      if (s.op === 'ins') return `{++${md(s.text)}++}${who}`
-      if (s.op === 'del') return `{--${md(s.text)}--}${who}`
-      return md(s.text)
+      const who = s.party ? `{>>${text(s.party)}<<}` : ''
+      if (s.op === 'ins') return `{++${text(s.text)}++}${who}`
+      if (s.op === 'del') return `{--${text(s.text)}--}${who}`
+      return text(s.text)
     })
     .join('')
+  return inline ? mdLineStart(out) : out
 }
 
 export function renderMarkdown(doc: ExportDoc): string {
   const name = namer(doc)
   const out: string[] = []
   const n = doc.negotiation
-  out.push(`# ${md(n.title)}`, '')
+  out.push(`# ${mdText(n.title)}`, '')
   out.push(
-    `Negotiation \`${n.id}\` between ${andList(n.parties.map((p) => `${md(p.name)} (\`${p.id}\`)`))}, opened ${when(n.createdAt)}.`,
+    `Negotiation ${mdCode(n.id)} between ${andList(n.parties.map((p) => `${mdText(p.name)} (${mdCode(p.id)})`))}, opened ${mdText(when(n.createdAt))}.`,
   )
   out.push(
-    `This record shows the sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${when(doc.asOf.at)})` : ''}, then every version. Generated ${when(doc.generatedAt)}.`,
+    `This record shows the sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${mdText(when(doc.asOf.at))})` : ''}, then every version. Generated ${mdText(when(doc.generatedAt))}.`,
     '',
   )
   out.push('| State | Terms |', '| --- | ---: |')
@@ -115,17 +170,17 @@ export function renderMarkdown(doc: ExportDoc): string {
     out.push(`## ${heading}`, '')
     for (const t of terms) {
       const s = standing(t, name)
-      out.push(`### ${md(t.title || 'Untitled term')}`, '')
-      out.push(`**${s.label}** — ${md(s.detail)}`, '')
+      out.push(`### ${mdText(t.title || 'Untitled term')}`, '')
+      out.push(`**${s.label}** — ${mdText(s.detail)}`, '')
       out.push(
-        `${md(proposal(t, name))}${t.onBoard ? '' : ' Taken off the board; its last text is shown.'} Term id \`${t.id}\`.`,
+        `${mdText(proposal(t, name))}${t.onBoard ? '' : ' Taken off the board; its last text is shown.'} Term id ${mdCode(t.id)}.`,
         '',
       )
-      out.push(quote(md(t.body) || '_(no text)_'), '')
+      out.push(t.body ? mdQuote(mdChars(t.body)) : '> _(no text)_', '')
       if (changed(t.redline.title) || changed(t.redline.body)) {
         out.push(`Changes since version ${t.redline.since}:`, '')
-        if (changed(t.redline.title)) out.push(`Title: ${mdSegs(t.redline.title)}`, '')
-        out.push(quote(mdSegs(t.redline.body)), '')
+        if (changed(t.redline.title)) out.push(`Title: ${mdSegs(t.redline.title, true)}`, '')
+        out.push(mdQuote(mdSegs(t.redline.body, false)), '')
       } else {
         out.push(`Unchanged since version ${t.redline.since}.`, '')
       }
@@ -134,24 +189,24 @@ export function renderMarkdown(doc: ExportDoc): string {
 
   if (doc.notes.length > 0) {
     out.push('## Notes on the board', '')
-    for (const note of doc.notes) out.push(`- ${md(note.text).replace(/\n/g, ' ')}`)
+    for (const note of doc.notes) out.push(`- ${mdText(note.text)}`)
     out.push('')
   }
 
   out.push('## Concession history', '')
   out.push('| # | Time | Delegation | By | Event | What happened |', '| ---: | --- | --- | --- | --- | --- |')
   for (const v of doc.versions) {
-    const cell = (s: string) => md(s).replace(/\n/g, ' ')
-    out.push(`| ${v.n} | ${when(v.at)} | ${cell(name(v.party) ?? '—')} | ${cell(v.user)} | ${v.kind} | ${cell(v.summary)} |`)
+    const cells = [String(v.n), when(v.at), name(v.party) ?? '—', v.user, v.kind, v.summary]
+    out.push(`| ${cells.map(mdText).join(' | ')} |`)
   }
   out.push('')
   out.push('## Chain heads', '')
-  out.push(`- board log: seq ${doc.heads.board.seq}, sha256 \`${doc.heads.board.hash}\``)
-  out.push(`- ledger log: seq ${doc.heads.ledger.seq}, sha256 \`${doc.heads.ledger.hash}\``)
-  out.push(`- versions: ${doc.heads.versions.n}, sha256 \`${doc.heads.versions.hash}\``)
+  out.push(`- board log: seq ${doc.heads.board.seq}, sha256 ${mdCode(doc.heads.board.hash)}`)
+  out.push(`- ledger log: seq ${doc.heads.ledger.seq}, sha256 ${mdCode(doc.heads.ledger.hash)}`)
+  out.push(`- versions: ${doc.heads.versions.n}, sha256 ${mdCode(doc.heads.versions.hash)}`)
   out.push(
     '',
-    `Check against the store: \`npm run verify -- ${n.id}\` (with \`--against <json export>\` to check this record's heads).`,
+    `Check against the store: ${mdCode(`npm run verify -- ${n.id}`)} (with \`--against <json export>\` to check this record's heads).`,
     '',
   )
   return out.join('\n')
@@ -159,15 +214,26 @@ export function renderMarkdown(doc: ExportDoc): string {
 
 // ── HTML ─────────────────────────────────────────────────────────────────
 
+/** HTML text and double-quoted attribute values: the one escaper of the HTML export. */
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+
+/**
+ * A party's class, used as a CSS selector in the <style> and as a token in
+ * class attributes, where HTML escaping does not help: a stored party id with
+ * `{`, `;` or a space could add style rules (hide a term) or other classes.
+ * Contract ids ([a-z0-9-]) pass unchanged; anything else is spelled out in hex.
+ */
+const partyClass = (id: string) => `p-${id.replace(/[^A-Za-z0-9-]/g, (c) => `_${c.codePointAt(0)!.toString(16)}_`)}`
+/** A stored colour goes into CSS only if it is one; otherwise the default ink. */
+const cssColor = (c: string) => (/^#[0-9a-fA-F]{3,8}$/.test(c) ? c : 'currentColor')
 
 function htmlSegs(segs: Seg[], name: (id: string | null) => string | null): string {
   return segs
     .map((s) => {
       if (s.op === 'eq') return esc(s.text)
       const who = s.party ? `<sup class="who">${esc(s.party)}</sup>` : ''
-      const cls = s.party ? ` class="p-${esc(s.party)}"` : ''
+      const cls = s.party ? ` class="${partyClass(s.party)}"` : ''
       const title = `${s.op === 'ins' ? 'written' : 'removed'} by ${name(s.party ?? null) ?? 'the opening draft'}`
       return `<${s.op}${cls} title="${esc(title)}">${esc(s.text)}</${s.op}>${who}`
     })
@@ -211,7 +277,7 @@ code, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; fon
 export function renderHtml(doc: ExportDoc): string {
   const name = namer(doc)
   const n = doc.negotiation
-  const partyCss = n.parties.map((p) => `.p-${esc(p.id)} { --c: ${esc(p.color)}; }`).join('\n')
+  const partyCss = n.parties.map((p) => `.${partyClass(p.id)} { --c: ${cssColor(p.color)}; }`).join('\n')
   const parts: string[] = []
   parts.push(
     '<!doctype html>',
@@ -224,8 +290,8 @@ export function renderHtml(doc: ExportDoc): string {
     '</head>',
     '<body>',
     `<h1>${esc(n.title)}</h1>`,
-    `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${andList(n.parties.map((p) => `<span class="p-${esc(p.id)}">${esc(p.name)}</span>`))}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
-    `<p class="legend small">${n.parties.map((p) => `<span class="p-${esc(p.id)}"><sup class="who">${esc(p.id)}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span></p>`,
+    `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${andList(n.parties.map((p) => `<span class="${partyClass(p.id)}">${esc(p.name)}</span>`))}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
+    `<p class="legend small">${n.parties.map((p) => `<span class="${partyClass(p.id)}"><sup class="who">${esc(p.id)}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span></p>`,
   )
   for (const { group, heading } of GROUPS) {
     const terms = doc.terms.filter((t) => groupOf(t) === group)
@@ -257,16 +323,16 @@ export function renderHtml(doc: ExportDoc): string {
   for (const v of doc.versions) {
     const concession = ['accept', 'agree', 'reject', 'withdraw', 'reopen'].includes(v.kind)
     parts.push(
-      `<tr id="v${v.n}"${concession ? ' class="concession"' : ''}><td class="n">${v.n}</td><td>${esc(when(v.at))}</td><td${v.party ? ` class="p-${esc(v.party)}"` : ''}>${esc(name(v.party) ?? '—')}</td><td>${esc(v.user)}</td><td class="kind">${v.kind}</td><td>${esc(v.summary)}</td></tr>`,
+      `<tr id="v${v.n}"${concession ? ' class="concession"' : ''}><td class="n">${v.n}</td><td>${esc(when(v.at))}</td><td${v.party ? ` class="${partyClass(v.party)}"` : ''}>${esc(name(v.party) ?? '—')}</td><td>${esc(v.user)}</td><td class="kind">${esc(v.kind)}</td><td>${esc(v.summary)}</td></tr>`,
     )
   }
   parts.push('</tbody></table>')
   parts.push(
     '<h2>Chain heads</h2>',
     '<table><tbody>',
-    `<tr><td>board log</td><td>seq ${doc.heads.board.seq}</td><td class="hash">${doc.heads.board.hash}</td></tr>`,
-    `<tr><td>ledger log</td><td>seq ${doc.heads.ledger.seq}</td><td class="hash">${doc.heads.ledger.hash}</td></tr>`,
-    `<tr><td>versions</td><td>${doc.heads.versions.n}</td><td class="hash">${doc.heads.versions.hash}</td></tr>`,
+    `<tr><td>board log</td><td>seq ${doc.heads.board.seq}</td><td class="hash">${esc(doc.heads.board.hash)}</td></tr>`,
+    `<tr><td>ledger log</td><td>seq ${doc.heads.ledger.seq}</td><td class="hash">${esc(doc.heads.ledger.hash)}</td></tr>`,
+    `<tr><td>versions</td><td>${doc.heads.versions.n}</td><td class="hash">${esc(doc.heads.versions.hash)}</td></tr>`,
     '</tbody></table>',
     `<p class="small">Check against the store: <code>npm run verify -- ${esc(n.id)}</code>.</p>`,
     '</body>',
