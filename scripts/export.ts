@@ -6,6 +6,8 @@
  * never writes: versions the server has not indexed yet (it was down) are
  * folded in memory exactly as the server will number them. Long histories
  * show a progress bar on stderr when it is a terminal or with --progress.
+ * On a terminal the text is printed without control characters
+ * (server/cli/terminalSafe.ts); --out and a pipe get it exactly.
  */
 import { writeFileSync } from 'node:fs'
 import { loadConfig } from '../server/config'
@@ -16,6 +18,7 @@ import { HistoryQueries } from '../server/history/queries'
 import { renderHtml, renderMarkdown } from '../server/history/exportRender'
 import { parseArgs } from '../server/cli/args'
 import { ProgressBar } from '../server/cli/progress'
+import { forStream } from '../server/cli/terminalSafe'
 
 const USAGE = 'usage: npm run export -- <negotiationId> [--format md|html|json] [--out file] [--progress]'
 const FORMATS = ['md', 'html', 'json'] as const
@@ -53,7 +56,7 @@ async function main(): Promise<number> {
     if (out) {
       writeFileSync(out, text)
       console.error(`wrote ${out} (${doc.versions.length} versions, ${doc.terms.length} terms)`)
-    } else process.stdout.write(text)
+    } else process.stdout.write(forStream(process.stdout, text))
     return 0
   } finally {
     bar.finish()
