@@ -9,15 +9,16 @@
  * party. A Y.Text item is then in the text at seq F when it was inserted
  * at or before F and not deleted at or before F; comparing that at `from`
  * and `to` gives eq/del/ins runs at character level, each with the row that
- * made it so. What a reader sees is word-level: a word diff of the two texts
- * decides what changed (so text deleted and typed again identically is no
- * change), and the character marks decide who — each changed word goes to
- * the delegation whose row last wrote or removed part of it. One scratch doc
- * answers any number of (from, to) pairs inside its window, which is how an
- * export draws every term's redline in one pass.
+ * made it so. That row decides who: a character the window wrote is credited
+ * to the party of the row that wrote it (the server lets a row bring new
+ * items only under Yjs client ids its sender owns), one it removed to the
+ * party of the row that removed it. What a reader sees is word-level, but
+ * widening to words only decides where runs begin and end (see `wordSegs`).
+ * One scratch doc answers any number of (from, to) pairs inside its window,
+ * which is how an export draws every term's redline in one pass.
  */
 import * as Y from 'yjs'
-import { diffWordsWithSpace } from 'diff'
+import { diffArrays } from 'diff'
 import { board as boardOf, readStatus, termText } from '../../shared/docLayout'
 import type { Seg, TermDiff } from '../../shared/schemas'
 import type { Store, StoredUpdate } from '../store/types'
@@ -330,97 +331,123 @@ export const textOf = (runs: Run[], side: 'from' | 'to') =>
 
 // ── words ────────────────────────────────────────────────────────────────
 
-const isSpace = (ch: string | undefined) => ch !== undefined && /\s/.test(ch)
+/**
+ * One character of a redline. `del`/`ins`: the row that deleted or wrote it
+ * in the window; an `eq` cell has both when it stands for a character
+ * deleted and typed again identically (so widening a word can still credit
+ * each copy truly), and neither when the window left it alone.
+ */
+interface Cell {
+  ch: string
+  op: Seg['op']
+  del: Run | null
+  ins: Run | null
+}
 
-/** Per character of one side's text: the row that deleted (old side) or inserted (new side) it in the window, if any. */
-type CharMarks = Array<Run | null>
+// Han and kana are written without spaces: a character is a word there, or a whole sentence would widen.
+const WORD_CHAR = /^(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}])[\p{L}\p{M}\p{N}_]$/u
+const isWordChar = (ch: string) => WORD_CHAR.test(ch)
+
+/** Words (runs of word characters); every other character, whitespace included, is a token of its own. */
+function tokens<T extends { ch: string }>(cells: T[]): T[][] {
+  const out: T[][] = []
+  let word: T[] | null = null
+  for (const c of cells) {
+    if (!isWordChar(c.ch)) {
+      word = null
+      out.push([c])
+    } else if (word) word.push(c)
+    else out.push((word = [c]))
+  }
+  return out
+}
 
 /**
- * A word-level redline from character runs. What changed is decided on the
- * texts — a word diff of the old text (eq + del runs) against the new one
- * (eq + ins runs), so text that was deleted and typed again identically is
- * no change — and who changed it from the log: a word belongs to the
- * delegation whose row last inserted (or, on the old side, deleted) one of
- * its characters; a word the log shows untouched (only the diff regrouped
- * it) takes the party of the nearest changed word.
+ * A word-level redline from character runs. Who is never decided by
+ * alignment: every character the window inserted keeps the party of the row
+ * that wrote it (so of the Yjs client id), every one it deleted the party of
+ * the row that deleted it. Alignment only shapes the runs:
+ *  - within a stretch where the log changed everything (between unchanged
+ *    characters), a word diff of what went against what came shows text
+ *    deleted and typed again identically as no change;
+ *  - a word (never whitespace, never past it) with a changed character is
+ *    shown whole, the old word struck and the new one written, so "30" →
+ *    "35" reads as such and not as "3" kept, "0" struck, "5" written; only
+ *    the characters the window left alone and the widening pulled in take a
+ *    party, that of the latest change in the same word.
  */
 export function wordSegs(runs: Run[]): Seg[] {
-  const oldMarks: CharMarks = []
-  const newMarks: CharMarks = []
-  let oldText = ''
-  let newText = ''
+  const cells: Cell[] = []
+  let gone: Cell[] = []
+  let came: Cell[] = []
+  const flush = () => {
+    cells.push(...realign(gone, came))
+    gone = []
+    came = []
+  }
   for (const r of runs) {
-    if (r.op !== 'ins') {
-      oldText += r.text
-      for (let k = 0; k < r.text.length; k++) oldMarks.push(r.op === 'del' ? r : null)
-    }
-    if (r.op !== 'del') {
-      newText += r.text
-      for (let k = 0; k < r.text.length; k++) newMarks.push(r.op === 'ins' ? r : null)
+    if (r.op === 'eq') flush()
+    for (const ch of r.text) {
+      if (r.op === 'eq') cells.push({ ch, op: 'eq', del: null, ins: null })
+      else if (r.op === 'del') gone.push({ ch, op: 'del', del: r, ins: null })
+      else came.push({ ch, op: 'ins', del: null, ins: r })
     }
   }
+  flush()
+  const oldText = cells
+    .filter((c) => c.op !== 'ins')
+    .map((c) => c.ch)
+    .join('')
+  const newText = cells
+    .filter((c) => c.op !== 'del')
+    .map((c) => c.ch)
+    .join('')
   if (oldText === newText) return oldText ? [{ op: 'eq', text: oldText }] : []
-  const latestOverall = runs.reduce<Run | null>((a, r) => (r.op !== 'eq' && (!a || r.seq >= a.seq) ? r : a), null)
 
   const segs: Seg[] = []
   const emit = (op: Seg['op'], text: string, party: string | null) => {
-    if (!text) return
     const last = segs[segs.length - 1]
     if (last && last.op === op && (last.party ?? null) === (op === 'eq' ? null : party)) last.text += text
     else segs.push(op === 'eq' || party === null ? { op, text } : { op, text, party })
   }
-  const parts = diffWordsWithSpace(oldText, newText)
-  let oi = 0
-  let ni = 0
-  for (let p = 0; p < parts.length; p++) {
-    const part = parts[p]!
-    const len = part.value.length
-    if (!part.added && !part.removed) {
-      emit('eq', part.value, null)
-      oi += len
-      ni += len
+  for (const word of tokens(cells)) {
+    if (word.every((c) => c.op === 'eq')) {
+      for (const c of word) emit('eq', c.ch, null)
       continue
     }
-    const [op, marks, at] = part.removed ? (['del', oldMarks, oi] as const) : (['ins', newMarks, ni] as const)
-    // the other half of a replacement, for a word the log did not touch
-    const partner = parts[p + 1]?.added && part.removed ? newMarks.slice(ni, ni + parts[p + 1]!.value.length) : []
-    const fallback = latest(partner) ?? latestOverall
-    for (const piece of byWord(part.value, marks.slice(at, at + len), fallback)) emit(op, piece.text, piece.party)
-    if (part.removed) oi += len
-    else ni += len
+    const deleted = latest(word.map((c) => (c.op === 'del' ? c.del : null)))
+    const written = latest(word.map((c) => (c.op === 'ins' ? c.ins : null)))
+    for (const c of word) if (c.op !== 'ins') emit('del', c.ch, (c.del ?? deleted ?? written)!.party)
+    for (const c of word) if (c.op !== 'del') emit('ins', c.ch, (c.ins ?? written ?? deleted)!.party)
   }
   return segs
 }
 
-const latest = (marks: CharMarks): Run | null => marks.reduce<Run | null>((a, m) => (m && (!a || m.seq >= a.seq) ? m : a), null)
+const latest = (marks: Array<Run | null>): Run | null =>
+  marks.reduce<Run | null>((a, m) => (m && (!a || m.seq >= a.seq) ? m : a), null)
 
-/** One party per word of a changed part; whitespace goes with the word before it. */
-function byWord(text: string, marks: CharMarks, fallback: Run | null): Array<{ text: string; party: string | null }> {
-  const words: Array<{ text: string; owner: Run | null }> = []
-  let current: { text: string; owner: Run | null } | null = null
-  for (let k = 0; k < text.length; k++) {
-    const ch = text[k]!
-    if (!current || (!isSpace(ch) && isSpace(current.text.at(-1)))) words.push((current = { text: '', owner: null }))
-    current.text += ch
-    const m = marks[k]
-    if (m && (!current.owner || m.seq >= current.owner.seq)) current.owner = m
+/**
+ * One changed stretch (what the window deleted and wrote between two
+ * unchanged characters), deletions first, with what was typed again
+ * identically paired up as `eq` cells that keep both marks.
+ */
+function realign(gone: Cell[], came: Cell[]): Cell[] {
+  if (gone.length === 0 || came.length === 0) return [...gone, ...came]
+  const [a, b] = [tokens(gone), tokens(came)]
+  const text = (t: Cell[]) => t.map((c) => c.ch).join('')
+  const out: Cell[] = []
+  let i = 0
+  let j = 0
+  for (const part of diffArrays(a.map(text), b.map(text))) {
+    if (part.removed) for (const t of a.slice(i, (i += part.count))) out.push(...t)
+    else if (part.added) for (const t of b.slice(j, (j += part.count))) out.push(...t)
+    else {
+      for (let k = 0; k < part.count; k++) {
+        const [x, y] = [a[i++]!, b[j++]!]
+        x.forEach((c, n) => out.push({ ch: c.ch, op: 'eq', del: c.del, ins: y[n]!.ins }))
+      }
+    }
   }
-  const owners = words.map((w) => w.owner)
-  const out: Array<{ text: string; party: string | null }> = []
-  words.forEach((w, k) => {
-    const owner =
-      owners[k] ??
-      owners
-        .slice(0, k)
-        .reverse()
-        .find((o) => o) ??
-      owners.slice(k + 1).find((o) => o) ??
-      fallback
-    const party = owner?.party ?? null
-    const last = out[out.length - 1]
-    if (last && last.party === party) last.text += w.text
-    else out.push({ text: w.text, party })
-  })
   return out
 }
 

@@ -138,10 +138,12 @@ describe('redlines attributed from the log', () => {
     await waitFor(async () => (await versions()).at(-1)!.summary.includes('45 → 40 days'))
     const latest = (await versions()).length
     const whole = (await get<{ terms: TermDiff[] }>(`/diff?from=${before}&to=${latest}`, neg.tokens.reviewer)).body
-    expect(whole.terms.find((t) => t.id === deadline)!.body.slice(0, 3)).toEqual([
+    // ru typed the 4, us the 0 (DESIGN.md: credit goes by who wrote each character)
+    expect(whole.terms.find((t) => t.id === deadline)!.body.slice(0, 4)).toEqual([
       { op: 'eq', text: 'Requests are answered within ' },
       { op: 'del', text: '30', party: 'ru' },
-      { op: 'ins', text: '40', party: 'us' },
+      { op: 'ins', text: '4', party: 'ru' },
+      { op: 'ins', text: '0', party: 'us' },
     ])
     const sinceRu = (await get<{ terms: TermDiff[] }>(`/diff?from=${ruEdit}&to=${latest}`, neg.tokens.negotiator.us!)).body
     expect(sinceRu.terms.find((t) => t.id === deadline)!.body.slice(1, 3)).toEqual([

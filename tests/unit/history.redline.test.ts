@@ -1,10 +1,15 @@
 /**
  * Redline building blocks (server/history/redline.ts) and one-line summaries
- * (server/history/summary.ts), as pure functions.
+ * (server/history/summary.ts), as pure functions; and a reported case
+ * (issue 11, item 14) end to end through the history stack, so the credit a
+ * reader sees is the one the log's Yjs client ids give.
  */
 import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { board } from '../../shared/docLayout'
 import { RangeMarks, wordSegs, type Run } from '../../server/history/redline'
 import { describeChange, summarize } from '../../server/history/summary'
+import { startHistoryStack } from '../helpers/historyStack'
 
 const eq = (text: string): Run => ({ op: 'eq', text, party: null, seq: 0 })
 const del = (text: string, party: string, seq: number): Run => ({ op: 'del', text, party, seq })
@@ -50,13 +55,27 @@ describe('wordSegs: word-level redlines from attributed character runs', () => {
     ])
   })
 
-  it('[HR4] a word two delegations wrote belongs to the one whose change gave it its form', () => {
-    // ru typed "45", then us replaced the 5 with a 0
+  it("[HR4] a word two delegations wrote keeps each character's writer; what the widening pulls in takes the word's latest change", () => {
+    // ru typed "45", then us replaced the 5 with a 0: the 4 is still ru's
     expect(wordSegs([eq('within '), del('30', 'ru', 4), ins('4', 'ru', 4), ins('0', 'us', 9), eq(' days')])).toEqual([
       { op: 'eq', text: 'within ' },
       { op: 'del', text: '30', party: 'ru' },
-      { op: 'ins', text: '40', party: 'us' },
+      { op: 'ins', text: '4', party: 'ru' },
+      { op: 'ins', text: '0', party: 'us' },
       { op: 'eq', text: ' days' },
+    ])
+    // ru removed the 0, us typed the 5: the untouched 3 goes with the change on its side
+    expect(wordSegs([eq('within 3'), del('0', 'ru', 4), ins('5', 'us', 6), eq(' days')])).toEqual([
+      { op: 'eq', text: 'within ' },
+      { op: 'del', text: '30', party: 'ru' },
+      { op: 'ins', text: '35', party: 'us' },
+      { op: 'eq', text: ' days' },
+    ])
+    // a word only written to: the struck old form goes to its writer
+    expect(wordSegs([eq('request'), ins('s', 'ru', 4), eq(' are')])).toEqual([
+      { op: 'del', text: 'request', party: 'ru' },
+      { op: 'ins', text: 'requests', party: 'ru' },
+      { op: 'eq', text: ' are' },
     ])
   })
 
@@ -83,6 +102,50 @@ describe('wordSegs: word-level redlines from attributed character runs', () => {
       { op: 'ins', text: 'Scope of the treaty' },
     ])
     expect(wordSegs([])).toEqual([])
+  })
+
+  it('[HR11] credit never crosses whitespace or punctuation: a word is widened only by changes inside it', () => {
+    expect(wordSegs([eq('answered'), ins(' within 60 days.', 'a', 3), ins(' Extensions.', 'b', 4)])).toEqual([
+      { op: 'eq', text: 'answered' },
+      { op: 'ins', text: ' within 60 days.', party: 'a' },
+      { op: 'ins', text: ' Extensions.', party: 'b' },
+    ])
+    // b's word is glued to a's full stop: the stop stays a's, and a's "days" is not b's either
+    expect(wordSegs([eq('answered'), ins(' within 60 days.', 'a', 3), ins('Extensions', 'b', 4)])).toEqual([
+      { op: 'eq', text: 'answered' },
+      { op: 'ins', text: ' within 60 days.', party: 'a' },
+      { op: 'ins', text: 'Extensions', party: 'b' },
+    ])
+    expect(wordSegs([eq('both parties'), ins(' at the time of the request', 'us', 5), eq('.')])).toEqual([
+      { op: 'eq', text: 'both parties' },
+      { op: 'ins', text: ' at the time of the request', party: 'us' },
+      { op: 'eq', text: '.' },
+    ])
+    // a typed-in part of an untouched word widens that word only
+    expect(wordSegs([eq('equal and recip'), ins('XY', 'b', 7), eq('rocal.')])).toEqual([
+      { op: 'eq', text: 'equal and ' },
+      { op: 'del', text: 'reciprocal', party: 'b' },
+      { op: 'ins', text: 'recipXYrocal', party: 'b' },
+      { op: 'eq', text: '.' },
+    ])
+  })
+
+  it('[HR12] text retyped identically within a changed stretch reads as no change, the rest keeps its own credit', () => {
+    // us cleared the sentence, ru typed it back with one word changed
+    expect(wordSegs([eq('Obligations are '), del('equal and reciprocal.', 'us', 3), ins('equal and binding.', 'ru', 4)])).toEqual(
+      [
+        { op: 'eq', text: 'Obligations are equal and ' },
+        { op: 'del', text: 'reciprocal', party: 'us' },
+        { op: 'ins', text: 'binding', party: 'ru' },
+        { op: 'eq', text: '.' },
+      ],
+    )
+    // Cyrillic: the shared letters of two different words do not make a half-kept word
+    expect(wordSegs([eq('Срок '), del('ответа', 'ru', 3), ins('рассмотрения', 'us', 4)])).toEqual([
+      { op: 'eq', text: 'Срок ' },
+      { op: 'del', text: 'ответа', party: 'ru' },
+      { op: 'ins', text: 'рассмотрения', party: 'us' },
+    ])
   })
 })
 
@@ -121,5 +184,36 @@ describe('summaries', () => {
     expect(s('checkpoint', { titles: [], name: 'Round one' })).toBe("Russian Federation marked checkpoint 'Round one'")
     expect(summarize({ kind: 'propose', partyName: null, titles: ['Scope'] })).toBe("'Scope' is in the opening draft")
     expect(s('edit', { titles: ['A', 'B', 'C', 'D'] })).toBe("Russian Federation edited 'A', 'B' and 2 more")
+  })
+})
+
+describe('redlines on the history stack: credit follows the Yjs client id that wrote each character', () => {
+  it('[HR10] Alpha appends " within 60 days.", Beta appends " Extensions.": "days." stays Alpha\'s in the diff and the export', async () => {
+    const s = await startHistoryStack({
+      terms: [{ id: 't-deadline', title: 'Response deadline', body: 'Requests are answered' }],
+    })
+    try {
+      const alpha = await s.client('a', 'Alpha delegate')
+      const beta = await s.client('b', 'Beta delegate')
+      const body = (d: Y.Doc) => board(d).terms.get('t-deadline')!.get('body') as Y.Text
+      s.clock.advance(60_000)
+      alpha.edit((d) => body(d).insert(body(d).length, ' within 60 days.'))
+      await s.settle()
+      s.clock.advance(60_000)
+      beta.edit((d) => body(d).insert(body(d).length, ' Extensions.'))
+      await s.settle()
+      const expected = [
+        { op: 'eq', text: 'Requests are answered' },
+        { op: 'ins', text: ' within 60 days.', party: 'a' },
+        { op: 'ins', text: ' Extensions.', party: 'b' },
+      ]
+      const last = (await s.index.list(s.id)).length
+      const diff = await s.history.diff(s.id, 1, last)
+      expect(diff.find((d) => d.id === 't-deadline')!.body).toEqual(expected)
+      const exported = await s.history.exportDoc(s.id)
+      expect(exported!.terms.find((t) => t.id === 't-deadline')!.redline.body).toEqual(expected)
+    } finally {
+      await s.close()
+    }
   })
 })
