@@ -49,9 +49,17 @@ export class Router {
     return this
   }
 
-  /** Handles the request if a route matches its path; false when none does. */
+  /**
+   * Handles the request if a route matches its path; false when none does.
+   * A path that is not a URL path at all (a malformed percent-encoding, an
+   * unparsable target) is answered here, whatever it names, with 400.
+   */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const url = parseTarget(req.url)
+    if (!url) {
+      sendError(res, badRequest('the path is not a well-formed URL path (bad percent-encoding?)'))
+      return true
+    }
     const matching = this.routes.filter((r) => r.pattern.test(url.pathname))
     if (matching.length === 0) return false
     const route = matching.find((r) => r.method === req.method)
@@ -59,7 +67,7 @@ export class Router {
       if (!route) throw new ParleyError(ErrorCode.badRequest.name, `${req.method} is not supported here`)
       const m = url.pathname.match(route.pattern)!
       const params: Record<string, string> = {}
-      route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!)))
+      route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!))) // decodable: parseTarget checked
       const body = ['POST', 'PUT', 'PATCH'].includes(req.method ?? '') ? await readJson(req) : undefined
       send(res, await route.handler({ req, res, params, query: url.searchParams, body }))
     } catch (err) {
@@ -71,12 +79,33 @@ export class Router {
             ? new ParleyError(ErrorCode.storeUnavailable.name, 'the store could not save this; try again')
             : new ParleyError(ErrorCode.internal.name, 'internal error')
       if (!(err instanceof ParleyError)) (res as ServerResponse & { parleyError?: unknown }).parleyError = err
-      // An unread oversized body would otherwise be parsed as the next request on this connection.
-      const headers: Record<string, string> = e.code === ErrorCode.tooLarge.name ? { connection: 'close' } : {}
-      send(res, { status: e.status, json: { error: e.toBody() }, headers })
+      sendError(res, e)
     }
     return true
   }
+}
+
+/**
+ * The request target as a URL whose path decodes, or null. Malformed input is
+ * the client's mistake and anyone can send it: a 400, never a 500 with a
+ * stack trace in the log per request.
+ */
+export function parseTarget(target: string | undefined): URL | null {
+  let url: URL
+  try {
+    url = new URL(target ?? '/', 'http://localhost')
+    decodeURIComponent(url.pathname)
+  } catch {
+    return null
+  }
+  return url
+}
+
+/** Answers `{error:{code, message}}` with the code's status. */
+export function sendError(res: ServerResponse, e: ParleyError): void {
+  // An unread oversized body would otherwise be parsed as the next request on this connection.
+  const headers: Record<string, string> = e.code === ErrorCode.tooLarge.name ? { connection: 'close' } : {}
+  send(res, { status: e.status, json: { error: e.toBody() }, headers })
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -2,6 +2,8 @@
 import { existsSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import sirv from 'sirv'
+import { badRequest } from '../errors'
+import { parseTarget, sendError } from './router'
 
 export function staticClient(dir: string): (req: IncomingMessage, res: ServerResponse) => void {
   if (!existsSync(dir)) {
@@ -11,10 +13,13 @@ export function staticClient(dir: string): (req: IncomingMessage, res: ServerRes
     }
   }
   const serve = sirv(dir, { single: true, etag: true, gzip: true, brotli: true, setHeaders: cacheHeaders })
-  return (req, res) =>
+  return (req, res) => {
+    // sirv would answer a malformed percent-encoding with index.html (or throw): it is a bad request.
+    if (!parseTarget(req.url)) return sendError(res, badRequest('the path is not a well-formed URL path (bad percent-encoding?)'))
     serve(req, res, () => {
       res.writeHead(404).end()
     })
+  }
 }
 
 function cacheHeaders(res: ServerResponse, pathname: string): void {
