@@ -31,6 +31,7 @@ import { createApi } from './http/api'
 import { OriginPolicy } from './http/origins'
 import { ConnectionCounter } from './http/connectionCounter'
 import { staticClient } from './http/staticFiles'
+import { setSecurityHeaders } from './http/securityHeaders'
 import { Metrics } from './http/metrics'
 import { KEEPALIVE_MESSAGE } from './sync/messages'
 import { ParleyError } from './errors'
@@ -205,6 +206,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   if (cluster) io.adapter(createAdapter(adapterClients[0]!, adapterClients[1]!, { key: `${config.redisPrefix}:socket.io` }))
   // socket.io attaches its own upgrade listener; Parley's router below decides instead.
   httpServer.removeAllListeners('upgrade')
+  // Before every request listener, socket.io's included (it wraps the listeners it found when it attached).
+  httpServer.prependListener('request', (_req, res) => setSecurityHeaders(res))
   const engine = io.engine as unknown as { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void }
   const control = new ControlChannel(
     io,
