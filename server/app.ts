@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Server as SocketIOServer } from 'socket.io'
 import { CloseCode, MAX_MESSAGE_BYTES, YJS_PATH_PREFIX } from '../shared/protocol'
-import { BOARD_ROOTS, LEDGER_ROOTS } from '../shared/docLayout'
+import { BOARD_LAYOUT, BOARD_ROOTS, LEDGER_ROOTS } from '../shared/docLayout'
 import { parseDocName } from '../shared/docNames'
 import type { Config } from './config'
 import { createLogger, type Logger } from './log'
@@ -103,6 +103,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
       schedule: (room) => commits.schedule(room),
       storeWritable: () => breaker.writable(),
       log: roomLog,
+      debug: (msg) => log.debug(msg),
       cluster,
     },
     {
@@ -144,10 +145,12 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     },
     log: (level, msg, err) => log[level](msg, err),
   })
-  // Per-doc layout: updates may only create the root types of their doc kind.
+  // Per-doc layout: updates may only create the root types of their doc kind, and client-written
+  // docs only values of the kinds their layout names, under the keys it names.
   registry.setLimitsFor((name) => {
     const kind = parseDocName(name)?.kind
-    return kind ? { allowedRoots: allowedRootsByKind[kind] } : {}
+    if (!kind) return {}
+    return { allowedRoots: allowedRootsByKind[kind], ...(kind === 'ledger' ? {} : { layout: BOARD_LAYOUT }) }
   })
 
   const api = createApi({ adminToken: secrets.adminToken, admission, service, history })

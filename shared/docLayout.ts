@@ -16,6 +16,64 @@ import type { PartyInfo, TermState, TermStatus, TermText } from './negotiation'
 export const BOARD_ROOTS = ['terms', 'order', 'notes', 'links'] as const
 export const LEDGER_ROOTS = ['meta', 'status'] as const
 
+// ── the layout as data, for the server's check of client updates ──────────
+
+/**
+ * What may stand at one place of a document. The server checks every client
+ * update against this before it applies or stores anything
+ * (server/sync/layoutCheck.ts), so one negotiator cannot put a string where
+ * every reader expects a term's map.
+ */
+export type LayoutNode =
+  | { kind: 'map'; keys: Readonly<Record<string, LayoutNode>> }
+  /** a map whose keys are ids (matching `key`), every value the same kind */
+  | { kind: 'collection'; key: (k: string) => boolean; value: LayoutNode }
+  | { kind: 'array'; item: LayoutNode }
+  /** a Y.Text; `format` judges a formatting attribute (key and JSON value text), none allowed when absent */
+  | { kind: 'text'; format?: (key: string, json: string) => boolean }
+  | { kind: 'number'; test: (n: number) => boolean }
+  | { kind: 'string'; test: (s: string) => boolean }
+
+export interface DocLayout {
+  roots: Readonly<Record<string, LayoutNode>>
+}
+
+/** Ids of terms, notes and links: what the client and server generate, safe in every export format. */
+const ENTRY_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
+const RESERVED_KEYS = new Set(['constructor', 'prototype'])
+export const isEntryId = (k: string): boolean => ENTRY_ID.test(k) && !RESERVED_KEYS.has(k)
+
+/** Board coordinates: finite, and far beyond any canvas anyone pans to. */
+const COORDINATE_LIMIT = 1e7
+export const isCoordinate = (v: number): boolean => Number.isFinite(v) && Math.abs(v) <= COORDINATE_LIMIT
+const coordinate: LayoutNode = { kind: 'number', test: isCoordinate }
+
+const shortString = (max: number): LayoutNode => ({ kind: 'string', test: (s) => s.length <= max })
+const entryIdString: LayoutNode = { kind: 'string', test: isEntryId }
+
+/** `<id>/board` and `<id>/caucus/<party>` (CONTRACT.md "Yjs documents"). */
+export const BOARD_LAYOUT: DocLayout = {
+  roots: {
+    terms: {
+      kind: 'collection',
+      key: isEntryId,
+      value: { kind: 'map', keys: { title: { kind: 'text' }, body: { kind: 'text' }, x: coordinate, y: coordinate } },
+    },
+    // Entries that name no term are skipped by every reader, so any short string may stand here.
+    order: { kind: 'array', item: shortString(64) },
+    notes: {
+      kind: 'collection',
+      key: isEntryId,
+      value: { kind: 'map', keys: { text: { kind: 'text' }, x: coordinate, y: coordinate, color: shortString(32) } },
+    },
+    links: {
+      kind: 'collection',
+      key: isEntryId,
+      value: { kind: 'map', keys: { from: entryIdString, to: entryIdString, label: shortString(200) } },
+    },
+  },
+}
+
 export interface Board {
   terms: Y.Map<Y.Map<unknown>>
   order: Y.Array<string>
@@ -44,7 +102,7 @@ export function ledger(doc: Y.Doc): Ledger {
 // ── terms ─────────────────────────────────────────────────────────────────
 
 export const textOf = (map: Y.Map<unknown> | undefined, key: string): string => {
-  const t = map?.get(key)
+  const t = map instanceof Y.Map ? map.get(key) : undefined
   return t instanceof Y.Text ? t.toString() : typeof t === 'string' ? t : ''
 }
 
@@ -113,22 +171,43 @@ export interface PlainTerm extends TermText {
   y: number
 }
 
-/** Terms of a board in `order` (terms missing from `order` follow, by id). */
+/**
+ * Terms of a board in `order` (terms missing from `order` follow, by id).
+ * Entries that are not a term's map are skipped (see `malformedEntries`):
+ * the server refuses them now, but stores written before it did may hold some.
+ */
 export function termsInOrder(doc: Y.Doc): PlainTerm[] {
   const b = board(doc)
   const seen = new Set<string>()
   const ids: string[] = []
+  const isTerm = (id: string) => b.terms.get(id) instanceof Y.Map
   for (const id of b.order.toArray()) {
-    if (typeof id === 'string' && b.terms.has(id) && !seen.has(id)) {
+    if (typeof id === 'string' && isTerm(id) && !seen.has(id)) {
       seen.add(id)
       ids.push(id)
     }
   }
-  for (const id of [...b.terms.keys()].sort()) if (!seen.has(id)) ids.push(id)
+  for (const id of [...b.terms.keys()].sort()) if (!seen.has(id) && isTerm(id)) ids.push(id)
   return ids.map((id) => {
     const m = b.terms.get(id)!
     return { id, title: textOf(m, 'title'), body: textOf(m, 'body'), x: numberOf(m, 'x'), y: numberOf(m, 'y') }
   })
+}
+
+/**
+ * Entries of a board that readers skip because they do not fit the layout
+ * (`terms/<id>`, `notes/<id>`, `links/<id>`): so that a reader can say that
+ * something was left out instead of silently drawing less.
+ */
+export function malformedEntries(doc: Y.Doc): string[] {
+  const out: string[] = []
+  const b = board(doc)
+  for (const root of ['terms', 'notes', 'links'] as const) {
+    b[root].forEach((v, id) => {
+      if (!(v instanceof Y.Map)) out.push(`${root}/${id}`)
+    })
+  }
+  return out.sort()
 }
 
 export interface PlainNote {

@@ -32,6 +32,8 @@ export const PermissionDeniedReason = {
   storeUnavailable: 'store-unavailable',
   forgedClientId: 'forged-client-id',
   rejectedByPolicy: 'rejected-by-policy',
+  /** the update would put a value of the wrong kind, or under an unknown key, into the doc's layout */
+  badLayout: 'bad-layout',
 } as const
 
 /**

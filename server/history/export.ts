@@ -12,7 +12,7 @@
  * the only part whose cost grows with the history; `onProgress` reports it.
  */
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
-import { allStatuses, notesOf, termsInOrder } from '../../shared/docLayout'
+import { allStatuses, malformedEntries, notesOf, termsInOrder } from '../../shared/docLayout'
 import { termHash, type PartyInfo, type TermState } from '../../shared/negotiation'
 import type { Seg, Version } from '../../shared/schemas'
 import { logRowHash, GENESIS_HASH } from '../store/chain'
@@ -72,6 +72,8 @@ export interface ExportDoc {
   terms: ExportTerm[]
   notes: Array<{ id: string; text: string }>
   versions: Array<Version & { hash: string }>
+  /** board entries that do not fit the layout and are left out (`terms/<id>` …); absent when there are none */
+  skipped?: string[]
 }
 
 export type ExportProgress = (phase: 'history', done: number, total: number) => void
@@ -119,7 +121,9 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
     const onBoard = termsInOrder(board)
     const onBoardIds = new Set(onBoard.map((t) => t.id))
     // Terms taken off the board (withdrawn by removal) still belong to the record.
-    const offBoard = replay.allTermIds().filter((id) => !onBoardIds.has(id) && statuses.has(id))
+    const skipped = malformedEntries(board)
+    const malformedTerms = new Set(skipped.filter((e) => e.startsWith('terms/')).map((e) => e.slice('terms/'.length)))
+    const offBoard = replay.allTermIds().filter((id) => !onBoardIds.has(id) && !malformedTerms.has(id) && statuses.has(id))
     const byTerm = new Map<string, VersionRecord[]>()
     for (const v of versions) for (const id of v.termIds) byTerm.set(id, [...(byTerm.get(id) ?? []), v])
 
@@ -183,6 +187,7 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
       terms,
       notes: notesOf(board).map(({ id, text }) => ({ id, text })),
       versions: versions.map((v) => ({ ...toVersion(v), hash: v.hash })),
+      ...(skipped.length > 0 ? { skipped } : {}),
     }
   } finally {
     replay.destroy()

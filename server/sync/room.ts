@@ -30,6 +30,7 @@ import {
 } from './messages'
 import { QuietDoc } from './quietDoc'
 import { scanUpdate, type UpdateLimits } from './updateScan'
+import { LayoutChecker } from './layoutCheck'
 
 /** Where a change to a room's doc came from (the transaction origin). */
 export type UpdateOrigin =
@@ -82,6 +83,8 @@ export interface RoomDeps {
   storeWritable: () => boolean
   saveCheckpoint: (room: Room, seq: number, state: Uint8Array) => void
   log: (level: 'warn' | 'error', msg: string, err?: unknown) => void
+  /** refusals of single updates: at debug level, so that nobody can flood the log with them */
+  debug?: (msg: string) => void
   cluster?: ClusterLink
   /** reads the rows this room lacks below its highest seq from the store and applies them */
   catchUp?: (room: Room) => void
@@ -143,6 +146,8 @@ export class Room {
   private inbox: Array<[Connection, InboundMessage]> = []
   /** encoded full state for newcomers' sync step 2; dropped on every change */
   private stateCache: Uint8Array | null = null
+  /** judges client updates against the doc's layout (when the limits name one); tied to `doc` */
+  private layoutChecker: LayoutChecker | null = null
   /** last checkpoint (or load state) and the committed updates since: enough to rebuild the doc */
   private baseState: Uint8Array
   private tail: Uint8Array[] = []
@@ -273,6 +278,14 @@ export class Room {
       const owner = this.owners.get(client)
       if (owner === undefined) claims.push(client)
       else if (owner !== conn.peer.ownerKey) return this.refuse(conn, PermissionDeniedReason.forgedClientId)
+    }
+    if (shape.items) {
+      this.layoutChecker ??= new LayoutChecker(this.doc, this.deps.limits.layout!)
+      const violation = this.layoutChecker.check(shape.items)
+      if (violation !== null) {
+        this.deps.debug?.(`refused an update to ${this.name} from ${conn.id}: ${violation}`)
+        return this.refuse(conn, PermissionDeniedReason.badLayout)
+      }
     }
     for (const client of claims) {
       this.owners.set(client, conn.peer.ownerKey)
@@ -695,6 +708,7 @@ export class Room {
     for (const u of extra) Y.applyUpdate(fresh, u)
     const old = this.doc
     this.doc = fresh
+    this.layoutChecker = null
     fresh.on('beforeObserverCalls', this.guard)
     this.stateCache = null
     for (const l of this.listeners) l.onDocReplaced?.(this, old)

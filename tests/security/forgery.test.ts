@@ -231,13 +231,21 @@ describe('[F3] nothing in a payload or an update can claim another party', () =>
     const ann = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'b\nparty: b', ack: '1' }))
     const ledger = track(client(server.wsUrl, `${neg.id}/ledger`, { token: neg.tokens.observer, name: 'l' }))
     await Promise.all([synced(ann), synced(ledger)])
+    // Claims written into the term itself are keys the layout does not have: the whole update is refused.
     ann.doc.transact(() => {
-      insertTerm(ann.doc, 'term-claims-b', { title: 'Claims B', body: '' })
-      const t = ann.doc.getMap('terms').get('term-claims-b') as Y.Map<unknown>
+      insertTerm(ann.doc, 'term-claims-b-too', { title: 'Claims B too', body: '' })
+      const t = ann.doc.getMap('terms').get('term-claims-b-too') as Y.Map<unknown>
       t.set('proposedBy', 'b')
       t.set('party', 'b')
     })
+    await waitFor(() => ann.denied.includes(PermissionDeniedReason.badLayout))
+    // The name claims another party: the term is still a's. (A fresh doc: the refused items stay in
+    // ann's, and everything after them under its client id depends on them.)
+    const ann2 = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'b\nparty: b', ack: '1' }))
+    await synced(ann2)
+    insertTerm(ann2.doc, 'term-claims-b', { title: 'Claims B', body: '' })
     await waitFor(() => readStatus(ledger.doc, 'term-claims-b') !== undefined)
+    expect(readStatus(ledger.doc, 'term-claims-b-too')).toBeUndefined()
     expect(readStatus(ledger.doc, 'term-claims-b')!.proposedBy).toBe('a')
     const rows = await server.parley.store.readUpdates(board(), 0)
     const row = rows.at(-1)!

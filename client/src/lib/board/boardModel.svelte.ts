@@ -16,6 +16,7 @@ import {
   insertNote,
   insertTerm,
   linksOf,
+  malformedEntries,
   notesOf,
   setPosition,
   termsInOrder,
@@ -36,6 +37,8 @@ interface Snapshot {
   notes: NoteView[]
   links: LinkView[]
   termById: Map<string, TermView>
+  /** entries that do not fit the layout and are not drawn (stores written before the server refused them) */
+  malformed: string[]
 }
 
 function newId(prefix: string): string {
@@ -96,7 +99,7 @@ export class BoardModel {
         notes: new Map(notes.map((n) => [n.id, n])),
         links: new Map(links.map((l) => [l.id, l])),
       }
-      this.snap = { terms, notes, links, termById: this.prev.terms }
+      this.snap = { terms, notes, links, termById: this.prev.terms, malformed: malformedEntries(doc) }
     }
     return this.snap
   }
@@ -113,18 +116,24 @@ export class BoardModel {
     return this.current.links
   }
 
+  get malformed(): string[] {
+    return this.current.malformed
+  }
+
   term(id: string): TermView | undefined {
     return this.current.termById.get(id)
   }
 
   /** The live Y.Text behind a term's title or body, for the editor binding. */
   termText(termId: string, field: 'title' | 'body'): Y.Text | null {
-    const t = board(this.channel.doc).terms.get(termId)?.get(field)
+    const term = board(this.channel.doc).terms.get(termId)
+    const t = term instanceof Y.Map ? term.get(field) : null
     return t instanceof Y.Text ? t : null
   }
 
   noteText(noteId: string): Y.Text | null {
-    const t = board(this.channel.doc).notes.get(noteId)?.get('text')
+    const note = board(this.channel.doc).notes.get(noteId)
+    const t = note instanceof Y.Map ? note.get('text') : null
     return t instanceof Y.Text ? t : null
   }
 
@@ -144,7 +153,9 @@ export class BoardModel {
       b.terms.delete(termId)
       const at = b.order.toArray().indexOf(termId)
       if (at >= 0) b.order.delete(at, 1)
-      b.links.forEach((l, id) => (l.get('from') === termId || l.get('to') === termId) && b.links.delete(id))
+      b.links.forEach((l, id) => {
+        if (l instanceof Y.Map && (l.get('from') === termId || l.get('to') === termId)) b.links.delete(id)
+      })
     })
   }
 
@@ -171,7 +182,10 @@ export class BoardModel {
   }
 
   setLinkLabel(id: string, label: string): void {
-    this.channel.transact((doc) => board(doc).links.get(id)?.set('label', label.trim().slice(0, 120)))
+    this.channel.transact((doc) => {
+      const link = board(doc).links.get(id)
+      if (link instanceof Y.Map) link.set('label', label.trim().slice(0, 120))
+    })
   }
 
   deleteLink(id: string): void {
