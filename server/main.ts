@@ -3,7 +3,9 @@
  * where it runs and how to begin, and stops cleanly on SIGTERM/SIGINT
  * (flushes the store, closes sockets with 1001).
  */
+import { join } from 'node:path'
 import { loadConfig } from './config'
+import { ADMIN_TOKEN_FILE } from './auth/secrets'
 import { startParley } from './app'
 import { createDemo } from './demo'
 
@@ -20,16 +22,24 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => parley.log.error('unhandled rejection', err))
   const demoMode = process.argv.includes('--demo')
   const store = parley.store.kind === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'
+  // An operator's own token is theirs to keep: it never reaches this output (or whatever collects it).
+  const tokenFile = join(config.dataDir, ADMIN_TOKEN_FILE)
+  const adminToken = config.adminToken
+    ? { line: 'from PARLEY_ADMIN_TOKEN', shell: '$PARLEY_ADMIN_TOKEN' }
+    : {
+        line: `${parley.adminToken}   (${parley.adminTokenGenerated ? 'new; ' : ''}kept in ${tokenFile})`,
+        shell: `$(cat ${shellQuote(tokenFile)})`,
+      }
   const lines = [
     '',
     `  Parley is running at ${parley.url}`,
     `  Store: ${store}${config.redisUrl ? ', Redis fan-out on' : ''}`,
-    `  Admin token: ${parley.adminToken}${parley.adminTokenGenerated ? '   (new; kept in the data dir)' : ''}`,
+    `  Admin token: ${adminToken.line}`,
     '',
     `  Open ${parley.url}/admin and paste the admin token to create a negotiation,`,
     '  or from a shell:',
     `    curl -s -X POST ${parley.url}/api/negotiations \\`,
-    `      -H 'authorization: Bearer ${parley.adminToken}' -H 'content-type: application/json' \\`,
+    `      -H "authorization: Bearer ${adminToken.shell}" -H 'content-type: application/json' \\`,
     `      -d '{"title":"Our deal","parties":[{"name":"Party A"},{"name":"Party B"}]}'`,
     ...(demoMode ? [] : ['  or run `npm run demo` for a ready-made sample negotiation.']),
     '',
@@ -60,6 +70,11 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/** A word for a POSIX shell, whatever the path holds. */
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
 }
 
 main().catch((err) => {

@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
+/** The admin token's file in the data dir, when Parley generated it. */
+export const ADMIN_TOKEN_FILE = 'admin-token'
+
 export interface Secrets {
   secret: string
   adminToken: string
@@ -25,6 +28,6 @@ function fromFile(dataDir: string, file: string, bytes: number): { value: string
 
 export function loadSecrets(dataDir: string, env: { secret?: string; adminToken?: string }): Secrets {
   const secret = env.secret ?? fromFile(dataDir, 'secret', 48).value
-  const admin = env.adminToken ? { value: env.adminToken, generated: false } : fromFile(dataDir, 'admin-token', 24)
+  const admin = env.adminToken ? { value: env.adminToken, generated: false } : fromFile(dataDir, ADMIN_TOKEN_FILE, 24)
   return { secret, adminToken: admin.value, adminTokenGenerated: admin.generated }
 }
