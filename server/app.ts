@@ -73,6 +73,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   const revocations = new Revocations(store)
   await revocations.refresh()
   let baseUrl = config.publicUrl ?? ''
+  /** known once the server listens (PORT=0 picks one) */
+  let listeningPort = config.port
 
   const metrics = new Metrics({ connections: () => endpoint.connections.size, rooms: () => [...registry.all()].length })
   const breaker = new StoreBreaker()
@@ -156,7 +158,11 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   const api = createApi({ adminToken: secrets.adminToken, admission, service, history })
   const serveClient = staticClient(CLIENT_DIR)
   const httpServer = createServer((req, res) => void handleRequest(req, res))
-  const origins = new OriginPolicy(config.allowedOrigins, config.publicUrl ? [config.publicUrl] : [])
+  const origins = new OriginPolicy(config.allowedOrigins, {
+    host: config.host,
+    port: () => listeningPort,
+    publicUrl: config.publicUrl,
+  })
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
@@ -247,6 +253,13 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     else engine.handleUpgrade(req, socket, head)
   })
 
+  // A revoked token's sessions close at once here, before its holder can write another keystroke;
+  // on other instances within a sweep (SWEEP_MS), when their refresh learns of it.
+  revocations.onRevoked((jti) => {
+    endpoint.closeWhere((c) => c.peer.tokenId === jti, CloseCode.unauthorized)
+    control.closeWhere((d) => d.claims.jti === jti, CloseCode.unauthorized, 'token revoked')
+  })
+
   const closeNegotiation = (id: string) => {
     endpoint.closeWhere((c) => c.peer.scope === id, CloseCode.negotiationGone)
     control.closeWhere((d) => d.claims.negotiationId === id, CloseCode.negotiationGone, 'negotiation is gone')
@@ -302,6 +315,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   })
   const address = httpServer.address()
   const port = typeof address === 'object' && address ? address.port : config.port
+  listeningPort = port
   const hostForUrl = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
   const url = `http://${hostForUrl.includes(':') ? `[${hostForUrl}]` : hostForUrl}:${port}`
   if (!baseUrl) baseUrl = url

@@ -77,3 +77,27 @@ export const MAX_REFUSED_WRITES = 20
 
 /** Path prefix of the y-websocket endpoint: ws://HOST:PORT/yjs/<docName> */
 export const YJS_PATH_PREFIX = '/yjs/'
+
+/**
+ * A token may ride in the websocket handshake's `Sec-WebSocket-Protocol`
+ * header instead of the URL (where browser consoles and proxy access logs
+ * show it): the client offers `parley` and `parley-token.<token>`, and the
+ * server answers `parley`, never echoing the token. `?token=` keeps working
+ * for the stock provider (CONTRACT.md).
+ */
+export const SUBPROTOCOL = 'parley'
+export const TOKEN_SUBPROTOCOL_PREFIX = 'parley-token.'
+
+/** The websocket subprotocols that carry `token` (a JWT is made of characters a subprotocol may hold). */
+export const tokenSubprotocols = (token: string): string[] => [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${token}`]
+
+/** The token offered in a `Sec-WebSocket-Protocol` header, if any. */
+export function tokenFromSubprotocols(header: string | undefined): string | null {
+  if (!header) return null
+  for (const p of header.split(',')) {
+    const v = p.trim()
+    if (v.startsWith(TOKEN_SUBPROTOCOL_PREFIX) && v.length > TOKEN_SUBPROTOCOL_PREFIX.length)
+      return v.slice(TOKEN_SUBPROTOCOL_PREFIX.length)
+  }
+  return null
+}

@@ -66,7 +66,8 @@ export type CommandPayload<C extends CommandName> = z.infer<(typeof CommandSchem
 
 export const SocketAuthSchema = z.object({
   token: z.string().min(1).max(4096),
-  name: text(64).optional(),
+  /** cut to MAX_DISPLAY_NAME by displayName(); a long name is no reason to refuse a session */
+  name: text(4096).optional(),
 })
 
 // ── outbound shapes ──────────────────────────────────────────────────────

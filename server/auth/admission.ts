@@ -4,7 +4,7 @@
  * access, or the close code of CONTRACT.md (4401 token, 4403 doc, 4404 gone).
  */
 import type { IncomingMessage } from 'node:http'
-import { CloseCode } from '../../shared/protocol'
+import { CloseCode, tokenFromSubprotocols } from '../../shared/protocol'
 import { docAccess, relaysAwareness } from '../../shared/roles'
 import { parseDocName } from '../../shared/docNames'
 import type { AdmitResult, Admission } from '../sync/endpoint'
@@ -12,9 +12,11 @@ import type { Peer } from '../sync/peer'
 import type { Revocations } from './revocations'
 import type { Claims, TokenService } from './tokens'
 import { displayName } from './displayName'
+import type { PartyInfo } from '../../shared/negotiation'
 
 export interface NegotiationLookup {
-  exists(id: string): Promise<boolean>
+  /** the negotiation's parties (for the colour stamped into awareness), or null when it is gone */
+  get(id: string): Promise<{ parties: PartyInfo[] } | null>
 }
 
 export class TokenAdmission implements Admission {
@@ -33,15 +35,16 @@ export class TokenAdmission implements Admission {
     return claims
   }
 
-  async admit(_req: IncomingMessage, docName: string, query: URLSearchParams): Promise<AdmitResult> {
-    const token = query.get('token')
+  async admit(req: IncomingMessage, docName: string, query: URLSearchParams): Promise<AdmitResult> {
+    const token = query.get('token') ?? tokenFromSubprotocols(headerValue(req.headers['sec-websocket-protocol']))
     if (!token && this.devOpen) return this.admitDevOpen(docName, query)
     const claims = await this.claimsOf(token)
     if (!claims) return { ok: false, code: CloseCode.unauthorized }
     const access = docAccess({ negotiationId: claims.negotiationId, role: claims.role, party: claims.party }, docName)
     if (access === 'none') return { ok: false, code: CloseCode.forbidden }
-    if (!(await this.negotiations.exists(claims.negotiationId))) return { ok: false, code: CloseCode.negotiationGone }
-    return { ok: true, access, peer: peerFromClaims(claims, query.get('name')) }
+    const record = await this.negotiations.get(claims.negotiationId)
+    if (!record) return { ok: false, code: CloseCode.negotiationGone }
+    return { ok: true, access, peer: peerFromClaims(claims, query.get('name'), record.parties) }
   }
 
   /** PARLEY_DEV_OPEN=1: token-less connections for local experiments; the ledger stays server-only. */
@@ -62,16 +65,24 @@ export class TokenAdmission implements Admission {
   }
 }
 
-export function peerFromClaims(claims: Claims, nameParam: string | null): Peer {
+/** Neutral grey of the client's design tokens, for watchers and unknown parties. */
+const NEUTRAL_COLOR = '#667080'
+
+export function peerFromClaims(claims: Claims, nameParam: string | null, parties: PartyInfo[] = []): Peer {
   const user = displayName(claims.name ?? nameParam)
+  const color = parties.find((p) => p.id === claims.party)?.color ?? NEUTRAL_COLOR
   return {
     user,
     party: claims.party,
     role: claims.role,
     ownerKey: `${claims.jti}:${user}`,
     relayAwareness: relaysAwareness({ negotiationId: claims.negotiationId, role: claims.role, party: claims.party }),
+    // `colorLight` is the selection tint y-codemirror.next draws (the client's selectionOf: the colour at 20 %).
+    awarenessUser: { name: user, party: claims.party, role: claims.role, color, colorLight: `${color}33` },
     tokenId: claims.jti,
     expiresAt: claims.expiresAt,
     scope: claims.negotiationId,
   }
 }
+
+const headerValue = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h.join(',') : h)

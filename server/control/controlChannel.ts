@@ -14,13 +14,12 @@ import type { TokenAdmission } from '../auth/admission'
 import { displayName } from '../auth/displayName'
 import { ParleyError } from '../errors'
 import type { Actor, NegotiationService } from '../negotiation/service'
-import { TokenBucket } from '../sync/rateLimit'
+import { BucketsByKey, TokenBucket } from '../sync/rateLimit'
 import type { Logger } from '../log'
 
 export interface SessionData {
   claims: Claims
   user: string
-  commands: TokenBucket
 }
 
 export interface CommandHandlers {
@@ -38,9 +37,20 @@ const PRESENCE_COALESCE_MS = 150
  */
 const INBOUND_PACKETS_PER_SECOND = 100
 const INBOUND_BYTES_PER_SECOND = 2 * 1024 * 1024
+/** Commands per token — all its sockets together, so ten sockets get what one does. */
+const COMMANDS_PER_SECOND = 20
+const COMMAND_BURST = 40
+/**
+ * Named checkpoints per token: each is a permanent version of the record, so a delegation marks
+ * moments ("before the break", "first reading done"), not keystrokes. A few at once, then one a minute.
+ */
+const CHECKPOINTS_PER_SECOND = 1 / 60
+const CHECKPOINT_BURST = 5
 
 export class ControlChannel {
   private presenceTimers = new Map<string, NodeJS.Timeout>()
+  private readonly commandBudgets = new BucketsByKey(COMMANDS_PER_SECOND, COMMAND_BURST)
+  private readonly checkpointBudgets = new BucketsByKey(CHECKPOINTS_PER_SECOND, CHECKPOINT_BURST)
 
   constructor(
     private readonly io: Server,
@@ -67,7 +77,6 @@ export class ControlChannel {
       const data: SessionData = {
         claims,
         user: displayName(claims.name ?? (auth.success ? auth.data.name : null)),
-        commands: new TokenBucket(20, 40),
       }
       socket.data = data
       next()
@@ -103,7 +112,8 @@ export class ControlChannel {
     const reply = (answer: Ack) => typeof ack === 'function' && ack(answer)
     const session = socket.data as SessionData
     const fail = (code: string, message: string) => reply({ ok: false, error: { code, message } })
-    if (!session.commands.take()) return void fail(ErrorCode.rateLimited.name, 'too many commands, slow down')
+    if (!this.commandBudgets.take(session.claims.jti))
+      return void fail(ErrorCode.rateLimited.name, 'too many commands, slow down')
     if (!mayCommand(session.claims)) return void fail(ErrorCode.wrongRole.name, `${session.claims.role}s cannot ${name}`)
     const parsed = CommandSchemas[name].safeParse(payload)
     if (!parsed.success) {
@@ -112,6 +122,8 @@ export class ControlChannel {
         parsed.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; '),
       )
     }
+    if (name === 'checkpoint:create' && !this.checkpointBudgets.take(session.claims.jti))
+      return void fail(ErrorCode.rateLimited.name, 'named checkpoints mark moments: at most one a minute after the first few')
     const actor: Actor = {
       negotiationId: session.claims.negotiationId,
       role: session.claims.role,

@@ -24,9 +24,10 @@ export interface ApiDeps {
   history: HistoryQueries
 }
 
+/** The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1). */
 function bearer(req: IncomingMessage): string | undefined {
-  const h = req.headers.authorization
-  return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined
+  const m = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(req.headers.authorization ?? '')
+  return m ? m[1] : undefined
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
-import { CloseCode, MAX_MESSAGE_BYTES, YJS_PATH_PREFIX, type CloseCode as CloseCodeT } from '../../shared/protocol'
+import { CloseCode, MAX_MESSAGE_BYTES, SUBPROTOCOL, YJS_PATH_PREFIX, type CloseCode as CloseCodeT } from '../../shared/protocol'
 import { Connection, type ConnectionLimits } from './connection'
 import { decodeMessage, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './messages'
 import type { Access, Peer } from './peer'
@@ -52,6 +52,8 @@ export class SyncEndpoint {
     // Compression costs CPU per recipient on the hot path; Yjs updates are already compact.
     perMessageDeflate: false,
     clientTracking: false,
+    // A client that sends its token as a subprotocol (shared/protocol.ts) gets `parley` back, never the token.
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   })
   readonly connections = new Set<Connection>()
   private accepting = true

@@ -100,8 +100,8 @@ function decodeAwareness(update: Uint8Array): AwarenessEntry[] {
   return entries
 }
 
-/** An awareness state must be a JSON object, or null (the client left). */
-export function checkAwarenessState(json: string): void {
+/** An awareness state must be a JSON object, or null (the client left); returns it parsed. */
+export function checkAwarenessState(json: string): Record<string, unknown> | null {
   let state: unknown
   try {
     state = JSON.parse(json)
@@ -111,6 +111,19 @@ export function checkAwarenessState(json: string): void {
   if (state !== null && (typeof state !== 'object' || Array.isArray(state))) {
     throw new ProtocolError('awareness state must be an object or null')
   }
+  return state as Record<string, unknown> | null
+}
+
+/**
+ * The state with its `user` identity fields overwritten by `identity` (what
+ * the token says: name, party, role, colour): a connection cannot make its
+ * caret and labels pose as another delegation. Other fields of `user` and of
+ * the state pass through as the client sent them.
+ */
+export function stampAwarenessUser(state: Record<string, unknown>, identity: Readonly<Record<string, unknown>>): string {
+  const sent = state.user
+  const user = sent !== null && typeof sent === 'object' && !Array.isArray(sent) ? (sent as Record<string, unknown>) : {}
+  return JSON.stringify({ ...state, user: { ...user, ...identity } })
 }
 
 /** Validates a state vector (sync step 1) and returns it decoded. */

@@ -20,6 +20,12 @@ export interface Peer {
   ownerKey: string
   /** negotiators' cursors are relayed; watchers' are not */
   relayAwareness: boolean
+  /**
+   * Written over the `user` field of every awareness state this peer sends
+   * before it is relayed (name, party, role, colour from the token); null
+   * or absent relays `user` as sent (token-less development mode).
+   */
+  awarenessUser?: Readonly<Record<string, unknown>> | null
   /** token id and expiry, for the sweep that closes revoked and expired sessions */
   tokenId: string | null
   expiresAt: number | null

@@ -24,6 +24,7 @@ import {
   encodeSyncUpdate,
   decodeStateVector,
   checkAwarenessState,
+  stampAwarenessUser,
   ProtocolError,
   type AwarenessEntry,
   type InboundMessage,
@@ -393,15 +394,15 @@ export class Room {
     // Only an entry that can change what is held needs its JSON checked. The stock client re-sends
     // every remote awareness update it gets — with 500 watchers, 500 copies of each cursor move, by
     // then often already outdated — and those are dropped below without a look at their JSON.
-    let fresh = 0
+    const states = new Map<AwarenessEntry, Record<string, unknown> | null>()
     for (const entry of entries) {
       const current = this.awareness.get(entry.clientId)
       if (current && (entry.clock < current.clock || (entry.clock === current.clock && entry.json !== 'null'))) continue
-      checkAwarenessState(entry.json)
-      fresh++
+      states.set(entry, checkAwarenessState(entry.json))
     }
-    if (fresh === 0) return
+    if (states.size === 0) return
     const accepted: AwarenessEntry[] = []
+    const identity = conn.peer.awarenessUser
     for (const entry of entries) {
       if (!this.speaksFor(conn, entry.clientId)) continue
       const current = this.awareness.get(entry.clientId)
@@ -410,9 +411,12 @@ export class Room {
       if (current && (entry.clock < current.clock || (entry.clock === current.clock && !removal))) continue
       conn.awarenessClientId = entry.clientId
       if (!conn.peer.relayAwareness) continue
+      const state = states.has(entry) ? states.get(entry) : checkAwarenessState(entry.json)
+      // Who the state says it is comes from the token, whatever the client wrote.
+      const stamped = state && identity ? { ...entry, json: stampAwarenessUser(state, identity) } : entry
       if (removal) this.awareness.delete(entry.clientId)
-      else this.awareness.set(entry.clientId, { clock: entry.clock, json: entry.json, conn, seenAt: this.deps.now() })
-      accepted.push(entry)
+      else this.awareness.set(entry.clientId, { clock: entry.clock, json: stamped.json, conn, seenAt: this.deps.now() })
+      accepted.push(stamped)
     }
     if (accepted.length > 0) {
       this.push({ kind: 'broadcast', except: conn, message: encodeAwareness(accepted) })

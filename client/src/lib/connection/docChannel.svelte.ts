@@ -9,7 +9,14 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import type { Awareness } from 'y-protocols/awareness'
 import { writeSyncStep1 } from 'y-protocols/sync'
-import { AuthMessageType, CloseCode, MessageType, PermissionDeniedReason, SyncMessageType } from '../../../../shared/protocol'
+import {
+  AuthMessageType,
+  CloseCode,
+  MessageType,
+  PermissionDeniedReason,
+  SyncMessageType,
+  tokenSubprotocols,
+} from '../../../../shared/protocol'
 import { SaveTracker } from './saveTracker'
 
 export type LinkStatus = 'connecting' | 'connected' | 'disconnected'
@@ -69,7 +76,10 @@ export class DocChannel {
       this.savingPaused = s.paused
     })
     this.provider = new WebsocketProvider(baseUrl, opts.docName, this.doc, {
-      params: { token: opts.token, name: opts.name, ...(opts.writable ? { ack: '1' } : {}) },
+      // The token rides in the handshake's Sec-WebSocket-Protocol header, not in the URL that
+      // consoles and proxy logs show (shared/protocol.ts).
+      params: { name: opts.name, ...(opts.writable ? { ack: '1' } : {}) },
+      protocols: tokenSubprotocols(opts.token),
       // Tabs of one browser may hold different roles: never sync them behind the server's back.
       disableBc: true,
       maxBackoffTime: 2500,
