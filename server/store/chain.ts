@@ -3,6 +3,13 @@
  * row stores its predecessor's hash, and a row's own hash is
  * SHA-256(prevHash ‖ canonical row). Changing any stored byte — data, author,
  * time or order — changes every later hash, which `npm run verify` recomputes.
+ *
+ * A row's `gseq` (its place in the store's order across docs) is not hashed:
+ * it was added after logs had been written and chained, and hashing it would
+ * make every existing chain fail to verify. What it decides — how a
+ * negotiation's board and ledger rows interleave in its history — is pinned
+ * by the version chain instead, whose entries record the board and ledger
+ * seqs each version ends at; verify also checks that gseq grows with seq.
  */
 import { createHash } from 'node:crypto'
 import type { NewUpdate } from './types'

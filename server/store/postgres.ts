@@ -12,6 +12,21 @@
  * may have moved it since. Only facts that can never change are cached — that
  * a doc row exists, and the id of an interned author.
  *
+ * Every row also takes a `gseq` from one sequence, inside its transaction and
+ * after its docs are locked. A row an instance writes in reaction to another
+ * (a command after the edit it read) draws its number after that row was
+ * committed, so it is always larger: the history orders a negotiation's two
+ * logs by gseq, never by the instances' clocks. (Rows of concurrent
+ * transactions on different docs may become visible out of gseq order; they
+ * are concurrent, so either order is true.)
+ *
+ * A COMMIT whose answer is lost (the connection dies after sending it) may
+ * have committed. Reporting a failure would have the writers resend, and the
+ * log hold their updates twice; so the append finds out first (settleAppend:
+ * wait for the lost transaction to end by taking its docs' heads, then look
+ * for its first row by hash) and reports the truth — or, if the database stays
+ * out of reach, CommitOutcomeUnknownError for the caller to settle later.
+ *
  * Connection failures, timeouts and a server that refuses work (shutdown, disk
  * full, lock/statement timeout) surface as `StoreUnavailableError`, so callers
  * refuse writes visibly instead of acknowledging them.
@@ -23,6 +38,7 @@ import { GENESIS_HASH, logRowHash, storedMeta } from './chain'
 import { KeyedLock } from './keyedLock'
 import { migrate } from './postgres/migrations'
 import {
+  CommitOutcomeUnknownError,
   StoreUnavailableError,
   type AppendResult,
   type Author,
@@ -59,6 +75,11 @@ export interface PostgresStoreOptions {
   lockPoolSize?: number
   /** called with errors of idle pooled connections (the pool drops them and reconnects on demand) */
   onIdleError?: (err: Error) => void
+  /**
+   * ms an append whose COMMIT got no answer spends finding out whether it committed, before it
+   * gives up with CommitOutcomeUnknownError (default 2000)
+   */
+  settleTimeoutMs?: number
 }
 
 // ── error mapping ─────────────────────────────────────────────────────────
@@ -112,6 +133,13 @@ function mapError(err: unknown): unknown {
   return isUnavailableError(err) && !(err instanceof StoreUnavailableError) ? new StoreUnavailableError(err) : err
 }
 
+/** The COMMIT was sent and the connection failed before its answer: the transaction may have committed. */
+class CommitLost extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`COMMIT unanswered: ${cause instanceof Error ? cause.message : String(cause)}`)
+  }
+}
+
 /** Transient conflicts: the transaction rolled back entirely and can simply run again. */
 const RETRYABLE_SQLSTATE = new Set(['40001', '40P01'])
 const APPEND_ATTEMPTS = 3
@@ -129,10 +157,19 @@ const SQL = {
                  UNION ALL
                  SELECT id FROM authors WHERE conn = $4 AND user_name = $1 AND party IS NOT DISTINCT FROM $2 AND role = $3
                  LIMIT 1`,
-  // Rows, heads and claims in one statement: one round trip while the doc locks are held.
-  writeBatch: `WITH rows AS (
-                 INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash)
-                 SELECT * FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[], $6::text[], $7::text[])
+  // Rows, heads and claims in one statement: one round trip while the doc locks are held. The
+  // rows' gseqs are drawn here, under those locks (so within a doc they follow seq), and handed
+  // out in ascending order along the batch, whatever order nextval ran in.
+  writeBatch: `WITH g AS (
+                 SELECT v, row_number() OVER (ORDER BY v) AS i
+                   FROM (SELECT nextval('updates_gseq') AS v FROM generate_series(1, cardinality($2::bigint[]))) AS drawn
+               ), rows AS (
+                 INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash, gseq)
+                 SELECT u.d, u.s, u.a, u.au, u.da, u.m, u.p, g.v
+                   FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[], $6::text[], $7::text[])
+                        WITH ORDINALITY AS u(d, s, a, au, da, m, p, i)
+                   JOIN g USING (i)
+                 RETURNING gseq
                ), heads AS (
                  UPDATE docs SET head_seq = v.seq, head_hash = v.hash
                    FROM unnest($8::int[], $9::bigint[], $10::text[]) AS v(id, seq, hash) WHERE docs.id = v.id
@@ -140,10 +177,16 @@ const SQL = {
                  INSERT INTO client_owners (doc_id, client_id, owner)
                  SELECT * FROM unnest($11::int[], $12::bigint[], $13::text[]) ON CONFLICT DO NOTHING
                )
-               SELECT 1`,
-  readRange: `SELECT u.seq, u.at, u.data, u.meta, u.prev_hash, a.user_name, a.party, a.role, a.conn
+               SELECT coalesce(array_agg(gseq ORDER BY gseq), '{}') AS gseqs FROM rows`,
+  readRange: `SELECT u.seq, u.gseq, u.at, u.data, u.meta, u.prev_hash, a.user_name, a.party, a.role, a.conn
                 FROM docs d JOIN updates u ON u.doc_id = d.id JOIN authors a ON a.id = u.author_id
                WHERE d.name = $1 AND u.seq > $2 AND u.seq <= $3 ORDER BY u.seq`,
+  // Waits until no transaction holds these heads (one whose COMMIT was lost, say) and keeps others off them.
+  shareDocs: `SELECT id FROM docs WHERE name = ANY($1::text[]) ORDER BY name COLLATE "C" FOR SHARE`,
+  rowsAt: `SELECT d.name AS doc, u.seq, u.gseq, u.at, u.data, u.meta, u.prev_hash, a.user_name, a.party, a.role, a.conn
+             FROM unnest($1::text[], $2::bigint[]) AS w(doc, seq)
+             JOIN docs d ON d.name = w.doc JOIN updates u ON u.doc_id = d.id AND u.seq = w.seq
+             JOIN authors a ON a.id = u.author_id`,
   headSeq: `SELECT head_seq FROM docs WHERE name = $1`,
   saveCheckpoint: `INSERT INTO checkpoints (doc_id, seq, at, state) SELECT id, $2, $3, $4 FROM docs WHERE name = $1
                    ON CONFLICT (doc_id, seq) DO UPDATE SET at = EXCLUDED.at, state = EXCLUDED.state`,
@@ -210,6 +253,7 @@ export class PostgresStore implements Store {
     private readonly lockWaitMs: number,
     /** advisory locks are database-wide: the schema keeps deployments (and test runs) sharing a database apart */
     private readonly lockNamespace: string,
+    private readonly settleTimeoutMs: number,
   ) {}
 
   /** Opens a pool, checks the server and applies pending migrations. */
@@ -263,7 +307,7 @@ export class PostgresStore implements Store {
       idleTimeoutMillis: 10_000,
     })
     lockPool.on('error', (err) => opts.onIdleError?.(err))
-    return new PostgresStore(pool, lockPool, opts.pingTimeoutMs ?? 1500, lockWaitMs, namespace)
+    return new PostgresStore(pool, lockPool, opts.pingTimeoutMs ?? 1500, lockWaitMs, namespace, opts.settleTimeoutMs ?? 2000)
   }
 
   private async q<R extends QueryResultRow>(name: StatementName, values: unknown[]): Promise<R[]> {
@@ -282,7 +326,11 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Runs `fn` in one transaction on one pooled connection; a broken connection is dropped, not reused. */
+  /**
+   * Runs `fn` in one transaction on one pooled connection; a broken connection is dropped, not
+   * reused. A COMMIT that got no answer because the connection failed rejects with CommitLost:
+   * it may have committed.
+   */
   private async transaction<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient
     try {
@@ -296,14 +344,18 @@ export class PostgresStore implements Store {
     const onError = () => undefined
     client.on('error', onError)
     let discard = false
+    let committing = false
     try {
       await client.query('BEGIN')
       const result = await fn(client)
+      committing = true
       await client.query('COMMIT')
       return result
     } catch (err) {
       if (connectionIsBroken(err)) discard = true
-      else await client.query('ROLLBACK').catch(() => (discard = true))
+      else if (!committing) await client.query('ROLLBACK').catch(() => (discard = true))
+      // The server answering that the COMMIT failed means it rolled back; only silence is ambiguous.
+      if (committing && !(err instanceof pg.DatabaseError)) throw new CommitLost(err)
       throw err
     } finally {
       client.off('error', onError)
@@ -329,55 +381,113 @@ export class PostgresStore implements Store {
   private async appendOnce(batch: NewUpdate[], claims: ClientClaim[]): Promise<AppendResult[]> {
     const names = [...new Set([...batch.map((u) => u.doc), ...claims.map((c) => c.doc)])].sort()
     const newAuthors = new Map<string, number>()
-    const results = await this.transaction(async (c) => {
-      const unknown = names.filter((n) => !this.knownDocs.has(n))
-      if (unknown.length > 0) await c.query(stmt('ensureDocs', [unknown, GENESIS_HASH]))
-      // New authors are interned before the doc locks are taken, to keep the locks short.
-      const authorIds: number[] = []
-      for (const row of batch) authorIds.push(await this.authorId(c, row.author, newAuthors))
-      // The lock that makes seqs a total order across instances; held until COMMIT.
-      const locked = await c.query<{ id: number; name: string; head_seq: number; head_hash: string }>(stmt('lockDocs', [names]))
-      const heads = new Map(locked.rows.map((r) => [r.name, { id: r.id, seq: r.head_seq, hash: r.head_hash }]))
-      for (const n of names) if (!heads.has(n)) throw new Error(`doc row for "${n}" vanished inside its transaction`)
+    /** the rows as this attempt writes them, known once the statement that writes them is sent */
+    let planned: AppendResult[] = []
+    let results: AppendResult[]
+    try {
+      results = await this.transaction(async (c) => {
+        const unknown = names.filter((n) => !this.knownDocs.has(n))
+        if (unknown.length > 0) await c.query(stmt('ensureDocs', [unknown, GENESIS_HASH]))
+        // New authors are interned before the doc locks are taken, to keep the locks short.
+        const authorIds: number[] = []
+        for (const row of batch) authorIds.push(await this.authorId(c, row.author, newAuthors))
+        // The lock that makes seqs a total order across instances; held until COMMIT.
+        const locked = await c.query<{ id: number; name: string; head_seq: number; head_hash: string }>(stmt('lockDocs', [names]))
+        const heads = new Map(locked.rows.map((r) => [r.name, { id: r.id, seq: r.head_seq, hash: r.head_hash }]))
+        for (const n of names) if (!heads.has(n)) throw new Error(`doc row for "${n}" vanished inside its transaction`)
 
-      const docIds: number[] = []
-      const seqs: number[] = []
-      const ats: number[] = []
-      const data: Uint8Array[] = []
-      const metas: Array<string | null> = []
-      const prevHashes: string[] = []
-      const out: AppendResult[] = []
-      for (const row of batch) {
-        const head = heads.get(row.doc)!
-        const seq = head.seq + 1
-        const meta = storedMeta(row.meta)
-        const hash = logRowHash(head.hash, row, seq, meta)
-        docIds.push(head.id)
-        seqs.push(seq)
-        ats.push(row.at)
-        data.push(row.update)
-        metas.push(meta)
-        prevHashes.push(head.hash)
-        head.seq = seq
-        head.hash = hash
-        out.push({ doc: row.doc, seq, hash })
-      }
-      const moved = [...new Set(batch.map((u) => u.doc))].map((n) => heads.get(n)!)
-      await c.query(
-        stmt('writeBatch', [
-          ...[docIds, seqs, ats, authorIds, data, metas, prevHashes],
-          ...[moved.map((h) => h.id), moved.map((h) => h.seq), moved.map((h) => h.hash)],
-          ...[claims.map((cl) => heads.get(cl.doc)!.id), claims.map((cl) => cl.clientId), claims.map((cl) => cl.owner)],
-        ]),
-      )
-      return out
-    })
+        const docIds: number[] = []
+        const seqs: number[] = []
+        const ats: number[] = []
+        const data: Uint8Array[] = []
+        const metas: Array<string | null> = []
+        const prevHashes: string[] = []
+        const out: AppendResult[] = []
+        for (const row of batch) {
+          const head = heads.get(row.doc)!
+          const seq = head.seq + 1
+          const meta = storedMeta(row.meta)
+          const hash = logRowHash(head.hash, row, seq, meta)
+          docIds.push(head.id)
+          seqs.push(seq)
+          ats.push(row.at)
+          data.push(row.update)
+          metas.push(meta)
+          prevHashes.push(head.hash)
+          head.seq = seq
+          head.hash = hash
+          out.push({ doc: row.doc, seq, hash, gseq: 0 })
+        }
+        const moved = [...new Set(batch.map((u) => u.doc))].map((n) => heads.get(n)!)
+        const written = await c.query<{ gseqs: number[] }>(
+          stmt('writeBatch', [
+            ...[docIds, seqs, ats, authorIds, data, metas, prevHashes],
+            ...[moved.map((h) => h.id), moved.map((h) => h.seq), moved.map((h) => h.hash)],
+            ...[claims.map((cl) => heads.get(cl.doc)!.id), claims.map((cl) => cl.clientId), claims.map((cl) => cl.owner)],
+          ]),
+        )
+        const gseqs = written.rows[0]!.gseqs
+        out.forEach((r, i) => (r.gseq = Number(gseqs[i])))
+        planned = out
+        return out
+      })
+    } catch (err) {
+      if (!(err instanceof CommitLost)) throw err
+      results = await this.settleLost(planned, err.cause)
+    }
     // Committed: now these facts are true for every instance, and may be cached.
     if (this.knownDocs.size + names.length > CACHE_LIMIT) this.knownDocs.clear()
     for (const n of names) this.knownDocs.add(n)
     if (this.authorIds.size + newAuthors.size > CACHE_LIMIT) this.authorIds.clear()
     for (const [k, id] of newAuthors) this.authorIds.set(k, id)
     return results
+  }
+
+  /**
+   * The COMMIT of `planned` was sent and the connection died before the answer came. Storing
+   * nothing and letting the writers resend could store their updates twice (it may have
+   * committed), so find out first, for up to `settleTimeoutMs`: committed → the append
+   * succeeded; not committed → a plain failure (resending is safe); still unknown →
+   * CommitOutcomeUnknownError, and the caller asks settleAppend again later.
+   */
+  private async settleLost(planned: AppendResult[], cause: unknown): Promise<AppendResult[]> {
+    // A claims-only batch wrote no row; claims are first-wins and harmless to repeat.
+    if (planned.length === 0) throw new StoreUnavailableError(cause)
+    const deadline = Date.now() + this.settleTimeoutMs
+    for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
+      let landed: boolean
+      try {
+        landed = await this.settleAppend(planned)
+      } catch {
+        if (Date.now() + wait > deadline) throw new CommitOutcomeUnknownError(cause, planned)
+        await new Promise((r) => setTimeout(r, wait))
+        continue
+      }
+      if (landed) return planned
+      throw new StoreUnavailableError(cause)
+    }
+  }
+
+  /**
+   * Did the append that was to write `planned` commit? Its transaction held its docs' heads
+   * until it ended: taking them (FOR SHARE) first waits for that end, so what the next
+   * statement sees is final. Then the batch's first row is compared by hash, which covers
+   * its data, author, time, meta and place in the chain (the batch was all or nothing).
+   */
+  async settleAppend(planned: AppendResult[]): Promise<boolean> {
+    const first = planned[0]
+    if (!first) return false
+    const names = [...new Set(planned.map((p) => p.doc))].sort()
+    try {
+      return await this.transaction(async (c) => {
+        await c.query(stmt('shareDocs', [names]))
+        const { rows } = await c.query<UpdateRow & { doc: string }>(stmt('rowsAt', [[first.doc], [first.seq]]))
+        const row = rows[0]
+        return !!row && logRowHash(row.prev_hash, toStoredUpdate(row.doc, row), row.seq) === first.hash
+      })
+    } catch (err) {
+      throw err instanceof CommitLost ? new StoreUnavailableError(err.cause) : mapError(err)
+    }
   }
 
   /** Interns an author inside the append transaction; the id is cached only once that commits. */
@@ -609,6 +719,7 @@ const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, 
 
 interface UpdateRow {
   seq: number
+  gseq: number
   at: number
   data: Buffer
   meta: string | null
@@ -623,6 +734,7 @@ function toStoredUpdate(doc: string, r: UpdateRow): StoredUpdate {
   return {
     doc,
     seq: r.seq,
+    gseq: r.gseq,
     at: r.at,
     author: { user: r.user_name, party: r.party, role: r.role as Role | 'server', conn: r.conn },
     update: bytes(r.data),

@@ -2,7 +2,8 @@
  * The embedded store: one SQLite file (better-sqlite3, WAL). Statements run
  * synchronously underneath; the async `Store` surface lets the PostgreSQL
  * store share every caller. A batch append is one transaction with prepared
- * statements — the group commit of one event-loop turn.
+ * statements — the group commit of one event-loop turn. The schema lives in
+ * ./sqlite/migrations.ts and is brought up to date at open.
  *
  * Durability without blocking the event loop: `synchronous=FULL` would fsync
  * the WAL inside every commit, on the main thread, stalling every socket for
@@ -26,7 +27,9 @@ import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { GENESIS_HASH, logRowHash, storedMeta } from './chain'
 import { KeyedLock } from './keyedLock'
+import { migrateSqlite } from './sqlite/migrations'
 import {
+  CommitOutcomeUnknownError,
   StoreUnavailableError,
   type AppendResult,
   type ClientClaim,
@@ -42,80 +45,6 @@ import {
 import type { Role } from '../../shared/roles'
 import type { VersionKind } from '../../shared/schemas'
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS docs (
-  id        INTEGER PRIMARY KEY,
-  name      TEXT NOT NULL UNIQUE,
-  head_seq  INTEGER NOT NULL DEFAULT 0,
-  head_hash TEXT NOT NULL
-);
--- one row per distinct (user, party, role, connection): keeps the log rows small
-CREATE TABLE IF NOT EXISTS authors (
-  id    INTEGER PRIMARY KEY,
-  user  TEXT NOT NULL,
-  party TEXT,
-  role  TEXT NOT NULL,
-  conn  TEXT NOT NULL,
-  UNIQUE (conn, user, party, role)
-);
-CREATE TABLE IF NOT EXISTS updates (
-  doc_id    INTEGER NOT NULL,
-  seq       INTEGER NOT NULL,
-  at        INTEGER NOT NULL,
-  author_id INTEGER NOT NULL,
-  data      BLOB NOT NULL,
-  meta      TEXT,
-  prev_hash TEXT NOT NULL,
-  PRIMARY KEY (doc_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS checkpoints (
-  doc_id INTEGER NOT NULL,
-  seq    INTEGER NOT NULL,
-  at     INTEGER NOT NULL,
-  state  BLOB NOT NULL,
-  PRIMARY KEY (doc_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS client_owners (
-  doc_id    INTEGER NOT NULL,
-  client_id INTEGER NOT NULL,
-  owner     TEXT NOT NULL,
-  PRIMARY KEY (doc_id, client_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS negotiations (
-  id         TEXT PRIMARY KEY,
-  title      TEXT NOT NULL,
-  parties    TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  deleted_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS tokens (
-  jti            TEXT PRIMARY KEY,
-  negotiation_id TEXT NOT NULL,
-  role           TEXT NOT NULL,
-  party          TEXT,
-  created_at     INTEGER NOT NULL,
-  expires_at     INTEGER,
-  revoked_at     INTEGER
-);
-CREATE INDEX IF NOT EXISTS tokens_revoked ON tokens (revoked_at) WHERE revoked_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS versions (
-  negotiation_id TEXT NOT NULL,
-  n          INTEGER NOT NULL,
-  at         INTEGER NOT NULL,
-  last_at    INTEGER NOT NULL,
-  party      TEXT,
-  user       TEXT NOT NULL,
-  kind       TEXT NOT NULL,
-  term_ids   TEXT NOT NULL,
-  summary    TEXT NOT NULL,
-  name       TEXT,
-  board_seq  INTEGER NOT NULL,
-  ledger_seq INTEGER NOT NULL,
-  hash       TEXT NOT NULL,
-  prev_hash  TEXT NOT NULL,
-  PRIMARY KEY (negotiation_id, n)
-) WITHOUT ROWID;
-`
 
 interface DocHead {
   id: number
@@ -125,6 +54,7 @@ interface DocHead {
 
 interface UpdateRow {
   seq: number
+  gseq: number
   at: number
   data: Buffer
   meta: string | null
@@ -328,6 +258,8 @@ export class SqliteStore implements Store {
   readonly db: Db
   private heads = new Map<string, DocHead>()
   private authorIds = new Map<string, number>()
+  /** the last gseq given (table log_order); null: read it again (a failed transaction may have advanced it) */
+  private lastGseq: number | null = null
   private s: ReturnType<typeof prepareStatements>
   /** one process owns the file, so an in-process mutex is the whole lock */
   private locks = new KeyedLock()
@@ -349,7 +281,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL')
     this.sync = new WalSync(file === ':memory:' ? null : `${file}-wal`)
     this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 250}`)
-    this.db.exec(SCHEMA)
+    migrateSqlite(this.db)
     this.checkpointer = file === ':memory:' ? null : new Checkpointer(this.db, file)
     this.s = prepareStatements(this.db)
     this.appendTxn = this.db.transaction((rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) =>
@@ -415,16 +347,24 @@ export class SqliteStore implements Store {
     try {
       results = this.appendTxn(batch, claims, versions)
     } catch (err) {
-      // The in-memory heads and author ids advanced inside the transaction: re-read the truth next time.
+      // The in-memory heads, author ids and gseq advanced inside the transaction: re-read the truth next time.
       this.heads.clear()
       this.authorIds.clear()
+      this.lastGseq = null
       const e = storeError(err)
       for (const v of versions) v.reject(e)
       return Promise.reject(e)
     }
     const durable = this.sync.afterWrite()
     if (versions.length > 0) settleAll(durable, versions)
-    return durable.then(() => results)
+    // Committed, but the WAL sync failed: the rows are in the file and may or may not survive a
+    // crash. Writers must not be asked to resend them (settleAppend finds them once a sync works).
+    return durable.then(
+      () => results,
+      (err: unknown) => {
+        throw results.length > 0 ? new CommitOutcomeUnknownError(err, results) : err
+      },
+    )
   }
 
   private appendRows(rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]): AppendResult[] {
@@ -432,18 +372,24 @@ export class SqliteStore implements Store {
     for (const c of claims) this.s.claim.run(this.head(c.doc, true)!.id, c.clientId, c.owner)
     const results: AppendResult[] = []
     const touched = new Map<string, DocHead>()
+    // One writer (this process) and one transaction at a time: a counter is the whole of gseq here.
+    let gseq = (this.lastGseq ??= this.s.lastGseq.get() as number)
     for (const row of rows) {
       const head = this.head(row.doc, true)!
       const seq = head.seq + 1
       const meta = storedMeta(row.meta)
       const hash = logRowHash(head.hash, row, seq, meta)
-      this.s.insertUpdate.run(head.id, seq, row.at, this.authorId(row), row.update, meta, head.hash)
+      this.s.insertUpdate.run(head.id, seq, row.at, this.authorId(row), row.update, meta, head.hash, ++gseq)
       head.seq = seq
       head.hash = hash
       touched.set(row.doc, head)
-      results.push({ doc: row.doc, seq, hash })
+      results.push({ doc: row.doc, seq, hash, gseq })
     }
     for (const head of touched.values()) this.s.setHead.run(head.seq, head.hash, head.id)
+    if (rows.length > 0) {
+      this.s.setLastGseq.run(gseq)
+      this.lastGseq = gseq
+    }
     return results
   }
 
@@ -457,6 +403,18 @@ export class SqliteStore implements Store {
 
   headSeq(doc: string): Promise<number> {
     return this.read(() => this.head(doc, false)?.seq ?? 0)
+  }
+
+  /**
+   * Here an append's outcome is unknown only when its transaction committed and the WAL sync
+   * after it failed: the rows are in the file, and a read (which waits for a working sync)
+   * finds them.
+   */
+  async settleAppend(planned: AppendResult[]): Promise<boolean> {
+    const first = planned[0]
+    if (!first) return false
+    const [row] = await this.readUpdates(first.doc, first.seq - 1, first.seq)
+    return !!row && logRowHash(row.prevHash, row, row.seq) === first.hash
   }
 
   async scanUpdates(
@@ -638,9 +596,11 @@ function prepareStatements(db: Db) {
     setHead: p('UPDATE docs SET head_seq = ?, head_hash = ? WHERE id = ?'),
     authorId: p('SELECT id FROM authors WHERE conn = ? AND user = ? AND party IS ? AND role = ?'),
     insertAuthor: p('INSERT INTO authors (user, party, role, conn) VALUES (?, ?, ?, ?)'),
-    insertUpdate: p('INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    insertUpdate: p('INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash, gseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    lastGseq: p('SELECT last_gseq FROM log_order').pluck(),
+    setLastGseq: p('UPDATE log_order SET last_gseq = ?'),
     readRange: p(
-      `SELECT u.seq, u.at, u.data, u.meta, u.prev_hash, a.user, a.party, a.role, a.conn
+      `SELECT u.seq, u.gseq, u.at, u.data, u.meta, u.prev_hash, a.user, a.party, a.role, a.conn
          FROM updates u JOIN authors a ON a.id = u.author_id
          WHERE u.doc_id = ? AND u.seq > ? AND u.seq <= ? ORDER BY u.seq`,
     ),
@@ -671,6 +631,7 @@ function toStoredUpdate(doc: string, r: UpdateRow): StoredUpdate {
   return {
     doc,
     seq: r.seq,
+    gseq: r.gseq,
     at: r.at,
     author: { user: r.user, party: r.party, role: r.role as Role | 'server', conn: r.conn },
     update: new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength),

@@ -5,7 +5,7 @@
  *
  * The update log is append-only: rows are never updated or deleted. Each row
  * carries the SHA-256 of its predecessor's hash and its own content, so any
- * edit behind the server's back breaks the chain (see server/history/chain.ts).
+ * edit behind the server's back breaks the chain (see server/store/chain.ts).
  */
 import type { Role } from '../../shared/roles'
 import type { PartyInfo } from '../../shared/negotiation'
@@ -32,6 +32,11 @@ export interface NewUpdate {
 
 export interface StoredUpdate extends NewUpdate {
   seq: number
+  /**
+   * The row's place in the store's one order of all rows, across docs
+   * (Store.appendUpdates). Not part of the hash chain; see chain.ts.
+   */
+  gseq: number
   /** hash of the previous row of this doc (zeros for the first); see server/store/chain.ts */
   prevHash: string
 }
@@ -55,6 +60,8 @@ export interface AppendResult {
   doc: string
   seq: number
   hash: string
+  /** see StoredUpdate.gseq */
+  gseq: number
 }
 
 export interface NegotiationRecord {
@@ -109,15 +116,48 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * An append whose COMMIT was sent but never answered (the connection died
+ * with it), and whose outcome the store could not find out yet: the rows in
+ * `planned` may or may not be stored. Treating it as a plain failure would
+ * have the writers resend what may already be stored — a duplicate in the
+ * log — so the caller must ask `Store.settleAppend(planned)` before it stores
+ * anything of those docs again.
+ */
+export class CommitOutcomeUnknownError extends StoreUnavailableError {
+  constructor(
+    cause: unknown,
+    readonly planned: AppendResult[],
+  ) {
+    super(cause)
+    this.name = 'CommitOutcomeUnknownError'
+  }
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres'
 
   // ── update log ─────────────────────────────────────────────────────────
   /**
    * Appends a batch atomically (one transaction): all rows or none, with the
-   * client-id claims the batch introduced. Sequence numbers are per doc, gap-free.
+   * client-id claims the batch introduced. Sequence numbers are per doc,
+   * gap-free. Every row also gets a `gseq`, taken inside the transaction from
+   * one counter of the whole store: larger in batch order, and larger than
+   * that of every row committed before this transaction began — so a row
+   * written in reaction to another (which was read, hence committed, first)
+   * always comes after it, whatever the clocks of the instances say.
+   *
+   * When the COMMIT is lost on the way (the connection dies after sending it)
+   * the store finds out whether it landed before answering; if it cannot tell
+   * yet, it rejects with CommitOutcomeUnknownError.
    */
   appendUpdates(batch: NewUpdate[], claims?: ClientClaim[]): Promise<AppendResult[]>
+  /**
+   * Whether the append that was to write `planned` (a CommitOutcomeUnknownError's
+   * rows) is stored: true (all of it) or false (none of it, and never will be).
+   * Throws StoreUnavailableError while the store cannot tell.
+   */
+  settleAppend(planned: AppendResult[]): Promise<boolean>
   /** Rows with afterSeq < seq ≤ uptoSeq (default: to the end), in seq order. */
   readUpdates(doc: string, afterSeq: number, uptoSeq?: number): Promise<StoredUpdate[]>
   /** Highest committed seq of the doc, 0 when it has none. */

@@ -1,8 +1,9 @@
 /**
  * What the cluster suites share: several Parley processes on one PostgreSQL
  * schema and one Redis prefix, a TCP round-robin load balancer in front of
- * them (the test's nginx), a TCP proxy that can make PostgreSQL unreachable,
- * and a Redis server of the suite's own that can be restarted.
+ * them (the test's nginx), a TCP proxy that can make PostgreSQL unreachable
+ * (tests/helpers/tcpProxy.ts), and a Redis server of the suite's own that can
+ * be restarted.
  *
  * Every process and socket opened here is closed by the matching `close()`.
  */
@@ -222,48 +223,8 @@ export async function startBalancer(backends: () => number[]): Promise<Balancer>
   }
 }
 
-export type ProxyMode = 'forward' | 'refuse' | 'blackhole'
-
-/**
- * A TCP proxy in front of PostgreSQL: `refuse` closes every connection (a
- * stopped server), `blackhole` accepts and never answers (a partition),
- * `forward` relays again. Switching drops the connections open so far.
- */
-export async function startTcpProxy(
-  targetPort: number,
-): Promise<{ port: number; mode(m: ProxyMode): void; close(): Promise<void> }> {
-  let mode: ProxyMode = 'forward'
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    sockets.add(client)
-    client.on('close', () => sockets.delete(client))
-    client.on('error', () => client.destroy())
-    if (mode === 'refuse') return void client.destroy()
-    if (mode === 'blackhole') return void client.on('data', () => undefined)
-    const upstream = new Socket()
-    sockets.add(upstream)
-    upstream.on('close', () => (sockets.delete(upstream), client.destroy()))
-    upstream.on('error', () => upstream.destroy())
-    client.on('close', () => upstream.destroy())
-    upstream.connect(targetPort, '127.0.0.1', () => {
-      client.pipe(upstream)
-      upstream.pipe(client)
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    port: (server.address() as { port: number }).port,
-    mode(m) {
-      mode = m
-      for (const s of sockets) s.destroy()
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
-  }
-}
+// The PostgreSQL proxy lives with the other test equipment: the store contract suite uses it too.
+export { startTcpProxy, type ProxyMode, type TcpProxy } from '../helpers/tcpProxy'
 
 // ── a Redis of the suite's own ─────────────────────────────────────────
 

@@ -11,13 +11,14 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, Socket, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GENESIS_HASH, updateRowHash } from '../../server/store/chain'
 import { SqliteStore } from '../../server/store/sqlite'
 import { PostgresStore } from '../../server/store/postgres'
+import { MIGRATIONS } from '../../server/store/postgres/migrations'
 import {
+  CommitOutcomeUnknownError,
   StoreUnavailableError,
   type AppendResult,
   type Author,
@@ -27,6 +28,7 @@ import {
   type VersionRecord,
 } from '../../server/store/types'
 import { createTestSchema, postgresForTests, type TestSchema } from '../helpers/services'
+import { startTcpProxy } from '../helpers/tcpProxy'
 
 interface Harness {
   open(): Promise<Store>
@@ -297,6 +299,36 @@ function storeContract(name: string, harness: Harness): void {
       expect(await since(7001)).toEqual([])
     })
 
+    it('[ST16] every row gets a gseq: one order of all rows, growing along each batch, with seq in each doc, and read back as reported', async () => {
+      const first = await store.appendUpdates([row('g/board', [1]), row('g/ledger', [1]), row('g/board', [2])])
+      const second = await store.appendUpdates([row('g/ledger', [2]), row('h/board', [1]), row('g/board', [3])])
+      const claimsOnly = await store.appendUpdates([], [{ doc: 'g/board', clientId: 3, owner: 'ann' }])
+      expect(claimsOnly).toEqual([])
+      const third = await store.appendUpdates([row('h/board', [2])])
+      const reported = [...first, ...second, ...third]
+      const gseqs = reported.map((r) => r.gseq)
+      gseqs.forEach((g, i) => {
+        expect(Number.isInteger(g) && g > 0, `gseq ${g}`).toBe(true)
+        if (i > 0) expect(g, `gseq of result ${i}`).toBeGreaterThan(gseqs[i - 1]!)
+      })
+      for (const doc of ['g/board', 'g/ledger', 'h/board']) {
+        const rows = await store.readUpdates(doc, 0)
+        expect(rows.map((r) => r.gseq)).toEqual(reported.filter((r) => r.doc === doc).map((r) => r.gseq))
+      }
+    })
+
+    it('[ST17] settleAppend: true for rows an append wrote, false for rows never written (also once others took their seqs)', async () => {
+      const done = await store.appendUpdates([row('st/board', [1]), row('st/ledger', [2], server, { kind: 'propose' })])
+      expect(await store.settleAppend(done)).toBe(true)
+      expect(await store.settleAppend(done.slice(1))).toBe(true)
+      const never = [{ doc: 'st/board', seq: 2, hash: 'f'.repeat(64), gseq: done[1]!.gseq + 1 }]
+      expect(await store.settleAppend(never)).toBe(false)
+      await store.appendUpdates([row('st/board', [9])])
+      expect(await store.settleAppend(never)).toBe(false)
+      expect(await store.settleAppend([{ doc: 'never/written', seq: 1, hash: 'f'.repeat(64), gseq: 1 }])).toBe(false)
+      expect(await store.settleAppend([])).toBe(false)
+    })
+
     it('[ST10] versions: put replaces version n, list is ordered by n, name is optional', async () => {
       await store.putVersions([version(2)])
       await store.putVersions([version(1, { kind: 'propose', termIds: [] })])
@@ -519,6 +551,8 @@ if (pgUrl) {
         expect(await two.headSeq(doc)).toBe(expected)
         verifyChain(doc, rows) // also checks seqs are 1..n
         expect(new Set(rows.map((r) => new TextDecoder().decode(r.update))).size).toBe(expected)
+        // gseq follows seq in each doc, whichever instance appended
+        rows.slice(1).forEach((r, i) => expect(r.gseq, `gseq of ${doc}#${r.seq}`).toBeGreaterThan(rows[i]!.gseq))
         // each append's reported seq points at the row it wrote
         for (const { batch, results } of done)
           batch.forEach((u, i) => {
@@ -527,6 +561,10 @@ if (pgUrl) {
             expect(results[i]!.doc).toBe(doc)
           })
       }
+      // one order of all rows: no gseq given twice, and each batch's in batch order
+      const all = [...(await one.readUpdates('t/board', 0)), ...(await one.readUpdates('t/ledger', 0))].map((r) => r.gseq)
+      expect(new Set(all).size).toBe(all.length)
+      for (const { results } of done) results.slice(1).forEach((r, i) => expect(r.gseq).toBeGreaterThan(results[i]!.gseq))
       // the first claim of each client id wins, whichever instance made it
       const owners = await two.clientOwners('t/board')
       expect(owners.size).toBe(60)
@@ -542,7 +580,7 @@ if (pgUrl) {
       const again = await open(url)
       expect(await again.headSeq('mig/board')).toBe(1)
       const { rows } = await (again as PostgresStore).pool.query('SELECT version FROM parley_migrations ORDER BY version')
-      expect(rows.map((r) => r.version)).toEqual([1])
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version))
     })
 
     it('[ST22] the log refuses UPDATE, DELETE and TRUNCATE', async () => {
@@ -564,8 +602,8 @@ if (pgUrl) {
 
     it('[ST24] database gone: ping and writes fail fast with StoreUnavailableError, and work again when it returns', async () => {
       const { url } = await freshSchema()
-      const proxy = await startProxy(new URL(url))
-      const store = await open(proxy.url, { pingTimeoutMs: 500, connectTimeoutMs: 800, queryTimeoutMs: 1500 })
+      const proxy = await startProxy(url)
+      const store = await open(proxy.via(url), { pingTimeoutMs: 500, connectTimeoutMs: 800, queryTimeoutMs: 1500 })
       await store.appendUpdates([row('down/board', [1])])
       await store.ping()
 
@@ -595,8 +633,8 @@ if (pgUrl) {
 
     it('[ST27] the connection dies in the middle of an append: StoreUnavailableError, and the process lives on', async () => {
       const { url } = await freshSchema()
-      const proxy = await startProxy(new URL(url))
-      const store = await open(proxy.url, { connectTimeoutMs: 800, queryTimeoutMs: 3000 })
+      const proxy = await startProxy(url)
+      const store = await open(proxy.via(url), { connectTimeoutMs: 800, queryTimeoutMs: 3000 })
       await store.appendUpdates([row('mid/board', [1])])
       // Another session holds the doc's head row, so the append waits inside its transaction.
       const blocker = await open(url)
@@ -616,6 +654,65 @@ if (pgUrl) {
       proxy.mode('forward')
       await retry(() => store.appendUpdates([row('mid/board', [3])]))
       expect((await store.readUpdates('mid/board', 0)).map((r) => [...r.update])).toEqual([[1], [3]])
+      await proxy.close()
+    })
+
+    it('[ST28] the connection dies after COMMIT was sent: the store finds the rows committed and reports success, stored once', async () => {
+      const { url } = await freshSchema()
+      const proxy = await startProxy(url)
+      const store = await open(proxy.via(url), { connectTimeoutMs: 800, queryTimeoutMs: 3000 })
+      await store.appendUpdates([row('lost/board', [1])])
+      const cut = proxy.cutAtNextCommit({ deliver: true })
+      const results = await store.appendUpdates([row('lost/board', [2]), row('lost/ledger', [3], server, { kind: 'propose' })])
+      await cut
+      expect(results.map((r) => `${r.doc}#${r.seq}`)).toEqual(['lost/board#2', 'lost/ledger#1'])
+      const board = await store.readUpdates('lost/board', 0)
+      expect(board.map((r) => [...r.update])).toEqual([[1], [2]])
+      expect(board[1]!.gseq).toBe(results[0]!.gseq)
+      expect(verifyChain('lost/board', board)).toBe(results[0]!.hash)
+      const [next] = await store.appendUpdates([row('lost/board', [4])])
+      expect(next!.seq).toBe(3)
+      expect((await store.readUpdates('lost/ledger', 0)).map((r) => [...r.update])).toEqual([[3]])
+      await proxy.close()
+    })
+
+    it('[ST29] the connection dies before COMMIT reaches the server: a plain StoreUnavailableError, nothing stored', async () => {
+      const { url } = await freshSchema()
+      const proxy = await startProxy(url)
+      const store = await open(proxy.via(url), { connectTimeoutMs: 800, queryTimeoutMs: 3000 })
+      await store.appendUpdates([row('unsent/board', [1])])
+      const cut = proxy.cutAtNextCommit({ deliver: false })
+      const err = await store.appendUpdates([row('unsent/board', [2])]).catch((e: unknown) => e)
+      await cut
+      expect(err).toBeInstanceOf(StoreUnavailableError)
+      expect(err).not.toBeInstanceOf(CommitOutcomeUnknownError)
+      expect((await store.readUpdates('unsent/board', 0)).map((r) => [...r.update])).toEqual([[1]])
+      const [next] = await store.appendUpdates([row('unsent/board', [3])])
+      expect(next!.seq).toBe(2)
+      await proxy.close()
+    })
+
+    it('[ST30] answer lost and the database out of reach: CommitOutcomeUnknownError with the planned rows; settleAppend tells once it is back', async () => {
+      const { url } = await freshSchema()
+      const proxy = await startProxy(url)
+      const store = await open(proxy.via(url), { connectTimeoutMs: 500, queryTimeoutMs: 2000, settleTimeoutMs: 600 })
+      await store.appendUpdates([row('dark/board', [1])])
+      for (const deliver of [true, false]) {
+        const cut = proxy.cutAtNextCommit({ deliver, then: () => proxy.mode('refuse') })
+        const err = await store.appendUpdates([row('dark/board', [deliver ? 2 : 3])]).catch((e: unknown) => e)
+        await cut
+        expect(err).toBeInstanceOf(CommitOutcomeUnknownError)
+        const planned = (err as CommitOutcomeUnknownError).planned
+        expect(planned.map((p) => `${p.doc}#${p.seq}`)).toEqual([`dark/board#${deliver ? 2 : 3}`])
+        await expect(store.settleAppend(planned)).rejects.toBeInstanceOf(StoreUnavailableError)
+        proxy.mode('forward')
+        let landed: boolean | null = null
+        await retry(async () => (landed = await store.settleAppend(planned)))
+        expect(landed).toBe(deliver)
+      }
+      const rows = await store.readUpdates('dark/board', 0)
+      expect(rows.map((r) => [...r.update])).toEqual([[1], [2]])
+      verifyChain('dark/board', rows)
       await proxy.close()
     })
 
@@ -677,8 +774,8 @@ if (pgUrl) {
 
     it('[ST26] withLock while the database is gone fails fast with StoreUnavailableError, and works when it returns', async () => {
       const { url } = await freshSchema()
-      const proxy = await startProxy(new URL(url))
-      const store = await open(proxy.url, { connectTimeoutMs: 800, queryTimeoutMs: 1500, lockWaitMs: 1000 })
+      const proxy = await startProxy(url)
+      const store = await open(proxy.via(url), { connectTimeoutMs: 800, queryTimeoutMs: 1500, lockWaitMs: 1000 })
       expect(await store.withLock('k', async () => 1)).toBe(1)
       proxy.mode('refuse')
       let started = Date.now()
@@ -700,6 +797,12 @@ if (pgUrl) {
   })
 }
 
+/** The shared proxy (tests/helpers/tcpProxy.ts) in front of the server `url` names. */
+function startProxy(url: string) {
+  const u = new URL(url)
+  return startTcpProxy(Number(u.port) || 5432, u.hostname)
+}
+
 async function retry(fn: () => Promise<unknown>, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs
   for (;;) {
@@ -710,50 +813,5 @@ async function retry(fn: () => Promise<unknown>, timeoutMs = 5000): Promise<void
       if (Date.now() > until) throw err
       await new Promise((r) => setTimeout(r, 50))
     }
-  }
-}
-
-/**
- * A TCP proxy in front of PostgreSQL that can play dead: `refuse` closes
- * every connection (a stopped server), `blackhole` accepts and never answers
- * (a partition), `forward` relays again. Switching drops the connections open so far.
- */
-async function startProxy(
-  target: URL,
-): Promise<{ url: string; mode(m: 'forward' | 'refuse' | 'blackhole'): void; close(): Promise<void> }> {
-  let mode: 'forward' | 'refuse' | 'blackhole' = 'forward'
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((client) => {
-    sockets.add(client)
-    client.on('close', () => sockets.delete(client))
-    client.on('error', () => client.destroy())
-    if (mode === 'refuse') return void client.destroy()
-    if (mode === 'blackhole') return void client.on('data', () => undefined)
-    const upstream = new Socket()
-    sockets.add(upstream)
-    upstream.on('close', () => (sockets.delete(upstream), client.destroy()))
-    upstream.on('error', () => upstream.destroy())
-    client.on('close', () => upstream.destroy())
-    upstream.connect(Number(target.port) || 5432, target.hostname, () => {
-      client.pipe(upstream)
-      upstream.pipe(client)
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  const url = new URL(target.toString())
-  url.hostname = '127.0.0.1'
-  url.port = String(port)
-  return {
-    url: url.toString(),
-    mode(m) {
-      mode = m
-      for (const s of sockets) s.destroy()
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
   }
 }

@@ -8,11 +8,14 @@
  * per run via `?options=-c search_path=…` in the URL).
  */
 import type { PoolClient } from 'pg'
+import { backfillOrder, type DocRows, type VersionCut } from '../logOrder'
 
 export interface Migration {
   version: number
   name: string
   sql: string
+  /** what SQL alone cannot say, run after `sql` in the same transaction */
+  run?: (client: PoolClient) => Promise<void>
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -121,6 +124,17 @@ CREATE TABLE versions (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'gseq: one order of all log rows, assigned in the commit',
+    // Appends take gseq from this sequence inside their transaction, after locking their docs'
+    // heads (see PostgresStore.appendOnce). Existing rows are numbered by run() below.
+    sql: `
+ALTER TABLE updates ADD COLUMN gseq bigint;
+CREATE SEQUENCE updates_gseq AS bigint;
+`,
+    run: backfillGseq,
+  },
 ]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
@@ -154,6 +168,7 @@ export async function migrate(client: PoolClient): Promise<{ from: number; to: n
     for (const m of MIGRATIONS) {
       if (m.version <= from) continue
       await client.query(m.sql)
+      await m.run?.(client)
       await client.query('INSERT INTO parley_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
     }
     await client.query('COMMIT')
@@ -162,4 +177,70 @@ export async function migrate(client: PoolClient): Promise<{ from: number; to: n
     await client.query('ROLLBACK').catch(() => undefined)
     throw err
   }
+}
+
+/** Rows per UPDATE statement of the backfill. */
+const BACKFILL_CHUNK = 10_000
+
+/**
+ * Numbers the rows already in the log (see ../logOrder.ts), then makes gseq
+ * required and starts the sequence after the last number given. The log
+ * refuses UPDATE (migration 1's trigger): the trigger is off for this one
+ * transaction, which holds the table exclusively meanwhile.
+ */
+async function backfillGseq(client: PoolClient): Promise<void> {
+  const { rows: docRows } = await client.query<{ id: number; name: string }>('SELECT id, name FROM docs ORDER BY id')
+  const docs = new Map<number, DocRows & { seqs: number[]; ats: number[] }>()
+  for (const d of docRows) docs.set(d.id, { id: d.id, name: d.name, seqs: [], ats: [] })
+  // bigint comes back as text from a plain client: cast to float8 (every value is far below 2^53)
+  const { rows } = await client.query<{ doc_id: number; seq: number; at: number }>(
+    'SELECT doc_id, seq::float8 AS seq, at::float8 AS at FROM updates ORDER BY doc_id, seq',
+  )
+  for (const r of rows) {
+    const d = docs.get(r.doc_id)
+    if (!d) continue
+    d.seqs.push(r.seq)
+    d.ats.push(r.at)
+  }
+  const versions = new Map<string, VersionCut[]>()
+  const { rows: versionRows } = await client.query<VersionCut & { id: string }>(
+    `SELECT negotiation_id AS id, kind, board_seq::float8 AS "boardSeq", ledger_seq::float8 AS "ledgerSeq"
+       FROM versions ORDER BY negotiation_id, n`,
+  )
+  for (const v of versionRows) {
+    let list = versions.get(v.id)
+    if (!list) versions.set(v.id, (list = []))
+    list.push(v)
+  }
+  const order = backfillOrder([...docs.values()], versions)
+  await client.query('ALTER TABLE updates DISABLE TRIGGER updates_append_only')
+  let last = 0
+  let ids: number[] = []
+  let seqs: number[] = []
+  let gseqs: number[] = []
+  const flush = async () => {
+    if (ids.length === 0) return
+    await client.query(
+      `UPDATE updates u SET gseq = v.g FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS v(d, s, g)
+        WHERE u.doc_id = v.d AND u.seq = v.s`,
+      [ids, seqs, gseqs],
+    )
+    ids = []
+    seqs = []
+    gseqs = []
+  }
+  for (const d of docs.values()) {
+    const numbers = order.get(d.id)!
+    for (let i = 0; i < d.seqs.length; i++) {
+      ids.push(d.id)
+      seqs.push(d.seqs[i]!)
+      gseqs.push(numbers[i]!)
+      last = Math.max(last, numbers[i]!)
+      if (ids.length >= BACKFILL_CHUNK) await flush()
+    }
+  }
+  await flush()
+  await client.query('ALTER TABLE updates ENABLE TRIGGER updates_append_only')
+  await client.query('ALTER TABLE updates ALTER COLUMN gseq SET NOT NULL')
+  await client.query(`SELECT setval('updates_gseq', $1, $2)`, [Math.max(last, 1), last > 0])
 }
