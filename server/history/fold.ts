@@ -11,25 +11,19 @@
  *   the acceptance that completed it); rows without meta make none.
  *
  * The live index and a catch-up after a crash run this same code over the
- * same rows in the same order (`nextRow`), so numbering never depends on
- * whether the server was up when an update was committed.
+ * same rows in the same order (`nextRow`: the store's gseq), so numbering
+ * never depends on whether the server was up when an update was committed,
+ * nor on the clocks of the instances that committed them.
  */
 import * as Y from 'yjs'
 import { board as boardOf, readStatus, termText } from '../../shared/docLayout'
-import { termHash, type TermText } from '../../shared/negotiation'
+import type { TermText } from '../../shared/negotiation'
 import type { VersionKind } from '../../shared/schemas'
 import { GENESIS_HASH, versionRowHash } from '../store/chain'
 import type { VersionRecord } from '../store/types'
 import { extendsVersion, mergeTermIds } from './grouping'
-import { causedByBoard, moveMeta, type LogRow, type MoveMeta } from './logRows'
+import { moveMeta, type LogRow } from './logRows'
 import { summarize } from './summary'
-
-/**
- * A move the board watcher makes is queued while the board update that caused
- * it is being applied, so its `at` may be a little earlier than that update's.
- * Within this many ms, board rows are folded before it until its cause is seen.
- */
-export const CAUSE_SLACK_MS = 1000
 
 export interface Position {
   boardSeq: number
@@ -94,27 +88,6 @@ export class HistoryFold {
   destroy(): void {
     this.board.destroy()
     this.ledger.destroy()
-  }
-
-  /**
-   * Has the board update that caused this watcher move been folded? Judged
-   * from the state, not remembered, so it holds across restarts.
-   */
-  causeSeen(m: MoveMeta): boolean {
-    switch (m.kind) {
-      case 'propose':
-        return m.termIds.every((id) => termText(this.board, id) !== null)
-      case 'withdraw':
-        return m.termIds.every((id) => termText(this.board, id) === null)
-      case 'reopen':
-        return m.termIds.every((id) => {
-          const s = readStatus(this.ledger, id)
-          const text = termText(this.board, id)
-          return s?.state === 'agreed' && text !== null && termHash(text) !== s.agreedHash
-        })
-      default:
-        return true
-    }
   }
 
   apply(row: LogRow): FoldEvent[] {
@@ -316,31 +289,26 @@ export class HistoryFold {
 }
 
 /**
- * The order in which a negotiation's two logs are folded, decided from the
- * rows alone: a ledger move comes after every board row with an earlier or
- * equal `at`; a move the board watcher made (propose, reopen by edit,
- * withdraw by removal) comes right after the board row that caused it.
- * Takes the next row off one of the two queues, or returns undefined.
+ * The order in which a negotiation's two logs are folded: the store's gseq
+ * (Store.appendUpdates), which every instance and every later rebuild reads
+ * the same. A row written in reaction to another — a command's move after
+ * the edit it read, the board watcher's propose after the board update it
+ * saw (appended before it in the same commit) — always has the larger gseq,
+ * whatever the writers' clocks said. Takes the next row off one of the two
+ * queues, or returns undefined.
  */
-export function nextRow(fold: HistoryFold, board: RowQueue, ledger: RowQueue): LogRow | undefined {
+export function nextRow(board: RowQueue, ledger: RowQueue): LogRow | undefined {
   const b = board.peek()
   const l = ledger.peek()
   if (!l) return board.shift()
   if (!b) return ledger.shift()
-  const m = ledger.headMove()
-  if (m && causedByBoard(m)) {
-    if (b.at < l.at) return board.shift()
-    if (!fold.causeSeen(m) && b.at <= l.at + CAUSE_SLACK_MS) return board.shift()
-    return ledger.shift()
-  }
-  return b.at <= l.at ? board.shift() : ledger.shift()
+  return b.gseq < l.gseq ? board.shift() : ledger.shift()
 }
 
 /** Rows waiting to be folded, in seq order (a catch-up may hold many: no Array.shift). */
 export class RowQueue {
   private items: LogRow[] = []
   private head = 0
-  private move: { row: LogRow; meta: MoveMeta | null } | null = null
 
   static of(rows: LogRow[]): RowQueue {
     const q = new RowQueue()
@@ -358,14 +326,6 @@ export class RowQueue {
 
   peek(): LogRow | undefined {
     return this.items[this.head]
-  }
-
-  /** The head row's move meta, parsed once. */
-  headMove(): MoveMeta | null {
-    const row = this.items[this.head]
-    if (!row) return null
-    if (this.move?.row !== row) this.move = { row, meta: moveMeta(row.meta) }
-    return this.move.meta
   }
 
   shift(): LogRow | undefined {

@@ -5,6 +5,7 @@
  * input), and the ledger-move `meta` that server writes carry.
  */
 import type { Author, StoredUpdate } from '../store/types'
+import { committedGseq } from '../sync/commitQueue'
 import type { CommittedUpdate } from '../sync/room'
 
 export type LogDoc = 'board' | 'ledger'
@@ -12,6 +13,8 @@ export type LogDoc = 'board' | 'ledger'
 export interface LogRow {
   doc: LogDoc
   seq: number
+  /** the store's order across docs (StoredUpdate.gseq): the fold merges board and ledger by it */
+  gseq: number
   at: number
   author: Author
   update: Uint8Array
@@ -53,16 +56,20 @@ export function moveMeta(meta: unknown): MoveMeta | null {
   }
 }
 
-/** Moves the board watcher makes in the same commit as the board update that caused them. */
-export const causedByBoard = (m: MoveMeta): boolean => m.kind === 'propose' || m.via === 'board'
-
 export function fromStored(doc: LogDoc, r: StoredUpdate): LogRow {
-  return { doc, seq: r.seq, at: r.at, author: r.author, update: r.update, ...(r.meta !== undefined ? { meta: r.meta } : {}) }
+  const { seq, gseq, at, author, update } = r
+  return { doc, seq, gseq, at, author, update, ...(r.meta !== undefined ? { meta: r.meta } : {}) }
 }
 
-/** A committed update as the store will give it back (meta through JSON, as it is stored). */
-export function fromCommitted(doc: LogDoc, u: CommittedUpdate): LogRow {
+/**
+ * A committed update as the store will give it back (meta through JSON, as it
+ * is stored), or null when its gseq is not known here (then it is read back
+ * from the store).
+ */
+export function fromCommitted(doc: LogDoc, u: CommittedUpdate): LogRow | null {
+  const gseq = committedGseq(u.origin)
+  if (gseq === undefined) return null
   const raw = u.origin.source === 'server' ? u.origin.meta : undefined
   const meta = raw === undefined ? undefined : JSON.parse(JSON.stringify(raw))
-  return { doc, seq: u.seq, at: u.at, author: u.author, update: u.update, ...(meta !== undefined ? { meta } : {}) }
+  return { doc, seq: u.seq, gseq, at: u.at, author: u.author, update: u.update, ...(meta !== undefined ? { meta } : {}) }
 }

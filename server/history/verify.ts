@@ -10,6 +10,8 @@
  * reads trust them, so each is compared with the log replayed up to its seq.
  * With `against` (the heads of an earlier export), the chains must also pass
  * through those heads: history up to the export was not rewritten since.
+ * A row's gseq (the store's order across docs) is outside the hash (see
+ * chain.ts); within a doc it must still grow with seq.
  */
 import * as Y from 'yjs'
 import { BOARD_ROOTS, LEDGER_ROOTS } from '../../shared/docLayout'
@@ -130,6 +132,7 @@ async function verifyDoc(
   let running = GENESIS_HASH
   let expected = 1
   let prevRow: StoredUpdate | null = null
+  let gseq = 0
   try {
     for (let after = 0; after < total; after += PAGE) {
       const rows = await readPage(store, doc, after, Math.min(after + PAGE, total))
@@ -142,6 +145,14 @@ async function verifyDoc(
           })
         }
         if (row.prevHash !== running) throw new Broken(linkBreak(doc, prevRow, row, running))
+        if (row.gseq <= gseq) {
+          throw new Broken({
+            chain: doc,
+            seq: row.seq,
+            problem: `row ${row.seq} is numbered ${row.gseq} in the store's order, not after row ${row.seq - 1} (${gseq})`,
+          })
+        }
+        gseq = row.gseq
         prevRow = row
         running = rowHash(running, doc, row)
         if (against && against.seq === row.seq && against.hash !== running) {

@@ -133,8 +133,14 @@ export class VersionIndex {
     if (this.closed) return
     let box = this.inbox.get(negotiationId)
     if (!box) this.inbox.set(negotiationId, (box = []))
-    for (const u of updates) box.push(fromCommitted(doc, u))
-    if (!this.deps.lock) return void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, false))
+    let complete = true
+    for (const u of updates) {
+      const row = fromCommitted(doc, u)
+      if (row) box.push(row)
+      else complete = false
+    }
+    // A row without its gseq is read back from the store instead (the step reads to the heads).
+    if (!this.deps.lock) return void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, !complete))
     // Shared: one step (one lock round) for a burst of commits; it reads the logs to their heads.
     const delay =
       doc === 'ledger' ? (this.deps.sharedStepDelayMs ?? SHARED_STEP_DELAY_MS) : (this.deps.growFlushMs ?? GROW_FLUSH_MS)
@@ -318,9 +324,9 @@ export class VersionIndex {
     return t
   }
 
-  /** Queues the stored rows of one doc after what is queued, up to `upto` (default: the end). */
-  private async backfill(negotiationId: string, t: Tracked, doc: LogDoc, upto?: number): Promise<void> {
-    const rows = await this.deps.store.readUpdates(docName(negotiationId, doc), t.queued[doc], upto)
+  /** Queues the stored rows of one doc after what is queued, to the end. */
+  private async backfill(negotiationId: string, t: Tracked, doc: LogDoc): Promise<void> {
+    const rows = await this.deps.store.readUpdates(docName(negotiationId, doc), t.queued[doc])
     for (const r of rows) {
       if (r.seq !== t.queued[doc] + 1) throw new Error(`${docName(negotiationId, doc)}: seq ${r.seq} follows ${t.queued[doc]}`)
       t[doc].push(fromStored(doc, r))
@@ -337,14 +343,20 @@ export class VersionIndex {
     this.inbox.delete(negotiationId)
     for (const row of box) {
       if (row.seq <= t.queued[row.doc]) continue
-      // Rows committed elsewhere (another instance) or before this negotiation was tracked.
-      if (row.seq > t.queued[row.doc] + 1) await this.backfill(negotiationId, t, row.doc, row.seq - 1)
+      if (row.seq > t.queued[row.doc] + 1) {
+        // Rows that reached the store without passing here (another instance's, or ones committed
+        // before this negotiation was tracked): read both logs to their heads, so that what the
+        // other log holds before them in gseq is queued too before anything is folded.
+        await this.backfill(negotiationId, t, 'board')
+        await this.backfill(negotiationId, t, 'ledger')
+        if (row.seq <= t.queued[row.doc]) continue
+      }
       t[row.doc].push(row)
       t.queued[row.doc] = row.seq
     }
     let events: FoldEvent[] = []
     let folded = 0
-    for (let row = nextRow(t.fold, t.board, t.ledger); row; row = nextRow(t.fold, t.board, t.ledger)) {
+    for (let row = nextRow(t.board, t.ledger); row; row = nextRow(t.board, t.ledger)) {
       events.push(...t.fold.apply(row))
       // A long catch-up (a first start on an old store) must not stall the server: write and yield now and then.
       if (++folded % CATCH_UP_SLICE === 0) {

@@ -1,7 +1,8 @@
 /**
  * The version fold (server/history/fold.ts) over hand-made log rows with
  * chosen timestamps: the grouping rule of CONTRACT.md `Version` and the
- * order in which board and ledger rows are folded.
+ * order in which board and ledger rows are folded (the store's gseq, never
+ * the timestamps).
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -23,12 +24,13 @@ const who = (party: string | null, user = `${party}-user`, role: Author['role'] 
 const SERVER = who(null, 'Parley', 'server')
 const T0 = Date.UTC(2026, 0, 12, 9)
 
-/** A board and a ledger written to like the server does, recording each write as a log row. */
+/** A board and a ledger written to like the server does, recording each write as a log row, numbered in commit order. */
 class Log {
   readonly board = new Y.Doc()
   readonly ledger = new Y.Doc()
   readonly rows: LogRow[] = []
   private seq = { board: 0, ledger: 0 }
+  private gseq = 0
   private statuses = new Map<string, TermStatus>()
 
   private write(docName: 'board' | 'ledger', author: Author, at: number, change: (d: Y.Doc) => void, meta?: unknown) {
@@ -39,7 +41,7 @@ class Log {
     doc.transact(() => change(doc))
     doc.off('update', capture)
     if (!update) throw new Error('no change')
-    this.rows.push({ doc: docName, seq: ++this.seq[docName], at, author, update, ...(meta ? { meta } : {}) })
+    this.rows.push({ doc: docName, seq: ++this.seq[docName], gseq: ++this.gseq, at, author, update, ...(meta ? { meta } : {}) })
   }
 
   open(at = T0): this {
@@ -47,14 +49,16 @@ class Log {
     return this
   }
 
-  /** A term appears on the board; the watcher's `propose` is queued first, with an `at` up to 1 ms earlier. */
+  /**
+   * A term appears on the board and the watcher proposes it: one commit, the board row first
+   * (gseq), though the propose was queued while the board update was applied — its `at` may be earlier.
+   */
   add(author: Author, at: number, id: string, title: string, body: string, proposeAt = at): this {
     const t = applyMove(undefined, { kind: 'propose', party: author.party }, ['a', 'b'], proposeAt)
     this.statuses.set(id, t.status)
     const meta = { kind: 'propose', termIds: [id], party: author.party, user: author.user, via: 'board' }
-    this.write('ledger', author, proposeAt, (d) => writeStatus(d, id, t.status), meta)
     this.write('board', author, at, (d) => insertTerm(d, id, { title, body }))
-    // the propose was queued first: put its row after the board row in the list, as the logs do not say
+    this.write('ledger', author, proposeAt, (d) => writeStatus(d, id, t.status), meta)
     return this
   }
 
@@ -110,7 +114,7 @@ function fold(log: Log, f = freshFold()): VersionRecord[] {
   const boardRows = RowQueue.of(log.rows.filter((r) => r.doc === 'board'))
   const ledgerRows = RowQueue.of(log.rows.filter((r) => r.doc === 'ledger'))
   const byN = new Map<number, VersionRecord>()
-  for (let row = nextRow(f, boardRows, ledgerRows); row; row = nextRow(f, boardRows, ledgerRows)) {
+  for (let row = nextRow(boardRows, ledgerRows); row; row = nextRow(boardRows, ledgerRows)) {
     for (const ev of f.apply(row)) byN.set(ev.version.n, ev.version)
   }
   for (const v of byN.values()) f.seal(v)
@@ -251,7 +255,7 @@ describe('the order of board and ledger rows', () => {
     expect(v).toMatchObject({ kind: 'propose', boardSeq: 1, ledgerSeq: 2, summary: "Alpha proposed 'Scope'" })
   })
 
-  it('[H12] a command move comes after board rows up to its time, before later ones', () => {
+  it('[H12] a command move comes where the store numbered it, between the board rows before and after it', () => {
     const log = new Log()
       .open()
       .add(SERVER, T0, 't1', 'Deadline', 'Within 30 days.')
@@ -261,6 +265,28 @@ describe('the order of board and ledger rows', () => {
     const vs = fold(log)
     expect(kinds(vs)).toEqual(['propose', 'edit', 'accept', 'edit'])
     expect(vs[2]).toMatchObject({ boardSeq: 2, ledgerSeq: 3 })
+  })
+
+  it('[H12b] clocks do not order the logs: an accept stamped minutes before the edit it accepted still follows it', () => {
+    // Beta's instance runs five minutes slow: its accept of the edited text carries an earlier time.
+    const slow = -5 * 60_000
+    const log = new Log()
+      .open()
+      .add(SERVER, T0, 't1', 'Deadline', 'Within 30 days.')
+      .type(A, T0 + 60_000, 't1', 'Within 45 days.')
+      .move(B, T0 + 61_000 + slow, 'accept', 't1')
+      .move(A, T0 + 62_000, 'accept', 't1')
+      .type(B, T0 + 63_000 + slow, 't1', 'Within 45 days, or 60.')
+    const vs = fold(log)
+    expect(vs.map((v) => `${v.kind}:${v.party}`)).toEqual([
+      'propose:null',
+      'edit:a',
+      'accept:b',
+      'accept:a',
+      'agree:a',
+      'edit:b',
+    ])
+    expect(vs[2]).toMatchObject({ boardSeq: 2, ledgerSeq: 3, at: T0 + 61_000 + slow })
   })
 
   it('[H13] folding in two goes (a restart from the stored newest version) gives the same versions', () => {
