@@ -68,6 +68,10 @@ function proposal(t: ExportTerm, name: (id: string | null) => string | null): st
 
 const changed = (segs: Seg[]) => segs.some((s) => s.op !== 'eq')
 
+/** Board entries that do not fit the layout (stored before the server refused them) are named, not drawn. */
+const SKIPPED_NOTE =
+  'These entries of the board could not be read as terms, notes or links (they were stored before Parley refused such updates) and are not part of this record:'
+
 // ── Markdown ─────────────────────────────────────────────────────────────
 //
 // Everything a record shows comes from somebody: titles, party names, user
@@ -193,6 +197,13 @@ export function renderMarkdown(doc: ExportDoc): string {
     out.push('')
   }
 
+  if (doc.skipped?.length) {
+    out.push('## Left out', '')
+    out.push(mdText(SKIPPED_NOTE), '')
+    for (const entry of doc.skipped) out.push(`- ${mdCode(entry)}`)
+    out.push('')
+  }
+
   out.push('## Concession history', '')
   out.push('| # | Time | Delegation | By | Event | What happened |', '| ---: | --- | --- | --- | --- | --- |')
   for (const v of doc.versions) {
@@ -315,6 +326,15 @@ export function renderHtml(doc: ExportDoc): string {
   }
   if (doc.notes.length > 0) {
     parts.push('<h2>Notes on the board</h2>', '<ul>', ...doc.notes.map((note) => `<li>${esc(note.text)}</li>`), '</ul>')
+  }
+  if (doc.skipped?.length) {
+    parts.push(
+      '<h2>Left out</h2>',
+      `<p>${esc(SKIPPED_NOTE)}</p>`,
+      '<ul>',
+      ...doc.skipped.map((entry) => `<li><code>${esc(entry)}</code></li>`),
+      '</ul>',
+    )
   }
   parts.push(
     '<h2>Concession history</h2>',

@@ -214,6 +214,9 @@ describe('[LY3] a store written before the check holds a malformed entry: every 
         }
         expect((await get(`/diff?from=0&to=${last}`)).status).toBe(200)
         for (const format of ['md', 'html', 'json']) expect((await get(`/export?format=${format}`)).status, format).toBe(200)
+        // The Markdown and HTML exports say what they left out.
+        expect(await (await get('/export?format=md')).text()).toMatch(/## Left out[\s\S]*`terms\/bad`/)
+        expect(await (await get('/export?format=html')).text()).toContain('<li><code>terms/bad</code></li>')
         const json = (await (await get('/export?format=json')).json()) as { skipped?: string[]; terms: Array<{ id: string }> }
         expect(json.skipped).toEqual(['links/l-bad', 'notes/n-bad', 'terms/bad'])
         expect(json.terms.map((t) => t.id)).toEqual([termId])
