@@ -120,12 +120,13 @@ describe.skipIf(!pgUrl || !redis)('Redis restarted, PostgreSQL unreachable', () 
       'before. down-a0 down-a1 down-a2 down-a3 down-a4 after-a0 after-a1 after-a2 after-a3 after-a4',
     )
 
-    // Live fan-out again: awareness (never stored) crosses instances only over Redis.
-    a.provider.awareness.setLocalStateField('user', { name: 'A-after-restart' })
+    // Live fan-out again: awareness (never stored) crosses instances only over Redis. (Not `user`:
+    // the server stamps that field from the token.)
+    a.provider.awareness.setLocalStateField('cursor', { at: 'after-restart' })
     await waitFor(
       () =>
-        (b.provider.awareness.getStates().get(a.doc.clientID) as { user?: { name: string } } | undefined)?.user?.name ===
-        'A-after-restart',
+        (b.provider.awareness.getStates().get(a.doc.clientID) as { cursor?: { at: string } } | undefined)?.cursor?.at ===
+        'after-restart',
       { timeout: SYNC_MS, what: 'awareness over the new Redis' },
     )
     // socket.io's adapter resubscribed too: a command on instance 0 reaches a reviewer on instance 2.
