@@ -5,14 +5,38 @@
  * term removed by anyone but its proposer is put back (only the proposing
  * delegation may withdraw, and an agreed term cannot vanish).
  *
- * It runs inside the transaction that applies the board update, so its
- * ledger writes join the same group commit. It runs on every keystroke, so it
- * reads no more than it needs: a term's text once, and the ledger's status of
- * a term only when an edit could change it (an agreed term).
+ * It runs inside the transaction that applies the board update, so proposals
+ * and withdrawals join the same group commit (appended after the board rows
+ * that caused them: see server/sync/commitQueue.ts). It runs on every
+ * keystroke, so it reads no more than it needs: a term's text once, and the
+ * ledger's status of a term only when an edit could change it (an agreed term).
+ *
+ * A reopen is different: it races the commands. Both parties' instances may
+ * see an edit of an agreed term at once, or a command may accept it on
+ * another instance, each deciding on a ledger the other has not seen yet —
+ * and a transaction cannot wait for a lock. So an edit of an agreed term only
+ * queues its term here; once the edit is committed, the negotiation service
+ * takes the command lock, catches both docs up, and `decideReopens` decides
+ * again on what they hold then, writing the reopen only if it still applies.
+ * Commands decide the queue first, under the same lock, before their own move.
+ * An edit of an agreed term that this instance did not take (another
+ * instance's, or one found when the board is loaded: its reopen died with a
+ * crash) is queued too, without an editor, and decided only after a grace
+ * period in which the instance that took it reopens it itself.
  */
 import * as Y from 'yjs'
-import { board, insertTerm, ledger, readStatus, statusFromMap, textOf, writeStatus, type NewTerm } from '../../shared/docLayout'
-import { applyMove, type MoveOutcome } from '../../shared/negotiation'
+import {
+  board,
+  insertTerm,
+  ledger,
+  readStatus,
+  statusFromMap,
+  termText,
+  textOf,
+  writeStatus,
+  type NewTerm,
+} from '../../shared/docLayout'
+import { applyMove, termHash, type MoveOutcome } from '../../shared/negotiation'
 import type { Room, UpdateOrigin } from '../sync/room'
 import type { Author } from '../store/types'
 
@@ -38,17 +62,49 @@ interface TermTouches {
   removed: Set<string>
 }
 
-export interface PartyLookup {
+/** What the watcher needs from the negotiation layer. */
+export interface WatcherHost {
   partiesOf(negotiationId: string): Promise<Array<{ id: string }>>
+  /**
+   * Reopens are queued for this board: run `decideReopens` under the
+   * negotiation's command lock, on caught-up docs, `delayMs` from now.
+   */
+  reopensDue(negotiationId: string, rooms: { board: Room; ledger: Room }, delayMs: number): void
 }
+
+/** An edit of an agreed term whose reopen is to be decided under the negotiation's lock. */
+interface QueuedReopen {
+  /** who edited; null: not known here (see UNSEEN_EDIT_GRACE_MS) */
+  author: Author | null
+  /** not decided before (ms, Date.now) */
+  notBefore: number
+  /** settles once the board room committed (or failed) the batch holding the edit */
+  committed: Promise<void>
+}
+
+/**
+ * How long an edit of an agreed term that this instance did not take waits before this instance
+ * reopens the term: the instance that took it does so within a commit and a lock round, unless
+ * it died in between.
+ */
+export const UNSEEN_EDIT_GRACE_MS = 10_000
+/** The longest a reopen waits for its edit's commit (which always ends, in success or failure). */
+const COMMIT_WAIT_MS = 15_000
+const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
 
 export class BoardWatcher {
   /** last known text of every term per board, to put back a term removed without the right */
   private texts = new WeakMap<Room, Map<string, NewTerm>>()
   private parties = new Map<string, string[]>()
+  /** per board room: terms whose reopen waits to be decided */
+  private reopens = new WeakMap<Room, Map<string, QueuedReopen>>()
+  /** per board room: settles when it next commits or fails a batch */
+  private nextCommit = new WeakMap<Room, { promise: Promise<void>; settle: () => void }>()
+  /** see UNSEEN_EDIT_GRACE_MS (tests shorten it) */
+  unseenEditGraceMs = UNSEEN_EDIT_GRACE_MS
 
   constructor(
-    private readonly lookup: PartyLookup,
+    private readonly host: WatcherHost,
     private readonly now: () => number,
   ) {}
 
@@ -56,7 +112,7 @@ export class BoardWatcher {
     const negotiationId = boardRoom.name.split('/')[0]!
     this.parties.set(
       negotiationId,
-      (await this.lookup.partiesOf(negotiationId)).map((p) => p.id),
+      (await this.host.partiesOf(negotiationId)).map((p) => p.id),
     )
     const attach = (doc: Y.Doc) => {
       const cache = new Map<string, NewTerm>()
@@ -65,7 +121,98 @@ export class BoardWatcher {
       board(doc).terms.observeDeep((events, txn) => this.onTermsChanged(negotiationId, boardRoom, ledgerRoom, events, txn))
     }
     attach(boardRoom.doc)
-    boardRoom.addListener({ onDocReplaced: (room) => attach(room.doc) })
+    const committed = () => {
+      this.nextCommit.get(boardRoom)?.settle()
+      this.nextCommit.delete(boardRoom)
+    }
+    boardRoom.addListener({
+      onCommitted: committed,
+      onDocReplaced: (room) => {
+        attach(room.doc)
+        committed()
+      },
+    })
+    // An agreed term whose text no longer matches: its edit was committed, its reopen was not (a crash between).
+    ledger(ledgerRoom.doc).status.forEach((m, termId) => {
+      if (!(m instanceof Y.Map) || m.get('state') !== 'agreed') return
+      const text = termText(boardRoom.doc, termId)
+      if (text && termHash(text) !== m.get('agreedHash')) this.queueReopen(negotiationId, boardRoom, ledgerRoom, termId, null)
+    })
+  }
+
+  /**
+   * Decides the queued reopens of a board that are due, on the docs as they are now: the caller
+   * holds the negotiation's command lock and has caught both up. Each is written only if the term
+   * is still agreed and its text still differs from the agreed text; resolves once the writes are
+   * durable. A reopen that could not be written is queued again (and the error thrown).
+   */
+  async decideReopens(boardRoom: Room, ledgerRoom: Room): Promise<void> {
+    const queued = this.reopens.get(boardRoom)
+    if (!queued || queued.size === 0) return
+    const now = Date.now()
+    const due = [...queued].filter(([, q]) => q.notBefore <= now)
+    for (const [termId] of due) queued.delete(termId)
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(due.map(([, q]) => q.committed)),
+      new Promise((resolve) => (timer = setTimeout(resolve, COMMIT_WAIT_MS))),
+    ])
+    clearTimeout(timer)
+    const parties = this.parties.get(boardRoom.name.split('/')[0]!) ?? []
+    const writes: Array<{ termId: string; q: QueuedReopen; write: Promise<number> }> = []
+    for (const [termId, q] of due) {
+      const statusMap = ledger(ledgerRoom.doc).status.get(termId)
+      const text = termText(boardRoom.doc, termId)
+      if (!(statusMap instanceof Y.Map) || statusMap.get('state') !== 'agreed' || !text) continue
+      const status = statusFromMap(statusMap)
+      const t = applyMove(status, { kind: 'edit', party: q.author?.party ?? '', text }, parties, this.now())
+      if (t.outcome !== 'reopen') continue
+      const meta: LedgerMoveMeta = q.author
+        ? this.meta('reopen', termId, q.author)
+        : { kind: 'reopen', termIds: [termId], party: null, user: SERVER_AUTHOR.user, reason: 'its text no longer matches the agreed text' }
+      const write = ledgerRoom.serverWrite(q.author ?? SERVER_AUTHOR, (doc) => writeStatus(doc, termId, t.status), meta)
+      if (write) writes.push({ termId, q, write })
+    }
+    const failed = (await Promise.allSettled(writes.map((w) => w.write))).flatMap((r, i) =>
+      r.status === 'rejected' ? [{ ...writes[i]!, err: r.reason as unknown }] : [],
+    )
+    if (failed.length === 0) return
+    for (const f of failed) if (!queued.has(f.termId)) queued.set(f.termId, { ...f.q, committed: Promise.resolve() })
+    throw failed[0]!.err
+  }
+
+  /** How many terms of this board wait for a reopen decision that is due now. */
+  queuedReopens(boardRoom: Room): number {
+    const now = Date.now()
+    let due = 0
+    for (const q of this.reopens.get(boardRoom)?.values() ?? []) if (q.notBefore <= now) due++
+    return due
+  }
+
+  private queueReopen(negotiationId: string, boardRoom: Room, ledgerRoom: Room, termId: string, author: Author | null): void {
+    let queued = this.reopens.get(boardRoom)
+    if (!queued) this.reopens.set(boardRoom, (queued = new Map()))
+    const known = queued.get(termId)
+    // The first editor reopened it; an unseen edit never displaces a known one.
+    if (known && (known.author || !author)) return
+    const delay = author ? 0 : this.unseenEditGraceMs
+    queued.set(termId, {
+      author,
+      notBefore: Date.now() + delay,
+      committed: author ? this.committedSoon(boardRoom) : Promise.resolve(),
+    })
+    this.host.reopensDue(negotiationId, { board: boardRoom, ledger: ledgerRoom }, delay)
+  }
+
+  /** Settles when the board room next commits or fails a batch: the one holding the update being applied now. */
+  private committedSoon(boardRoom: Room): Promise<void> {
+    let next = this.nextCommit.get(boardRoom)
+    if (!next) {
+      let settle!: () => void
+      const promise = new Promise<void>((resolve) => (settle = resolve))
+      this.nextCommit.set(boardRoom, (next = { promise, settle }))
+    }
+    return next.promise
   }
 
   private onTermsChanged(
@@ -76,26 +223,18 @@ export class BoardWatcher {
     txn: Y.Transaction,
   ): void {
     const origin = txn.origin as UpdateOrigin | null
-    // Only changes made here: another instance's updates were handled by the instance that took them.
-    if (!origin || typeof origin !== 'object' || !('source' in origin)) return
-    if (origin.source !== 'connection' && origin.source !== 'server') return
-    const touches: TermTouches = { text: new Set(), layout: new Set(), added: new Set(), removed: new Set() }
     const terms = board(boardRoom.doc).terms
-    for (const ev of events) {
-      if (ev.target === terms) {
-        for (const [termId, change] of ev.changes.keys) {
-          if (change.action === 'add') touches.added.add(termId)
-          else if (change.action === 'delete') touches.removed.add(termId)
-          else touches.text.add(termId) // the whole term map was replaced
+    const touches = touchesOf(events, terms)
+    const local = !!origin && typeof origin === 'object' && 'source' in origin
+    if (!local || (origin.source !== 'connection' && origin.source !== 'server')) {
+      // Another instance's update: that instance proposes, withdraws and puts back. A reopen it owes
+      // is watched for, in case it died before writing it.
+      for (const termId of touches.text) {
+        if (ledger(ledgerRoom.doc).status.get(termId)?.get('state') === 'agreed') {
+          this.queueReopen(negotiationId, boardRoom, ledgerRoom, termId, null)
         }
-        continue
       }
-      const termId = ev.path[0]
-      if (typeof termId !== 'string') continue
-      const field = ev.target instanceof Y.Text ? ev.path[1] : undefined
-      if (field === 'title' || field === 'body') touches.text.add(termId)
-      else if (ev instanceof Y.YMapEvent && (ev.keysChanged.has('title') || ev.keysChanged.has('body'))) touches.text.add(termId)
-      else touches.layout.add(termId)
+      return
     }
 
     const author = origin.author
@@ -123,9 +262,8 @@ export class BoardWatcher {
       if (!(statusMap instanceof Y.Map) || statusMap.get('state') !== 'agreed') continue
       const text = { title: snapshot.title, body: snapshot.body }
       const t = applyMove(statusFromMap(statusMap), { kind: 'edit', party: author.party, text }, parties, now)
-      if (t.outcome === 'reopen') {
-        moves.push({ termId, run: (doc) => writeStatus(doc, termId, t.status), meta: this.meta('reopen', termId, author) })
-      }
+      // Decided again, under the lock, once this edit is committed (see the top of this file).
+      if (t.outcome === 'reopen') this.queueReopen(negotiationId, boardRoom, ledgerRoom, termId, author)
     }
     for (const termId of touches.layout) {
       const snapshot = snapshotTerm(boardRoom.doc, termId)
@@ -165,6 +303,28 @@ export class BoardWatcher {
   private meta(kind: LedgerMoveMeta['kind'], termId: string, author: Author): LedgerMoveMeta {
     return { kind, termIds: [termId], party: author.party, user: author.user, via: 'board' }
   }
+}
+
+/** Which terms a board transaction added, removed, or changed in text or layout. */
+function touchesOf(events: Array<Y.YEvent<any>>, terms: Y.AbstractType<any>): TermTouches {
+  const touches: TermTouches = { text: new Set(), layout: new Set(), added: new Set(), removed: new Set() }
+  for (const ev of events) {
+    if (ev.target === terms) {
+      for (const [termId, change] of ev.changes.keys) {
+        if (change.action === 'add') touches.added.add(termId)
+        else if (change.action === 'delete') touches.removed.add(termId)
+        else touches.text.add(termId) // the whole term map was replaced
+      }
+      continue
+    }
+    const termId = ev.path[0]
+    if (typeof termId !== 'string') continue
+    const field = ev.target instanceof Y.Text ? ev.path[1] : undefined
+    if (field === 'title' || field === 'body') touches.text.add(termId)
+    else if (ev instanceof Y.YMapEvent && (ev.keysChanged.has('title') || ev.keysChanged.has('body'))) touches.text.add(termId)
+    else touches.layout.add(termId)
+  }
+  return touches
 }
 
 function snapshotTerm(doc: Y.Doc, termId: string): NewTerm | null {

@@ -25,7 +25,7 @@ import type { TokenService } from '../auth/tokens'
 import type { Revocations } from '../auth/revocations'
 import { ParleyError, badRequest } from '../errors'
 import { assignParties, newNegotiationId, newTermId } from './ids'
-import { BoardWatcher, type LedgerMoveMeta } from './boardWatcher'
+import { BoardWatcher, type LedgerMoveMeta, type WatcherHost } from './boardWatcher'
 
 /** Who issues a command: from the token. */
 export interface Actor {
@@ -51,14 +51,21 @@ const EXISTS_TTL_MS = 5000
 /**
  * The Store lock a negotiation's commands run under: with several instances,
  * two commands on one negotiation (both parties accepting at once, on
- * different instances) must not decide on the same stale ledger.
+ * different instances) must not decide on the same stale ledger. Reopens
+ * caused by edits of agreed terms are decided under it too (boardWatcher.ts).
  */
 export const commandLockKey = (negotiationId: string) => `commands:${negotiationId}`
 
-export class NegotiationService {
+/** A round of reopen decisions that failed (the lock or the store) is tried again this much later. */
+const REOPEN_RETRY_MS = 1000
+
+export class NegotiationService implements WatcherHost {
   private cache = new Map<string, { record: NegotiationRecord | null; at: number }>()
   readonly boardWatcher: BoardWatcher
   private deletedListeners: Array<(id: string) => void> = []
+  /** per negotiation: the round of reopen decisions running or queued (one at a time) */
+  private reopenRounds = new Map<string, Promise<void>>()
+  private reopenTimers = new Map<string, NodeJS.Timeout>()
 
   constructor(
     private readonly store: Store,
@@ -225,6 +232,8 @@ export class NegotiationService {
       const ledger = await this.registry.get(ledgerDocName(actor.negotiationId))
       await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
         await Promise.all([this.registry.catchUpNow(ledger), this.registry.catchUpNow(board)])
+        // An edit this instance took before the command reopens the term first.
+        await this.boardWatcher.decideReopens(board, ledger)
         await this.decideMove({ ...actor, party }, kind, termId, parties, board, ledger, reason)
       })
     } finally {
@@ -267,6 +276,11 @@ export class NegotiationService {
     const meta: LedgerMoveMeta = { kind: 'checkpoint', termIds: [], party: actor.party, user: actor.user, name }
     await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
       await this.registry.catchUpNow(ledger)
+      const board = this.registry.peek(boardDocName(actor.negotiationId))
+      if (board && this.boardWatcher.queuedReopens(board) > 0) {
+        await this.registry.catchUpNow(board)
+        await this.boardWatcher.decideReopens(board, ledger)
+      }
       const at = this.now()
       await ledger.serverWrite(
         this.authorOf(actor),
@@ -288,6 +302,11 @@ export class NegotiationService {
       const meta = { kind: 'restore', termIds: [termId], party: actor.party, user: actor.user, restoredFrom: fromVersion }
       await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
         await this.registry.catchUpNow(board)
+        const ledger = this.registry.peek(ledgerDocName(actor.negotiationId))
+        if (ledger && this.boardWatcher.queuedReopens(board) > 0) {
+          await this.registry.catchUpNow(ledger)
+          await this.boardWatcher.decideReopens(board, ledger)
+        }
         const write = board.serverWrite(
           this.authorOf(actor),
           (doc) => {
@@ -300,6 +319,43 @@ export class NegotiationService {
     } finally {
       this.registry.scheduleUnload(board)
     }
+  }
+
+  // ── reopens caused by edits (boardWatcher.ts) ─────────────────────────────
+
+  /** WatcherHost: decides a board's queued reopens under the negotiation's command lock, `delayMs` from now. */
+  reopensDue(negotiationId: string, rooms: { board: Room; ledger: Room }, delayMs: number): void {
+    if (delayMs > 0) {
+      if (this.reopenTimers.has(negotiationId)) return
+      const timer = setTimeout(() => {
+        this.reopenTimers.delete(negotiationId)
+        this.reopensDue(negotiationId, rooms, 0)
+      }, delayMs)
+      timer.unref()
+      this.reopenTimers.set(negotiationId, timer)
+      return
+    }
+    const round = (this.reopenRounds.get(negotiationId) ?? Promise.resolve())
+      .then(() => this.decideReopens(negotiationId, rooms.board, rooms.ledger))
+      .catch(() => this.reopensDue(negotiationId, rooms, REOPEN_RETRY_MS))
+      .finally(() => {
+        if (this.reopenRounds.get(negotiationId) === round) this.reopenRounds.delete(negotiationId)
+      })
+    this.reopenRounds.set(negotiationId, round)
+  }
+
+  /** Resolves once no reopen decision is running or due now (tests settle on it). */
+  async reopensSettled(): Promise<void> {
+    while (this.reopenRounds.size > 0) await Promise.all([...this.reopenRounds.values()])
+  }
+
+  private async decideReopens(negotiationId: string, board: Room, ledger: Room): Promise<void> {
+    // An unloaded board took its queue with it; the next load finds what is still owed.
+    if (board.doc.isDestroyed || this.boardWatcher.queuedReopens(board) === 0) return
+    await this.store.withLock(commandLockKey(negotiationId), async () => {
+      await Promise.all([this.registry.catchUpNow(ledger), this.registry.catchUpNow(board)])
+      await this.boardWatcher.decideReopens(board, ledger)
+    })
   }
 
   authorOf(actor: Actor): Author {

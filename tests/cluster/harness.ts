@@ -62,6 +62,8 @@ export interface ClusterOptions {
   /** DATABASE_URL the instances use (e.g. through a proxy); default: the schema's */
   databaseUrl?: (schema: TestSchema) => string
   env?: Record<string, string>
+  /** more environment for instance i alone (e.g. a clock of its own) */
+  envFor?: (i: number) => Record<string, string>
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
@@ -79,7 +81,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...opts.env,
   }
   const start = async (i: number) => {
-    const p = await spawnInstance(env, ports[i])
+    const p = await spawnInstance({ ...env, ...opts.envFor?.(i) }, ports[i])
     ports[i] = p.port
     instances[i] = p
     return p

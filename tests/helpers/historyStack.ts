@@ -204,6 +204,8 @@ export async function startHistoryStack(opts: StackOptions = {}): Promise<Histor
       for (let i = 0; i < 5; i++) {
         await commits.drain()
         await new Promise((r) => setImmediate(r))
+        // a reopen caused by an edit is decided once the edit is committed, under the command lock
+        await service.reopensSettled()
       }
       await commits.drain()
       await index.settled(id)
