@@ -50,7 +50,7 @@ export interface LedgerMoveMeta {
   name?: string
   /** for `restore`: the version whose text was put back */
   restoredFrom?: number
-  /** made here, in reaction to a board update (the history folds it right after that update) */
+  /** made here, in reaction to a board update (a reopen: decided once that update was committed) */
   via?: 'board'
 }
 
@@ -90,6 +90,8 @@ interface QueuedReopen {
 export const UNSEEN_EDIT_GRACE_MS = 10_000
 /** The longest a reopen waits for its edit's commit (which always ends, in success or failure). */
 const COMMIT_WAIT_MS = 15_000
+/** A reopen that could not be written is tried again this much later. */
+const RETRY_MS = 1000
 const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
 
 export class BoardWatcher {
@@ -178,7 +180,15 @@ export class BoardWatcher {
     )
     if (failed.length === 0) return
     for (const f of failed) if (!queued.has(f.termId)) queued.set(f.termId, { ...f.q, committed: Promise.resolve() })
+    this.host.reopensDue(boardRoom.name.split('/')[0]!, { board: boardRoom, ledger: ledgerRoom }, RETRY_MS)
     throw failed[0]!.err
+  }
+
+  /** ms until the next queued reopen of this board is due (0: now), or null when none is queued. */
+  nextReopenIn(boardRoom: Room): number | null {
+    let next: number | null = null
+    for (const q of this.reopens.get(boardRoom)?.values() ?? []) next = Math.min(next ?? Infinity, q.notBefore)
+    return next === null ? null : Math.max(0, next - Date.now())
   }
 
   /** How many terms of this board wait for a reopen decision that is due now. */

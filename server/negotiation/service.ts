@@ -65,7 +65,7 @@ export class NegotiationService implements WatcherHost {
   private deletedListeners: Array<(id: string) => void> = []
   /** per negotiation: the round of reopen decisions running or queued (one at a time) */
   private reopenRounds = new Map<string, Promise<void>>()
-  private reopenTimers = new Map<string, NodeJS.Timeout>()
+  private reopenTimers = new Map<string, { timer: NodeJS.Timeout; due: number }>()
 
   constructor(
     private readonly store: Store,
@@ -326,17 +326,25 @@ export class NegotiationService implements WatcherHost {
   /** WatcherHost: decides a board's queued reopens under the negotiation's command lock, `delayMs` from now. */
   reopensDue(negotiationId: string, rooms: { board: Room; ledger: Room }, delayMs: number): void {
     if (delayMs > 0) {
-      if (this.reopenTimers.has(negotiationId)) return
+      const due = Date.now() + delayMs
+      const scheduled = this.reopenTimers.get(negotiationId)
+      if (scheduled && scheduled.due <= due) return
+      if (scheduled) clearTimeout(scheduled.timer)
       const timer = setTimeout(() => {
         this.reopenTimers.delete(negotiationId)
         this.reopensDue(negotiationId, rooms, 0)
       }, delayMs)
       timer.unref()
-      this.reopenTimers.set(negotiationId, timer)
+      this.reopenTimers.set(negotiationId, { timer, due })
       return
     }
     const round = (this.reopenRounds.get(negotiationId) ?? Promise.resolve())
-      .then(() => this.decideReopens(negotiationId, rooms.board, rooms.ledger))
+      .then(async () => {
+        await this.decideReopens(negotiationId, rooms.board, rooms.ledger)
+        // Edits seen from elsewhere wait out their grace period: come back for them then.
+        const next = rooms.board.doc.isDestroyed ? null : this.boardWatcher.nextReopenIn(rooms.board)
+        if (next !== null && next > 0) this.reopensDue(negotiationId, rooms, next)
+      })
       .catch(() => this.reopensDue(negotiationId, rooms, REOPEN_RETRY_MS))
       .finally(() => {
         if (this.reopenRounds.get(negotiationId) === round) this.reopenRounds.delete(negotiationId)
