@@ -108,10 +108,11 @@ describe.skipIf(!pgUrl || !redisUrl)('three instances on PostgreSQL and Redis', 
     const b = yClient(ws(2), `${neg.id}/board`, { token: neg.tokens.negotiator.b!, name: 'B' })
     open.push(a, b)
     await Promise.all([synced(a, SYNC_MS), synced(b, SYNC_MS)])
-    a.provider.awareness.setLocalStateField('user', { name: 'A-cursor' })
+    // (Not `user`: the server stamps that field from the token.)
+    a.provider.awareness.setLocalStateField('cursor', { at: 'A-cursor' })
     await waitFor(
       () =>
-        (b.provider.awareness.getStates().get(a.doc.clientID) as { user?: { name: string } } | undefined)?.user?.name ===
+        (b.provider.awareness.getStates().get(a.doc.clientID) as { cursor?: { at: string } } | undefined)?.cursor?.at ===
         'A-cursor',
     )
   })
