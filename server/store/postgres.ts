@@ -161,14 +161,13 @@ const SQL = {
   // rows' gseqs are drawn here, under those locks (so within a doc they follow seq), and handed
   // out in ascending order along the batch, whatever order nextval ran in.
   writeBatch: `WITH g AS (
-                 SELECT v, row_number() OVER (ORDER BY v) AS i
+                 SELECT array_agg(v ORDER BY v) AS vs
                    FROM (SELECT nextval('updates_gseq') AS v FROM generate_series(1, cardinality($2::bigint[]))) AS drawn
                ), rows AS (
                  INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash, gseq)
-                 SELECT u.d, u.s, u.a, u.au, u.da, u.m, u.p, g.v
+                 SELECT u.d, u.s, u.a, u.au, u.da, u.m, u.p, g.vs[u.i]
                    FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[], $6::text[], $7::text[])
-                        WITH ORDINALITY AS u(d, s, a, au, da, m, p, i)
-                   JOIN g USING (i)
+                        WITH ORDINALITY AS u(d, s, a, au, da, m, p, i), g
                  RETURNING gseq
                ), heads AS (
                  UPDATE docs SET head_seq = v.seq, head_hash = v.hash
