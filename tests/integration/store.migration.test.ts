@@ -11,7 +11,8 @@
  *       after the migration makes the very same versions;
  * [SM2] a history written through the real stack, the gseq column then taken
  *       out again: the same, on a larger history;
- * and a migrated store keeps numbering new rows after the old ones.
+ * and a migrated store keeps numbering new rows after the old ones (PostgreSQL:
+ * also those an instance of the previous build appends during a rolling upgrade).
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import Database from 'better-sqlite3'
@@ -484,6 +485,17 @@ describe.skipIf(!pgUrl)('migrating a PostgreSQL schema written before gseq', () 
     expect(await old.schemaVersion()).toBe(1)
     await old.insert(log, stored)
     await checkMigrated(old, log.order, stored, log.versions())
+    // An instance of the previous build, during a rolling upgrade, appends as it always did: its row
+    // draws from the same sequence instead of failing.
+    const max = (await sql<{ max: number }>(url, 'SELECT max(gseq)::float8 AS max FROM updates'))[0]!.max
+    const [row] = await sql<{ gseq: number }>(
+      url,
+      `INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash)
+       SELECT id, head_seq + 1, $1, (SELECT min(id) FROM authors), '\\x00', NULL, head_hash FROM docs WHERE name = $2
+       RETURNING gseq::float8 AS gseq`,
+      [T0 + 10_000, `${NEG.id}/ledger`],
+    )
+    expect(row!.gseq).toBeGreaterThan(max)
   })
 
   it('[SM2] a history written through the stack, then taken back to migration 1: the same versions after the migration', async () => {

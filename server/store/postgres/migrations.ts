@@ -183,8 +183,8 @@ export async function migrate(client: PoolClient): Promise<{ from: number; to: n
 const BACKFILL_CHUNK = 10_000
 
 /**
- * Numbers the rows already in the log (see ../logOrder.ts), then makes gseq
- * required and starts the sequence after the last number given. The log
+ * Numbers the rows already in the log (see ../logOrder.ts), then starts the
+ * sequence after the last number given and makes gseq required. The log
  * refuses UPDATE (migration 1's trigger): the trigger is off for this one
  * transaction, which holds the table exclusively meanwhile.
  */
@@ -241,6 +241,9 @@ async function backfillGseq(client: PoolClient): Promise<void> {
   }
   await flush()
   await client.query('ALTER TABLE updates ENABLE TRIGGER updates_append_only')
-  await client.query('ALTER TABLE updates ALTER COLUMN gseq SET NOT NULL')
   await client.query(`SELECT setval('updates_gseq', $1, $2)`, [Math.max(last, 1), last > 0])
+  // Today's appends set gseq themselves. The default is for instances of the previous build still
+  // running during a rolling upgrade: their rows, inserted under the same doc locks, draw from the
+  // same sequence instead of failing on NOT NULL.
+  await client.query(`ALTER TABLE updates ALTER COLUMN gseq SET DEFAULT nextval('updates_gseq'), ALTER COLUMN gseq SET NOT NULL`)
 }
