@@ -407,12 +407,13 @@ export class SqliteStore implements Store {
 
   /**
    * Here an append's outcome is unknown only when its transaction committed and the WAL sync
-   * after it failed: the rows are in the file, and a read (which waits for a working sync)
-   * finds them.
+   * after it failed: the rows are in the file. They count as stored once a sync succeeds (it
+   * covers everything written before it); until then this throws, like the sync.
    */
   async settleAppend(planned: AppendResult[]): Promise<boolean> {
     const first = planned[0]
     if (!first) return false
+    await this.sync.afterWrite()
     const [row] = await this.readUpdates(first.doc, first.seq - 1, first.seq)
     return !!row && logRowHash(row.prevHash, row, row.seq) === first.hash
   }
