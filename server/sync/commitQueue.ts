@@ -86,8 +86,13 @@ export class CommitQueue {
    */
   async drain(): Promise<void> {
     while (!this.settling && (this.inFlight || this.scheduled || this.dirty.size > 0)) {
-      if (this.inFlight) await Promise.race([this.inFlight, new Promise<void>((r) => this.settlingListeners.push(r))])
-      else await this.flush()
+      if (this.inFlight) {
+        let listener!: () => void
+        const settles = new Promise<void>((resolve) => (listener = resolve))
+        this.settlingListeners.push(listener)
+        await Promise.race([this.inFlight, settles])
+        this.settlingListeners = this.settlingListeners.filter((l) => l !== listener)
+      } else await this.flush()
     }
   }
 
