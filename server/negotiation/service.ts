@@ -56,6 +56,9 @@ const EXISTS_TTL_MS = 5000
  */
 export const commandLockKey = (negotiationId: string) => `commands:${negotiationId}`
 
+/** Named checkpoints one negotiation may have (each is a version of its own, kept forever). */
+export const MAX_NAMED_CHECKPOINTS = 500
+
 /** A round of reopen decisions that failed (the lock or the store) is tried again this much later. */
 const REOPEN_RETRY_MS = 1000
 
@@ -281,10 +284,20 @@ export class NegotiationService implements WatcherHost {
         await this.registry.catchUpNow(board)
         await this.boardWatcher.decideReopens(board, ledger)
       }
+      // Each named checkpoint is a permanent version of the record: a negotiation marks moments, and
+      // a bounded number of them, whatever tokens the admin hands out (tokens have budgets of their own).
+      const made = ledgerLayout(ledger.doc).meta.get('checkpoints')
+      const count = typeof made === 'number' ? made : 0
+      if (count >= MAX_NAMED_CHECKPOINTS)
+        throw new ParleyError(ErrorCode.rateLimited.name, `this negotiation has its ${MAX_NAMED_CHECKPOINTS} named checkpoints`)
       const at = this.now()
       await ledger.serverWrite(
         this.authorOf(actor),
-        (doc) => ledgerLayout(doc).meta.set('lastCheckpoint', { name, at, party: actor.party, user: actor.user }),
+        (doc) => {
+          const m = ledgerLayout(doc).meta
+          m.set('lastCheckpoint', { name, at, party: actor.party, user: actor.user })
+          m.set('checkpoints', count + 1)
+        },
         meta,
       )
     })

@@ -8,7 +8,7 @@
  * on socket.io (polling and websocket).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CreatedNegotiation } from '../../server/negotiation/service'
+import { MAX_NAMED_CHECKPOINTS, type CreatedNegotiation } from '../../server/negotiation/service'
 import { startTestServer, type TestServer } from '../helpers/server'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
 import { waitFor } from '../helpers/clients'
@@ -83,6 +83,27 @@ describe('[BU1] commands are budgeted per token', () => {
       for (const s of sockets) s.close()
     }
   })
+})
+
+describe('[BU2] named checkpoints are capped per negotiation, whatever tokens the admin hands out', () => {
+  it(`after ${MAX_NAMED_CHECKPOINTS} the next one is refused (rate-limited) and makes no version`, async () => {
+    const n = await server.createNegotiation()
+    const actor = { negotiationId: n.id, role: 'negotiator' as const, party: 'a', user: 'Ann', session: 's-test' }
+    // The service directly: the per-token budgets above would take hours of tokens to get here.
+    for (let i = 0; i < MAX_NAMED_CHECKPOINTS; i++) await server.parley.service.checkpoint(actor, `moment ${i}`)
+    await expect(server.parley.service.checkpoint(actor, 'one too many')).rejects.toMatchObject({ code: 'rate-limited' })
+    const ctl = controlClient(server.url, n.tokens.negotiator.b!, 'Bea')
+    try {
+      await connected(ctl)
+      const answer = await ctl.command('checkpoint:create', { name: 'over the cap' })
+      expect(answer).toMatchObject({ ok: false, error: { code: 'rate-limited' } })
+    } finally {
+      ctl.close()
+    }
+    const res = await server.api(`/api/negotiations/${n.id}/versions`, { token: n.tokens.reviewer })
+    const list = (await res.json()) as { versions: Array<{ kind: string }> }
+    expect(list.versions.filter((v) => v.kind === 'checkpoint').length).toBe(MAX_NAMED_CHECKPOINTS)
+  }, 60_000)
 })
 
 describe('[OR1] the server’s own origins come from its configuration, not from the request’s Host', () => {
