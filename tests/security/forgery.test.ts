@@ -184,9 +184,9 @@ describe('[F2] awareness for another client id is dropped', () => {
     r.send(awarenessMessage([{ clientId: victim, clock: annClock() + 4000, state: null }]))
     await new Promise((res) => setTimeout(res, 150))
     expect(bo.provider.awareness.getStates().has(victim)).toBe(true)
-    // Ann's own updates still go through
-    ann.provider.awareness.setLocalStateField('user', { name: 'Ann 2' })
-    await waitFor(() => (bo.provider.awareness.getStates().get(victim) as { user?: { name: string } })?.user?.name === 'Ann 2')
+    // Ann's own updates still go through (a field of her own: `user` is stamped from her token)
+    ann.provider.awareness.setLocalStateField('cursor', { anchor: 2 })
+    await waitFor(() => (bo.provider.awareness.getStates().get(victim) as { cursor?: { anchor: number } })?.cursor?.anchor === 2)
     r.ws.close()
     await stillServing()
   })
