@@ -163,7 +163,9 @@ export class SyncEndpoint {
       this.onMessage(c, room, data, isBinary)
     }
     heldBytes = 0
-    if (ws.isPaused && !c.closed) ws.resume()
+    // Also when a held message got the connection closed (4429 while replaying them): a paused
+    // socket would never read the client's answer to the close frame and linger for ws's 30 s.
+    if (ws.isPaused) ws.resume()
   }
 
   /**
