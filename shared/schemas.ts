@@ -103,15 +103,54 @@ export interface SheetTerm {
   state: (typeof TERM_STATES)[number]
   proposedBy: string | null
   acceptedBy: Record<string, string>
+  /** where the card stood on the board */
+  x: number
+  y: number
 }
 
+/** The board as it stood right after version n: positions and links included, so a replay draws it as it was. */
 export interface Sheet {
   n: number
   title: string
   parties: Array<{ id: string; name: string; color: string }>
   terms: SheetTerm[]
-  notes: Array<{ id: string; text: string }>
+  notes: Array<{ id: string; text: string; x: number; y: number }>
+  links: Array<{ id: string; from: string; to: string; label: string }>
 }
+
+/** `GET …/versions?after=N&limit=K` (CONTRACT.md): a page of versions, oldest first. */
+export interface VersionList {
+  versions: Version[]
+  /** the `after` of the next page, or null at the end */
+  next: number | null
+}
+
+export const VERSION_PAGE_DEFAULT = 500
+export const VERSION_PAGE_MAX = 5000
+
+export const VersionListQuerySchema = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(VERSION_PAGE_MAX).default(VERSION_PAGE_DEFAULT),
+})
+
+/** `GET …/versions/density?buckets=B`: the whole history's shape, for a density strip, without loading it. */
+export interface VersionDensityAnswer {
+  total: number
+  buckets: Array<{
+    fromN: number
+    toN: number
+    /** ISO 8601 */
+    fromAt: string
+    toAt: string
+    count: number
+    byParty: Record<string, number>
+    byKind: Partial<Record<VersionKind, number>>
+  }>
+}
+
+export const VersionDensityQuerySchema = z.object({
+  buckets: z.coerce.number().int().min(1).max(2000).default(200),
+})
 
 export interface Seg {
   op: 'eq' | 'ins' | 'del'

@@ -6,7 +6,7 @@
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import { termText } from '../../shared/docLayout'
 import type { TermText } from '../../shared/negotiation'
-import type { Sheet, TermDiff, Version } from '../../shared/schemas'
+import type { Sheet, TermDiff, VersionDensityAnswer, VersionList } from '../../shared/schemas'
 import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
 import { ParleyError, badRequest } from '../errors'
 import { ErrorCode } from '../../shared/errors'
@@ -31,8 +31,34 @@ export class HistoryQueries {
     this.cursors = new DocCursors(store)
   }
 
-  async versions(negotiationId: string): Promise<Version[]> {
-    return (await this.index.list(negotiationId)).map(toVersion)
+  /** A page of versions (CONTRACT.md: n > after, at most limit); `next` continues it, null at the end. */
+  async versions(negotiationId: string, page: { after: number; limit: number }): Promise<VersionList> {
+    // One more than asked: whether there is a next page is known without a count.
+    const rows = await this.index.list(negotiationId, { after: page.after, limit: page.limit + 1 })
+    const more = rows.length > page.limit
+    const versions = (more ? rows.slice(0, page.limit) : rows).map(toVersion)
+    return { versions, next: more ? versions[versions.length - 1]!.n : null }
+  }
+
+  /** Every version of the negotiation (exports, tools): the pages one after another. */
+  async allVersions(negotiationId: string): Promise<VersionRecord[]> {
+    return this.index.list(negotiationId)
+  }
+
+  /** The history's shape in `buckets` ranges of n, for a density strip. */
+  async density(negotiationId: string, buckets: number): Promise<VersionDensityAnswer> {
+    await this.index.settled(negotiationId)
+    const d = await this.store.versionDensity(negotiationId, buckets)
+    const iso = (ms: number) => new Date(ms).toISOString()
+    return {
+      total: d.total,
+      buckets: d.buckets.map((b) => ({
+        ...b,
+        fromAt: iso(b.fromAt),
+        toAt: iso(b.toAt),
+        byKind: b.byKind as VersionDensityAnswer['buckets'][number]['byKind'],
+      })),
+    }
   }
 
   /** Where version n ends in the logs (n = 0: before anything); null for an unknown n. */

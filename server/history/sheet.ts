@@ -1,6 +1,6 @@
 /** The `Sheet` of CONTRACT.md from a board and a ledger doc (live or reconstructed). */
 import type * as Y from 'yjs'
-import { allStatuses, notesOf, termsInOrder } from '../../shared/docLayout'
+import { allStatuses, linksOf, notesOf, termsInOrder } from '../../shared/docLayout'
 import type { Sheet } from '../../shared/schemas'
 import type { NegotiationRecord } from '../store/types'
 
@@ -19,8 +19,11 @@ export function sheetOf(record: NegotiationRecord, n: number, board: Y.Doc, ledg
         state: s?.state ?? 'proposed',
         proposedBy: s?.proposedBy ?? null,
         acceptedBy: s?.acceptedBy ?? {},
+        x: t.x,
+        y: t.y,
       }
     }),
-    notes: notesOf(board).map(({ id, text }) => ({ id, text })),
+    notes: notesOf(board).map(({ id, text, x, y }) => ({ id, text, x, y })),
+    links: linksOf(board),
   }
 }

@@ -27,7 +27,7 @@ import { boardDocName, ledgerDocName, parseDocName } from '../../shared/docNames
 import { termText } from '../../shared/docLayout'
 import type { TermText } from '../../shared/negotiation'
 import type { Version, VersionKind } from '../../shared/schemas'
-import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
+import type { NegotiationRecord, Store, VersionPage, VersionRecord } from '../store/types'
 import type { CommittedUpdate, Room } from '../sync/room'
 import { HistoryFold, RowQueue, nextRow, type FoldEvent } from './fold'
 import { fromCommitted, fromStored, type LogDoc, type LogRow } from './logRows'
@@ -156,13 +156,16 @@ export class VersionIndex {
     this.stepping.set(negotiationId, { timer, due })
   }
 
-  async list(negotiationId: string): Promise<VersionRecord[]> {
+  /** Versions with n > page.after, at most page.limit (default: all), oldest first. */
+  async list(negotiationId: string, page: VersionPage = {}): Promise<VersionRecord[]> {
     const t = await this.settled(negotiationId)
-    const stored = await this.deps.store.listVersions(negotiationId)
+    const stored = await this.deps.store.listVersions(negotiationId, page)
     if (this.persist || !t || t.overlay.size === 0) return stored
     const byN = new Map(stored.map((v) => [v.n, v]))
-    for (const [n, v] of t.overlay) byN.set(n, v)
-    return [...byN.values()].sort((a, b) => a.n - b.n)
+    const after = page.after ?? 0
+    for (const [n, v] of t.overlay) if (n > after) byN.set(n, v)
+    const all = [...byN.values()].sort((a, b) => a.n - b.n)
+    return page.limit === undefined ? all : all.slice(0, page.limit)
   }
 
   async get(negotiationId: string, n: number): Promise<VersionRecord | null> {
@@ -277,8 +280,7 @@ export class VersionIndex {
     const { store } = this.deps
     const record = await this.deps.negotiation(negotiationId)
     if (!record) return null
-    const stored = await store.listVersions(negotiationId)
-    const last = stored[stored.length - 1] ?? null
+    const last = await store.lastVersion(negotiationId)
     const pos = last ? { boardSeq: last.boardSeq, ledgerSeq: last.ledgerSeq } : { boardSeq: 0, ledgerSeq: 0 }
     const [board, ledger] = await Promise.all([
       docAt(store, boardDocName(negotiationId), pos.boardSeq),
@@ -287,7 +289,7 @@ export class VersionIndex {
     let runBefore: Map<string, TermText> | undefined
     if (last?.kind === 'edit') {
       // An edit run may go on after a restart; its summary needs the text it started from.
-      const prev = stored[stored.length - 2]
+      const prev = last.n > 1 ? await store.getVersion(negotiationId, last.n - 1) : null
       const start = await docAt(store, boardDocName(negotiationId), prev?.boardSeq ?? 0)
       runBefore = new Map()
       for (const id of last.termIds) {

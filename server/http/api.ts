@@ -7,7 +7,14 @@ import type { IncomingMessage } from 'node:http'
 import { z } from 'zod'
 import { ErrorCode } from '../../shared/errors'
 import { mayReadHistory } from '../../shared/roles'
-import { CreateNegotiationSchema, DiffQuerySchema, ExportQuerySchema, MintTokenSchema } from '../../shared/schemas'
+import {
+  CreateNegotiationSchema,
+  DiffQuerySchema,
+  ExportQuerySchema,
+  MintTokenSchema,
+  VersionDensityQuerySchema,
+  VersionListQuerySchema,
+} from '../../shared/schemas'
 import type { TokenAdmission } from '../auth/admission'
 import type { Claims } from '../auth/tokens'
 import { adminTokenMatches } from '../auth/tokens'
@@ -119,9 +126,18 @@ export function createApi(deps: ApiDeps): Router {
         json: { id: r.id, title: r.title, parties: r.parties, createdAt: new Date(r.createdAt).toISOString() },
       }
     })
-    .on('GET', '/api/negotiations/:id/versions', async ({ req, params }) => {
+    .on('GET', '/api/negotiations/:id/versions', async ({ req, params, query }) => {
       await requireHistoryReader(req, params.id!)
-      return { status: 200, json: { versions: await history.versions(params.id!) } }
+      const page = parse(VersionListQuerySchema, {
+        after: query.get('after') ?? undefined,
+        limit: query.get('limit') ?? undefined,
+      })
+      return { status: 200, json: await history.versions(params.id!, page) }
+    })
+    .on('GET', '/api/negotiations/:id/versions/density', async ({ req, params, query }) => {
+      await requireHistoryReader(req, params.id!)
+      const { buckets } = parse(VersionDensityQuerySchema, { buckets: query.get('buckets') ?? undefined })
+      return { status: 200, json: await history.density(params.id!, buckets) }
     })
     .on('GET', '/api/negotiations/:id/versions/:n', async ({ req, params }) => {
       await requireHistoryReader(req, params.id!)

@@ -39,6 +39,7 @@ import { KeyedLock } from './keyedLock'
 import { migrate } from './postgres/migrations'
 import {
   CommitOutcomeUnknownError,
+  densityFromRows,
   StoreUnavailableError,
   type AppendResult,
   type Author,
@@ -48,6 +49,8 @@ import {
   type NewUpdate,
   type PutVersionsOptions,
   type Store,
+  type VersionDensity,
+  type VersionPage,
   type StoredUpdate,
   type TokenRecord,
   type VersionRecord,
@@ -208,7 +211,12 @@ const SQL = {
                  kind = EXCLUDED.kind, term_ids = EXCLUDED.term_ids, summary = EXCLUDED.summary, name = EXCLUDED.name,
                  board_seq = EXCLUDED.board_seq, ledger_seq = EXCLUDED.ledger_seq, hash = EXCLUDED.hash,
                  prev_hash = EXCLUDED.prev_hash`,
-  listVersions: `SELECT * FROM versions WHERE negotiation_id = $1 ORDER BY n`,
+  listVersions: `SELECT * FROM versions WHERE negotiation_id = $1 AND n > $2 ORDER BY n LIMIT $3`,
+  lastVersion: `SELECT * FROM versions WHERE negotiation_id = $1 ORDER BY n DESC LIMIT 1`,
+  versionCount: `SELECT count(*)::int AS total FROM versions WHERE negotiation_id = $1`,
+  versionDensity: `SELECT ((n - 1) * $2::bigint) / $3::bigint AS b, party, kind, count(*)::int AS count,
+                          min(n) AS min_n, max(n) AS max_n, min(at) AS min_at, max(at) AS max_at
+                     FROM versions WHERE negotiation_id = $1 GROUP BY b, party, kind`,
   getVersion: `SELECT * FROM versions WHERE negotiation_id = $1 AND n = $2`,
   ping: `SELECT 1`,
 } as const
@@ -606,8 +614,25 @@ export class PostgresStore implements Store {
     }
   }
 
-  async listVersions(negotiationId: string): Promise<VersionRecord[]> {
-    return (await this.q<VersionRow>('listVersions', [negotiationId])).map(toVersion)
+  async listVersions(negotiationId: string, page: VersionPage = {}): Promise<VersionRecord[]> {
+    // LIMIT NULL is no limit
+    return (await this.q<VersionRow>('listVersions', [negotiationId, page.after ?? 0, page.limit ?? null])).map(toVersion)
+  }
+
+  async lastVersion(negotiationId: string): Promise<VersionRecord | null> {
+    const rows = await this.q<VersionRow>('lastVersion', [negotiationId])
+    return rows[0] ? toVersion(rows[0]) : null
+  }
+
+  async versionDensity(negotiationId: string, buckets: number): Promise<VersionDensity> {
+    const [{ total }] = (await this.q<{ total: number }>('versionCount', [negotiationId])) as [{ total: number }]
+    if (total === 0) return { total, buckets: [] }
+    const rows = await this.q<Parameters<typeof densityFromRows>[1][number]>('versionDensity', [
+      negotiationId,
+      Math.max(1, buckets),
+      total,
+    ])
+    return densityFromRows(total, rows)
   }
 
   async getVersion(negotiationId: string, n: number): Promise<VersionRecord | null> {

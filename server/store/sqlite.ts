@@ -30,6 +30,7 @@ import { KeyedLock } from './keyedLock'
 import { migrateSqlite } from './sqlite/migrations'
 import {
   CommitOutcomeUnknownError,
+  densityFromRows,
   StoreUnavailableError,
   type AppendResult,
   type ClientClaim,
@@ -38,13 +39,14 @@ import {
   type NewUpdate,
   type PutVersionsOptions,
   type Store,
+  type VersionDensity,
+  type VersionPage,
   type StoredUpdate,
   type TokenRecord,
   type VersionRecord,
 } from './types'
 import type { Role } from '../../shared/roles'
 import type { VersionKind } from '../../shared/schemas'
-
 
 interface DocHead {
   id: number
@@ -555,9 +557,30 @@ export class SqliteStore implements Store {
     settleAll(this.sync.afterWrite(), versions)
   }
 
-  listVersions(negotiationId: string): Promise<VersionRecord[]> {
+  listVersions(negotiationId: string, page: VersionPage = {}): Promise<VersionRecord[]> {
     this.flushVersions()
-    return this.read(() => (this.s.listVersions.all(negotiationId) as VersionRow[]).map(toVersion))
+    const limit = page.limit ?? -1 // SQLite: a negative LIMIT is no limit
+    return this.read(() => (this.s.listVersions.all(negotiationId, page.after ?? 0, limit) as VersionRow[]).map(toVersion))
+  }
+
+  lastVersion(negotiationId: string): Promise<VersionRecord | null> {
+    this.flushVersions()
+    return this.read(() => {
+      const row = this.s.lastVersion.get(negotiationId) as VersionRow | undefined
+      return row ? toVersion(row) : null
+    })
+  }
+
+  versionDensity(negotiationId: string, buckets: number): Promise<VersionDensity> {
+    this.flushVersions()
+    return this.read(() => {
+      const total = (this.s.versionCount.get(negotiationId) as { total: number }).total
+      if (total === 0) return { total, buckets: [] }
+      const rows = this.s.versionDensity.all({ id: negotiationId, total, buckets: Math.max(1, buckets) }) as Parameters<
+        typeof densityFromRows
+      >[1]
+      return densityFromRows(total, rows)
+    })
   }
 
   getVersion(negotiationId: string, n: number): Promise<VersionRecord | null> {
@@ -597,7 +620,9 @@ function prepareStatements(db: Db) {
     setHead: p('UPDATE docs SET head_seq = ?, head_hash = ? WHERE id = ?'),
     authorId: p('SELECT id FROM authors WHERE conn = ? AND user = ? AND party IS ? AND role = ?'),
     insertAuthor: p('INSERT INTO authors (user, party, role, conn) VALUES (?, ?, ?, ?)'),
-    insertUpdate: p('INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash, gseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertUpdate: p(
+      'INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash, gseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
     lastGseq: p('SELECT last_gseq FROM log_order').pluck(),
     setLastGseq: p('UPDATE log_order SET last_gseq = ?'),
     readRange: p(
@@ -622,7 +647,15 @@ function prepareStatements(db: Db) {
          (negotiation_id, n, at, last_at, party, user, kind, term_ids, summary, name, board_seq, ledger_seq, hash, prev_hash)
          VALUES (@negotiationId, @n, @at, @lastAt, @party, @user, @kind, @termIds, @summary, @name, @boardSeq, @ledgerSeq, @hash, @prevHash)`,
     ),
-    listVersions: p('SELECT * FROM versions WHERE negotiation_id = ? ORDER BY n'),
+    listVersions: p('SELECT * FROM versions WHERE negotiation_id = ? AND n > ? ORDER BY n LIMIT ?'),
+    lastVersion: p('SELECT * FROM versions WHERE negotiation_id = ? ORDER BY n DESC LIMIT 1'),
+    versionCount: p('SELECT count(*) AS total FROM versions WHERE negotiation_id = ?'),
+    // n counts from 1 without gaps, so (n - 1) * buckets / total spreads them evenly
+    versionDensity: p(
+      `SELECT CAST(((n - 1) * @buckets) / @total AS INTEGER) AS b, party, kind, count(*) AS count,
+              min(n) AS min_n, max(n) AS max_n, min(at) AS min_at, max(at) AS max_at
+         FROM versions WHERE negotiation_id = @id GROUP BY b, party, kind`,
+    ),
     getVersion: p('SELECT * FROM versions WHERE negotiation_id = ? AND n = ?'),
     ping: p('SELECT 1'),
   }

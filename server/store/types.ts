@@ -100,6 +100,61 @@ export interface VersionRecord {
   prevHash: string
 }
 
+export interface VersionPage {
+  after?: number
+  limit?: number
+}
+
+/** Versions counted per range of n, by party and by kind. */
+export interface VersionDensity {
+  total: number
+  buckets: Array<{
+    fromN: number
+    toN: number
+    fromAt: number
+    toAt: number
+    count: number
+    /** party id ('' for none) → versions */
+    byParty: Record<string, number>
+    /** kind → versions */
+    byKind: Record<string, number>
+  }>
+}
+
+/** Groups rows of (bucket, party, kind, count, minN, maxN, minAt, maxAt) into VersionDensity buckets. */
+export function densityFromRows(
+  total: number,
+  rows: Array<{
+    b: number
+    party: string | null
+    kind: string
+    count: number
+    min_n: number
+    max_n: number
+    min_at: number
+    max_at: number
+  }>,
+): VersionDensity {
+  const byBucket = new Map<number, VersionDensity['buckets'][number]>()
+  for (const r of rows) {
+    let b = byBucket.get(r.b)
+    if (!b)
+      byBucket.set(
+        r.b,
+        (b = { fromN: r.min_n, toN: r.max_n, fromAt: r.min_at, toAt: r.max_at, count: 0, byParty: {}, byKind: {} }),
+      )
+    b.fromN = Math.min(b.fromN, r.min_n)
+    b.toN = Math.max(b.toN, r.max_n)
+    b.fromAt = Math.min(b.fromAt, r.min_at)
+    b.toAt = Math.max(b.toAt, r.max_at)
+    b.count += r.count
+    const party = r.party ?? ''
+    b.byParty[party] = (b.byParty[party] ?? 0) + r.count
+    b.byKind[r.kind] = (b.byKind[r.kind] ?? 0) + r.count
+  }
+  return { total, buckets: [...byBucket.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b) }
+}
+
 export interface PutVersionsOptions {
   /**
    * The rows may wait a little (≤ 100 ms) for the next appendUpdates and be
@@ -192,8 +247,13 @@ export interface Store {
   putVersions(versions: VersionRecord[], opts?: PutVersionsOptions): Promise<void>
   /** Writes versions that wait to ride along with the next append (PutVersionsOptions.ride) now. */
   flushPendingVersions?(): void
-  listVersions(negotiationId: string): Promise<VersionRecord[]>
+  /** Versions with n > page.after (default 0), oldest first, at most page.limit (default: all). */
+  listVersions(negotiationId: string, page?: VersionPage): Promise<VersionRecord[]>
   getVersion(negotiationId: string, n: number): Promise<VersionRecord | null>
+  /** The newest version, or null when there is none (without listing them all). */
+  lastVersion(negotiationId: string): Promise<VersionRecord | null>
+  /** How the versions spread over the history, in `buckets` ranges of n (for a density strip). */
+  versionDensity(negotiationId: string, buckets: number): Promise<VersionDensity>
 
   // ── coordination between instances ─────────────────────────────────────
   /**

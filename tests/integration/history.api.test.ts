@@ -270,3 +270,87 @@ describe('the demo negotiation', () => {
     expect(md).toContain('**REJECTED** — Rejected by United States')
   })
 })
+
+describe('a long history in pages, its shape, and the board as it stood (issue #12)', () => {
+  it('[HA9] versions come in pages of `limit` after `after`, with `next` until the end; bad paging is 400', async () => {
+    const n = await server.createNegotiation({
+      title: 'Paged',
+      parties: [
+        { id: 'a', name: 'Alpha' },
+        { id: 'b', name: 'Beta' },
+      ],
+    })
+    const us = controlClient(server.url, n.tokens.negotiator.a!, 'Ann')
+    track(us)
+    await connected(us)
+    for (let i = 0; i < 5; i++) expect((await us.command('checkpoint:create', { name: `round ${i}` })).ok).toBe(true)
+    const page = async (q: string) => {
+      const res = await server.api(`/api/negotiations/${n.id}/versions${q}`, { token: n.tokens.reviewer })
+      return { status: res.status, body: (await res.json()) as { versions: Version[]; next: number | null } }
+    }
+    const all = (await page('')).body
+    expect(all.next).toBeNull()
+    expect(all.versions.map((v) => v.n)).toEqual([1, 2, 3, 4, 5])
+    const first = (await page('?limit=2')).body
+    expect(first.versions.map((v) => v.n)).toEqual([1, 2])
+    expect(first.next).toBe(2)
+    const second = (await page(`?after=${first.next}&limit=2`)).body
+    expect(second.versions.map((v) => v.n)).toEqual([3, 4])
+    const last = (await page(`?after=${second.next}&limit=2`)).body
+    expect(last.versions.map((v) => v.n)).toEqual([5])
+    expect(last.next).toBeNull()
+    expect((await page('?after=5')).body).toEqual({ versions: [], next: null })
+    for (const bad of ['?limit=0', '?limit=5001', '?after=-1', '?after=x']) expect((await page(bad)).status, bad).toBe(400)
+  })
+
+  it('[HA10] the density of the whole history in buckets, by party and kind, without listing it', async () => {
+    const res = await server.api(`/api/negotiations/${neg.id}/versions/density?buckets=3`, { token: neg.tokens.reviewer })
+    expect(res.status).toBe(200)
+    const d = (await res.json()) as {
+      total: number
+      buckets: Array<{ fromN: number; toN: number; count: number; byParty: Record<string, number> }>
+    }
+    const list = await versions()
+    expect(d.total).toBe(list.length)
+    expect(d.buckets.length).toBeLessThanOrEqual(3)
+    expect(d.buckets.reduce((a, b) => a + b.count, 0)).toBe(list.length)
+    expect(d.buckets[0]!.fromN).toBe(1)
+    expect(d.buckets.at(-1)!.toN).toBe(list.length)
+    const observer = await server.api(`/api/negotiations/${neg.id}/versions/density`, { token: neg.tokens.observer })
+    expect(observer.status).toBe(403)
+  })
+
+  it('[HA11] a past sheet carries each card where it stood and the links that existed then', async () => {
+    const a = boardClient('us', 'Ann Positions')
+    await synced(a)
+    const id = termId(a, 'Equal obligations')
+    const m = board(a.doc).terms.get(id)!
+    a.doc.transact(() => {
+      m.set('x', 700)
+      m.set('y', 420)
+      const link = new Y.Map<unknown>()
+      link.set('from', id)
+      link.set('to', termId(a, 'Response deadline'))
+      link.set('label', 'balances')
+      board(a.doc).links.set('l-balance', link)
+    })
+    await waitFor(async () => {
+      const v = await versions()
+      const sheet = (await get<Sheet>(`/versions/${v.at(-1)!.n}`, neg.tokens.reviewer)).body
+      return sheet.terms.find((t) => t.id === id)?.x === 700 && sheet.links.some((l) => l.id === 'l-balance')
+    })
+    const v = await versions()
+    const sheet = (await get<Sheet>(`/versions/${v.at(-1)!.n}`, neg.tokens.reviewer)).body
+    expect(sheet.terms.find((t) => t.id === id)).toMatchObject({ x: 700, y: 420 })
+    expect(sheet.links.find((l) => l.id === 'l-balance')).toEqual({
+      id: 'l-balance',
+      from: id,
+      to: termId(a, 'Response deadline'),
+      label: 'balances',
+    })
+    // the first version: no link yet, the card where it was created
+    const firstSheet = (await get<Sheet>('/versions/1', neg.tokens.reviewer)).body
+    expect(firstSheet.links).toEqual([])
+    expect(firstSheet.terms.find((t) => t.id === id)!.x).not.toBe(700)
+  })
+})

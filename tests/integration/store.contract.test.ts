@@ -367,6 +367,31 @@ function storeContract(name: string, harness: Harness): void {
       await store.putVersions([])
     })
 
+    it('[ST10c] versions in pages (after, limit), the last one alone, and their density by party and kind', async () => {
+      const parties = ['us', 'ru', null]
+      const kinds = ['edit', 'accept', 'checkpoint'] as const
+      await store.putVersions(
+        Array.from({ length: 10 }, (_, i) => version(i + 1, { party: parties[i % 3]!, kind: kinds[i % 3]!, at: 1000 * (i + 1) })),
+      )
+      expect((await store.listVersions('neg1', { after: 3, limit: 4 })).map((v) => v.n)).toEqual([4, 5, 6, 7])
+      expect((await store.listVersions('neg1', { after: 8 })).map((v) => v.n)).toEqual([9, 10])
+      expect((await store.listVersions('neg1', { limit: 2 })).map((v) => v.n)).toEqual([1, 2])
+      expect((await store.lastVersion('neg1'))?.n).toBe(10)
+      expect(await store.lastVersion('nobody')).toBeNull()
+      const d = await store.versionDensity('neg1', 4)
+      expect(d.total).toBe(10)
+      expect(d.buckets.map((b) => [b.fromN, b.toN, b.count])).toEqual([
+        [1, 3, 3],
+        [4, 5, 2],
+        [6, 8, 3],
+        [9, 10, 2],
+      ])
+      expect(d.buckets[0]!.byParty).toEqual({ us: 1, ru: 1, '': 1 })
+      expect(d.buckets[0]!.byKind).toEqual({ edit: 1, accept: 1, checkpoint: 1 })
+      expect([d.buckets[0]!.fromAt, d.buckets[3]!.toAt]).toEqual([1000, 10_000])
+      expect(await store.versionDensity('nobody', 4)).toEqual({ total: 0, buckets: [] })
+    })
+
     it('[ST11] meta round-trips as JSON: nested values, null, Unicode', async () => {
       const metas = [
         { move: 'accept', termId: 't1', party: 'a', hash: 'ab'.repeat(32), nested: { list: [1, 2.5, -3, true, null, 'x'] } },
