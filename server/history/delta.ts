@@ -419,7 +419,7 @@ function applyEntry<S extends object, D extends { cut?: Cut; present?: boolean }
   const out = { ...(start ?? fresh()) } as Record<string, unknown>
   for (const [k, v] of Object.entries(d)) {
     if (k === 'cut' || k === 'present' || v === undefined) continue
-    out[k] = texts.includes(k) ? applyText(out[k] as AttributedText, v as TextDelta) : v
+    out[k] = texts.includes(k) ? applyText(out[k] as AttributedText, v as unknown as TextDelta) : v
   }
   return out as S
 }
