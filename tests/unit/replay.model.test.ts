@@ -1,4 +1,4 @@
-/** The replay view's pure logic (client/src/lib/history/replayModel.ts, replayUrl.ts, versions.ts). */
+/** The replay view's pure logic (client/src/lib/history/replayModel.ts, replayUrl.ts, versions.ts); paging is in replay.pages.test.ts. */
 import { describe, expect, it } from 'vitest'
 import type { Seg, TermDiff, Version, VersionKind } from '../../shared/schemas'
 import {
@@ -7,8 +7,8 @@ import {
   fromFor,
   isConcession,
   matchesFilter,
+  NO_FILTER,
   placeTerms,
-  positionOf,
   redlineParties,
   resolveVersion,
   segEmphasised,
@@ -16,13 +16,12 @@ import {
   stepDelay,
   stepFrom,
   touchedTerms,
-  trackMarks,
   visibleDiffs,
   type PlayerHost,
   type Timers,
 } from '../../client/src/lib/history/replayModel'
 import { parseReplayParams, replaySearch } from '../../client/src/lib/history/replayUrl'
-import { mergeVersions } from '../../client/src/lib/history/versions'
+import { headline, isMove, mergeVersions } from '../../client/src/lib/history/versions'
 
 let clock = 0
 function version(n: number, kind: VersionKind, party: string | null, termIds: string[] = ['t1']): Version {
@@ -58,17 +57,31 @@ describe('replay: versions and filters', () => {
   })
 
   it('[RP2] a delegation filter keeps that delegation’s versions only (not the opening draft)', () => {
-    const ns = history.filter((v) => matchesFilter(v, { termId: null, parties: ['ru'] })).map((v) => v.n)
+    const ns = history.filter((v) => matchesFilter(v, { ...NO_FILTER, parties: ['ru'] })).map((v) => v.n)
     expect(ns).toEqual([4, 5, 6])
-    expect(history.filter((v) => matchesFilter(v, { termId: null, parties: [] }))).toHaveLength(history.length)
-    expect(history.filter((v) => matchesFilter(v, { termId: null, parties: ['us', 'ru'] })).map((v) => v.n)).toEqual([
+    expect(history.filter((v) => matchesFilter(v, NO_FILTER))).toHaveLength(history.length)
+    expect(history.filter((v) => matchesFilter(v, { ...NO_FILTER, parties: ['us', 'ru'] })).map((v) => v.n)).toEqual([
       3, 4, 5, 6, 7, 8,
     ])
   })
 
   it('[RP3] a term filter keeps the versions that touched the term, and checkpoints (they concern every term)', () => {
-    expect(history.filter((v) => matchesFilter(v, { termId: 'deadline', parties: [] })).map((v) => v.n)).toEqual([2, 6, 7, 8])
-    expect(history.filter((v) => matchesFilter(v, { termId: 'deadline', parties: ['ru'] })).map((v) => v.n)).toEqual([6])
+    expect(history.filter((v) => matchesFilter(v, { ...NO_FILTER, termId: 'deadline' })).map((v) => v.n)).toEqual([2, 6, 7, 8])
+    expect(history.filter((v) => matchesFilter(v, { ...NO_FILTER, termId: 'deadline', parties: ['ru'] })).map((v) => v.n)).toEqual([6])
+  })
+
+  it('[RP3b] versions that only moved cards are left out unless moves are shown; `layoutOnly` absent means false', () => {
+    const moved: Version = { ...version(9, 'edit', 'us', ['scope']), layoutOnly: true } as Version
+    const all = [...history, moved]
+    expect(isMove(moved)).toBe(true)
+    expect(isMove(history[5]!)).toBe(false)
+    expect(isMove({ ...history[5]!, layoutOnly: false } as Version)).toBe(false)
+    expect(all.filter((v) => matchesFilter(v, NO_FILTER)).map((v) => v.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(all.filter((v) => matchesFilter(v, { ...NO_FILTER, moves: true })).map((v) => v.n)).toContain(9)
+    // Showing moves still applies the other filters.
+    expect(all.filter((v) => matchesFilter(v, { ...NO_FILTER, moves: true, parties: ['ru'] })).map((v) => v.n)).toEqual([4, 5, 6])
+    expect(headline(moved)).toBe('Moved')
+    expect(headline(history[5]!)).toBe('Edited')
   })
 
   it('[RP4] loaded and live versions merge oldest first, each once (a live event may repeat a loaded one)', () => {
@@ -77,12 +90,13 @@ describe('replay: versions and filters', () => {
   })
 
   it('[RP5] a requested version resolves to itself, 0 (before the first) or the latest with a note', () => {
-    const ns = history.map((v) => v.n)
-    expect(resolveVersion(5, ns)).toEqual({ n: 5, note: null })
-    expect(resolveVersion(0, ns)).toEqual({ n: 0, note: null })
-    expect(resolveVersion(null, ns)).toEqual({ n: 8, note: null })
-    expect(resolveVersion(99, ns)).toEqual({ n: 8, note: expect.stringContaining('no version 99') })
-    expect(resolveVersion(3, [])).toEqual({ n: 0, note: expect.stringContaining('no version 3 yet') })
+    const ns = new Set(history.map((v) => v.n))
+    const exists = (n: number) => ns.has(n)
+    expect(resolveVersion(5, 8, exists)).toEqual({ n: 5, note: null })
+    expect(resolveVersion(0, 8, exists)).toEqual({ n: 0, note: null })
+    expect(resolveVersion(null, 8, exists)).toEqual({ n: 8, note: null })
+    expect(resolveVersion(99, 8, exists)).toEqual({ n: 8, note: expect.stringContaining('no version 99') })
+    expect(resolveVersion(3, 0, () => false)).toEqual({ n: 0, note: expect.stringContaining('no version 3 yet') })
   })
 
   it('[RP6] stepping walks the filtered timeline from wherever the board is, even off it', () => {
@@ -93,10 +107,6 @@ describe('replay: versions and filters', () => {
     expect(stepFrom(ns, 4, -1)).toBe(2)
     expect(stepFrom(ns, 8, 1)).toBeNull()
     expect(stepFrom(ns, 2, -1)).toBeNull()
-    expect(positionOf(ns, 7)).toBe(2)
-    expect(positionOf(ns, 5)).toBe(0)
-    expect(positionOf(ns, 1)).toBe(-1)
-    expect(positionOf([], 1)).toBe(-1)
   })
 
   it('[RP7] the redline compares with the version just before unless an earlier one is chosen', () => {
@@ -142,12 +152,15 @@ describe('replay: playback', () => {
     }
   }
 
+  /** A host over a fully loaded timeline `ns` (paged hosts are in replay.pages.test.ts). */
   function host(ns: number[], start: number, prepare: (n: number) => Promise<unknown> = () => Promise.resolve()) {
     const shown: number[] = []
     const changes: boolean[] = []
     let current = start
     const h: PlayerHost = {
-      versions: () => ns,
+      next: (n) => Promise.resolve(stepFrom(ns, n, 1)),
+      hasNext: (n) => stepFrom(ns, n, 1) !== null,
+      first: () => Promise.resolve(ns[0] ?? null),
       current: () => current,
       prepare,
       show: (n) => {
@@ -157,6 +170,10 @@ describe('replay: playback', () => {
       changed: (on) => changes.push(on),
     }
     return { h, shown, changes, at: () => current }
+  }
+
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve()
   }
 
   it('[RP9] plays one version per step at the chosen speed and stops at the last', async () => {
@@ -182,7 +199,9 @@ describe('replay: playback', () => {
     const { h, shown } = host([2, 6, 7], 7)
     const p = new Player(h, t.timers)
     p.play()
+    await settle()
     expect(shown).toEqual([2])
+    expect(t.pending()).toEqual([BASE_STEP_MS])
     p.pause()
     expect(t.pending()).toEqual([])
     expect(p.playing).toBe(false)
@@ -214,6 +233,17 @@ describe('replay: playback', () => {
     expect(t.pending()).toEqual([])
   })
 
+  it('[RP12b] nothing to play: play stops at once', async () => {
+    const t = fakeTimers()
+    const { h, shown, changes } = host([], 0)
+    const p = new Player(h, t.timers)
+    p.play()
+    await settle()
+    expect(shown).toEqual([])
+    expect(changes).toEqual([true, false])
+    expect(p.playing).toBe(false)
+  })
+
   it('[RP13] a move by hand while playing restarts the step wait; moving to the end stops', async () => {
     const t = fakeTimers()
     const { h } = host([1, 2, 3], 1)
@@ -226,27 +256,6 @@ describe('replay: playback', () => {
     p.moved()
     expect(p.playing).toBe(false)
     p.destroy()
-  })
-})
-
-describe('replay: the timeline track', () => {
-  it('[RP14] one mark per version, spread over the track, with events flagged', () => {
-    const marks = trackMarks(history)
-    expect(marks).toHaveLength(8)
-    expect(marks[0]!.at).toBe(0)
-    expect(marks[7]!.at).toBe(1)
-    expect(marks.filter((m) => m.event).map((m) => m.kind)).toEqual(['accept', 'accept', 'agree', 'reject', 'checkpoint'])
-    expect(trackMarks([history[0]!])[0]!.at).toBe(0)
-    expect(trackMarks([])).toEqual([])
-  })
-
-  it('[RP15] a long history is drawn with at most `max` marks, each run showing its most telling event', () => {
-    const long: Version[] = []
-    for (let n = 1; n <= 10_000; n++) long.push(version(n, n === 5_003 ? 'agree' : 'edit', n % 2 ? 'us' : 'ru'))
-    const marks = trackMarks(long, 200)
-    expect(marks).toHaveLength(200)
-    expect(marks.filter((m) => m.kind === 'agree').map((m) => m.n)).toEqual([5_003])
-    expect(marks.every((m, i) => i === 0 || m.index > marks[i - 1]!.index)).toBe(true)
   })
 })
 
@@ -307,11 +316,14 @@ describe('replay: redlines', () => {
 
 describe('replay: the link to a version', () => {
   it('[RP20] the URL round-trips the version, the redline’s left side and the filters', () => {
-    const params = { v: 12, from: 9, term: 't-abc', parties: ['us', 'ru'] }
+    const params = { v: 12, from: 9, term: 't-abc', parties: ['us', 'ru'], moves: false }
     const search = replaySearch('', params)
     expect(search).toBe('?v=12&from=9&term=t-abc&by=us%2Cru')
     expect(parseReplayParams(search)).toEqual(params)
     expect(replaySearch('', { v: 3, from: null, term: null, parties: [] })).toBe('?v=3')
+    // "Show moves" travels with the link.
+    expect(replaySearch('', { v: 3, from: null, term: null, parties: [], moves: true })).toBe('?v=3&moves=1')
+    expect(parseReplayParams('?v=3&moves=1')).toMatchObject({ v: 3, moves: true })
   })
 
   it('[RP21] other query parameters stay, and closing the replay removes only its own', () => {
@@ -319,34 +331,44 @@ describe('replay: the link to a version', () => {
     expect(new URLSearchParams(search).get('lang')).toBe('ar')
     expect(new URLSearchParams(search).get('v')).toBe('5')
     expect(replaySearch(search, null)).toBe('?lang=ar')
-    expect(replaySearch('?v=5&from=2', null)).toBe('')
+    expect(replaySearch('?v=5&from=2&moves=1', null)).toBe('')
+    // The page size knob (?limit=) is not the replay's: it stays.
+    expect(replaySearch('?limit=10&v=5', null)).toBe('?limit=10')
   })
 
   it('[RP22] no `v`, no replay; a bad value means the latest; junk delegations and huge ids are dropped', () => {
     expect(parseReplayParams('')).toBeNull()
     expect(parseReplayParams('?from=3')).toBeNull()
-    expect(parseReplayParams('?v=latest')).toEqual({ v: null, from: null, term: null, parties: [] })
+    expect(parseReplayParams('?v=latest')).toEqual({ v: null, from: null, term: null, parties: [], moves: false })
     expect(parseReplayParams('?v=-1&from=x')).toMatchObject({ v: null, from: null })
     expect(parseReplayParams(`?v=2&by=us,<script>,RU,ru&term=${'x'.repeat(65)}`)).toEqual({
       v: 2,
       from: null,
       term: null,
       parties: ['us', 'ru'],
+      moves: false,
     })
   })
 })
 
 describe('replay: the board', () => {
-  it('[RP23] terms sit where they are on the live board; ones missing from it go in a grid below', () => {
-    const live = new Map([
-      ['a', { x: 100, y: 50 }],
-      ['b', { x: 500, y: 300 }],
-    ])
-    const placed = placeTerms([{ id: 'a' }, { id: 'gone-1' }, { id: 'b' }, { id: 'gone-2' }], live, { w: 330, h: 230 }, 4)
+  it('[RP23] each card stands where the sheet says it stood then; one without a position goes in a grid below', () => {
+    const placed = placeTerms(
+      [
+        { id: 'a', x: 100, y: 50 },
+        { id: 'gone-1', x: NaN, y: NaN },
+        { id: 'b', x: 500, y: 300 },
+        { id: 'gone-2', x: Infinity, y: 0 },
+      ],
+      { w: 330, h: 230 },
+      4,
+    )
     expect(placed.get('a')).toEqual({ x: 100, y: 50 })
     expect(placed.get('b')).toEqual({ x: 500, y: 300 })
     expect(placed.get('gone-1')).toEqual({ x: 100, y: 300 + 230 + 40 })
     expect(placed.get('gone-2')).toEqual({ x: 430, y: 300 + 230 + 40 })
-    expect(placeTerms([{ id: 'x' }], new Map()).get('x')).toEqual({ x: 40, y: 40 })
+    expect(placeTerms([{ id: 'x', x: NaN, y: NaN }]).get('x')).toEqual({ x: 40, y: 40 })
+    // Negative and zero positions are positions.
+    expect(placeTerms([{ id: 'z', x: 0, y: -80 }]).get('z')).toEqual({ x: 0, y: -80 })
   })
 })

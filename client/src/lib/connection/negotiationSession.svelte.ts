@@ -8,7 +8,7 @@ import { boardDocName, caucusDocName, ledgerDocName } from '../../../../shared/d
 import { docAccess, mayCommand, mayReadHistory, relaysAwareness, type Grant } from '../../../../shared/roles'
 import { CloseCode } from '../../../../shared/protocol'
 import { termText } from '../../../../shared/docLayout'
-import type { SessionInfo, Sheet, TermDiff, Version } from '../../../../shared/schemas'
+import type { SessionInfo, Sheet, TermDiff, VersionDensityAnswer, VersionList } from '../../../../shared/schemas'
 import { apiFetch } from '../api/http'
 import { BoardModel, type BoardKind } from '../board/boardModel.svelte'
 import { LedgerModel } from '../board/ledgerModel.svelte'
@@ -165,11 +165,20 @@ export class NegotiationSession {
     return this.control.command('checkpoint:create', { name })
   }
 
-  /** The negotiation's versions, oldest first (negotiators and reviewers). */
-  async versions(): Promise<Version[]> {
+  /**
+   * A page of the negotiation's versions, oldest first: those after version
+   * `after`, at most `limit` (CONTRACT.md); `next` continues it, null at the
+   * end. A long history is read page by page as it is looked at, never whole.
+   */
+  versionPage(after: number, limit: number): Promise<VersionList> {
     const id = encodeURIComponent(this.info.negotiation.id)
-    const r = await apiFetch<{ versions: Version[] }>(`/api/negotiations/${id}/versions`, { token: this.token })
-    return r.versions
+    return apiFetch<VersionList>(`/api/negotiations/${id}/versions?after=${after}&limit=${limit}`, { token: this.token })
+  }
+
+  /** The whole history's shape in `buckets` ranges of version numbers, by delegation and kind, without loading it. */
+  versionDensity(buckets: number): Promise<VersionDensityAnswer> {
+    const id = encodeURIComponent(this.info.negotiation.id)
+    return apiFetch<VersionDensityAnswer>(`/api/negotiations/${id}/versions/density?buckets=${buckets}`, { token: this.token })
   }
 
   /** The sheet as it stood right after version `n` (0: before the first). */

@@ -4,19 +4,26 @@
  * (cached: a past version never changes). Reads the history API through the
  * negotiation session; never touches the live documents. The URL follows the
  * state (`?v=…&from=…`), so the address bar is always a link to what is shown.
+ *
+ * The version list comes in pages (a VersionHistory): the page holding the
+ * version asked for first, then whatever stepping, playing, scrubbing and
+ * scrolling reach. Moving across a range not loaded yet waits for its page.
  */
 import type { NegotiationSession } from '../connection/negotiationSession.svelte'
 import type { CommandResult } from '../connection/controlChannel.svelte'
 import type { Sheet, TermDiff, Version } from '../../../../shared/schemas'
-import { ApiError } from '../api/http'
 import { NO_FILTER, Player, fromFor, matchesFilter, resolveVersion, stepFrom, type ReplayFilter, type Speed } from './replayModel'
 import { replaySearch, type ReplayParams } from './replayUrl'
-import { mergeVersions } from './versions'
+import { VersionHistory } from './versionHistory.svelte'
+import { pageSizeFrom, stepKnown } from './versionPages'
+import { explain, isMove } from './versions'
 
 /** Past sheets and redlines kept in memory; scrubbing a long history must not keep them all. */
 const CACHE_LIMIT = 200
 /** how long the scrubber must rest on a version before it is fetched */
 const SETTLE_MS = 40
+/** ranges in the density strip under the timeline */
+const DENSITY_BUCKETS = 200
 
 function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
   cache.delete(key)
@@ -24,15 +31,11 @@ function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
   if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as K)
 }
 
-const explain = (err: unknown, what: string): string =>
-  err instanceof ApiError
-    ? err.network
-      ? `The ${what} could not be loaded: the server is not reachable.`
-      : err.message
-    : `The ${what} could not be loaded.`
-
 export class Replay {
   private readonly session: NegotiationSession
+  /** the version list, as far as it is loaded (pages plus live versions) */
+  readonly history: VersionHistory
+  private started = $state(false)
 
   /** the version on the board and on the redline's right */
   v = $state(0)
@@ -43,8 +46,9 @@ export class Replay {
   playing = $state(false)
   speed = $state<Speed>(1)
 
-  private loaded = $state.raw<Version[] | null>(null)
   versionsError = $state<string | null>(null)
+  /** a version asked for by the scrubber or the density strip, while its page loads */
+  seeking = $state<number | null>(null)
 
   /** the sheet on the board: the selected version's, or the previous one while that loads */
   sheet = $state.raw<Sheet | null>(null)
@@ -56,20 +60,25 @@ export class Replay {
   diffPending = $state(false)
   diffError = $state<string | null>(null)
 
-  /** every version, oldest first: those loaded plus those that arrived live since */
-  readonly versions: Version[] = $derived.by(() => mergeVersions(this.loaded ?? [], this.session.control.liveVersions))
-  /** the versions the filters keep: the timeline, the list and playback walk these */
+  /** every version loaded, oldest first */
+  // ($derived.by: TypeScript sees a closure, read once the constructor has set `history`.)
+  readonly versions: Version[] = $derived.by(() => this.history.known)
+  /** the loaded versions the filters keep: the list, stepping and playback walk these */
   readonly timeline: Version[] = $derived(this.versions.filter((v) => matchesFilter(v, this.filter)))
   readonly timelineNs: number[] = $derived(this.timeline.map((v) => v.n))
   readonly from: number = $derived(fromFor(this.v, this.pinnedFrom))
-  readonly version: Version | undefined = $derived(this.versions.find((x) => x.n === this.v))
-  readonly latest: number = $derived(this.versions.length ? this.versions[this.versions.length - 1]!.n : 0)
-  readonly ready: boolean = $derived(this.loaded !== null)
-
+  readonly version: Version | undefined = $derived.by(() => this.history.byN.get(this.v))
+  readonly latest: number = $derived.by(() => this.history.latest)
+  readonly ready: boolean = $derived.by(() => this.history.ready && this.started)
+  /** every version is loaded (a short history, or one scrolled through) */
+  readonly complete: boolean = $derived.by(() => this.history.ready && this.history.gaps.length === 0)
   private readonly sheets = new Map<number, Sheet>()
   private readonly sheetRequests = new Map<number, Promise<Sheet>>()
   private readonly diffs = new Map<string, TermDiff[]>()
   private loadTimer: ReturnType<typeof setTimeout> | null = null
+  private seekTimer: ReturnType<typeof setTimeout> | null = null
+  /** bumped by every move, so a search for a version across pages that a newer move overtook drops out */
+  private moveSeq = 0
   private sheetSeq = 0
   private diffSeq = 0
   private readonly player: Player
@@ -81,9 +90,20 @@ export class Replay {
   ) {
     this.session = session
     const parties = request.parties.filter((p) => session.parties.has(p))
-    this.filter = { termId: request.term, parties }
+    this.filter = { termId: request.term, parties, moves: request.moves ?? false }
+    this.history = new VersionHistory(
+      {
+        versionPage: (after, limit) => session.versionPage(after, limit),
+        versionDensity: (buckets) => session.versionDensity(buckets),
+        live: () => session.control.liveVersions,
+      },
+      pageSizeFrom(location.search),
+      DENSITY_BUCKETS,
+    )
     this.player = new Player({
-      versions: () => this.timelineNs,
+      next: (n) => this.nextFrom(n, 1, () => false),
+      hasNext: (n) => stepKnown(this.timelineNs, this.history.gaps, n, 1) !== null,
+      first: () => this.nextFrom(0, 1, () => false),
       current: () => this.v,
       prepare: (n) => this.fetchSheet(n),
       show: (n) => this.go(n),
@@ -91,22 +111,31 @@ export class Replay {
     })
   }
 
-  /** Loads the version list, then shows the version the request asked for. Resolves with a note when it could not. */
+  /**
+   * Learns how far the history goes, loads the page holding the version the
+   * request asked for (not the pages before it), then shows it. Resolves
+   * with a note when it could not.
+   */
   async start(): Promise<string | null> {
     this.versionsError = null
-    let list: Version[]
+    const asked = this.request.v
+    let resolved: { n: number; note: string | null }
     try {
-      list = await this.session.versions()
+      if (!this.history.ready) await this.history.start()
+      if (this.destroyed) return null
+      if (asked !== null && asked > 0 && asked <= this.history.latest) await this.history.ensureAround(asked)
+      resolved = resolveVersion(asked, this.history.latest, (n) => this.history.byN.has(n))
+      if (resolved.n > 0) await this.history.ensureAround(resolved.n)
     } catch (err) {
       if (!this.destroyed) this.versionsError = explain(err, 'history')
       return null
     }
     if (this.destroyed) return null
-    this.loaded = list
-    const { n, note } = resolveVersion(
-      this.request.v,
-      this.versions.map((v) => v.n),
-    )
+    this.started = true
+    const { n, note } = resolved
+    // A link to a version that only moved cards shows the moves, or it would not be in the list.
+    const shown = this.history.byN.get(n)
+    if (shown && isMove(shown) && !this.filter.moves) this.filter = { ...this.filter, moves: true }
     if (this.request.from !== null && this.request.from < n) this.pinnedFrom = this.request.from
     this.go(n)
     return note
@@ -114,21 +143,109 @@ export class Replay {
 
   // ── moving through versions ──────────────────────────────────────────
 
-  /** Shows version n, chosen by hand (a click, the scrubber, a step). */
+  /** Shows version n, chosen by hand (a click in the list, a step). */
   select(n: number): void {
+    this.moveSeq++
+    this.seeking = null
+    if (this.seekTimer !== null) clearTimeout(this.seekTimer)
+    this.seekTimer = null
     this.go(n)
     this.player.moved()
   }
 
+  /** The next (1) or previous (-1) version the filters keep; a range not loaded in between is loaded first. */
   step(dir: 1 | -1): void {
-    const n = stepFrom(this.timelineNs, this.v, dir)
-    if (n !== null) this.select(n)
+    const known = stepKnown(this.timelineNs, this.history.gaps, this.v, dir)
+    if (known !== undefined) {
+      if (known !== null) this.select(known)
+      return
+    }
+    const seq = ++this.moveSeq
+    void this.nextFrom(this.v, dir, () => seq !== this.moveSeq).then((n) => {
+      if (n !== null && seq === this.moveSeq) this.select(n)
+    })
+  }
+
+  /** The first (Home) or the last (End) version the filters keep. */
+  edge(which: 'first' | 'last'): void {
+    const from = which === 'first' ? 0 : this.latest + 1
+    const dir = which === 'first' ? 1 : -1
+    const known = stepKnown(this.timelineNs, this.history.gaps, from, dir)
+    if (known !== undefined) {
+      if (known !== null) this.select(known)
+      return
+    }
+    const seq = ++this.moveSeq
+    this.seeking = which === 'first' ? 1 : this.latest
+    void this.nextFrom(from, dir, () => seq !== this.moveSeq).then((n) => {
+      if (seq !== this.moveSeq) return
+      this.seeking = null
+      if (n !== null) this.select(n)
+    })
+  }
+
+  /**
+   * Goes to version n or, when the filters leave it out, the nearest kept
+   * version before it (else after it), loading its page first when it is not
+   * loaded: the scrubber and the density strip ask for any n of the whole
+   * history. `exact` shows n itself whatever the filters (the redline's "To").
+   * While the scrubber is dragged, pages are fetched only once it rests.
+   */
+  seek(n: number, opts: { exact?: boolean; settle?: boolean } = {}): void {
+    n = Math.max(0, Math.min(Math.round(n), this.latest))
+    const seq = ++this.moveSeq
+    if (this.seekTimer !== null) clearTimeout(this.seekTimer)
+    this.seekTimer = null
+    const keeps = (x: Version) => opts.exact || matchesFilter(x, this.filter)
+    const here = this.history.byN.get(n)
+    if (n === 0 || (here && keeps(here))) {
+      this.seeking = null
+      this.go(n)
+      this.player.moved()
+      return
+    }
+    if (opts.exact && this.history.loaded(n)) return // no such version
+    const back = this.history.loaded(n) ? stepKnown(this.timelineNs, this.history.gaps, n, -1) : undefined
+    if (back !== undefined && back !== null) {
+      this.seeking = null
+      this.go(back)
+      this.player.moved()
+      return
+    }
+    this.seeking = n
+    const find = async () => {
+      await this.history.ensureAround(n)
+      if (seq !== this.moveSeq) return
+      const at = this.history.byN.get(n)
+      if (at && keeps(at)) return n
+      if (opts.exact) return null
+      const cancelled = () => seq !== this.moveSeq
+      return (await this.nextFrom(n, -1, cancelled)) ?? (await this.nextFrom(n, 1, cancelled))
+    }
+    const run = () => {
+      this.seekTimer = null
+      find().then(
+        (target) => {
+          if (seq !== this.moveSeq) return
+          this.seeking = null
+          if (target !== null && target !== undefined) {
+            this.go(target)
+            this.player.moved()
+          }
+        },
+        () => {
+          if (seq === this.moveSeq) this.seeking = null
+        },
+      )
+    }
+    if (opts.settle) this.seekTimer = setTimeout(run, SETTLE_MS)
+    else run()
   }
 
   get canStep(): { back: boolean; forward: boolean } {
     return {
-      back: stepFrom(this.timelineNs, this.v, -1) !== null,
-      forward: stepFrom(this.timelineNs, this.v, 1) !== null,
+      back: stepKnown(this.timelineNs, this.history.gaps, this.v, -1) !== null,
+      forward: stepKnown(this.timelineNs, this.history.gaps, this.v, 1) !== null,
     }
   }
 
@@ -155,6 +272,13 @@ export class Replay {
   setFilter(filter: ReplayFilter): void {
     this.filter = filter
     this.writeUrl()
+    // The redline's delegation filter counts the versions in its window: have them loaded.
+    if (filter.parties.length > 0) this.loadWindow()
+  }
+
+  /** "Show moves": versions that only moved cards, in the list and the timeline or not. */
+  setMoves(on: boolean): void {
+    this.setFilter({ ...this.filter, moves: on })
   }
 
   toggleTerm(termId: string): void {
@@ -170,7 +294,7 @@ export class Replay {
   }
 
   clearFilter(): void {
-    this.setFilter(NO_FILTER)
+    this.setFilter({ ...NO_FILTER, moves: this.filter.moves })
   }
 
   retry(): void {
@@ -194,6 +318,7 @@ export class Replay {
       from: this.pinnedFrom !== null && this.pinnedFrom < this.v ? this.pinnedFrom : null,
       term: this.filter.termId,
       parties: [...this.filter.parties],
+      moves: this.filter.moves,
     }
   }
 
@@ -205,7 +330,10 @@ export class Replay {
   destroy(): void {
     this.destroyed = true
     this.player.destroy()
+    this.history.destroy()
+    this.moveSeq++
     if (this.loadTimer !== null) clearTimeout(this.loadTimer)
+    if (this.seekTimer !== null) clearTimeout(this.seekTimer)
     this.sheetSeq++
     this.diffSeq++
     const url = location.pathname + replaySearch(location.search, null) + location.hash
@@ -243,6 +371,17 @@ export class Replay {
       if (!sheetKnown) this.loadSheet(n)
       if (!diffKnown) this.loadDiff()
     }, SETTLE_MS)
+  }
+
+  /** The nearest kept version after (1) or before (-1) n, loading pages as far as it must. */
+  private nextFrom(n: number, dir: 1 | -1, cancelled: () => boolean): Promise<number | null> {
+    return this.history.find(n, dir, (x) => matchesFilter(x, this.filter), cancelled)
+  }
+
+  /** Loads the versions of the redline's window when a delegation filter needs them (bounded in VersionHistory). */
+  private loadWindow(): void {
+    if (this.filter.parties.length === 0 || !this.history.ready) return
+    this.history.ensureRange(this.from + 1, this.v).catch(() => {})
   }
 
   private writeUrl(): void {
@@ -301,6 +440,7 @@ export class Replay {
   private loadDiff(): void {
     const from = this.from
     const to = this.v
+    this.loadWindow()
     const key = `${from}:${to}`
     const seq = ++this.diffSeq
     this.diffError = null

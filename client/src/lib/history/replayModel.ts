@@ -1,11 +1,13 @@
 /**
  * The replay view's pure logic: which versions a filter keeps, stepping and
- * playback over them, the marks drawn on the timeline, what a redline shows
- * and where cards go on the replayed board.
+ * playback over them, what a redline shows and where cards go on the
+ * replayed board. (Paging a long history and the density strip are in
+ * versionPages.ts.)
  * No Svelte, no fetch: the reactive class (replay.svelte.ts) and the tests
  * both use these.
  */
 import type { Seg, SheetTerm, TermDiff, Version, VersionKind } from '../../../../shared/schemas'
+import { isMove } from './versions'
 
 // ── versions and filters ────────────────────────────────────────────────
 
@@ -27,13 +29,17 @@ export interface ReplayFilter {
   termId: string | null
   /** only versions by these delegations; empty means every delegation and the opening draft */
   parties: readonly string[]
+  /** also versions that only moved cards ("Show moves"); off by default */
+  moves: boolean
 }
 
-export const NO_FILTER: ReplayFilter = { termId: null, parties: [] }
+export const NO_FILTER: ReplayFilter = { termId: null, parties: [], moves: false }
 
+/** A term or delegation filter is on (hiding moves is the default, not a filter). */
 export const isFiltered = (f: ReplayFilter): boolean => f.termId !== null || f.parties.length > 0
 
 export function matchesFilter(v: Version, f: ReplayFilter): boolean {
+  if (!f.moves && isMove(v)) return false
   if (f.parties.length > 0 && (v.party === null || !f.parties.includes(v.party))) return false
   if (f.termId !== null && v.kind !== 'checkpoint' && !v.termIds.includes(f.termId)) return false
   return true
@@ -43,15 +49,16 @@ export function matchesFilter(v: Version, f: ReplayFilter): boolean {
  * The version to show for a requested one: itself if it exists, else the
  * latest (with a note why). 0 is the sheet before the first version.
  */
-export function resolveVersion(requested: number | null, ns: readonly number[]): { n: number; note: string | null } {
-  const latest = ns.length ? ns[ns.length - 1]! : 0
+export function resolveVersion(
+  requested: number | null,
+  latest: number,
+  exists: (n: number) => boolean,
+): { n: number; note: string | null } {
   if (requested === null) return { n: latest, note: null }
-  if (requested === 0 || ns.includes(requested)) return { n: requested, note: null }
+  if (requested === 0 || exists(requested)) return { n: requested, note: null }
   return {
     n: latest,
-    note: ns.length
-      ? `There is no version ${requested}; showing the latest, v${latest}.`
-      : `There is no version ${requested} yet.`,
+    note: latest > 0 ? `There is no version ${requested}; showing the latest, v${latest}.` : `There is no version ${requested} yet.`,
   }
 }
 
@@ -63,21 +70,6 @@ export function stepFrom(ns: readonly number[], n: number, dir: 1 | -1): number 
   }
   for (let i = ns.length - 1; i >= 0; i--) if (ns[i]! < n) return ns[i]!
   return null
-}
-
-/** Index in `ns` (ascending) of the last version at or before `n`; -1 when none is. */
-export function positionOf(ns: readonly number[], n: number): number {
-  let lo = 0
-  let hi = ns.length - 1
-  let at = -1
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1
-    if (ns[mid]! <= n) {
-      at = mid
-      lo = mid + 1
-    } else hi = mid - 1
-  }
-  return at
 }
 
 /** The redline's left side: a chosen earlier version, else the one just before the selected (what it changed). */
@@ -107,8 +99,12 @@ export const BASE_STEP_MS = 1200
 export const stepDelay = (speed: number): number => Math.round(BASE_STEP_MS / (speed > 0 ? speed : 1))
 
 export interface PlayerHost {
-  /** the version numbers playback walks through (the filtered timeline), ascending */
-  versions(): readonly number[]
+  /** the version after n that playback shows next, loading what it must to tell; null at the end */
+  next(n: number): Promise<number | null>
+  /** whether anything may follow n (a version loaded, or a range not loaded yet) */
+  hasNext(n: number): boolean
+  /** the first version, for playing again from the end */
+  first(): Promise<number | null>
   /** the version on screen */
   current(): number
   /** resolves once version n can be shown without a wait (its sheet is fetched) */
@@ -148,12 +144,21 @@ export class Player {
   ) {}
 
   play(): void {
-    const ns = this.host.versions()
-    if (ns.length === 0 || this.playing) return
-    // Playing from the end starts over.
-    if (stepFrom(ns, this.host.current(), 1) === null) this.host.show(ns[0]!)
+    if (this.playing) return
     this.setPlaying(true)
-    this.schedule()
+    if (this.host.hasNext(this.host.current())) return this.schedule()
+    // Playing from the end starts over.
+    const gen = this.generation
+    this.host.first().then(
+      (n) => {
+        if (gen !== this.generation || !this.playing) return
+        if (n === null) return this.pause()
+        this.host.show(n)
+        if (this.host.hasNext(n)) this.schedule()
+        else this.pause()
+      },
+      () => gen === this.generation && this.pause(),
+    )
   }
 
   pause(): void {
@@ -174,7 +179,7 @@ export class Player {
   /** The person moved by hand while playing: the next step counts from now. */
   moved(): void {
     if (!this.playing) return
-    if (stepFrom(this.host.versions(), this.host.current(), 1) === null) this.pause()
+    if (!this.host.hasNext(this.host.current())) this.pause()
     else this.schedule()
   }
 
@@ -205,9 +210,15 @@ export class Player {
   }
 
   private async advance(gen: number): Promise<void> {
-    const next = stepFrom(this.host.versions(), this.host.current(), 1)
-    if (next === null) return this.pause()
+    let next: number | null
     try {
+      // The next version may lie in a page not loaded yet: a step waits for it, it never skips one.
+      next = await this.host.next(this.host.current())
+      if (next === null) {
+        if (gen === this.generation) this.pause()
+        return
+      }
+      if (gen !== this.generation) return
       await this.host.prepare(next)
     } catch {
       if (gen === this.generation) this.pause()
@@ -215,58 +226,9 @@ export class Player {
     }
     if (gen !== this.generation || !this.playing) return
     this.host.show(next)
-    if (stepFrom(this.host.versions(), next, 1) === null) this.pause()
+    if (!this.host.hasNext(next)) this.pause()
     else this.schedule()
   }
-}
-
-// ── the timeline track ──────────────────────────────────────────────────
-
-export interface TrackMark {
-  /** index of the version in the filtered timeline (the scrubber's value) */
-  index: number
-  n: number
-  /** 0…1 along the track */
-  at: number
-  party: string | null
-  kind: VersionKind
-  /** a concession event (accept, agree, reject, …) falls on this mark */
-  event: boolean
-}
-
-/** Event kinds, most telling first: when marks are merged, the merged mark shows the first present. */
-const EVENT_RANK: VersionKind[] = ['agree', 'reject', 'withdraw', 'reopen', 'restore', 'accept', 'checkpoint']
-
-/**
- * One mark per version; more versions than `max` are merged into `max` runs
- * (a 100k-version history still draws a few hundred marks), each run showing
- * its most telling event, else its last version.
- */
-export function trackMarks(versions: readonly Version[], max = 240): TrackMark[] {
-  const count = versions.length
-  if (count === 0) return []
-  const at = (i: number) => (count === 1 ? 0 : i / (count - 1))
-  if (count <= max) {
-    return versions.map((v, i) => ({ index: i, n: v.n, at: at(i), party: v.party, kind: v.kind, event: isConcession(v.kind) }))
-  }
-  const out: TrackMark[] = []
-  for (let b = 0; b < max; b++) {
-    const start = Math.floor((b * count) / max)
-    const end = Math.floor(((b + 1) * count) / max)
-    if (end <= start) continue
-    let pick = end - 1
-    let best = EVENT_RANK.length
-    for (let i = start; i < end; i++) {
-      const r = EVENT_RANK.indexOf(versions[i]!.kind)
-      if (r !== -1 && r < best) {
-        best = r
-        pick = i
-      }
-    }
-    const v = versions[pick]!
-    out.push({ index: pick, n: v.n, at: at(pick), party: v.party, kind: v.kind, event: isConcession(v.kind) })
-  }
-  return out
 }
 
 // ── redlines ────────────────────────────────────────────────────────────
@@ -327,25 +289,25 @@ export interface Placed {
 }
 
 /**
- * Where each term of a past sheet goes on the replayed board. A `Sheet`
- * carries no positions, so a term sits where it is on the live board today;
- * one that is not there any more goes into a grid under everything else.
+ * Where each card of a past sheet goes on the replayed board: where it
+ * stood then (the `Sheet` carries each term's x and y). A term without a
+ * usable position (a sheet from a server before positions were kept) goes
+ * into a grid under everything else rather than on top of another card.
  */
 export function placeTerms(
-  terms: readonly Pick<SheetTerm, 'id'>[],
-  live: ReadonlyMap<string, Placed>,
+  terms: readonly Pick<SheetTerm, 'id' | 'x' | 'y'>[],
   cell = { w: 330, h: 230 },
   columns = 4,
 ): Map<string, Placed> {
   const out = new Map<string, Placed>()
+  const placed = (t: Pick<SheetTerm, 'x' | 'y'>) => Number.isFinite(t.x) && Number.isFinite(t.y)
   let bottom = -Infinity
   let left = Infinity
   for (const t of terms) {
-    const p = live.get(t.id)
-    if (!p) continue
-    out.set(t.id, p)
-    bottom = Math.max(bottom, p.y)
-    left = Math.min(left, p.x)
+    if (!placed(t)) continue
+    out.set(t.id, { x: t.x, y: t.y })
+    bottom = Math.max(bottom, t.y)
+    left = Math.min(left, t.x)
   }
   const y0 = bottom === -Infinity ? 40 : bottom + cell.h + 40
   const x0 = left === Infinity ? 40 : left

@@ -1,6 +1,7 @@
 /**
  * The replay's place in the URL: `/n/<id>?v=12&from=9&term=<termId>&by=us,ru`
- * opens the replay at that version. The capability token never goes here;
+ * (and `moves=1` when versions that only moved cards are shown) opens the
+ * replay at that version. The capability token never goes here;
  * invite links keep it in the fragment (`#token=…`), which browsers do not
  * send to a server. Kept apart from the replay view so the initial bundle
  * carries only this.
@@ -12,9 +13,11 @@ export interface ReplayParams {
   from: number | null
   term: string | null
   parties: string[]
+  /** show versions that only moved cards; absent: hidden */
+  moves?: boolean
 }
 
-const PARAM_KEYS = ['v', 'from', 'term', 'by'] as const
+const PARAM_KEYS = ['v', 'from', 'term', 'by', 'moves'] as const
 
 const versionParam = (s: string | null): number | null => (s !== null && /^\d{1,9}$/.test(s) ? Number(s) : null)
 
@@ -31,6 +34,7 @@ export function parseReplayParams(search: string): ReplayParams | null {
       .split(',')
       .map((p) => p.trim())
       .filter((p) => /^[a-z0-9-]{1,32}$/.test(p)),
+    moves: q.get('moves') === '1',
   }
 }
 
@@ -43,6 +47,7 @@ export function replaySearch(search: string, params: ReplayParams | null): strin
     if (params.from !== null) q.set('from', String(params.from))
     if (params.term !== null) q.set('term', params.term)
     if (params.parties.length > 0) q.set('by', params.parties.join(','))
+    if (params.moves) q.set('moves', '1')
   }
   const s = q.toString()
   return s ? `?${s}` : ''

@@ -1,5 +1,6 @@
 /** Versions on screen, in the History panel and the replay alike: their kinds, times and the merged list. */
 import type { Version, VersionKind } from '../../../../shared/schemas'
+import { ApiError } from '../api/http'
 import type { IconName } from '../design/icons'
 
 export const KIND: Record<VersionKind, { icon: IconName; label: string }> = {
@@ -14,8 +15,19 @@ export const KIND: Record<VersionKind, { icon: IconName; label: string }> = {
   restore: { icon: 'history', label: 'Restored' },
 }
 
+/**
+ * A version that only moved cards (`layoutOnly: true`; absent means false).
+ * Lists and the timeline leave these out unless "Show moves" is on: a month
+ * of negotiation has thousands of them and they change no text or state.
+ */
+export const isMove = (v: Version): boolean => 'layoutOnly' in v && v.layoutOnly === true
+
 /** The headline of a version: its kind, or the checkpoint's name. */
-export const headline = (v: Version): string => (v.kind === 'checkpoint' && v.name ? `Checkpoint: ${v.name}` : KIND[v.kind].label)
+export const headline = (v: Version): string =>
+  v.kind === 'checkpoint' && v.name ? `Checkpoint: ${v.name}` : isMove(v) ? 'Moved' : KIND[v.kind].label
+
+/** The icon of a version: its kind's, or the move arrows for a version that only moved cards. */
+export const iconOf = (v: Version): IconName => (isMove(v) ? 'move' : KIND[v.kind].icon)
 
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 const exact = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
@@ -38,3 +50,11 @@ export function mergeVersions(loaded: readonly Version[], live: readonly Version
   for (const v of live) byN.set(v.n, v)
   return [...byN.values()].sort((a, b) => a.n - b.n)
 }
+
+/** What to tell a person when part of the history could not be loaded. */
+export const explain = (err: unknown, what: string): string =>
+  err instanceof ApiError
+    ? err.network
+      ? `The ${what} could not be loaded: the server is not reachable.`
+      : err.message
+    : `The ${what} could not be loaded.`
