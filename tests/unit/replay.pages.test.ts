@@ -312,16 +312,40 @@ describe('paging: the density strip', () => {
     expect(barOf(bars, 0)).toBe(-1)
   })
 
-  it('[PG13] versions that arrived live since are folded into the last range', () => {
+  it('[PG13] versions that arrived live since are added in ranges as wide as the density\'s, the last one filled first', () => {
     const live = [version(300), version(301, 'agree', 'us'), version(302, 'edit', 'ru'), version(301, 'agree', 'us')]
     const d = withLive(density, live)
     expect(d.total).toBe(302)
-    expect(d.buckets).toHaveLength(3)
-    expect(d.buckets[2]).toMatchObject({ toN: 302, count: 52, byParty: { ru: 51, us: 1 }, byKind: { edit: 51, agree: 1 } })
-    expect(density.buckets[2]!.count).toBe(50) // the fetched density is left as it was
+    // 201…300 is a full range of 100: 301 and 302 start a new one.
+    expect(d.buckets).toHaveLength(4)
+    expect(d.buckets[3]).toMatchObject({ fromN: 301, toN: 302, count: 2, byParty: { ru: 1, us: 1 }, byKind: { edit: 1, agree: 1 } })
+    expect(density.buckets).toHaveLength(3) // the fetched density is left as it was
     expect(withLive(density, [version(12)])).toBe(density)
-    expect(withLive({ total: 0, buckets: [] }, [version(1)]).buckets).toEqual([
-      expect.objectContaining({ fromN: 1, toN: 1, count: 1 }),
+    expect(withLive({ total: 0, buckets: [] }, [version(1)]).buckets).toEqual([expect.objectContaining({ fromN: 1, toN: 1, count: 1 })])
+    // A short history, one version per range: a new version is a range of its own, and the bars keep their height.
+    const short: VersionDensityAnswer = {
+      total: 2,
+      buckets: [1, 2].map((n) => ({ ...density.buckets[2]!, fromN: n, toN: n, count: 1, byParty: { us: 1 }, byKind: { edit: 1 } })),
+    }
+    const grown = withLive(short, [version(3)])
+    expect(grown.buckets.map((b) => [b.fromN, b.toN, b.count])).toEqual([
+      [1, 1, 1],
+      [2, 2, 1],
+      [3, 3, 1],
+    ])
+    expect(stripBars(grown, 3, ['us']).map((b) => b.height)).toEqual([1, 1, 1])
+    // A range not full yet takes the new versions first.
+    const partial: VersionDensityAnswer = {
+      total: 15,
+      buckets: [
+        { ...density.buckets[0]!, fromN: 1, toN: 10, count: 10 },
+        { ...density.buckets[1]!, fromN: 11, toN: 15, count: 5 },
+      ],
+    }
+    expect(withLive(partial, [version(16), version(20), version(21)]).buckets.map((b) => [b.fromN, b.toN, b.count])).toEqual([
+      [1, 10, 10],
+      [11, 20, 7],
+      [21, 21, 1],
     ])
   })
 })

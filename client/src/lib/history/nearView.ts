@@ -39,24 +39,28 @@ export function nearView(load: () => void): Attachment<HTMLElement> {
 }
 
 /**
- * Notes where the first row in view (matched by `rows`) is; the function it
- * returns scrolls `scroller` so that row is there again. Called from
- * `$effect.pre` (before new rows reach the DOM) and the function from
+ * Notes where the first row in view of `list` (matched by `rows`) is; the
+ * function it returns scrolls `scroller` so that row is there again. Called
+ * from `$effect.pre` (before new rows reach the DOM) and the function from
  * `$effect` (after), it keeps the rows in view still as pages arrive above
- * them, and never undoes the reader's own scrolling meanwhile.
+ * them, and never undoes the reader's own scrolling meanwhile. At the very
+ * top of a list that starts with a version (the History panel's newest),
+ * nothing is held: a version arriving live there is meant to be seen.
  */
-export function holdPlace(scroller: HTMLElement | null, rows: string): () => void {
-  const anchor = scroller ? firstInView(scroller, rows) : null
-  if (!scroller || !anchor) return () => {}
+export function holdPlace(scroller: HTMLElement | null, list: HTMLElement | null, rows: string): () => void {
+  if (!scroller || !list) return () => {}
+  if (scroller.scrollTop === 0 && !list.firstElementChild?.classList.contains('gap')) return () => {}
+  const anchor = firstInView(scroller, list, rows)
+  if (!anchor) return () => {}
   const top = anchor.getBoundingClientRect().top
   return () => {
     if (anchor.isConnected) scroller.scrollTop += anchor.getBoundingClientRect().top - top
   }
 }
 
-function firstInView(scroller: HTMLElement, rows: string): HTMLElement | null {
+function firstInView(scroller: HTMLElement, list: HTMLElement, rows: string): HTMLElement | null {
   const edge = scroller.getBoundingClientRect().top
-  const all = scroller.querySelectorAll<HTMLElement>(rows)
+  const all = list.querySelectorAll<HTMLElement>(rows)
   // Rows are in document order, hence in order down the screen: the first whose bottom is below the top edge.
   let lo = 0
   let hi = all.length - 1

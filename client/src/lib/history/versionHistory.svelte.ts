@@ -116,12 +116,15 @@ export class VersionHistory {
     const under = this.pending.get(key)
     if (under) return under.promise
     this.loading++
+    const latestAsked = this.latestFetched
     const promise = this.source
       .versionPage(r.after, r.limit)
       .then(
         (answer) => {
           if (this.destroyed) return
-          this.spans = addSpan(this.spans, answeredSpan(r, answer, this.latest))
+          // At the end of the history a page proves there is nothing more up to what was known when it was
+          // asked — not up to versions that arrived live since: any missed in between stay a gap.
+          this.spans = addSpan(this.spans, answeredSpan(r, answer, latestAsked))
           if (answer.versions.length) {
             this.fetched = mergeVersions(this.fetched, answer.versions)
             this.latestFetched = Math.max(this.latestFetched, answer.versions[answer.versions.length - 1]!.n)

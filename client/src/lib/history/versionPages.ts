@@ -241,23 +241,24 @@ export function pageSizeFrom(search: string): number {
 export type DensityBucket = VersionDensityAnswer['buckets'][number]
 
 /**
- * The density as fetched, with the versions that arrived live since folded
- * into its last range (a strip drawn once stays true without asking the
- * server again for every version).
+ * The density as fetched, with the versions that arrived live since added
+ * in ranges as wide as its own (the last range filled up first), so a strip
+ * drawn once stays true, and to scale, without asking the server again for
+ * every version.
  */
 export function withLive(density: VersionDensityAnswer, live: readonly Version[]): VersionDensityAnswer {
   const lastTo = density.buckets.reduce((m, b) => Math.max(m, b.toN), 0)
   const extra = new Map<number, Version>()
   for (const v of live) if (v.n > lastTo) extra.set(v.n, v)
   if (extra.size === 0) return density
+  const width = Math.max(1, ...density.buckets.map((b) => b.toN - b.fromN + 1))
   const buckets = density.buckets.map((b) => ({ ...b, byParty: { ...b.byParty }, byKind: { ...b.byKind } }))
-  const vs = [...extra.values()].sort((a, b) => a.n - b.n)
-  let last = buckets[buckets.length - 1]
-  if (!last) {
-    last = { fromN: vs[0]!.n, toN: vs[0]!.n, fromAt: vs[0]!.at, toAt: vs[0]!.at, count: 0, byParty: {}, byKind: {} }
-    buckets.push(last)
-  }
-  for (const v of vs) {
+  for (const v of [...extra.values()].sort((a, b) => a.n - b.n)) {
+    let last = buckets[buckets.length - 1]
+    if (!last || v.n - last.fromN + 1 > width) {
+      last = { fromN: v.n, toN: v.n, fromAt: v.at, toAt: v.at, count: 0, byParty: {}, byKind: {} }
+      buckets.push(last)
+    }
     last.toN = v.n
     last.toAt = v.at
     last.count++
@@ -265,7 +266,7 @@ export function withLive(density: VersionDensityAnswer, live: readonly Version[]
     last.byParty[party] = (last.byParty[party] ?? 0) + 1
     last.byKind[v.kind] = (last.byKind[v.kind] ?? 0) + 1
   }
-  return { total: density.total + vs.length, buckets }
+  return { total: density.total + extra.size, buckets }
 }
 
 /** Event kinds, most telling first: a range's marker shows the first it holds. */
