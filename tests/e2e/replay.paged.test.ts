@@ -73,7 +73,9 @@ function pageRequests(page: Page): number[] {
 }
 
 const listed = (page: Page) =>
-  page.locator('[data-testid="replay-versions"] button[data-n]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-n'))))
+  page
+    .locator('[data-testid="replay-versions"] button[data-n]')
+    .evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-n'))))
 
 describe.skipIf(!chromiumForTests('e2e/replay.paged'))('a long history, page by page', () => {
   let neg: CreatedNegotiation
@@ -186,7 +188,9 @@ describe.skipIf(!chromiumForTests('e2e/replay.paged'))('a long history, page by 
     expect(shown).toContain(before)
     expect(shown.length).toBeLessThan(all.length)
     expect(await page.getByTestId('versions-count').textContent()).toContain(`of ${all.length} loaded`)
-    expect(await page.locator('[data-testid="replay-versions"] [aria-current="step"]').getAttribute('data-n')).toBe(String(before))
+    expect(await page.locator('[data-testid="replay-versions"] [aria-current="step"]').getAttribute('data-n')).toBe(
+      String(before),
+    )
 
     // The whole negotiation's shape, from the density, without loading it.
     const strip = page.locator('[data-testid="replay-dock"] [data-testid="density-strip"]')
@@ -359,7 +363,10 @@ describe.skipIf(!chromiumForTests('e2e/replay.paged'))('a long history, page by 
       await page.getByTestId('redline-to').fill(String(linked.n))
       await page.getByTestId('redline-to').press('Tab')
       await showing(page, linked.n)
-      await page.getByRole('button', { name: 'Fit everything' }).click().catch(() => {})
+      await page
+        .getByRole('button', { name: 'Fit everything' })
+        .click()
+        .catch(() => {})
       await page.mouse.move(0, SIZE.height - 1)
       await page.waitForTimeout(400)
       await page.screenshot({ path: SHOT })
@@ -369,7 +376,8 @@ describe.skipIf(!chromiumForTests('e2e/replay.paged'))('a long history, page by 
     const np = negotiator.page
     await np.getByTestId('history-button').click()
     const panel = np.getByTestId('history-panel')
-    const items = () => panel.locator('[data-testid="replay-at"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-n'))))
+    const items = () =>
+      panel.locator('[data-testid="replay-at"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-n'))))
     await expect.poll(async () => (await items())[0], { timeout: T }).toBe(all.length + 1)
     const firstSeen = await items()
     expect(firstSeen).toEqual([...firstSeen].sort((a, b) => b - a))
@@ -388,13 +396,17 @@ describe.skipIf(!chromiumForTests('e2e/replay.paged'))('a long history, page by 
       )
       .toBe(1)
     const everything = await items()
-    expect(everything).toEqual(Array.from({ length: all.length + 1 }, (_, i) => all.length + 1 - i).filter((n) => everything.includes(n)))
+    expect(everything).toEqual(
+      Array.from({ length: all.length + 1 }, (_, i) => all.length + 1 - i).filter((n) => everything.includes(n)),
+    )
     expect(new Set(everything).size).toBe(everything.length)
     // Its density strip jumps to a range: the page is loaded and the version brought into view, focused.
     const bar = panel.getByTestId('density-bar').nth(10)
     const barTo = Number(await bar.getAttribute('data-to'))
     await bar.click()
-    await expect.poll(() => np.evaluate(() => document.activeElement?.getAttribute('data-n') ?? null), { timeout: T }).not.toBeNull()
+    await expect
+      .poll(() => np.evaluate(() => document.activeElement?.getAttribute('data-n') ?? null), { timeout: T })
+      .not.toBeNull()
     expect(Number(await np.evaluate(() => document.activeElement!.getAttribute('data-n')))).toBeLessThanOrEqual(barTo)
     expect(problems, problems.join('\n')).toEqual([])
     for (const p of people) expect(p.errors).toEqual([])

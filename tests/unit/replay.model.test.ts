@@ -67,7 +67,9 @@ describe('replay: versions and filters', () => {
 
   it('[RP3] a term filter keeps the versions that touched the term, and checkpoints (they concern every term)', () => {
     expect(history.filter((v) => matchesFilter(v, { ...NO_FILTER, termId: 'deadline' })).map((v) => v.n)).toEqual([2, 6, 7, 8])
-    expect(history.filter((v) => matchesFilter(v, { ...NO_FILTER, termId: 'deadline', parties: ['ru'] })).map((v) => v.n)).toEqual([6])
+    expect(
+      history.filter((v) => matchesFilter(v, { ...NO_FILTER, termId: 'deadline', parties: ['ru'] })).map((v) => v.n),
+    ).toEqual([6])
   })
 
   it('[RP3b] versions that only moved cards are left out unless moves are shown; `layoutOnly` absent means false', () => {

@@ -31,7 +31,15 @@ import { Player, stepFrom, type PlayerHost } from '../../client/src/lib/history/
 import { mergeVersions } from '../../client/src/lib/history/versions'
 
 function version(n: number, kind: VersionKind = 'edit', party: string | null = n % 2 ? 'us' : 'ru', termIds = ['t1']): Version {
-  return { n, at: new Date(Date.UTC(2026, 0, 1, 9, 0, n)).toISOString(), party, user: party ?? 'Parley', kind, termIds, summary: '' }
+  return {
+    n,
+    at: new Date(Date.UTC(2026, 0, 1, 9, 0, n)).toISOString(),
+    party,
+    user: party ?? 'Parley',
+    kind,
+    termIds,
+    summary: '',
+  }
 }
 
 /** What the server answers for `…/versions?after&limit` over `all` (CONTRACT.md), to drive the paging logic without one. */
@@ -191,7 +199,13 @@ describe('paging: moving over a partly loaded timeline', () => {
     const all = Array.from({ length: 500 }, (_, i) => version(i + 1))
     const { src, requests } = pagedOver(all, 10)
     let moves = 0
-    const found = await findVersion(src, 0, 1, () => false, () => ++moves > 3)
+    const found = await findVersion(
+      src,
+      0,
+      1,
+      () => false,
+      () => ++moves > 3,
+    )
     expect(found).toBeNull()
     expect(requests.length).toBe(4)
   })
@@ -206,7 +220,16 @@ describe('paging: moving over a partly loaded timeline', () => {
     const queue: Array<() => void> = []
     const host: PlayerHost = {
       next: (n) => findVersion(src, n, 1, ru),
-      hasNext: (n) => stepKnown(src.known().filter(ru).map((v) => v.n), src.gaps(), n, 1) !== null,
+      hasNext: (n) =>
+        stepKnown(
+          src
+            .known()
+            .filter(ru)
+            .map((v) => v.n),
+          src.gaps(),
+          n,
+          1,
+        ) !== null,
       first: () => findVersion(src, 0, 1, ru),
       current: () => current,
       prepare: () => Promise.resolve(),
@@ -222,7 +245,12 @@ describe('paging: moving over a partly loaded timeline', () => {
       queue.shift()!()
       for (let i = 0; i < 20; i++) await Promise.resolve()
     }
-    expect(shown).toEqual(all.filter(ru).map((v) => v.n).filter((n) => n > 1))
+    expect(shown).toEqual(
+      all
+        .filter(ru)
+        .map((v) => v.n)
+        .filter((n) => n > 1),
+    )
     expect(p.playing).toBe(false)
     expect(requests.map((r) => r.after)).toEqual([0, 10, 20, 30])
     expect(stepFrom(shown, 40, 1)).toBeNull()
@@ -312,20 +340,35 @@ describe('paging: the density strip', () => {
     expect(barOf(bars, 0)).toBe(-1)
   })
 
-  it('[PG13] versions that arrived live since are added in ranges as wide as the density\'s, the last one filled first', () => {
+  it("[PG13] versions that arrived live since are added in ranges as wide as the density's, the last one filled first", () => {
     const live = [version(300), version(301, 'agree', 'us'), version(302, 'edit', 'ru'), version(301, 'agree', 'us')]
     const d = withLive(density, live)
     expect(d.total).toBe(302)
     // 201…300 is a full range of 100: 301 and 302 start a new one.
     expect(d.buckets).toHaveLength(4)
-    expect(d.buckets[3]).toMatchObject({ fromN: 301, toN: 302, count: 2, byParty: { ru: 1, us: 1 }, byKind: { edit: 1, agree: 1 } })
+    expect(d.buckets[3]).toMatchObject({
+      fromN: 301,
+      toN: 302,
+      count: 2,
+      byParty: { ru: 1, us: 1 },
+      byKind: { edit: 1, agree: 1 },
+    })
     expect(density.buckets).toHaveLength(3) // the fetched density is left as it was
     expect(withLive(density, [version(12)])).toBe(density)
-    expect(withLive({ total: 0, buckets: [] }, [version(1)]).buckets).toEqual([expect.objectContaining({ fromN: 1, toN: 1, count: 1 })])
+    expect(withLive({ total: 0, buckets: [] }, [version(1)]).buckets).toEqual([
+      expect.objectContaining({ fromN: 1, toN: 1, count: 1 }),
+    ])
     // A short history, one version per range: a new version is a range of its own, and the bars keep their height.
     const short: VersionDensityAnswer = {
       total: 2,
-      buckets: [1, 2].map((n) => ({ ...density.buckets[2]!, fromN: n, toN: n, count: 1, byParty: { us: 1 }, byKind: { edit: 1 } })),
+      buckets: [1, 2].map((n) => ({
+        ...density.buckets[2]!,
+        fromN: n,
+        toN: n,
+        count: 1,
+        byParty: { us: 1 },
+        byKind: { edit: 1 },
+      })),
     }
     const grown = withLive(short, [version(3)])
     expect(grown.buckets.map((b) => [b.fromN, b.toN, b.count])).toEqual([

@@ -58,7 +58,8 @@ export function resolveVersion(
   if (requested === 0 || exists(requested)) return { n: requested, note: null }
   return {
     n: latest,
-    note: latest > 0 ? `There is no version ${requested}; showing the latest, v${latest}.` : `There is no version ${requested} yet.`,
+    note:
+      latest > 0 ? `There is no version ${requested}; showing the latest, v${latest}.` : `There is no version ${requested} yet.`,
   }
 }
 

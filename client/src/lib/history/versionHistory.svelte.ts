@@ -78,7 +78,9 @@ export class VersionHistory {
     ),
   )
   /** the whole history's shape, with live versions folded in */
-  readonly shape: VersionDensityAnswer | null = $derived.by(() => (this.density ? withLive(this.density, this.source.live()) : null))
+  readonly shape: VersionDensityAnswer | null = $derived.by(() =>
+    this.density ? withLive(this.density, this.source.live()) : null,
+  )
 
   constructor(source: HistorySource, pageSize: number, buckets: number) {
     this.source = source
@@ -156,13 +158,17 @@ export class VersionHistory {
   /** Scrolling past the versions before a gap: its first page. */
   loadForward(gap: Span): Promise<void> {
     const open = this.openGaps().find((g) => g.lo <= gap.hi && g.hi >= gap.lo)
-    return open ? this.load(pageForward({ lo: Math.max(open.lo, gap.lo), hi: Math.min(open.hi, gap.hi) }, this.pageSize)) : Promise.resolve()
+    return open
+      ? this.load(pageForward({ lo: Math.max(open.lo, gap.lo), hi: Math.min(open.hi, gap.hi) }, this.pageSize))
+      : Promise.resolve()
   }
 
   /** Scrolling back from the versions after a gap: its last page. */
   loadBackward(gap: Span): Promise<void> {
     const open = this.openGaps().findLast((g) => g.lo <= gap.hi && g.hi >= gap.lo)
-    return open ? this.load(pageBackward({ lo: Math.max(open.lo, gap.lo), hi: Math.min(open.hi, gap.hi) }, this.pageSize)) : Promise.resolve()
+    return open
+      ? this.load(pageBackward({ lo: Math.max(open.lo, gap.lo), hi: Math.min(open.hi, gap.hi) }, this.pageSize))
+      : Promise.resolve()
   }
 
   /** Loads every version in lo…hi, a page at a time, if there are at most RANGE_LOAD_MAX of them to load. */
@@ -178,7 +184,12 @@ export class VersionHistory {
 
   /** The nearest version after (1) or before (-1) n that `match` keeps, loading pages on the way. */
   find(n: number, dir: 1 | -1, match: (v: Version) => boolean, cancelled?: () => boolean): Promise<number | null> {
-    const src: PagedSource = { known: () => this.known, gaps: () => this.gaps, load: (r) => this.load(r), pageSize: this.pageSize }
+    const src: PagedSource = {
+      known: () => this.known,
+      gaps: () => this.gaps,
+      load: (r) => this.load(r),
+      pageSize: this.pageSize,
+    }
     return findVersion(src, n, dir, match, () => this.destroyed || (cancelled?.() ?? false))
   }
 

@@ -295,7 +295,11 @@ export interface StripBar {
  * 1), so a range sits right above the scrubber's position for its versions.
  */
 export function stripBars(density: VersionDensityAnswer, latest: number, parties: readonly string[]): StripBar[] {
-  const last = Math.max(latest, density.buckets.reduce((m, b) => Math.max(m, b.toN), 0), 1)
+  const last = Math.max(
+    latest,
+    density.buckets.reduce((m, b) => Math.max(m, b.toN), 0),
+    1,
+  )
   const at = (n: number) => (last <= 1 ? 0.5 : Math.min(1, Math.max(0, (n - 1) / (last - 1))))
   const busiest = density.buckets.reduce((m, b) => Math.max(m, b.count), 0) || 1
   const order = [...parties, '', ...Object.keys(Object.assign({}, ...density.buckets.map((b) => b.byParty)))]
