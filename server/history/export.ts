@@ -15,7 +15,7 @@ import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import { allStatuses, malformedEntries, notesOf, termsInOrder } from '../../shared/docLayout'
 import { termHash, type PartyInfo, type TermState } from '../../shared/negotiation'
 import type { Seg, Version } from '../../shared/schemas'
-import { logRowHash, GENESIS_HASH } from '../store/chain'
+import { GENESIS_HASH } from '../store/chain'
 import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
 import { BoardReplay, textOf, wordSegs } from './redline'
 import { docAt } from './reconstruct'
@@ -89,14 +89,13 @@ export interface ExportInput {
 const iso = (ms: number) => new Date(ms).toISOString()
 const stamp = (v: VersionRecord): Stamp => ({ n: v.n, at: iso(v.at), party: v.party, user: v.user })
 
-/** The chain head of a doc: its last row's hash, recomputed from what is stored. */
+/**
+ * The chain head of a doc: its last row and that row's full hash, as the
+ * store recorded them with the append (rows keep only a 32-bit check of their
+ * hash, server/store/chain.ts). `npm run verify -- --against` recomputes it.
+ */
 export async function docHead(store: Store, doc: string): Promise<ChainHead> {
-  const seq = await store.headSeq(doc)
-  if (seq === 0) return { seq, hash: GENESIS_HASH }
-  const [row] = await store.readUpdates(doc, seq - 1, seq)
-  if (!row) return { seq, hash: GENESIS_HASH }
-  const hash = logRowHash(row.prevHash, row, row.seq)
-  return { seq, hash }
+  return store.chainHead(doc)
 }
 
 export async function buildExport(input: ExportInput): Promise<ExportDoc> {

@@ -3,11 +3,15 @@
  * hash chain of every doc of a negotiation (board, ledger, each caucus) and
  * the chain of its versions, and reports the first place where they break.
  *
- * A row's hash is SHA-256(prevHash ‖ the row) and each row stores its
- * predecessor's hash (server/store/chain.ts), so editing any stored byte of
- * row s makes row s+1's link disagree; the doc's recorded head hash covers
- * the last row. Checkpoints are not chained (they are derived), but history
- * reads trust them, so each is compared with the log replayed up to its seq.
+ * A row's hash is SHA-256(previous row's hash ‖ the row) (server/store/chain.ts).
+ * Each row keeps the first 32 bits of its hash, so editing any stored byte of
+ * row s makes row s's check disagree — verify names that row; the full hashes
+ * kept every ANCHOR_EVERY rows and at the doc's head catch a change whose
+ * check was forged to match (then the break is named by the anchor after it).
+ * Rows an instance of the previous build appended to PostgreSQL during a
+ * rolling upgrade carry their predecessor's hash instead, checked as before.
+ * Checkpoints are not chained (they are derived), but history reads trust
+ * them, so each is compared with the log replayed up to its seq.
  * With `against` (the heads of an earlier export), the chains must also pass
  * through those heads: history up to the export was not rewritten since.
  * A row's gseq (the store's order across docs) is outside the hash (see
@@ -16,8 +20,7 @@
 import * as Y from 'yjs'
 import { BOARD_ROOTS, LEDGER_ROOTS } from '../../shared/docLayout'
 import { boardDocName, caucusDocName, ledgerDocName } from '../../shared/docNames'
-import { GENESIS_HASH, logRowHash, versionRowHash } from '../store/chain'
-import { SqliteStore } from '../store/sqlite'
+import { checkHex, checkOf, GENESIS_HASH, logRowHash, versionRowHash } from '../store/chain'
 import type { Store, StoredUpdate } from '../store/types'
 import type { ChainHead, ExportHeads } from './export'
 
@@ -36,7 +39,7 @@ export interface ChainReport {
   rows: number
   head: ChainHead
   checkpoints: number
-  /** the last row was checked against the head the store recorded (false: the store records none) */
+  /** the last row was checked against the head the store recorded (always, since every store records one) */
   headChecked: boolean
 }
 
@@ -85,22 +88,6 @@ function rowHash(prevHash: string, doc: string, r: StoredUpdate): string {
   return logRowHash(prevHash, { ...r, doc }, r.seq)
 }
 
-/**
- * The head hash the store recorded for a doc, which covers the last row. SQLite
- * keeps it in `docs`; another store can offer it as an optional `head(doc)`.
- * Null where the store cannot tell (the last row is then checked only
- * against an export's heads).
- */
-async function recordedHead(store: Store, doc: string): Promise<ChainHead | null> {
-  if (store instanceof SqliteStore) {
-    const row = store.db.prepare('SELECT head_seq AS seq, head_hash AS hash FROM docs WHERE name = ?').get(doc) as
-      ChainHead | undefined
-    return row ?? { seq: 0, hash: GENESIS_HASH }
-  }
-  const withHead = store as Store & { head?: (doc: string) => Promise<ChainHead | null> }
-  return typeof withHead.head === 'function' ? ((await withHead.head(doc)) ?? { seq: 0, hash: GENESIS_HASH }) : null
-}
-
 async function readPage(store: Store, doc: string, after: number, upto: number): Promise<StoredUpdate[]> {
   try {
     return await store.readUpdates(doc, after, upto)
@@ -125,17 +112,32 @@ async function verifyDoc(
   against?: ChainHead,
 ): Promise<ChainReport> {
   const total = await store.headSeq(doc)
-  const recorded = await recordedHead(store, doc)
-  const checkpointSeqs = opts.checkpoints === false ? [] : await checkpointsOf(store, doc)
+  const recorded = await store.chainHead(doc)
+  const anchors = new Map((await store.chainAnchors(doc)).map((a) => [a.seq, a.hash]))
+  const checkpointSeqs = opts.checkpoints === false ? [] : (await store.listCheckpoints(doc)).map((c) => c.seq)
+  const lastCheckpoint = checkpointSeqs[checkpointSeqs.length - 1] ?? 0
+  // The state is rebuilt only as far as the last checkpoint it is compared with.
   const replay = checkpointSeqs.length > 0 ? new Y.Doc() : null
-  let pending: Uint8Array[] = []
   let running = GENESIS_HASH
   let expected = 1
   let prevRow: StoredUpdate | null = null
   let gseq = 0
+  /** the last row whose full hash was checked (an anchor) */
+  let anchored = 0
+  const link0 = anchors.get(0)
+  if (link0 !== undefined && link0 !== GENESIS_HASH) {
+    throw new Broken({
+      chain: doc,
+      seq: 1,
+      problem: 'row 1 should link to the genesis hash',
+      expected: GENESIS_HASH,
+      found: link0,
+    })
+  }
   try {
     for (let after = 0; after < total; after += PAGE) {
       const rows = await readPage(store, doc, after, Math.min(after + PAGE, total))
+      const toReplay: Uint8Array[] = []
       for (const row of rows) {
         if (row.seq !== expected) {
           throw new Broken({
@@ -144,7 +146,7 @@ async function verifyDoc(
             problem: `row ${expected} is missing (the next stored row is ${row.seq})`,
           })
         }
-        if (row.prevHash !== running) throw new Broken(linkBreak(doc, prevRow, row, running))
+        if (row.check === null && row.prevHash !== running) throw new Broken(linkBreak(doc, prevRow, row, running))
         if (row.gseq <= gseq) {
           throw new Broken({
             chain: doc,
@@ -153,8 +155,35 @@ async function verifyDoc(
           })
         }
         gseq = row.gseq
+        const hash = rowHash(running, doc, row)
+        if (row.check !== null && row.check !== checkOf(hash)) {
+          const what = row.seq === total ? 'the last; its data, author, time or meta' : 'its data, author, time or meta'
+          throw new Broken({
+            chain: doc,
+            seq: row.seq,
+            problem:
+              prevRow && prevRow.check === null
+                ? `row ${row.seq} (${what}) or row ${prevRow.seq} (written without a check of its own by the previous build) no longer hashes to the check stored with row ${row.seq}`
+                : `row ${row.seq} (${what}) no longer hashes to the check stored with it`,
+            expected: checkHex(row.check),
+            found: checkHex(checkOf(hash)),
+          })
+        }
+        const anchor = anchors.get(row.seq)
+        if (anchor !== undefined) {
+          if (anchor !== hash) {
+            throw new Broken({
+              chain: doc,
+              seq: row.seq,
+              problem: `rows ${anchored + 1}–${row.seq} no longer hash to the full hash kept at row ${row.seq}: one of them was changed with its check forged to match, or the kept hash was edited`,
+              expected: anchor,
+              found: hash,
+            })
+          }
+          anchored = row.seq
+        }
         prevRow = row
-        running = rowHash(running, doc, row)
+        running = hash
         if (against && against.seq === row.seq && against.hash !== running) {
           throw new Broken({
             chain: doc,
@@ -164,16 +193,16 @@ async function verifyDoc(
             found: running,
           })
         }
-        if (replay) {
-          pending.push(row.update)
+        if (replay && row.seq <= lastCheckpoint) {
+          toReplay.push(row.update)
           if (checkpointSeqs.includes(row.seq)) {
-            Y.applyUpdate(replay, Y.mergeUpdates(pending))
-            pending = []
+            applyRows(replay, toReplay.splice(0))
             await compareCheckpoint(store, doc, row.seq, replay, roots)
           }
         }
         expected++
       }
+      if (replay) applyRows(replay, toReplay)
       opts.onProgress?.(doc, expected - 1, total)
     }
   } finally {
@@ -182,14 +211,14 @@ async function verifyDoc(
   const found = expected - 1
   if (found !== total)
     throw new Broken({ chain: doc, seq: found + 1, problem: `the doc's head says ${total} rows, found ${found}` })
-  if (recorded && (recorded.seq !== found || recorded.hash !== running)) {
+  if (recorded.seq !== found || recorded.hash !== running) {
     throw new Broken({
       chain: doc,
       seq: found,
       problem:
         recorded.seq !== found
           ? `the doc's recorded head is row ${recorded.seq}, the log ends at row ${found}`
-          : `row ${found} (the last; its data, author, time or meta) no longer hashes to the doc's recorded head`,
+          : `rows ${anchored + 1}–${found} (the last) no longer hash to the doc's recorded head: one of them was changed with its check forged to match, or the head was edited`,
       expected: recorded.hash,
       found: running,
     })
@@ -202,8 +231,26 @@ async function verifyDoc(
     rows: found,
     head: { seq: found, hash: running },
     checkpoints: checkpointSeqs.length,
-    headChecked: !!recorded,
+    headChecked: true,
   }
+}
+
+/**
+ * Applies rows as rooms and docAt do: in one transaction, one by one (merging
+ * thousands of small updates first is quadratic in Yjs), skipping a row that
+ * cannot be applied.
+ */
+function applyRows(doc: Y.Doc, updates: Uint8Array[]): void {
+  if (updates.length === 0) return
+  Y.transact(doc, () => {
+    for (const u of updates) {
+      try {
+        Y.applyUpdate(doc, u)
+      } catch {
+        // skipped, as rooms skip it when they load
+      }
+    }
+  })
 }
 
 /** Row `row` links to a hash its predecessor no longer has: the predecessor is the first row that no longer matches. */
@@ -220,19 +267,12 @@ function linkBreak(doc: string, prev: StoredUpdate | null, row: StoredUpdate, re
   }
 }
 
-async function checkpointsOf(store: Store, doc: string): Promise<number[]> {
-  const seqs: number[] = []
-  for (let cp = await store.latestCheckpoint(doc); cp; cp = cp.seq > 1 ? await store.latestCheckpoint(doc, cp.seq - 1) : null) {
-    seqs.unshift(cp.seq)
-  }
-  return seqs
-}
-
 async function compareCheckpoint(store: Store, doc: string, seq: number, replay: Y.Doc, roots: Roots): Promise<void> {
-  const cp = await store.latestCheckpoint(doc, seq)
-  if (!cp || cp.seq !== seq) return
   const fromCheckpoint = new Y.Doc()
   try {
+    // stored compressed: a damaged one may already fail to decompress
+    const cp = await store.latestCheckpoint(doc, seq)
+    if (!cp || cp.seq !== seq) return fromCheckpoint.destroy()
     Y.applyUpdate(fromCheckpoint, cp.state)
   } catch (err) {
     fromCheckpoint.destroy()

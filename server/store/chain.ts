@@ -1,8 +1,23 @@
 /**
- * The tamper-evident chain over the update log and the version index: every
- * row stores its predecessor's hash, and a row's own hash is
- * SHA-256(prevHash ‖ canonical row). Changing any stored byte — data, author,
- * time or order — changes every later hash, which `npm run verify` recomputes.
+ * The tamper-evident chain over the update log and the version index: a
+ * row's hash is SHA-256(hash of the row before it ‖ canonical row), the first
+ * row's predecessor being GENESIS_HASH. Changing any stored byte — data,
+ * author, time or order — changes that row's hash and every later one, which
+ * `npm run verify` recomputes.
+ *
+ * What the log stores of the chain (schema 3 on). Rows used to carry their
+ * predecessor's hash as 64 hex characters — two thirds of a typical row,
+ * whose Yjs update is ~15–30 bytes. Now:
+ *  - each row keeps a 32-bit check value, the first four bytes of its own
+ *    hash (checkOf): verify recomputes the chain and names the first row
+ *    whose check no longer matches — the row that was changed, or the first
+ *    one after a row removed;
+ *  - every ANCHOR_EVERY rows the full hash is kept (a small table), and the
+ *    doc's head hash as before: a change that happens to keep a 32-bit check
+ *    (by chance, 2^-32, or forged, which takes ~2^32 tries) still breaks the
+ *    next anchor and the head, which are full SHA-256 — and an export's heads.
+ * The hashes themselves are unchanged, so chains written before verify as
+ * they did, and exports' heads stay comparable.
  *
  * A row's `gseq` (its place in the store's order across docs) is not hashed:
  * it was added after logs had been written and chained, and hashing it would
@@ -15,6 +30,25 @@ import { createHash } from 'node:crypto'
 import type { NewUpdate } from './types'
 
 export const GENESIS_HASH = '0'.repeat(64)
+
+/** A full hash is kept for every row whose seq is a multiple of this (see the top). */
+export const ANCHOR_EVERY = 256
+
+const HEX64 = /^[0-9a-f]{64}$/
+
+/** The check value a row stores: the first four bytes of its hash, as a signed 32-bit integer (SQLite stores it in 4 bytes). */
+export function checkOf(hash: string): number {
+  return Buffer.from(hash.slice(0, 8), 'hex').readInt32BE(0)
+}
+
+/** A check value as the hex its hash starts with, for reports. */
+export const checkHex = (check: number): string => (check >>> 0).toString(16).padStart(8, '0')
+
+/** A full hash as stored at anchors (32 bytes) and back. */
+export const hashBytes = (hash: string): Buffer => Buffer.from(hash, 'hex')
+export const hashHex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+export const isHash = (s: unknown): s is string => typeof s === 'string' && HEX64.test(s)
 
 export interface ChainedUpdateFields {
   doc: string
@@ -82,4 +116,24 @@ export function versionRowHash(prevHash: string, v: ChainedVersionFields): strin
       ]),
     )
     .digest('hex')
+}
+
+/**
+ * The check value of a row of a log written with links (schema ≤ 2: each row
+ * stored its predecessor's hash), for the migration to schema 3. It is taken
+ * from what was stored, never recomputed where something was recorded, so a
+ * row changed before the migration still fails to verify after it:
+ *  - `recorded` is the hash recorded for this row: the link of the row after
+ *    it (seq + 1), or the doc's head hash for the last row; the check is its
+ *    first four bytes;
+ *  - a recorded value that is no hash at all (edited) gives a check that
+ *    cannot match;
+ *  - null when nothing recorded this row's hash (the row after it is
+ *    missing): its own recomputed hash, as verify before the migration
+ *    would then report the missing row, not this one.
+ */
+export function legacyCheck(recorded: string | null, row: ChainedUpdateFields, prevHash: string): number {
+  if (recorded !== null && isHash(recorded)) return checkOf(recorded)
+  const own = checkOf(updateRowHash(prevHash, row))
+  return recorded === null ? own : own ^ 1
 }

@@ -34,16 +34,21 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg'
-import { GENESIS_HASH, logRowHash, storedMeta } from './chain'
+import { ANCHOR_EVERY, checkOf, GENESIS_HASH, hashBytes, hashHex, logRowHash, storedMeta } from './chain'
+import { decodeCheckpoint, encodeCheckpoint } from './checkpointCodec'
 import { KeyedLock } from './keyedLock'
 import { migrate } from './postgres/migrations'
 import {
   CommitOutcomeUnknownError,
   densityFromRows,
   StoreUnavailableError,
+  CHECKPOINTS_KEPT,
   type AppendResult,
   type Author,
+  type ChainAnchor,
   type Checkpoint,
+  type CheckpointInfo,
+  type LogHead,
   type ClientClaim,
   type NegotiationRecord,
   type NewUpdate,
@@ -167,10 +172,10 @@ const SQL = {
                  SELECT array_agg(v ORDER BY v) AS vs
                    FROM (SELECT nextval('updates_gseq') AS v FROM generate_series(1, cardinality($2::bigint[]))) AS drawn
                ), rows AS (
-                 INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash, gseq)
-                 SELECT u.d, u.s, u.a, u.au, u.da, u.m, u.p, g.vs[u.i]
-                   FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[], $6::text[], $7::text[])
-                        WITH ORDINALITY AS u(d, s, a, au, da, m, p, i), g
+                 INSERT INTO updates (doc_id, seq, at, author_id, data, meta, chk, gseq)
+                 SELECT u.d, u.s, u.a, u.au, u.da, u.m, u.c, g.vs[u.i]
+                   FROM unnest($1::int[], $2::bigint[], $3::bigint[], $4::int[], $5::bytea[], $6::text[], $7::int[])
+                        WITH ORDINALITY AS u(d, s, a, au, da, m, c, i), g
                  RETURNING gseq
                ), heads AS (
                  UPDATE docs SET head_seq = v.seq, head_hash = v.hash
@@ -178,22 +183,40 @@ const SQL = {
                ), claims AS (
                  INSERT INTO client_owners (doc_id, client_id, owner)
                  SELECT * FROM unnest($11::int[], $12::bigint[], $13::text[]) ON CONFLICT DO NOTHING
+               ), anchors AS (
+                 INSERT INTO chain_anchors (doc_id, seq, hash)
+                 SELECT * FROM unnest($14::int[], $15::bigint[], $16::bytea[]) ON CONFLICT DO NOTHING
                )
                SELECT coalesce(array_agg(gseq ORDER BY gseq), '{}') AS gseqs FROM rows`,
-  readRange: `SELECT u.seq, u.gseq, u.at, u.data, u.meta, u.prev_hash, a.user_name, a.party, a.role, a.conn
+  readRange: `SELECT u.seq, u.gseq, u.at, u.data, u.meta, u.chk, u.prev_hash, a.user_name, a.party, a.role, a.conn
                 FROM docs d JOIN updates u ON u.doc_id = d.id JOIN authors a ON a.id = u.author_id
                WHERE d.name = $1 AND u.seq > $2 AND u.seq <= $3 ORDER BY u.seq`,
   // Waits until no transaction holds these heads (one whose COMMIT was lost, say) and keeps others off them.
   shareDocs: `SELECT id FROM docs WHERE name = ANY($1::text[]) ORDER BY name COLLATE "C" FOR SHARE`,
-  rowsAt: `SELECT d.name AS doc, u.seq, u.gseq, u.at, u.data, u.meta, u.prev_hash, a.user_name, a.party, a.role, a.conn
+  rowsAt: `SELECT d.name AS doc, u.seq, u.gseq, u.at, u.data, u.meta, u.chk, u.prev_hash, a.user_name, a.party, a.role, a.conn
              FROM unnest($1::text[], $2::bigint[]) AS w(doc, seq)
              JOIN docs d ON d.name = w.doc JOIN updates u ON u.doc_id = d.id AND u.seq = w.seq
              JOIN authors a ON a.id = u.author_id`,
   headSeq: `SELECT head_seq FROM docs WHERE name = $1`,
-  saveCheckpoint: `INSERT INTO checkpoints (doc_id, seq, at, state) SELECT id, $2, $3, $4 FROM docs WHERE name = $1
-                   ON CONFLICT (doc_id, seq) DO UPDATE SET at = EXCLUDED.at, state = EXCLUDED.state`,
-  latestCheckpoint: `SELECT c.seq, c.at, c.state FROM docs d JOIN checkpoints c ON c.doc_id = d.id
+  chainHead: `SELECT head_seq, head_hash FROM docs WHERE name = $1`,
+  anchors: `SELECT a.seq, a.hash FROM docs d JOIN chain_anchors a ON a.doc_id = d.id WHERE d.name = $1 ORDER BY a.seq`,
+  // Writes the checkpoint and drops those below the newest $7 (counting it): a statement does not
+  // see its own insert, hence the union. Two instances saving at once may leave one extra, which
+  // the next save drops; neither ever drops one of the newest.
+  saveCheckpoint: `WITH d AS (SELECT id FROM docs WHERE name = $1),
+                   ins AS (
+                     INSERT INTO doc_checkpoints (doc_id, seq, at, codec, size, state) SELECT id, $2, $3, $4, $5, $6 FROM d
+                     ON CONFLICT (doc_id, seq) DO UPDATE
+                       SET at = EXCLUDED.at, codec = EXCLUDED.codec, size = EXCLUDED.size, state = EXCLUDED.state
+                   ), kept AS (
+                     SELECT seq FROM (SELECT c.seq FROM doc_checkpoints c, d WHERE c.doc_id = d.id UNION SELECT $2::bigint) AS s
+                      ORDER BY seq DESC LIMIT $7
+                   )
+                   DELETE FROM doc_checkpoints c USING d WHERE c.doc_id = d.id AND c.seq < (SELECT min(seq) FROM kept)`,
+  latestCheckpoint: `SELECT c.seq, c.at, c.codec, c.state FROM docs d JOIN doc_checkpoints c ON c.doc_id = d.id
                       WHERE d.name = $1 AND c.seq <= $2 ORDER BY c.seq DESC LIMIT 1`,
+  listCheckpoints: `SELECT c.seq, c.at, octet_length(c.state) AS "storedBytes", c.size AS "stateBytes"
+                      FROM docs d JOIN doc_checkpoints c ON c.doc_id = d.id WHERE d.name = $1 ORDER BY c.seq`,
   owners: `SELECT o.client_id, o.owner FROM docs d JOIN client_owners o ON o.doc_id = d.id WHERE d.name = $1`,
   insertNegotiation: `INSERT INTO negotiations (id, title, parties, created_at) VALUES ($1, $2, $3::json, $4)`,
   getNegotiation: `SELECT id, title, parties, created_at FROM negotiations WHERE id = $1 AND deleted_at IS NULL`,
@@ -408,7 +431,8 @@ export class PostgresStore implements Store {
         const ats: number[] = []
         const data: Uint8Array[] = []
         const metas: Array<string | null> = []
-        const prevHashes: string[] = []
+        const checks: number[] = []
+        const anchors: { docs: number[]; seqs: number[]; hashes: Buffer[] } = { docs: [], seqs: [], hashes: [] }
         const out: AppendResult[] = []
         for (const row of batch) {
           const head = heads.get(row.doc)!
@@ -420,7 +444,12 @@ export class PostgresStore implements Store {
           ats.push(row.at)
           data.push(row.update)
           metas.push(meta)
-          prevHashes.push(head.hash)
+          checks.push(checkOf(hash))
+          if (seq % ANCHOR_EVERY === 0) {
+            anchors.docs.push(head.id)
+            anchors.seqs.push(seq)
+            anchors.hashes.push(hashBytes(hash))
+          }
           head.seq = seq
           head.hash = hash
           out.push({ doc: row.doc, seq, hash, gseq: 0 })
@@ -428,9 +457,10 @@ export class PostgresStore implements Store {
         const moved = [...new Set(batch.map((u) => u.doc))].map((n) => heads.get(n)!)
         const written = await c.query<{ gseqs: number[] }>(
           stmt('writeBatch', [
-            ...[docIds, seqs, ats, authorIds, data, metas, prevHashes],
+            ...[docIds, seqs, ats, authorIds, data, metas, checks],
             ...[moved.map((h) => h.id), moved.map((h) => h.seq), moved.map((h) => h.hash)],
             ...[claims.map((cl) => heads.get(cl.doc)!.id), claims.map((cl) => cl.clientId), claims.map((cl) => cl.owner)],
+            ...[anchors.docs, anchors.seqs, anchors.hashes],
           ]),
         )
         const gseqs = written.rows[0]!.gseqs
@@ -478,8 +508,9 @@ export class PostgresStore implements Store {
   /**
    * Did the append that was to write `planned` commit? Its transaction held its docs' heads
    * until it ended: taking them (FOR SHARE) first waits for that end, so what the next
-   * statement sees is final. Then the batch's first row is compared by hash, which covers
-   * its data, author, time, meta and place in the chain (the batch was all or nothing).
+   * statement sees is final. Then the batch's first row is compared by its gseq, drawn from a
+   * sequence that never gives a number twice, and its check, which covers its data, author,
+   * time, meta and place in the chain (the batch was all or nothing).
    */
   async settleAppend(planned: AppendResult[]): Promise<boolean> {
     const first = planned[0]
@@ -490,7 +521,7 @@ export class PostgresStore implements Store {
         await c.query(stmt('shareDocs', [names]))
         const { rows } = await c.query<UpdateRow & { doc: string }>(stmt('rowsAt', [[first.doc], [first.seq]]))
         const row = rows[0]
-        return !!row && logRowHash(row.prev_hash, toStoredUpdate(row.doc, row), row.seq) === first.hash
+        return !!row && row.gseq === first.gseq && row.chk === checkOf(first.hash)
       })
     } catch (err) {
       throw err instanceof CommitLost ? new StoreUnavailableError(err.cause) : mapError(err)
@@ -537,17 +568,33 @@ export class PostgresStore implements Store {
     }
   }
 
+  async chainHead(doc: string): Promise<LogHead> {
+    const rows = await this.q<{ head_seq: number; head_hash: string }>('chainHead', [doc])
+    const r = rows[0]
+    return r ? { seq: r.head_seq, hash: r.head_hash } : { seq: 0, hash: GENESIS_HASH }
+  }
+
+  async chainAnchors(doc: string): Promise<ChainAnchor[]> {
+    const rows = await this.q<{ seq: number; hash: Buffer }>('anchors', [doc])
+    return rows.map((r) => ({ seq: r.seq, hash: hashHex(r.hash) }))
+  }
+
   // ── checkpoints ──────────────────────────────────────────────────────
 
+  /** Compressed on the thread pool, then written and the doc's older checkpoints dropped, in one statement. */
   async saveCheckpoint(cp: Checkpoint): Promise<void> {
-    await this.ensureDoc(cp.doc)
-    await this.exec('saveCheckpoint', [cp.doc, cp.seq, cp.at, cp.state])
+    const [{ codec, bytes: stored }] = await Promise.all([encodeCheckpoint(cp.state), this.ensureDoc(cp.doc)])
+    await this.exec('saveCheckpoint', [cp.doc, cp.seq, cp.at, codec, cp.state.byteLength, stored, CHECKPOINTS_KEPT])
   }
 
   async latestCheckpoint(doc: string, atOrBefore = Number.MAX_SAFE_INTEGER): Promise<Checkpoint | null> {
-    const rows = await this.q<{ seq: number; at: number; state: Buffer }>('latestCheckpoint', [doc, atOrBefore])
+    const rows = await this.q<{ seq: number; at: number; codec: number; state: Buffer }>('latestCheckpoint', [doc, atOrBefore])
     const r = rows[0]
-    return r ? { doc, seq: r.seq, at: r.at, state: bytes(r.state) } : null
+    return r ? { doc, seq: r.seq, at: r.at, state: await decodeCheckpoint(r.codec, bytes(r.state)) } : null
+  }
+
+  async listCheckpoints(doc: string): Promise<CheckpointInfo[]> {
+    return this.q<CheckpointInfo & QueryResultRow>('listCheckpoints', [doc])
   }
 
   private async ensureDoc(doc: string): Promise<void> {
@@ -747,7 +794,8 @@ interface UpdateRow {
   at: number
   data: Buffer
   meta: string | null
-  prev_hash: string
+  chk: number | null
+  prev_hash: string | null
   user_name: string
   party: string | null
   role: string
@@ -763,7 +811,8 @@ function toStoredUpdate(doc: string, r: UpdateRow): StoredUpdate {
     author: { user: r.user_name, party: r.party, role: r.role as Role | 'server', conn: r.conn },
     update: bytes(r.data),
     ...(r.meta !== null ? { meta: JSON.parse(r.meta) } : {}),
-    prevHash: r.prev_hash,
+    check: r.chk,
+    ...(r.chk === null && r.prev_hash !== null ? { prevHash: r.prev_hash } : {}),
   }
 }
 

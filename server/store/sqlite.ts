@@ -25,16 +25,21 @@ import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, statSync } from '
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { Worker } from 'node:worker_threads'
-import { GENESIS_HASH, logRowHash, storedMeta } from './chain'
+import { ANCHOR_EVERY, checkOf, GENESIS_HASH, hashBytes, hashHex, logRowHash, storedMeta } from './chain'
+import { decodeCheckpoint, encodeCheckpoint } from './checkpointCodec'
 import { KeyedLock } from './keyedLock'
 import { migrateSqlite } from './sqlite/migrations'
 import {
   CommitOutcomeUnknownError,
   densityFromRows,
   StoreUnavailableError,
+  CHECKPOINTS_KEPT,
   type AppendResult,
+  type ChainAnchor,
   type ClientClaim,
   type Checkpoint,
+  type CheckpointInfo,
+  type LogHead,
   type NegotiationRecord,
   type NewUpdate,
   type PutVersionsOptions,
@@ -60,7 +65,7 @@ interface UpdateRow {
   at: number
   data: Buffer
   meta: string | null
-  prev_hash: string
+  chk: number
   user: string
   party: string | null
   role: string
@@ -273,6 +278,7 @@ export class SqliteStore implements Store {
   private versionFlush: { kind: 'now' } | { kind: 'ride'; timer: NodeJS.Timeout } | null = null
   private readonly appendTxn: (rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) => AppendResult[]
   private readonly versionTxn: (versions: QueuedVersion[]) => void
+  private readonly checkpointTxn: (docId: number, cp: Checkpoint, codec: number, bytes: Uint8Array) => void
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.lockWaitMs = opts.lockWaitMs ?? 10_000
@@ -291,6 +297,10 @@ export class SqliteStore implements Store {
     )
     this.versionTxn = this.db.transaction((versions: QueuedVersion[]) => {
       for (const v of versions) for (const row of v.rows) this.s.putVersion.run(row)
+    })
+    this.checkpointTxn = this.db.transaction((docId: number, cp: Checkpoint, codec: number, bytes: Uint8Array) => {
+      this.s.insertCheckpoint.run(docId, cp.seq, cp.at, codec, cp.state.byteLength, bytes)
+      this.s.thinCheckpoints.run({ doc: docId, kept: CHECKPOINTS_KEPT })
     })
   }
 
@@ -381,7 +391,8 @@ export class SqliteStore implements Store {
       const seq = head.seq + 1
       const meta = storedMeta(row.meta)
       const hash = logRowHash(head.hash, row, seq, meta)
-      this.s.insertUpdate.run(head.id, seq, row.at, this.authorId(row), row.update, meta, head.hash, ++gseq)
+      this.s.insertUpdate.run(head.id, seq, ++gseq, row.at, this.authorId(row), checkOf(hash), meta, row.update)
+      if (seq % ANCHOR_EVERY === 0) this.s.insertAnchor.run(head.id, seq, hashBytes(hash))
       head.seq = seq
       head.hash = hash
       touched.set(row.doc, head)
@@ -417,7 +428,8 @@ export class SqliteStore implements Store {
     if (!first) return false
     await this.sync.afterWrite()
     const [row] = await this.readUpdates(first.doc, first.seq - 1, first.seq)
-    return !!row && logRowHash(row.prevHash, row, row.seq) === first.hash
+    // gseq is this store's own counter, never given twice; the check covers the row's content and place
+    return !!row && row.gseq === first.gseq && row.check === checkOf(first.hash)
   }
 
   async scanUpdates(
@@ -432,19 +444,49 @@ export class SqliteStore implements Store {
     }
   }
 
-  saveCheckpoint(cp: Checkpoint): Promise<void> {
-    return this.write(() => {
-      const head = this.head(cp.doc, true)!
-      this.s.insertCheckpoint.run(head.id, cp.seq, cp.at, cp.state)
+  chainHead(doc: string): Promise<LogHead> {
+    return this.read(() => {
+      const head = this.head(doc, false)
+      return head ? { seq: head.seq, hash: head.hash } : { seq: 0, hash: GENESIS_HASH }
     })
   }
 
-  latestCheckpoint(doc: string, atOrBefore = Number.MAX_SAFE_INTEGER): Promise<Checkpoint | null> {
+  chainAnchors(doc: string): Promise<ChainAnchor[]> {
     return this.read(() => {
       const head = this.head(doc, false)
-      if (!head) return null
-      const row = this.s.latestCheckpoint.get(head.id, atOrBefore) as { seq: number; at: number; state: Buffer } | undefined
-      return row ? { doc, seq: row.seq, at: row.at, state: new Uint8Array(row.state) } : null
+      if (!head) return []
+      return (this.s.anchors.all(head.id) as Array<{ seq: number; hash: Buffer }>).map((r) => ({
+        seq: r.seq,
+        hash: hashHex(r.hash),
+      }))
+    })
+  }
+
+  /** Compressed on the thread pool first; then one transaction writes it and drops what is older than the kept ones. */
+  async saveCheckpoint(cp: Checkpoint): Promise<void> {
+    const { codec, bytes } = await encodeCheckpoint(cp.state)
+    return this.write(() => {
+      const head = this.head(cp.doc, true)!
+      this.checkpointTxn(head.id, cp, codec, bytes)
+    })
+  }
+
+  async latestCheckpoint(doc: string, atOrBefore = Number.MAX_SAFE_INTEGER): Promise<Checkpoint | null> {
+    const row = await this.read(() => {
+      const head = this.head(doc, false)
+      if (!head) return undefined
+      return this.s.latestCheckpoint.get(head.id, atOrBefore) as
+        { seq: number; at: number; codec: number; state: Buffer } | undefined
+    })
+    if (!row) return null
+    return { doc, seq: row.seq, at: row.at, state: await decodeCheckpoint(row.codec, new Uint8Array(row.state)) }
+  }
+
+  listCheckpoints(doc: string): Promise<CheckpointInfo[]> {
+    return this.read(() => {
+      const head = this.head(doc, false)
+      if (!head) return []
+      return this.s.listCheckpoints.all(head.id) as CheckpointInfo[]
     })
   }
 
@@ -620,18 +662,28 @@ function prepareStatements(db: Db) {
     setHead: p('UPDATE docs SET head_seq = ?, head_hash = ? WHERE id = ?'),
     authorId: p('SELECT id FROM authors WHERE conn = ? AND user = ? AND party IS ? AND role = ?'),
     insertAuthor: p('INSERT INTO authors (user, party, role, conn) VALUES (?, ?, ?, ?)'),
-    insertUpdate: p(
-      'INSERT INTO updates (doc_id, seq, at, author_id, data, meta, prev_hash, gseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
+    insertUpdate: p('INSERT INTO updates (doc_id, seq, gseq, at, author_id, chk, meta, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    insertAnchor: p('INSERT OR REPLACE INTO chain_anchors (doc_id, seq, hash) VALUES (?, ?, ?)'),
+    anchors: p('SELECT seq, hash FROM chain_anchors WHERE doc_id = ? ORDER BY seq'),
     lastGseq: p('SELECT last_gseq FROM log_order').pluck(),
     setLastGseq: p('UPDATE log_order SET last_gseq = ?'),
     readRange: p(
-      `SELECT u.seq, u.gseq, u.at, u.data, u.meta, u.prev_hash, a.user, a.party, a.role, a.conn
+      `SELECT u.seq, u.gseq, u.at, u.data, u.meta, u.chk, a.user, a.party, a.role, a.conn
          FROM updates u JOIN authors a ON a.id = u.author_id
          WHERE u.doc_id = ? AND u.seq > ? AND u.seq <= ? ORDER BY u.seq`,
     ),
-    insertCheckpoint: p('INSERT OR REPLACE INTO checkpoints (doc_id, seq, at, state) VALUES (?, ?, ?, ?)'),
-    latestCheckpoint: p('SELECT seq, at, state FROM checkpoints WHERE doc_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1'),
+    insertCheckpoint: p('INSERT OR REPLACE INTO doc_checkpoints (doc_id, seq, at, codec, size, state) VALUES (?, ?, ?, ?, ?, ?)'),
+    // everything below the kept-th newest (none while there are fewer)
+    thinCheckpoints: p(
+      `DELETE FROM doc_checkpoints WHERE doc_id = @doc AND seq <
+         (SELECT seq FROM doc_checkpoints WHERE doc_id = @doc ORDER BY seq DESC LIMIT 1 OFFSET @kept - 1)`,
+    ),
+    latestCheckpoint: p(
+      'SELECT seq, at, codec, state FROM doc_checkpoints WHERE doc_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1',
+    ),
+    listCheckpoints: p(
+      'SELECT seq, at, length(state) AS storedBytes, size AS stateBytes FROM doc_checkpoints WHERE doc_id = ? ORDER BY seq',
+    ),
     owners: p('SELECT client_id, owner FROM client_owners WHERE doc_id = ?'),
     claim: p('INSERT OR IGNORE INTO client_owners (doc_id, client_id, owner) VALUES (?, ?, ?)'),
     insertNegotiation: p('INSERT INTO negotiations (id, title, parties, created_at) VALUES (?, ?, ?, ?)'),
@@ -670,7 +722,7 @@ function toStoredUpdate(doc: string, r: UpdateRow): StoredUpdate {
     author: { user: r.user, party: r.party, role: r.role as Role | 'server', conn: r.conn },
     update: new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength),
     ...(r.meta !== null ? { meta: JSON.parse(r.meta) } : {}),
-    prevHash: r.prev_hash,
+    check: r.chk,
   }
 }
 

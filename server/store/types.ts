@@ -3,9 +3,15 @@
  * embedded default and `postgres.ts` the scale-out one. The contract suite in
  * tests/integration/store.contract.test.ts runs against both.
  *
- * The update log is append-only: rows are never updated or deleted. Each row
- * carries the SHA-256 of its predecessor's hash and its own content, so any
- * edit behind the server's back breaks the chain (see server/store/chain.ts).
+ * The update log is append-only: rows are never updated or deleted. The rows
+ * of a doc form a hash chain (SHA-256 of the previous row's hash and the row);
+ * each row keeps a 32-bit check of its hash, full hashes are kept at anchors
+ * and at the head, so any edit behind the server's back is found and the
+ * first row it touched named (see server/store/chain.ts).
+ *
+ * Checkpoints are derived data: full states of a doc, kept compressed, the
+ * newest two per doc (rooms load from the newest; the version index may
+ * resume from the one before). Anything older is rebuilt from the log.
  */
 import type { Role } from '../../shared/roles'
 import type { PartyInfo } from '../../shared/negotiation'
@@ -37,8 +43,27 @@ export interface StoredUpdate extends NewUpdate {
    * (Store.appendUpdates). Not part of the hash chain; see chain.ts.
    */
   gseq: number
-  /** hash of the previous row of this doc (zeros for the first); see server/store/chain.ts */
-  prevHash: string
+  /**
+   * The first 32 bits of the row's chain hash (chain.ts checkOf), so verify
+   * can name the first row changed behind the server's back. null only for a
+   * row an instance of the previous build appended to PostgreSQL during a
+   * rolling upgrade: such a row carries `prevHash` instead, as rows did then.
+   */
+  check: number | null
+  /** the previous row's hash: only on rows whose `check` is null (see there) */
+  prevHash?: string
+}
+
+/** Where a doc's hash chain ends: the last row and its full hash (GENESIS_HASH at seq 0). */
+export interface LogHead {
+  seq: number
+  hash: string
+}
+
+/** A full chain hash the store keeps: the hash of row `seq` (see chain.ts ANCHOR_EVERY). */
+export interface ChainAnchor {
+  seq: number
+  hash: string
 }
 
 /** "This Yjs client id is owned by this identity": an id that already has an owner keeps it. */
@@ -53,8 +78,22 @@ export interface Checkpoint {
   /** the state includes every update with seq ≤ this */
   seq: number
   at: number
+  /** the doc's full state as a Yjs update (v1), uncompressed: what a sync step 2 carries */
   state: Uint8Array
 }
+
+/** A stored checkpoint, without its state. */
+export interface CheckpointInfo {
+  seq: number
+  at: number
+  /** bytes the state takes in the store (compressed) */
+  storedBytes: number
+  /** bytes of the state itself */
+  stateBytes: number
+}
+
+/** Checkpoints kept per doc: the newest is where rooms load from, the one before lets a lagging reader resume. */
+export const CHECKPOINTS_KEPT = 2
 
 export interface AppendResult {
   doc: string
@@ -219,11 +258,22 @@ export interface Store {
   headSeq(doc: string): Promise<number>
   /** Visits every row of a doc in seq order in pages, for verification and export of long histories. */
   scanUpdates(doc: string, visit: (rows: StoredUpdate[], total: number) => void | Promise<void>, pageSize?: number): Promise<void>
+  /** The head of the doc's chain as recorded with its last append ({0, GENESIS_HASH} for a doc without rows). */
+  chainHead(doc: string): Promise<LogHead>
+  /** The full hashes kept along the doc's chain, by seq (a seq-0 entry records a first row that did not link to genesis). */
+  chainAnchors(doc: string): Promise<ChainAnchor[]>
 
-  // ── checkpoints ───────────────────────────────────────────────────────
+  // ── checkpoints (derived: compressed, the newest CHECKPOINTS_KEPT per doc) ──
+  /**
+   * Stores a checkpoint (compressed, off the event loop) and drops the doc's
+   * checkpoints older than the newest CHECKPOINTS_KEPT. A checkpoint at a seq
+   * that already has one replaces it.
+   */
   saveCheckpoint(cp: Checkpoint): Promise<void>
-  /** The newest checkpoint with seq ≤ atOrBefore (default: any). */
+  /** The newest checkpoint with seq ≤ atOrBefore (default: any), its state uncompressed. */
   latestCheckpoint(doc: string, atOrBefore?: number): Promise<Checkpoint | null>
+  /** The doc's stored checkpoints, oldest first, without their states. */
+  listCheckpoints(doc: string): Promise<CheckpointInfo[]>
 
   // ── Yjs client ids: who introduced which (forgery checks survive restarts) ──
   clientOwners(doc: string): Promise<Map<number, string>>

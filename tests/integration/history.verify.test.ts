@@ -2,20 +2,25 @@
  * Tamper evidence and crash recovery of the history (issue #5): `npm run
  * verify` over a real server's SQLite file — OK with the heads, then a row
  * edited behind the server's back (the file opened directly) caught with its
- * doc and seq, a version edited likewise, a checkpoint that lies; and a
+ * doc and seq, a version edited likewise, a checkpoint that lies or is
+ * damaged; a row changed with its 32-bit check forged caught by the full
+ * hashes kept at anchors and at the head (and by an export's heads); and a
  * versions table that lost its newest rows rebuilt from the log on restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import * as Y from 'yjs'
 import { board, replaceText, termsInOrder } from '../../shared/docLayout'
 import type { Version } from '../../shared/schemas'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import type { ExportDoc } from '../../server/history/export'
+import type { ExportDoc, ExportHeads } from '../../server/history/export'
+import { checkOf, GENESIS_HASH, updateRowHash } from '../../server/store/chain'
 import { SqliteStore } from '../../server/store/sqlite'
+import { decodeCheckpointSync, encodeCheckpointSync } from '../../server/store/checkpointCodec'
 import { verifyNegotiation, type VerifyReport } from '../../server/history/verify'
 import { startTestServer, type TestServer } from '../helpers/server'
 import { synced, waitFor, yClient } from '../helpers/clients'
@@ -117,8 +122,9 @@ describe('npm run verify', () => {
     const r = cli('verify', neg.id)
     expect(r.status).toBe(1)
     expect(r.stdout).toContain(`BROKEN  ${neg.id}/board at row 3:`)
-    expect(r.stdout).toMatch(/row 3 \(its data, author, time or meta\) no longer hashes to what row 4 recorded/)
-    expect(r.stdout).toMatch(/expected [0-9a-f]{64}\n\s+found\s+[0-9a-f]{64}/)
+    expect(r.stdout).toMatch(/row 3 \(its data, author, time or meta\) no longer hashes to the check stored with it/)
+    // the 32-bit check the row was stored with, and the start of the hash it has now
+    expect(r.stdout).toMatch(/expected [0-9a-f]{8}\n\s+found\s+[0-9a-f]{8}\n/)
 
     const fix = db()
     fix.prepare('UPDATE updates SET data = ? WHERE doc_id = ? AND seq = 3').run(row.data, doc)
@@ -168,17 +174,38 @@ describe('npm run verify', () => {
         what: 'checkpoint',
         tamper: (d) => {
           const doc = docId(d, board)
-          const cp = d.prepare('SELECT seq, state FROM checkpoints WHERE doc_id = ? ORDER BY seq LIMIT 1').get(doc) as {
+          const cp = d
+            .prepare('SELECT seq, codec, state FROM doc_checkpoints WHERE doc_id = ? ORDER BY seq LIMIT 1')
+            .get(doc) as {
             seq: number
+            codec: number
             state: Buffer
           }
           const lie = new Y.Doc()
-          Y.applyUpdate(lie, cp.state)
+          Y.applyUpdate(lie, decodeCheckpointSync(cp.codec, cp.state))
           lie.getMap('notes').set('forged', 'a note nobody wrote')
-          d.prepare('UPDATE checkpoints SET state = ? WHERE doc_id = ? AND seq = ?').run(Y.encodeStateAsUpdate(lie), doc, cp.seq)
-          return () => d.prepare('UPDATE checkpoints SET state = ? WHERE doc_id = ? AND seq = ?').run(cp.state, doc, cp.seq)
+          const forged = encodeCheckpointSync(Y.encodeStateAsUpdate(lie))
+          const set = d.prepare('UPDATE doc_checkpoints SET codec = ?, state = ? WHERE doc_id = ? AND seq = ?')
+          set.run(forged.codec, forged.bytes, doc, cp.seq)
+          return () => set.run(cp.codec, cp.state, doc, cp.seq)
         },
         expect: new RegExp(`BROKEN  ${neg.id}/board at row \\d+: the checkpoint at row \\d+ does not match the log`),
+      },
+      {
+        what: 'damaged checkpoint',
+        tamper: (d) => {
+          const doc = docId(d, board)
+          const cp = d.prepare('SELECT seq, state FROM doc_checkpoints WHERE doc_id = ? ORDER BY seq LIMIT 1').get(doc) as {
+            seq: number
+            state: Buffer
+          }
+          const damaged = Buffer.from(cp.state)
+          damaged[damaged.length >> 1]! ^= 0x10
+          const set = d.prepare('UPDATE doc_checkpoints SET state = ? WHERE doc_id = ? AND seq = ?')
+          set.run(damaged, doc, cp.seq)
+          return () => set.run(cp.state, doc, cp.seq)
+        },
+        expect: new RegExp(`BROKEN  ${neg.id}/board at row \\d+: the checkpoint at row \\d+ cannot be read`),
       },
     ]
     for (const c of cases) {
@@ -227,5 +254,78 @@ describe('crash recovery of the version index', () => {
     expect(((await res.json()) as { versions: Version[] }).versions).toEqual(before)
     await server.close()
     expect((await verify()).ok).toBe(true)
+  })
+})
+
+describe('what the log keeps of its chain', () => {
+  it('[HV7] a row changed with its check forged to match is caught by the full hash kept at the next anchor, then the head, then an export', async () => {
+    const dirOf = mkdtempSync(join(tmpdir(), 'parley-anchors-'))
+    const file = join(dirOf, 'parley.db')
+    const id = 'anc'
+    const doc = `${id}/board`
+    const setup = new SqliteStore(file)
+    await setup.createNegotiation({ id, title: 'Anchors', parties: [{ id: 'a', name: 'A', color: '#1f5fbf' }], createdAt: 1 })
+    const author = { user: 'Ann', party: 'a', role: 'negotiator' as const, conn: 'c1' }
+    for (let i = 0; i < 600; i += 50) {
+      await setup.appendUpdates(
+        Array.from({ length: 50 }, (_, k) => ({ doc, at: 1000 + i + k, author, update: new Uint8Array([i + k]) })),
+      )
+    }
+    const exportedHead = await setup.chainHead(doc)
+    await setup.close()
+    const heads: ExportHeads = {
+      board: exportedHead,
+      ledger: { seq: 0, hash: GENESIS_HASH },
+      versions: { n: 0, hash: GENESIS_HASH },
+    }
+    const check = async (opts: Parameters<typeof verifyNegotiation>[2] = {}) => {
+      const store = new SqliteStore(file)
+      try {
+        return line(await verifyNegotiation(store, id, opts))
+      } finally {
+        await store.close()
+      }
+    }
+    expect(await check()).toBe('OK')
+
+    const d = new Database(file)
+    const docRow = docId(d, doc)
+    // row 300 told a minute later, its check left as it was: named at once
+    d.prepare('UPDATE updates SET at = at + 60000 WHERE doc_id = ? AND seq = 300').run(docRow)
+    expect(await check()).toMatch(
+      /^BROKEN {2}anc\/board at row 300: row 300 \(its data, author, time or meta\) no longer hashes to the check stored with it/,
+    )
+
+    // the checks of row 300 and every later row forged to match (what someone who knows the scheme does)
+    const rows = d.prepare('SELECT seq, at, data, meta FROM updates WHERE doc_id = ? ORDER BY seq').all(docRow) as Array<{
+      seq: number
+      at: number
+      data: Buffer
+      meta: string | null
+    }>
+    const hashes: string[] = []
+    let prev = GENESIS_HASH
+    for (const r of rows) {
+      prev = updateRowHash(prev, { doc, seq: r.seq, at: r.at, ...author, update: r.data, meta: r.meta })
+      hashes.push(prev)
+    }
+    const setCheck = d.prepare('UPDATE updates SET chk = ? WHERE doc_id = ? AND seq = ?')
+    for (let seq = 300; seq <= 600; seq++) setCheck.run(checkOf(hashes[seq - 1]!), docRow, seq)
+    expect(await check()).toMatch(
+      /^BROKEN {2}anc\/board at row 512: rows 257–512 no longer hash to the full hash kept at row 512: one of them was changed with its check forged to match/,
+    )
+    // the anchor forged too: the head's full hash still tells
+    d.prepare('UPDATE chain_anchors SET hash = ? WHERE doc_id = ? AND seq = 512').run(Buffer.from(hashes[511]!, 'hex'), docRow)
+    expect(await check()).toMatch(
+      /^BROKEN {2}anc\/board at row 600: rows 513–600 \(the last\) no longer hash to the doc's recorded head/,
+    )
+    // and the head as well: consistent in itself, but not with what an export recorded before
+    d.prepare('UPDATE docs SET head_hash = ? WHERE id = ?').run(hashes[599]!, docRow)
+    d.close()
+    expect(await check()).toBe('OK')
+    expect(await check({ against: heads })).toMatch(
+      /^BROKEN {2}anc\/board at row 600: the chain no longer passes through the exported head/,
+    )
+    rmSync(dirOf, { recursive: true, force: true })
   })
 })

@@ -13,7 +13,8 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { GENESIS_HASH, updateRowHash } from '../../server/store/chain'
+import * as Y from 'yjs'
+import { ANCHOR_EVERY, checkOf, GENESIS_HASH, updateRowHash } from '../../server/store/chain'
 import { SqliteStore } from '../../server/store/sqlite'
 import { PostgresStore } from '../../server/store/postgres'
 import { MIGRATIONS } from '../../server/store/postgres/migrations'
@@ -49,13 +50,12 @@ const row = (doc: string, bytes: number[] | Uint8Array, author: Author = ann, me
   ...(meta !== undefined ? { meta } : {}),
 })
 
-/** Recomputes the chain of a doc from its rows; returns the head hash. */
+/** Recomputes the chain of a doc from its rows, checking each row's check value; returns the head hash. */
 function verifyChain(doc: string, rows: StoredUpdate[]): string {
   let prev = GENESIS_HASH
   rows.forEach((r, i) => {
     expect(r.seq, `seq of row ${i}`).toBe(i + 1)
-    expect(r.prevHash, `prevHash of seq ${r.seq}`).toBe(prev)
-    prev = updateRowHash(r.prevHash, {
+    prev = updateRowHash(prev, {
       doc,
       seq: r.seq,
       at: r.at,
@@ -66,6 +66,8 @@ function verifyChain(doc: string, rows: StoredUpdate[]): string {
       update: r.update,
       meta: r.meta === undefined ? null : JSON.stringify(r.meta),
     })
+    expect(r.check, `check of seq ${r.seq}`).toBe(checkOf(prev))
+    expect(r).not.toHaveProperty('prevHash')
   })
   return prev
 }
@@ -176,7 +178,8 @@ function storeContract(name: string, harness: Harness): void {
       verifyChain('f/board', rows)
     })
 
-    it('[ST4] every row carries the hash chain: prevHash of row 1 is GENESIS_HASH, each hash recomputes', async () => {
+    it('[ST4] every row carries the hash chain: a check of its hash (the first from GENESIS_HASH), the head its full hash', async () => {
+      expect(await store.chainHead('c/board')).toEqual({ seq: 0, hash: GENESIS_HASH })
       const results = [
         ...(await store.appendUpdates([row('c/board', [1]), row('c/ledger', [9], server, { move: 'accept', termId: 't1' })])),
         ...(await store.appendUpdates([row('c/board', [2], boris), row('c/board', [3], ann, null)])),
@@ -184,15 +187,31 @@ function storeContract(name: string, harness: Harness): void {
       ]
       for (const doc of ['c/board', 'c/ledger']) {
         const rows = await store.readUpdates(doc, 0)
-        expect(rows[0]!.prevHash).toBe(GENESIS_HASH)
         const head = verifyChain(doc, rows)
-        // the hash each append reported is the one the next row chains on
+        // the hash each append reported is the row's, and the last one is the recorded head
         const reported = results.filter((r) => r.doc === doc)
-        rows.slice(1).forEach((r, i) => expect(r.prevHash).toBe(reported[i]!.hash))
+        rows.forEach((r, i) => expect(r.check).toBe(checkOf(reported[i]!.hash)))
         expect(reported[reported.length - 1]!.hash).toBe(head)
+        expect(await store.chainHead(doc)).toEqual({ seq: rows.length, hash: head })
+        expect(await store.chainAnchors(doc)).toEqual([])
       }
       const board = await store.readUpdates('c/board', 0)
       expect(board[2]!.meta).toBeNull()
+    })
+
+    it('[ST4b] the full hash is kept every ANCHOR_EVERY rows, whatever the batches', async () => {
+      const results: AppendResult[] = []
+      for (let i = 0; i < 2 * ANCHOR_EVERY + 10;) {
+        const n = 1 + (i % 7) * 13
+        results.push(...(await store.appendUpdates(Array.from({ length: n }, (_, k) => row('an/board', [(i + k) & 0xff])))))
+        i += n
+      }
+      const rows = await store.readUpdates('an/board', 0)
+      const head = verifyChain('an/board', rows)
+      const anchors = await store.chainAnchors('an/board')
+      expect(anchors.map((a) => a.seq)).toEqual([ANCHOR_EVERY, 2 * ANCHOR_EVERY])
+      for (const a of anchors) expect(a.hash).toBe(results[a.seq - 1]!.hash)
+      expect(await store.chainHead('an/board')).toEqual({ seq: results.length, hash: head })
     })
 
     it('[ST5] checkpoints: the newest at or before a seq, bytes intact, same seq replaced', async () => {
@@ -210,6 +229,39 @@ function storeContract(name: string, harness: Harness): void {
       expect(await store.latestCheckpoint('k/board')).toEqual({ doc: 'k/board', seq: 6, at: 61, state: new Uint8Array([7]) })
       // a checkpoint is not a log row
       expect(await store.headSeq('k/board')).toBe(8)
+    })
+
+    it('[ST5b] checkpoints are kept compressed, and only the newest two per doc', async () => {
+      // a real board state, as rooms checkpoint it: compressible text
+      const doc = new Y.Doc()
+      const text = doc.getText('body')
+      const states: Uint8Array[] = []
+      for (let i = 1; i <= 4; i++) {
+        text.insert(text.length, 'Requests for extradition are answered within thirty days of receipt. '.repeat(20))
+        states.push(Y.encodeStateAsUpdate(doc))
+        await store.saveCheckpoint({ doc: 'z/board', seq: i * 10, at: i, state: states[i - 1]! })
+      }
+      await store.saveCheckpoint({ doc: 'z/ledger', seq: 5, at: 1, state: new Uint8Array([0, 0]) })
+      const kept = await store.listCheckpoints('z/board')
+      expect(kept.map((c) => c.seq)).toEqual([30, 40])
+      for (const [i, c] of kept.entries()) {
+        expect(c.stateBytes).toBe(states[i + 2]!.byteLength)
+        expect(c.storedBytes).toBeLessThan(c.stateBytes / 4)
+      }
+      // read back whole and uncompressed, a sync step 2 as it is
+      expect((await store.latestCheckpoint('z/board'))!.state).toEqual(states[3])
+      expect((await store.latestCheckpoint('z/board', 39))!.state).toEqual(states[2])
+      // the older ones are gone: what lies before is rebuilt from the log
+      expect(await store.latestCheckpoint('z/board', 29)).toBeNull()
+      // a state compression cannot shrink is kept as it is; other docs are not thinned
+      expect(await store.listCheckpoints('z/ledger')).toEqual([{ seq: 5, at: 1, storedBytes: 2, stateBytes: 2 }])
+      expect((await store.latestCheckpoint('z/ledger'))!.state).toEqual(new Uint8Array([0, 0]))
+      // saved out of order (a slow save finishing late): the newest two stay
+      await store.saveCheckpoint({ doc: 'z/board', seq: 35, at: 5, state: states[0]! })
+      expect((await store.listCheckpoints('z/board')).map((c) => c.seq).slice(-2)).toEqual([35, 40])
+      await store.saveCheckpoint({ doc: 'z/board', seq: 50, at: 6, state: states[0]! })
+      expect((await store.listCheckpoints('z/board')).map((c) => c.seq)).toEqual([40, 50])
+      expect(await store.listCheckpoints('never/written')).toEqual([])
     })
 
     it('[ST6] scanUpdates visits every row in seq order, in pages, with the total', async () => {

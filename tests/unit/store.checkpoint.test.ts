@@ -1,6 +1,7 @@
 /**
  * Checkpoint reconstruction (issue #2, DESIGN.md "History"): a doc rebuilt
- * from the newest checkpoint at or before a seq plus the tail after it equals
+ * from the newest checkpoint at or before a seq plus the tail after it — or
+ * from the log's start, before the two checkpoints the store keeps — equals
  * the doc rebuilt from the whole log up to that seq — content and state
  * vector — for every seq, on a log written by several concurrent writers with
  * deletions (so checkpoints hold garbage-collected state).
@@ -99,10 +100,14 @@ describe('checkpoint reconstruction', () => {
     })
   }
 
-  it('[H2] reconstruction reads only the tail after the checkpoint, not the whole log', async () => {
+  it('[H2] reconstruction reads only the tail after the newest kept checkpoint at or before the seq, else the log from its start', async () => {
     const store = new SqliteStore(':memory:')
     try {
       await writeHistory(store, 7, 120)
+      // checkpoints are derived data: the store keeps the newest two
+      const kept = (await store.listCheckpoints(DOC)).map((c) => c.seq)
+      expect(kept).toHaveLength(2)
+      expect(kept[1]! - kept[0]!).toBe(CHECKPOINT_EVERY)
       const reads: Array<[number, number | undefined]> = []
       const spy: Store = Object.create(store, {
         readUpdates: {
@@ -112,9 +117,13 @@ describe('checkpoint reconstruction', () => {
           },
         },
       })
-      const seq = 3 * CHECKPOINT_EVERY + 4
-      await docAt(spy, DOC, seq)
-      expect(reads).toEqual([[3 * CHECKPOINT_EVERY, seq]])
+      await docAt(spy, DOC, kept[0]! + 4)
+      expect(reads.splice(0)).toEqual([[kept[0]!, kept[0]! + 4]])
+      // before the kept checkpoints (the one that was there is gone): from the start, and still right
+      const early = 3 * CHECKPOINT_EVERY + 4
+      const rebuilt = await docAt(spy, DOC, early)
+      expect(reads).toEqual([[0, early]])
+      expect(contentOf(rebuilt)).toEqual(contentOf(await fromWholeLog(store, early)))
     } finally {
       await store.close()
     }

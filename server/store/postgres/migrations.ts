@@ -8,7 +8,10 @@
  * per run via `?options=-c search_path=…` in the URL).
  */
 import type { PoolClient } from 'pg'
+import { ANCHOR_EVERY, GENESIS_HASH, legacyCheck } from '../chain'
+import { encodeCheckpointSync } from '../checkpointCodec'
 import { backfillOrder, type DocRows, type VersionCut } from '../logOrder'
+import { CHECKPOINTS_KEPT } from '../types'
 
 export interface Migration {
   version: number
@@ -17,6 +20,84 @@ export interface Migration {
   /** what SQL alone cannot say, run after `sql` in the same transaction */
   run?: (client: PoolClient) => Promise<void>
 }
+
+/** The recorded hash of each old row: the link of the row after it, or the doc's head hash for the last (see chain.ts legacyCheck). */
+const RECORDED = `
+  SELECT u.*, d.name,
+         CASE WHEN lead(u.seq) OVER w = u.seq + 1 THEN lead(u.prev_hash) OVER w
+              WHEN lead(u.seq) OVER w IS NULL AND u.seq = d.head_seq THEN d.head_hash
+         END AS recorded
+    FROM updates u JOIN docs d ON d.id = u.doc_id
+  WINDOW w AS (PARTITION BY u.doc_id ORDER BY u.seq)`
+
+const IS_HASH = `~ '^[0-9a-f]{64}$'`
+
+/**
+ * Migration 3 (see compactLog below for what it is for): the log is copied
+ * into its compact table, the anchors taken from the old rows' links.
+ */
+const COMPACT_LOG_SQL = `
+-- Instances of the previous build may be appending (a rolling upgrade): they wait until this
+-- commits, so no row is committed to the old table after it was copied.
+LOCK TABLE updates IN SHARE MODE;
+-- Columns by alignment (8-byte ones first, the variable ones last): 92 bytes a typical row instead of ~156.
+CREATE TABLE updates_compact (
+  doc_id    integer NOT NULL REFERENCES docs (id),
+  author_id integer NOT NULL REFERENCES authors (id),
+  seq       bigint  NOT NULL,
+  gseq      bigint  NOT NULL DEFAULT nextval('updates_gseq'),
+  at        bigint  NOT NULL,
+  -- the first 4 bytes of the row's chain hash, signed (server/store/chain.ts checkOf)
+  chk       integer,
+  data      bytea   NOT NULL,
+  meta      text,
+  -- only rows an instance of the previous build appends during a rolling upgrade: its link, and no chk
+  prev_hash text,
+  PRIMARY KEY (doc_id, seq)
+);
+INSERT INTO updates_compact (doc_id, author_id, seq, gseq, at, chk, data, meta)
+SELECT doc_id, author_id, seq, gseq, at,
+       CASE WHEN recorded ${IS_HASH} THEN ('x' || substr(recorded, 1, 8))::bit(32)::integer END,
+       data, meta
+  FROM (${RECORDED}) AS r;
+
+-- The full hash of row s, as row s + 1 recorded it (or the head); append-only like the log.
+CREATE TABLE chain_anchors (
+  doc_id integer NOT NULL REFERENCES docs (id),
+  seq    bigint  NOT NULL,
+  hash   bytea   NOT NULL,
+  PRIMARY KEY (doc_id, seq)
+);
+INSERT INTO chain_anchors (doc_id, seq, hash)
+SELECT doc_id, seq - 1, decode(prev_hash, 'hex') FROM updates
+ WHERE seq > 1 AND (seq - 1) % ${ANCHOR_EVERY} = 0 AND prev_hash ${IS_HASH}
+UNION ALL
+SELECT id, head_seq, decode(head_hash, 'hex') FROM docs
+ WHERE head_seq > 0 AND head_seq % ${ANCHOR_EVERY} = 0 AND head_hash ${IS_HASH}
+ON CONFLICT DO NOTHING;
+-- a first row that did not link to genesis: kept as evidence (verify reports row 1)
+INSERT INTO chain_anchors (doc_id, seq, hash)
+SELECT doc_id, 0, CASE WHEN prev_hash ${IS_HASH} THEN decode(prev_hash, 'hex') ELSE decode(repeat('ff', 32), 'hex') END
+  FROM updates WHERE seq = 1 AND prev_hash <> '${GENESIS_HASH}'
+ON CONFLICT DO NOTHING;
+CREATE TRIGGER chain_anchors_append_only BEFORE UPDATE OR DELETE ON chain_anchors
+  FOR EACH ROW EXECUTE FUNCTION parley_refuse_log_change();
+CREATE TRIGGER chain_anchors_no_truncate BEFORE TRUNCATE ON chain_anchors
+  FOR EACH STATEMENT EXECUTE FUNCTION parley_refuse_log_change();
+
+CREATE TABLE doc_checkpoints (
+  doc_id integer  NOT NULL REFERENCES docs (id),
+  seq    bigint   NOT NULL,
+  at     bigint   NOT NULL,
+  -- how state is encoded (server/store/checkpointCodec.ts), and its size decoded
+  codec  smallint NOT NULL,
+  size   integer  NOT NULL,
+  state  bytea    NOT NULL,
+  PRIMARY KEY (doc_id, seq)
+);
+-- already compressed: TOAST compressing it again would only cost time
+ALTER TABLE doc_checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
+`
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -135,6 +216,12 @@ CREATE SEQUENCE updates_gseq AS bigint;
 `,
     run: backfillGseq,
   },
+  {
+    version: 3,
+    name: 'compact log rows (a 32-bit check instead of the predecessor hash, full hashes at anchors); checkpoints compressed, the newest two per doc',
+    sql: COMPACT_LOG_SQL,
+    run: compactLog,
+  },
 ]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
@@ -246,4 +333,106 @@ async function backfillGseq(client: PoolClient): Promise<void> {
   // running during a rolling upgrade: their rows, inserted under the same doc locks, draw from the
   // same sequence instead of failing on NOT NULL.
   await client.query(`ALTER TABLE updates ALTER COLUMN gseq SET DEFAULT nextval('updates_gseq'), ALTER COLUMN gseq SET NOT NULL`)
+}
+
+// ── migration 3 ──────────────────────────────────────────────────────────────
+
+/**
+ * The log rows lose their predecessor's hash (64 hex characters, the larger
+ * part of a typical row) for a 32-bit check of their own hash, with the full
+ * hash kept every ANCHOR_EVERY rows (../chain.ts). The checks and anchors are
+ * taken from the hashes the old rows recorded (chain.ts legacyCheck), never
+ * recomputed where something was recorded, so a row changed before the
+ * migration is still reported by verify after it. The table is copied rather
+ * than altered: an UPDATE of every row would leave the old versions of all of
+ * them behind until a VACUUM FULL, which cannot run in a migration.
+ *
+ * Checkpoints move to `doc_checkpoints`: compressed, the newest two per doc.
+ * The old `checkpoints` table stays for instances of the previous build
+ * during a rolling upgrade — they keep appending (with their links, into
+ * `prev_hash`; gseq from its default) and load rooms from their own
+ * checkpoints — thinned to each doc's newest, which this build never reads.
+ */
+async function compactLog(client: PoolClient): Promise<void> {
+  // Rows whose recorded hash is missing (a gap after them) or no hash at all: checked in JS.
+  const { rows } = await client.query<{
+    doc_id: number
+    seq: number
+    recorded: string | null
+    prev_hash: string
+    name: string
+    at: number
+    user_name: string
+    party: string | null
+    role: string
+    conn: string
+    data: Buffer
+    meta: string | null
+  }>(
+    `SELECT r.doc_id, r.seq::float8 AS seq, r.recorded, r.prev_hash, r.name, r.at::float8 AS at,
+            a.user_name, a.party, a.role, a.conn, r.data, r.meta
+       FROM (${RECORDED}) AS r JOIN authors a ON a.id = r.author_id
+      WHERE r.recorded IS NULL OR NOT (r.recorded ${IS_HASH})`,
+  )
+  if (rows.length > 0) {
+    const checks = rows.map((r) =>
+      legacyCheck(
+        r.recorded,
+        {
+          doc: r.name,
+          seq: r.seq,
+          at: r.at,
+          user: r.user_name,
+          party: r.party,
+          role: r.role,
+          conn: r.conn,
+          update: r.data,
+          meta: r.meta,
+        },
+        r.prev_hash,
+      ),
+    )
+    await client.query(
+      `UPDATE updates_compact u SET chk = v.chk FROM unnest($1::int[], $2::bigint[], $3::int[]) AS v(d, s, chk)
+        WHERE u.doc_id = v.d AND u.seq = v.s`,
+      [rows.map((r) => r.doc_id), rows.map((r) => r.seq), checks],
+    )
+  }
+  // Not one log row may be lost on the way.
+  const { rows: counts } = await client.query<{ old: string; compact: string }>(
+    'SELECT (SELECT count(*) FROM updates) AS old, (SELECT count(*) FROM updates_compact) AS compact',
+  )
+  if (counts[0]!.old !== counts[0]!.compact) throw new Error('migration 3: the compacted log lost rows; nothing was changed')
+  await client.query(`
+    DROP TABLE updates;
+    ALTER TABLE updates_compact RENAME TO updates;
+    ALTER INDEX updates_compact_pkey RENAME TO updates_pkey;
+    ALTER TABLE updates RENAME CONSTRAINT updates_compact_doc_id_fkey TO updates_doc_id_fkey;
+    ALTER TABLE updates RENAME CONSTRAINT updates_compact_author_id_fkey TO updates_author_id_fkey;
+    CREATE TRIGGER updates_append_only BEFORE UPDATE OR DELETE ON updates
+      FOR EACH ROW EXECUTE FUNCTION parley_refuse_log_change();
+    CREATE TRIGGER updates_no_truncate BEFORE TRUNCATE ON updates
+      FOR EACH STATEMENT EXECUTE FUNCTION parley_refuse_log_change();
+  `)
+
+  // The newest checkpoints of each doc, compressed; one doc at a time (a state may be megabytes).
+  const { rows: docs } = await client.query<{ doc_id: number }>('SELECT DISTINCT doc_id FROM checkpoints')
+  for (const { doc_id } of docs) {
+    const { rows: cps } = await client.query<{ seq: number; at: number; state: Buffer }>(
+      `SELECT seq::float8 AS seq, at::float8 AS at, state FROM checkpoints WHERE doc_id = $1 ORDER BY seq DESC LIMIT ${CHECKPOINTS_KEPT}`,
+      [doc_id],
+    )
+    for (const cp of cps) {
+      const { codec, bytes } = encodeCheckpointSync(cp.state)
+      await client.query('INSERT INTO doc_checkpoints (doc_id, seq, at, codec, size, state) VALUES ($1, $2, $3, $4, $5, $6)', [
+        doc_id,
+        cp.seq,
+        cp.at,
+        codec,
+        cp.state.byteLength,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      ])
+    }
+  }
+  await client.query('DELETE FROM checkpoints c WHERE c.seq < (SELECT max(m.seq) FROM checkpoints m WHERE m.doc_id = c.doc_id)')
 }

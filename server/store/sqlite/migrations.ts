@@ -10,7 +10,10 @@
  * tables of migration 1 already; migration 1 creates only what is missing.
  */
 import type { Database as Db } from 'better-sqlite3'
+import { ANCHOR_EVERY, GENESIS_HASH, checkOf, isHash, legacyCheck } from '../chain'
+import { encodeCheckpointSync } from '../checkpointCodec'
 import { backfillOrder, type DocRows, type VersionCut } from '../logOrder'
+import { CHECKPOINTS_KEPT } from '../types'
 
 export interface SqliteMigration {
   version: number
@@ -109,9 +112,21 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       db.prepare('INSERT INTO log_order (last_gseq) VALUES (?)').run(last)
     },
   },
+  {
+    version: 3,
+    name: 'compact log rows (a 32-bit check instead of the predecessor hash, full hashes at anchors); checkpoints compressed, the newest two per doc',
+    up: compactLog,
+  },
 ]
 
 export const SQLITE_LATEST = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version
+
+/**
+ * Free pages above this share of the file are given back after a migration
+ * (VACUUM): migration 3 drops most of a store written before it (its
+ * checkpoints), and SQLite would otherwise keep the file at its old size.
+ */
+const VACUUM_FREE_SHARE = 0.25
 
 /** Brings the file's schema up to date; returns the versions it went from and to. */
 export function migrateSqlite(db: Db): { from: number; to: number } {
@@ -130,7 +145,27 @@ export function migrateSqlite(db: Db): { from: number; to: number } {
       db.pragma(`user_version = ${m.version}`)
     }).immediate()
   }
+  if (from < SQLITE_LATEST) vacuumIfMostlyFree(db)
   return { from, to: SQLITE_LATEST }
+}
+
+/**
+ * VACUUM rewrites the file without its free pages. Outside any transaction,
+ * and only worth it once a migration freed much; another connection reading
+ * at that moment (e.g. `npm run export`) makes it fail with SQLITE_BUSY, and
+ * then the free pages simply stay for later rows to reuse.
+ */
+function vacuumIfMostlyFree(db: Db): void {
+  const pages = db.pragma('page_count', { simple: true }) as number
+  const free = db.pragma('freelist_count', { simple: true }) as number
+  if (pages === 0 || free / pages < VACUUM_FREE_SHARE) return
+  try {
+    db.exec('VACUUM')
+    // In WAL mode the rewritten pages sit in the WAL until a checkpoint copies them back and truncates it.
+    db.pragma('wal_checkpoint(TRUNCATE)')
+  } catch {
+    // busy: nothing lost, the space is reused as the log grows
+  }
 }
 
 /** Numbers the rows already in the log (see ../logOrder.ts); returns the last gseq given. */
@@ -143,7 +178,9 @@ function backfillGseq(db: Db): number {
   }
   const versions = new Map<string, VersionCut[]>()
   const rows = db
-    .prepare('SELECT negotiation_id AS id, kind, board_seq AS boardSeq, ledger_seq AS ledgerSeq FROM versions ORDER BY negotiation_id, n')
+    .prepare(
+      'SELECT negotiation_id AS id, kind, board_seq AS boardSeq, ledger_seq AS ledgerSeq FROM versions ORDER BY negotiation_id, n',
+    )
     .all() as Array<VersionCut & { id: string }>
   for (const v of rows) {
     let list = versions.get(v.id)
@@ -160,4 +197,133 @@ function backfillGseq(db: Db): number {
     })
   }
   return last
+}
+
+// ── migration 3 ──────────────────────────────────────────────────────────────
+
+/**
+ * The log rows lose their predecessor's hash (64 hex characters, two thirds
+ * of a typical row) for a 32-bit check of their own hash, with the full hash
+ * kept every ANCHOR_EVERY rows (../chain.ts). The small columns come before
+ * the update bytes, so reading them never touches the overflow pages of a
+ * large update. The checks and anchors are taken from the hashes the old rows
+ * recorded (chain.ts legacyCheck), not recomputed, so a row changed before
+ * the migration is still reported by verify after it.
+ *
+ * Checkpoints move to `doc_checkpoints`: compressed, the newest two per doc
+ * (rooms load from the newest; the version index may resume from the one
+ * before; older states are rebuilt from the log).
+ */
+function compactLog(db: Db): void {
+  db.function('parley_check', { deterministic: true }, (h: unknown) => (isHash(h) ? checkOf(h) : null))
+  db.function('parley_hash_bytes', { deterministic: true }, (h: unknown) => (isHash(h) ? Buffer.from(h, 'hex') : null))
+  db.function(
+    'parley_legacy_check',
+    { deterministic: true },
+    (
+      recorded: unknown,
+      prevHash: unknown,
+      doc: unknown,
+      seq: unknown,
+      at: unknown,
+      user: unknown,
+      party: unknown,
+      role: unknown,
+      conn: unknown,
+      data: unknown,
+      meta: unknown,
+    ) =>
+      legacyCheck(
+        (recorded as string | null) ?? null,
+        {
+          // a row whose doc or author row is gone hashes with empty names: it cannot verify, but it is kept
+          doc: (doc as string | null) ?? '',
+          seq: Number(seq),
+          at: Number(at),
+          user: (user as string | null) ?? '',
+          party: (party as string | null) ?? null,
+          role: (role as string | null) ?? '',
+          conn: (conn as string | null) ?? '',
+          update: data as Buffer,
+          meta: (meta as string | null) ?? null,
+        },
+        String(prevHash),
+      ),
+  )
+  db.exec(`
+    CREATE TABLE updates_compact (
+      doc_id    INTEGER NOT NULL,
+      seq       INTEGER NOT NULL,
+      gseq      INTEGER NOT NULL,
+      at        INTEGER NOT NULL,
+      author_id INTEGER NOT NULL,
+      -- the first 4 bytes of the row's chain hash, signed (server/store/chain.ts checkOf)
+      chk       INTEGER NOT NULL,
+      meta      TEXT,
+      data      BLOB NOT NULL,
+      PRIMARY KEY (doc_id, seq)
+    ) WITHOUT ROWID;
+
+    INSERT INTO updates_compact (doc_id, seq, gseq, at, author_id, chk, meta, data)
+    SELECT r.doc_id, r.seq, r.gseq, r.at, r.author_id,
+           coalesce(
+             parley_check(r.recorded),
+             parley_legacy_check(r.recorded, r.prev_hash, r.name, r.seq, r.at, a.user, a.party, a.role, a.conn, r.data, r.meta)
+           ),
+           r.meta, r.data
+      FROM (SELECT u.*, d.name,
+                   CASE WHEN lead(u.seq) OVER w = u.seq + 1 THEN lead(u.prev_hash) OVER w
+                        WHEN lead(u.seq) OVER w IS NULL AND u.seq = d.head_seq THEN d.head_hash
+                   END AS recorded
+              FROM updates u LEFT JOIN docs d ON d.id = u.doc_id
+            WINDOW w AS (PARTITION BY u.doc_id ORDER BY u.seq)) AS r
+      LEFT JOIN authors a ON a.id = r.author_id;
+
+    -- the full hash of row s, as row s + 1 recorded it (or the head)
+    CREATE TABLE chain_anchors (
+      doc_id INTEGER NOT NULL,
+      seq    INTEGER NOT NULL,
+      hash   BLOB NOT NULL,
+      PRIMARY KEY (doc_id, seq)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO chain_anchors (doc_id, seq, hash)
+    SELECT doc_id, seq - 1, parley_hash_bytes(prev_hash) FROM updates
+     WHERE seq > 1 AND (seq - 1) % ${ANCHOR_EVERY} = 0 AND parley_hash_bytes(prev_hash) IS NOT NULL;
+    INSERT OR IGNORE INTO chain_anchors (doc_id, seq, hash)
+    SELECT id, head_seq, parley_hash_bytes(head_hash) FROM docs
+     WHERE head_seq > 0 AND head_seq % ${ANCHOR_EVERY} = 0 AND parley_hash_bytes(head_hash) IS NOT NULL;
+    -- a first row that did not link to genesis: kept as evidence (verify reports row 1)
+    INSERT OR IGNORE INTO chain_anchors (doc_id, seq, hash)
+    SELECT doc_id, 0, coalesce(parley_hash_bytes(prev_hash), randomblob(32)) FROM updates
+     WHERE seq = 1 AND prev_hash <> '${GENESIS_HASH}';
+
+  `)
+  // Not one log row may be lost on the way.
+  const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n
+  if (count('updates_compact') !== count('updates'))
+    throw new Error('migration 3: the compacted log lost rows; nothing was changed')
+  db.exec(`
+    DROP TABLE updates;
+    ALTER TABLE updates_compact RENAME TO updates;
+
+    CREATE TABLE doc_checkpoints (
+      doc_id INTEGER NOT NULL,
+      seq    INTEGER NOT NULL,
+      at     INTEGER NOT NULL,
+      -- how state is encoded (server/store/checkpointCodec.ts), and its size decoded
+      codec  INTEGER NOT NULL,
+      size   INTEGER NOT NULL,
+      state  BLOB NOT NULL,
+      PRIMARY KEY (doc_id, seq)
+    ) WITHOUT ROWID;
+  `)
+  const newest = db.prepare(`SELECT seq, at, state FROM checkpoints WHERE doc_id = ? ORDER BY seq DESC LIMIT ${CHECKPOINTS_KEPT}`)
+  const insert = db.prepare('INSERT INTO doc_checkpoints (doc_id, seq, at, codec, size, state) VALUES (?, ?, ?, ?, ?, ?)')
+  for (const { doc_id } of db.prepare('SELECT DISTINCT doc_id FROM checkpoints').all() as Array<{ doc_id: number }>) {
+    for (const cp of newest.all(doc_id) as Array<{ seq: number; at: number; state: Buffer }>) {
+      const { codec, bytes } = encodeCheckpointSync(cp.state)
+      insert.run(doc_id, cp.seq, cp.at, codec, cp.state.byteLength, bytes)
+    }
+  }
+  db.exec('DROP TABLE checkpoints')
 }
