@@ -25,6 +25,11 @@ const EnvSchema = z.object({
   /** accept token-less websocket connections with full write access: local development only */
   PARLEY_DEV_OPEN: flag,
   PARLEY_ROOM_GRACE_MS: int(30_000),
+  /**
+   * checkpoints are spaced by bytes (the updates since the last one add up to its size, see
+   * Room.maybeCheckpoint); this is the least number of updates between two, so small docs are
+   * not checkpointed every few keystrokes
+   */
   PARLEY_CHECKPOINT_EVERY: int(300, 1),
   PARLEY_RATE_MESSAGES: int(500, 1),
   PARLEY_RATE_BYTES: int(4 * 1024 * 1024, 1024),

@@ -567,8 +567,10 @@ export class SqliteStore implements Store {
     if (current?.kind === 'now' || (current && ride)) return
     if (current?.kind === 'ride') clearTimeout(current.timer)
     if (ride) {
+      // Not unref'd: rows waiting for it are writes someone awaits. A closing server awaits the
+      // version index's last rows; with nothing else left to run, an unref'd timer let the process
+      // exit in the middle of its shutdown, before the rooms' final checkpoints were written.
       const timer = setTimeout(() => this.flushVersions(), VERSION_RIDE_MS)
-      timer.unref()
       this.versionFlush = { kind: 'ride', timer }
     } else {
       this.versionFlush = { kind: 'now' }

@@ -77,6 +77,7 @@ export interface RoomListener {
 
 export interface RoomDeps {
   limits: UpdateLimits
+  /** at least this many updates between two checkpoints (PARLEY_CHECKPOINT_EVERY); see Room.maybeCheckpoint */
   checkpointEvery: number
   now: () => number
   schedule: (room: Room) => void
@@ -153,6 +154,9 @@ export class Room {
   private baseState: Uint8Array
   private tail: Uint8Array[] = []
   private checkpointSeq: number
+  /** bytes of the first `tailCounted` updates of `tail` (counted as checkpoints are considered) */
+  private tailBytes = 0
+  private tailCounted = 0
   private serverClaims = new Set<number>()
   unloadTimer: NodeJS.Timeout | null = null
   /** other rooms that need this one loaded (a board pins its ledger) */
@@ -707,9 +711,12 @@ export class Room {
   /** Replaces the doc with last checkpoint + committed tail (+ `extra` still-pending updates). */
   private rebuild(extra: Uint8Array[]): void {
     const fresh = new QuietDoc()
-    Y.applyUpdate(fresh, this.baseState)
-    for (const u of this.tail) Y.applyUpdate(fresh, u)
-    for (const u of extra) Y.applyUpdate(fresh, u)
+    // One transaction: the tail since a checkpoint may be thousands of updates (see maybeCheckpoint).
+    Y.transact(fresh, () => {
+      Y.applyUpdate(fresh, this.baseState)
+      for (const u of this.tail) Y.applyUpdate(fresh, u)
+      for (const u of extra) Y.applyUpdate(fresh, u)
+    })
     const old = this.doc
     this.doc = fresh
     this.layoutChecker = null
@@ -719,8 +726,19 @@ export class Room {
     old.destroy()
   }
 
-  private maybeCheckpoint(): void {
+  /**
+   * Checkpoints are spaced by bytes: a new one once the updates since the
+   * last add up to at least that checkpoint's state (and number at least
+   * `checkpointEvery`, so a small doc is not checkpointed every few
+   * keystrokes). Encoding and storing a state costs about its size, so
+   * checkpoints cost at most as much as the log they summarise — the total
+   * written stays below the log's, however long the history — and a load
+   * or a rebuild applies a tail of about the state's size at most.
+   */
+  maybeCheckpoint(): void {
     if (this.committedSeq - this.checkpointSeq < this.deps.checkpointEvery) return
+    for (; this.tailCounted < this.tail.length; this.tailCounted++) this.tailBytes += this.tail[this.tailCounted]!.byteLength
+    if (this.tailBytes < this.baseState.byteLength) return
     this.checkpointNow()
   }
 
@@ -731,6 +749,8 @@ export class Room {
     const state = Y.encodeStateAsUpdate(this.doc)
     this.baseState = state
     this.tail = []
+    this.tailBytes = 0
+    this.tailCounted = 0
     this.checkpointSeq = this.committedSeq
     this.stateCache = state
     this.deps.saveCheckpoint(this, this.committedSeq, state)

@@ -1,10 +1,12 @@
 /**
  * Loads rooms on first use (latest checkpoint + the tail after it, never a
  * replay of all history) and unloads them a grace period after their last
- * connection leaves, checkpointing first so the next load is fast.
+ * connection leaves, checkpointing first so the next load is fast. A
+ * checkpoint that cannot be read is derived data: the room loads from its
+ * log instead.
  */
 import * as Y from 'yjs'
-import type { Store } from '../store/types'
+import { StoreUnavailableError, type Checkpoint, type Store } from '../store/types'
 import { QuietDoc } from './quietDoc'
 import { Room, type RoomDeps, type RoomListener } from './room'
 import type { UpdateLimits } from './updateScan'
@@ -110,7 +112,7 @@ export class RoomRegistry {
   private async loadStored(name: string, publish: (s: StoredState | null) => void): Promise<Room> {
     // Subscribe before reading the store, so no update committed elsewhere falls between the two.
     await this.opts.cluster?.subscribe(name)
-    const [checkpoint, owners] = await Promise.all([this.store.latestCheckpoint(name), this.store.clientOwners(name)])
+    const [checkpoint, owners] = await Promise.all([this.readCheckpoint(name), this.store.clientOwners(name)])
     const rows = await this.store.readUpdates(name, checkpoint?.seq ?? 0)
     if (checkpoint && rows.length === 0 && !this.opts.cluster) {
       // Nothing can commit to this doc before its room exists: the checkpoint is its state.
@@ -145,9 +147,20 @@ export class RoomRegistry {
     await this.opts.onCreate?.(room)
     this.rooms.set(name, room)
     this.opts.cluster?.loaded(room)
-    // A long tail means the last run ended without a checkpoint: write one now.
-    if (tail.length >= this.deps.checkpointEvery) room.checkpointNow()
+    // A long tail means the last run ended without a checkpoint: write one now, if it is due.
+    room.maybeCheckpoint()
     return room
+  }
+
+  /** The newest checkpoint; null, and a logged error, when it is stored but damaged (its checksum fails). */
+  private async readCheckpoint(name: string): Promise<Checkpoint | null> {
+    try {
+      return await this.store.latestCheckpoint(name)
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err
+      this.opts.log('error', `the checkpoint of ${name} cannot be read; loading it from its log`, err)
+      return null
+    }
   }
 
   private saveCheckpoint(room: Room, seq: number, state: Uint8Array): void {
@@ -237,23 +250,21 @@ export class RoomRegistry {
 }
 
 /**
- * Applies stored updates in order. Merging first is much faster than applying
- * hundreds of small updates one by one; if the merge fails, each update is
- * applied alone so one bad row cannot make the doc unloadable.
+ * Applies stored updates in order, in one transaction, one by one: the tail
+ * since a checkpoint may be thousands of keystrokes, and Y.mergeUpdates is
+ * quadratic in their number (measured on the bench board: 300 updates 1 ms
+ * applied vs 18 ms merged; 20 000 updates ~90 ms vs 6 s). An update that
+ * cannot be applied is skipped, so one bad row cannot make the doc unloadable.
  */
 export function applyTail(doc: Y.Doc, updates: Uint8Array[], onError: (err: unknown) => void): void {
   if (updates.length === 0) return
-  try {
-    Y.applyUpdate(doc, updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates))
-    return
-  } catch {
-    // fall through to one at a time
-  }
-  for (const u of updates) {
-    try {
-      Y.applyUpdate(doc, u)
-    } catch (err) {
-      onError(err)
+  Y.transact(doc, () => {
+    for (const u of updates) {
+      try {
+        Y.applyUpdate(doc, u)
+      } catch (err) {
+        onError(err)
+      }
     }
-  }
+  })
 }
