@@ -280,18 +280,27 @@ class Touched {
   }
 }
 
-/** The value at `key` of a map type before the row: the newest of the key's items the row did not insert. */
-function valueBefore(map: Y.AbstractType<any>, key: string, row: RowView): unknown {
+/** The item holding `key` of a map type before the row: the newest of the key's items the row did not insert. */
+function itemBefore(map: Y.AbstractType<any>, key: string, row: RowView): Y.Item | null {
   let item = map._map.get(key) ?? null
   while (item !== null && row.inserted(item)) item = item.left
-  if (item === null || (item.deleted && !row.deletedNow(item))) return undefined
-  return itemValue(item)
+  return item === null || (item.deleted && !row.deletedNow(item)) ? null : item
 }
 
-/** The value at `key` now. */
-const valueNow = (map: Y.AbstractType<any>, key: string): unknown => {
+/** The item holding `key` now. */
+function itemNow(map: Y.AbstractType<any>, key: string): Y.Item | null {
   const item = map._map.get(key)
-  return item !== undefined && !item.deleted ? itemValue(item) : undefined
+  return item !== undefined && !item.deleted ? item : null
+}
+
+const valueBefore = (map: Y.AbstractType<any>, key: string, row: RowView): unknown => {
+  const item = itemBefore(map, key, row)
+  return item ? itemValue(item) : undefined
+}
+
+const valueNow = (map: Y.AbstractType<any>, key: string): unknown => {
+  const item = itemNow(map, key)
+  return item ? itemValue(item) : undefined
 }
 
 const TERM_TEXTS = ['title', 'body'] as const
@@ -451,23 +460,18 @@ export class RowDeltas<K extends DocKind = DocKind> {
     if (!is) return null
     for (const k of texts) {
       const v = is.get(k)
-      if (fields.has(k)) {
-        const old = valueBefore(is, k, row)
-        if (old !== v) {
-          // The field holds another value: all of the old text goes, all of the new comes.
-          const text = textValue(v)
-          const delta = new DeltaBuilder()
-            .delete(
-              old instanceof Y.Text ? (touched.texts.get(old)?.deleted ?? 0) : typeof old === 'string' ? old.length : 0,
-              a.party,
-              a.seq,
-            )
-            .insert(text, a.party, a.seq)
-            .done()
-          if (delta.length > 0) d[k] = delta
-          if (v instanceof Y.Text) this.indexes.created(v, text.length)
-          continue
-        }
+      // Items, not values, are compared: a string set again to the same string was still written anew, by this row.
+      const oldItem = fields.has(k) ? itemBefore(is, k, row) : null
+      if (fields.has(k) && oldItem !== itemNow(is, k)) {
+        // The field holds another value: all of the old text goes, all of the new comes.
+        const old = oldItem ? itemValue(oldItem) : undefined
+        const oldLength =
+          old instanceof Y.Text ? (touched.texts.get(old)?.deleted ?? 0) : typeof old === 'string' ? old.length : 0
+        const text = textValue(v)
+        const delta = new DeltaBuilder().delete(oldLength, a.party, a.seq).insert(text, a.party, a.seq).done()
+        if (delta.length > 0) d[k] = delta
+        if (v instanceof Y.Text) this.indexes.created(v, text.length)
+        continue
       }
       if (v instanceof Y.Text) {
         const changes = touched.texts.get(v)
