@@ -107,15 +107,21 @@ export class TypingRig {
     this.twin?.destroy()
   }
 
+  private plain(update: Uint8Array): void {
+    if (!this.twin) return
+    const t0 = process.hrtime.bigint()
+    Y.applyUpdate(this.twin, update)
+    this.nanos.plain += process.hrtime.bigint() - t0
+  }
+
   private fold(update: Uint8Array, party: string): void {
-    if (this.twin) {
-      const t0 = process.hrtime.bigint()
-      Y.applyUpdate(this.twin, update)
-      this.nanos.plain += process.hrtime.bigint() - t0
-    }
+    // The twin goes first on every other row, so neither is timed with the other's warm caches only.
+    const twinFirst = this.seq % 2 === 0
+    if (twinFirst) this.plain(update)
     const t0 = process.hrtime.bigint()
     const d = this.rows.apply(update, party, ++this.seq)
     this.nanos.rowDelta += process.hrtime.bigint() - t0
+    if (!twinFirst) this.plain(update)
     if (!this.track) return
     this.block = composeBoard(this.block, d)
     if (++this.pending >= BLOCK) this.folded()

@@ -49,6 +49,8 @@ import { TERM, TypingRig } from '../helpers/typingRig'
 
 const SEED = Number(process.env.PARLEY_ROWDELTA_SEED ?? Date.now() % 2 ** 31)
 const RUNS = Number(process.env.PARLEY_FUZZ_RUNS ?? 60)
+/** long runs (PARLEY_FUZZ_RUNS) get time to finish */
+const TIMEOUT = 30_000 + RUNS * 100
 const PARTIES = ['us', 'ru', 'eu']
 const plainKey = (k: string) => !(k in Object.prototype)
 
@@ -508,29 +510,37 @@ function runBoard({ parties, late, ops }: BoardRun): void {
 }
 
 describe('[RD1]/[RD2] board rows as attributed deltas', () => {
-  it('[RD1] after every row, the previous state with the row applied is the doc, every character credited to its writer', () => {
-    fc.assert(
-      fc.property(
-        fc.record({ parties: fc.constantFrom(2, 3), late: fc.constant(0), ops: fc.array(op, { maxLength: 60, size: 'max' }) }),
-        runBoard,
-      ),
-      { numRuns: RUNS, seed: SEED },
-    )
-  })
+  it(
+    '[RD1] after every row, the previous state with the row applied is the doc, every character credited to its writer',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.record({ parties: fc.constantFrom(2, 3), late: fc.constant(0), ops: fc.array(op, { maxLength: 60, size: 'max' }) }),
+          runBoard,
+        ),
+        { numRuns: RUNS, seed: SEED },
+      )
+    },
+    TIMEOUT,
+  )
 
-  it('[RD2] starting from a doc already full: its state read from the doc, its texts met for the first time', () => {
-    fc.assert(
-      fc.property(
-        fc.record({
-          parties: fc.constantFrom(2, 3),
-          late: fc.integer({ min: 1, max: 40 }),
-          ops: fc.array(op, { maxLength: 60, size: 'max' }),
-        }),
-        runBoard,
-      ),
-      { numRuns: Math.ceil(RUNS / 2), seed: SEED },
-    )
-  })
+  it(
+    '[RD2] starting from a doc already full: its state read from the doc, its texts met for the first time',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            parties: fc.constantFrom(2, 3),
+            late: fc.integer({ min: 1, max: 40 }),
+            ops: fc.array(op, { maxLength: 60, size: 'max' }),
+          }),
+          runBoard,
+        ),
+        { numRuns: Math.ceil(RUNS / 2), seed: SEED },
+      )
+    },
+    TIMEOUT,
+  )
 })
 
 // ── ledger ─────────────────────────────────────────────────────────────────
@@ -617,34 +627,38 @@ function playLedger(peers: Peers, o: LedgerOp): void {
 }
 
 describe('[RD3] ledger rows', () => {
-  it('[RD3] statuses and meta round-trip, row after row', () => {
-    fc.assert(
-      fc.property(fc.array(ledgerOp, { maxLength: 50, size: 'max' }), (ops) => {
-        const hist = new Y.Doc()
-        const rd = new RowDeltas(hist, 'ledger')
-        let state: LedgerState = ledgerStateOf(hist)
-        let seq = 0
-        const expectLedger = () => {
-          const status = Object.fromEntries([...allStatuses(hist)].filter(([k]) => plainKey(k)))
-          const meta = Object.fromEntries(
-            Object.entries(ledger(hist).meta.toJSON()).filter(([k, v]) => plainKey(k) && v !== null && v !== undefined),
-          )
-          expect(state).toEqual({ status, meta })
-          expect(ledgerStateOf(hist)).toEqual(state)
-        }
-        const peers = new Peers(['server'], 2, hist, (update) => {
-          state = applyLedger(state, rd.apply(update, null, ++seq))
+  it(
+    '[RD3] statuses and meta round-trip, row after row',
+    () => {
+      fc.assert(
+        fc.property(fc.array(ledgerOp, { maxLength: 50, size: 'max' }), (ops) => {
+          const hist = new Y.Doc()
+          const rd = new RowDeltas(hist, 'ledger')
+          let state: LedgerState = ledgerStateOf(hist)
+          let seq = 0
+          const expectLedger = () => {
+            const status = Object.fromEntries([...allStatuses(hist)].filter(([k]) => plainKey(k)))
+            const meta = Object.fromEntries(
+              Object.entries(ledger(hist).meta.toJSON()).filter(([k, v]) => plainKey(k) && v !== null && v !== undefined),
+            )
+            expect(state).toEqual({ status, meta })
+            expect(ledgerStateOf(hist)).toEqual(state)
+          }
+          const peers = new Peers(['server'], 2, hist, (update) => {
+            state = applyLedger(state, rd.apply(update, null, ++seq))
+            expectLedger()
+          })
+          for (const o of ops) playLedger(peers, o)
+          peers.reconnectAll()
           expectLedger()
-        })
-        for (const o of ops) playLedger(peers, o)
-        peers.reconnectAll()
-        expectLedger()
-        rd.destroy()
-        peers.destroy()
-      }),
-      { numRuns: RUNS, seed: SEED },
-    )
-  })
+          rd.destroy()
+          peers.destroy()
+        }),
+        { numRuns: RUNS, seed: SEED },
+      )
+    },
+    TIMEOUT,
+  )
 })
 
 // ── work ───────────────────────────────────────────────────────────────────
@@ -780,6 +794,13 @@ describe('[RD5] single rows', () => {
         },
       },
     })
+  })
+
+  it('[RD5] a string where a title belongs, set again to the same string by a later row, is credited to that row (seed 404)', () => {
+    const add: Op = { t: 'add', peer: 0, text: '30 ', x: 0 }
+    const stringTitle: Op = { t: 'junk', peer: 0, kind: 1, n: 0, at: 0 }
+    runBoard({ parties: 2, late: 0, ops: [add, stringTitle, stringTitle] })
+    runBoard({ parties: 2, late: 0, ops: [add, stringTitle, { ...stringTitle, peer: 2 }] })
   })
 
   it('[RD5] a row Yjs cannot read returns what it changed (nothing) and the next rows still fold', () => {
