@@ -50,6 +50,16 @@ export const hashHex = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 export const isHash = (s: unknown): s is string => typeof s === 'string' && HEX64.test(s)
 
+/**
+ * A hash where the store keeps it as bytes (SQLite's version rows, schema 3):
+ * 32 bytes for a real one, or the text's own bytes for anything else, so a
+ * value edited behind the server's back is read back exactly as it was and
+ * verify reports it.
+ */
+export const hashToBytes = (s: string): Buffer => (isHash(s) ? Buffer.from(s, 'hex') : Buffer.from(s, 'utf8'))
+export const hashFromBytes = (b: Uint8Array): string =>
+  b.byteLength === 32 ? hashHex(b) : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')
+
 export interface ChainedUpdateFields {
   doc: string
   seq: number

@@ -35,7 +35,7 @@ import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg'
 import { ANCHOR_EVERY, checkOf, GENESIS_HASH, hashBytes, hashHex, logRowHash, storedMeta } from './chain'
-import { decodeCheckpoint, encodeCheckpoint } from './checkpointCodec'
+import { decodeCheckpointSync, encodeCheckpoint } from './checkpointCodec'
 import { KeyedLock } from './keyedLock'
 import { migrate } from './postgres/migrations'
 import {
@@ -590,7 +590,7 @@ export class PostgresStore implements Store {
   async latestCheckpoint(doc: string, atOrBefore = Number.MAX_SAFE_INTEGER): Promise<Checkpoint | null> {
     const rows = await this.q<{ seq: number; at: number; codec: number; state: Buffer }>('latestCheckpoint', [doc, atOrBefore])
     const r = rows[0]
-    return r ? { doc, seq: r.seq, at: r.at, state: await decodeCheckpoint(r.codec, bytes(r.state)) } : null
+    return r ? { doc, seq: r.seq, at: r.at, state: decodeCheckpointSync(r.codec, bytes(r.state)) } : null
   }
 
   async listCheckpoints(doc: string): Promise<CheckpointInfo[]> {

@@ -793,6 +793,11 @@ describe('migrating a SQLite file of schema 2 to compact rows', () => {
     db.close()
     expect(tables).not.toContain('checkpoints')
     expect(tables).toEqual(expect.arrayContaining(['updates', 'chain_anchors', 'doc_checkpoints']))
+    // version rows keep their hashes as 32 bytes, not 64 hex characters
+    const db2 = new Database(join(dir, 'parley.db'), { readonly: true })
+    const lengths = db2.prepare('SELECT DISTINCT length(hash) AS h, length(prev_hash) AS p FROM versions').all()
+    db2.close()
+    expect(lengths).toEqual([{ h: 32, p: 32 }])
   })
 
   for (const tamper of TAMPERS) {

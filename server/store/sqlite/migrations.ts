@@ -10,7 +10,7 @@
  * tables of migration 1 already; migration 1 creates only what is missing.
  */
 import type { Database as Db } from 'better-sqlite3'
-import { ANCHOR_EVERY, GENESIS_HASH, checkOf, isHash, legacyCheck } from '../chain'
+import { ANCHOR_EVERY, GENESIS_HASH, checkOf, hashToBytes, isHash, legacyCheck } from '../chain'
 import { encodeCheckpointSync } from '../checkpointCodec'
 import { backfillOrder, type DocRows, type VersionCut } from '../logOrder'
 import { CHECKPOINTS_KEPT } from '../types'
@@ -213,10 +213,15 @@ function backfillGseq(db: Db): number {
  * Checkpoints move to `doc_checkpoints`: compressed, the newest two per doc
  * (rooms load from the newest; the version index may resume from the one
  * before; older states are rebuilt from the log).
+ *
+ * Version rows keep their two hashes as 32 bytes each instead of 64 hex
+ * characters (chain.ts hashToBytes): half of a row otherwise, and two
+ * delegations typing in turns make a version per keystroke.
  */
 function compactLog(db: Db): void {
   db.function('parley_check', { deterministic: true }, (h: unknown) => (isHash(h) ? checkOf(h) : null))
   db.function('parley_hash_bytes', { deterministic: true }, (h: unknown) => (isHash(h) ? Buffer.from(h, 'hex') : null))
+  db.function('parley_hash_to_bytes', { deterministic: true }, (h: unknown) => hashToBytes(String(h)))
   db.function(
     'parley_legacy_check',
     { deterministic: true },
@@ -326,4 +331,31 @@ function compactLog(db: Db): void {
     }
   }
   db.exec('DROP TABLE checkpoints')
+
+  db.exec(`
+    CREATE TABLE versions_compact (
+      negotiation_id TEXT NOT NULL,
+      n          INTEGER NOT NULL,
+      at         INTEGER NOT NULL,
+      last_at    INTEGER NOT NULL,
+      party      TEXT,
+      user       TEXT NOT NULL,
+      kind       TEXT NOT NULL,
+      term_ids   TEXT NOT NULL,
+      summary    TEXT NOT NULL,
+      name       TEXT,
+      board_seq  INTEGER NOT NULL,
+      ledger_seq INTEGER NOT NULL,
+      -- 32 bytes (server/store/chain.ts hashToBytes)
+      hash       BLOB NOT NULL,
+      prev_hash  BLOB NOT NULL,
+      PRIMARY KEY (negotiation_id, n)
+    ) WITHOUT ROWID;
+    INSERT INTO versions_compact
+    SELECT negotiation_id, n, at, last_at, party, user, kind, term_ids, summary, name, board_seq, ledger_seq,
+           parley_hash_to_bytes(hash), parley_hash_to_bytes(prev_hash)
+      FROM versions;
+    DROP TABLE versions;
+    ALTER TABLE versions_compact RENAME TO versions;
+  `)
 }
