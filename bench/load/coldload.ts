@@ -1,7 +1,9 @@
 /**
  * Client side of scenario (c), in its own process (config and result over IPC).
  *
- * populate: sends the generated history (bench/lib/history.ts) to each given
+ * populate: sends the generated history (bench/lib/history.ts; or, with
+ *   `history: 'scattered'`, bench/lib/scatteredHistory.ts: keystrokes in turns at
+ *   random places, the store's worst case) to each given
  *   server through two writer connections (one per delegation), a run of one
  *   writer at a time; within a run up to WINDOW updates are in flight, and a
  *   run starts once the server acknowledged the previous one (Parley: save
@@ -12,6 +14,7 @@
  */
 import * as Y from 'yjs'
 import { boardDigest, generateHistory } from '../lib/history'
+import { generateScatteredHistory } from '../lib/scatteredHistory'
 import type { Protocol } from '../lib/servers'
 import type { Endpoint } from '../lib/rooms'
 import { WireClient } from '../lib/wire'
@@ -25,7 +28,7 @@ export interface PopulateTarget {
 }
 
 export type ColdLoadConfig =
-  | { mode: 'populate'; count: number; seed: number; targets: PopulateTarget[] }
+  | { mode: 'populate'; count: number; seed: number; targets: PopulateTarget[]; history?: 'turns' | 'scattered' }
   | {
       mode: 'measure'
       protocol: Protocol
@@ -112,7 +115,7 @@ function writerClient(protocol: Protocol, endpoint: Endpoint, docName: string, n
 }
 
 async function populate(cfg: Extract<ColdLoadConfig, { mode: 'populate' }>): Promise<PopulateResult> {
-  const { edits, final } = generateHistory(cfg.count, cfg.seed)
+  const { edits, final } = (cfg.history === 'scattered' ? generateScatteredHistory : generateHistory)(cfg.count, cfg.seed)
   const seconds: number[] = []
   for (const t of cfg.targets) {
     const started = performance.now()
