@@ -22,6 +22,7 @@ import type { VersionKind } from '../../shared/schemas'
 import { GENESIS_HASH, versionRowHash } from '../store/chain'
 import type { VersionRecord } from '../store/types'
 import { extendsVersion, mergeTermIds } from './grouping'
+import { existedBefore, termTextBefore } from './beforeTransaction'
 import { moveMeta, type LogRow } from './logRows'
 import { summarize } from './summary'
 
@@ -52,9 +53,18 @@ interface Touches {
   layout: Set<string>
   /** notes or links changed */
   other: boolean
+  /** the text before the row of each touched term the open run had not touched yet (read from the row's items) */
+  before: Map<string, TermText>
 }
 
-const noTouches = (): Touches => ({ added: new Set(), removed: new Set(), text: new Set(), layout: new Set(), other: false })
+const noTouches = (): Touches => ({
+  added: new Set(),
+  removed: new Set(),
+  text: new Set(),
+  layout: new Set(),
+  other: false,
+  before: new Map(),
+})
 
 export class HistoryFold {
   readonly negotiationId: string
@@ -62,8 +72,10 @@ export class HistoryFold {
   readonly ledger: Y.Doc
   readonly pos: Position
   last: VersionRecord | null
-  /** text of every term seen, as of `pos` (removed terms keep their last text, for titles) */
-  private texts = new Map<string, TermText>()
+  /** the last text of terms removed from the board (for titles); live terms are read when a version needs them */
+  private removedTexts = new Map<string, TermText>()
+  /** the row being applied starts a new run: every term it touches needs its text from before the row */
+  private startsRun = true
   private runBefore: Map<string, TermText>
   /** the open edit run grew since its summary and hash were computed */
   private stale = false
@@ -79,8 +91,7 @@ export class HistoryFold {
     this.runBefore = init.runBefore ?? new Map()
     this.partyName = init.partyName
     const b = boardOf(this.board)
-    b.terms.forEach((_m, id) => this.cacheText(id))
-    b.terms.observeDeep((events) => this.collect(events, b.terms))
+    b.terms.observeDeep((events, txn) => this.collect(events, b.terms, txn))
     b.notes.observeDeep(() => (this.touches.other = true))
     b.links.observeDeep(() => (this.touches.other = true))
   }
@@ -100,7 +111,9 @@ export class HistoryFold {
     const meta = moveMeta(row.meta)
     // A row that cannot grow the open run ends it: seal it while the board still shows how it ended.
     const ev = { kind: 'edit' as const, at: row.at, party: row.author.party, user: row.author.user, termIds: [] }
-    if (this.last && this.stale && (meta?.kind === 'restore' || !extendsVersion(this.last, ev))) this.seal(this.last)
+    const extendsRun = !!this.last && extendsVersion(this.last, ev)
+    if (this.last && this.stale && (meta?.kind === 'restore' || !extendsRun)) this.seal(this.last)
+    this.startsRun = !extendsRun
     this.touches = noTouches()
     try {
       Y.applyUpdate(this.board, row.update)
@@ -111,7 +124,7 @@ export class HistoryFold {
     const t = this.touches
     this.touches = noTouches()
 
-    const onBoard = (id: string) => termText(this.board, id) !== null
+    const onBoard = (id: string) => boardOf(this.board).terms.get(id) instanceof Y.Map
     // Creations wait for their `propose`; a removal by the proposer for its `withdraw`.
     const awaitingPropose = new Set([...t.added].filter((id) => !readStatus(this.ledger, id) && onBoard(id)))
     const withdrawn = new Set(
@@ -126,10 +139,13 @@ export class HistoryFold {
     )
     const before = new Map<string, TermText>()
     for (const id of changed) {
-      const prev = this.texts.get(id)
+      const prev = t.before.get(id)
       if (prev && !t.added.has(id)) before.set(id, prev)
     }
-    for (const id of [...t.text, ...t.added]) this.cacheText(id)
+    for (const id of t.removed) {
+      const last = t.before.get(id)
+      if (last && !onBoard(id)) this.removedTexts.set(id, last)
+    }
 
     if (meta?.kind === 'restore') {
       return [
@@ -155,14 +171,20 @@ export class HistoryFold {
     return [this.create('edit', row, row.author.party, row.author.user, changed)]
   }
 
-  private collect(events: Array<Y.YEvent<any>>, terms: Y.AbstractType<any>): void {
+  private collect(events: Array<Y.YEvent<any>>, terms: Y.Map<any>, txn: Y.Transaction): void {
     const t = this.touches
+    /** The term's text before this row, read once per run and term (never per keystroke: see beforeTransaction.ts). */
+    const before = (termId: string, map: unknown) => {
+      if (t.before.has(termId) || (!this.startsRun && this.runBefore.has(termId) && !t.removed.has(termId))) return
+      if (map instanceof Y.Map && existedBefore(map, txn)) t.before.set(termId, termTextBefore(map, txn))
+    }
     for (const ev of events) {
       if (ev.target === terms) {
         for (const [termId, change] of ev.changes.keys) {
           if (change.action === 'add') t.added.add(termId)
           else if (change.action === 'delete') t.removed.add(termId)
           else t.text.add(termId) // the whole term map was replaced
+          if (change.action !== 'add') before(termId, change.oldValue)
         }
         continue
       }
@@ -172,12 +194,8 @@ export class HistoryFold {
       if (field === 'title' || field === 'body') t.text.add(termId)
       else if (ev instanceof Y.YMapEvent && (ev.keysChanged.has('title') || ev.keysChanged.has('body'))) t.text.add(termId)
       else t.layout.add(termId)
+      before(termId, terms.get(termId))
     }
-  }
-
-  private cacheText(id: string): void {
-    const text = termText(this.board, id)
-    if (text) this.texts.set(id, text)
   }
 
   // ── ledger rows ─────────────────────────────────────────────────────────
@@ -281,7 +299,7 @@ export class HistoryFold {
   }
 
   private titleOf(id: string): string {
-    const title = termText(this.board, id)?.title ?? this.texts.get(id)?.title
+    const title = termText(this.board, id)?.title ?? this.removedTexts.get(id)?.title
     if (title) return title
     const agreed = readStatus(this.ledger, id)?.agreedText
     return agreed ? agreed.split('\n')[0]! : id
