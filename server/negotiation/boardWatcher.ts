@@ -8,8 +8,12 @@
  * It runs inside the transaction that applies the board update, so proposals
  * and withdrawals join the same group commit (appended after the board rows
  * that caused them: see server/sync/commitQueue.ts). It runs on every
- * keystroke, so it reads no more than it needs: a term's text once, and the
- * ledger's status of a term only when an edit could change it (an agreed term).
+ * keystroke, so its work per keystroke must not grow with the term's length:
+ * an edit costs a ledger status lookup, and only an edit of an agreed term
+ * (rare: it reopens the term) reads the term's text. It keeps no copy of any
+ * text: the put-back of a removed term reads what the term held before the
+ * removal from the removed Y.Map itself, inside the same transaction's
+ * observer, before Yjs collects it (see termBefore.ts).
  *
  * A reopen is different: it races the commands. Both parties' instances may
  * see an edit of an agreed term at once, or a command may accept it on
@@ -25,20 +29,11 @@
  * period in which the instance that took it reopens it itself.
  */
 import * as Y from 'yjs'
-import {
-  board,
-  insertTerm,
-  ledger,
-  readStatus,
-  statusFromMap,
-  termText,
-  textOf,
-  writeStatus,
-  type NewTerm,
-} from '../../shared/docLayout'
+import { board, insertTerm, ledger, readStatus, statusFromMap, termText, writeStatus, type NewTerm } from '../../shared/docLayout'
 import { applyMove, termHash, type MoveOutcome } from '../../shared/negotiation'
 import type { Room, UpdateOrigin } from '../sync/room'
 import type { Author } from '../store/types'
+import { termBefore } from './termBefore'
 
 /** Travels with a ledger write to the history: which move it was and on whose behalf. */
 export interface LedgerMoveMeta {
@@ -57,9 +52,9 @@ export interface LedgerMoveMeta {
 /** What one board update did to terms. */
 interface TermTouches {
   text: Set<string>
-  layout: Set<string>
   added: Set<string>
-  removed: Set<string>
+  /** term id → the value the key held before (a term's Y.Map, its items deleted but not yet collected) */
+  removed: Map<string, unknown>
 }
 
 /** What the watcher needs from the negotiation layer. */
@@ -95,8 +90,6 @@ const RETRY_MS = 1000
 const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
 
 export class BoardWatcher {
-  /** last known text of every term per board, to put back a term removed without the right */
-  private texts = new WeakMap<Room, Map<string, NewTerm>>()
   private parties = new Map<string, string[]>()
   /** per board room: terms whose reopen waits to be decided */
   private reopens = new WeakMap<Room, Map<string, QueuedReopen>>()
@@ -117,9 +110,6 @@ export class BoardWatcher {
       (await this.host.partiesOf(negotiationId)).map((p) => p.id),
     )
     const attach = (doc: Y.Doc) => {
-      const cache = new Map<string, NewTerm>()
-      board(doc).terms.forEach((_m, id) => cache.set(id, snapshotTerm(doc, id)!))
-      this.texts.set(boardRoom, cache)
       board(doc).terms.observeDeep((events, txn) => this.onTermsChanged(negotiationId, boardRoom, ledgerRoom, events, txn))
     }
     attach(boardRoom.doc)
@@ -171,7 +161,13 @@ export class BoardWatcher {
       if (t.outcome !== 'reopen') continue
       const meta: LedgerMoveMeta = q.author
         ? this.meta('reopen', termId, q.author)
-        : { kind: 'reopen', termIds: [termId], party: null, user: SERVER_AUTHOR.user, reason: 'its text no longer matches the agreed text' }
+        : {
+            kind: 'reopen',
+            termIds: [termId],
+            party: null,
+            user: SERVER_AUTHOR.user,
+            reason: 'its text no longer matches the agreed text',
+          }
       const write = ledgerRoom.serverWrite(q.author ?? SERVER_AUTHOR, (doc) => writeStatus(doc, termId, t.status), meta)
       if (write) writes.push({ termId, q, write })
     }
@@ -249,40 +245,29 @@ export class BoardWatcher {
 
     const author = origin.author
     const parties = this.parties.get(negotiationId) ?? []
-    const cache = this.texts.get(boardRoom)!
     const now = this.now()
     const restore: Array<[string, NewTerm]> = []
     const moves: Array<{ termId: string; run: (doc: Y.Doc) => void; meta: LedgerMoveMeta }> = []
 
     for (const termId of touches.added) {
-      const snapshot = snapshotTerm(boardRoom.doc, termId)
-      if (snapshot) cache.set(termId, snapshot)
       if (readStatus(ledgerRoom.doc, termId)) continue
       const t = applyMove(undefined, { kind: 'propose', party: author.party }, parties, now)
       moves.push({ termId, run: (doc) => writeStatus(doc, termId, t.status), meta: this.meta('propose', termId, author) })
     }
     for (const termId of touches.text) {
       const m = terms.get(termId)
-      if (!(m instanceof Y.Map) || touches.added.has(termId)) continue
-      const snapshot = snapshotOf(m)
-      cache.set(termId, snapshot)
-      if (!author.party) continue
-      // An edit changes the status of an agreed term only (applyMove 'edit'): others need no status read.
+      if (!(m instanceof Y.Map) || touches.added.has(termId) || !author.party) continue
+      // An edit changes the status of an agreed term only (applyMove 'edit'): others need no text read.
       const statusMap = ledger(ledgerRoom.doc).status.get(termId)
       if (!(statusMap instanceof Y.Map) || statusMap.get('state') !== 'agreed') continue
-      const text = { title: snapshot.title, body: snapshot.body }
+      const text = termText(boardRoom.doc, termId)!
       const t = applyMove(statusFromMap(statusMap), { kind: 'edit', party: author.party, text }, parties, now)
       // Decided again, under the lock, once this edit is committed (see the top of this file).
       if (t.outcome === 'reopen') this.queueReopen(negotiationId, boardRoom, ledgerRoom, termId, author)
     }
-    for (const termId of touches.layout) {
-      const snapshot = snapshotTerm(boardRoom.doc, termId)
-      if (snapshot) cache.set(termId, snapshot)
-    }
-    for (const termId of touches.removed) {
+    for (const [termId, removed] of touches.removed) {
       if (terms.has(termId)) continue
       const status = readStatus(ledgerRoom.doc, termId)
-      const last = cache.get(termId)
       const proposerWithdraws =
         status &&
         status.state !== 'agreed' &&
@@ -292,8 +277,9 @@ export class BoardWatcher {
       if (proposerWithdraws) {
         const t = applyMove(status, { kind: 'withdraw', party: author.party! }, parties, now)
         moves.push({ termId, run: (doc) => writeStatus(doc, termId, t.status), meta: this.meta('withdraw', termId, author) })
-      } else if (last && origin.source === 'connection') {
-        restore.push([termId, last])
+      } else if (removed instanceof Y.Map && origin.source === 'connection') {
+        // Read now: once this transaction's observers have run, Yjs collects the removed items.
+        restore.push([termId, termBefore(removed, txn)])
       }
     }
 
@@ -315,14 +301,14 @@ export class BoardWatcher {
   }
 }
 
-/** Which terms a board transaction added, removed, or changed in text or layout. */
+/** Which terms a board transaction added, removed, or changed in text (a move changes nothing the watcher keeps). */
 function touchesOf(events: Array<Y.YEvent<any>>, terms: Y.AbstractType<any>): TermTouches {
-  const touches: TermTouches = { text: new Set(), layout: new Set(), added: new Set(), removed: new Set() }
+  const touches: TermTouches = { text: new Set(), added: new Set(), removed: new Map() }
   for (const ev of events) {
     if (ev.target === terms) {
       for (const [termId, change] of ev.changes.keys) {
         if (change.action === 'add') touches.added.add(termId)
-        else if (change.action === 'delete') touches.removed.add(termId)
+        else if (change.action === 'delete') touches.removed.set(termId, change.oldValue)
         else touches.text.add(termId) // the whole term map was replaced
       }
       continue
@@ -332,20 +318,6 @@ function touchesOf(events: Array<Y.YEvent<any>>, terms: Y.AbstractType<any>): Te
     const field = ev.target instanceof Y.Text ? ev.path[1] : undefined
     if (field === 'title' || field === 'body') touches.text.add(termId)
     else if (ev instanceof Y.YMapEvent && (ev.keysChanged.has('title') || ev.keysChanged.has('body'))) touches.text.add(termId)
-    else touches.layout.add(termId)
   }
   return touches
-}
-
-function snapshotTerm(doc: Y.Doc, termId: string): NewTerm | null {
-  const m = board(doc).terms.get(termId)
-  return m instanceof Y.Map ? snapshotOf(m) : null
-}
-
-function snapshotOf(m: Y.Map<unknown>): NewTerm {
-  const num = (k: string) => {
-    const v = m.get(k)
-    return typeof v === 'number' ? v : 0
-  }
-  return { title: textOf(m, 'title'), body: textOf(m, 'body'), x: num('x'), y: num('y') }
 }
