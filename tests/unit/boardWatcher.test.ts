@@ -15,7 +15,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import { BoardWatcher, type WatcherHost } from '../../server/negotiation/boardWatcher'
-import { termBefore } from '../../server/negotiation/termBefore'
+import { termBefore } from '../../server/yjs/termBefore'
 import type { Room } from '../../server/sync/room'
 import type { Author } from '../../server/store/types'
 import { board, insertTerm, readStatus, termText, writeStatus, type NewTerm } from '../../shared/docLayout'
@@ -254,7 +254,8 @@ function agree(ledgerDoc: Y.Doc, termId: string, text: { title: string; body: st
 /** Counts calls of every Y.Text serialiser from now on; the returned function reads the count. */
 function countTextReads(): () => number {
   const spies = [
-    vi.spyOn(Y.Text.prototype, 'toString'),
+    // toString is an own method of Y.Text.prototype, but its type comes from Object
+    vi.spyOn(Y.Text.prototype as { toString(): string }, 'toString'),
     vi.spyOn(Y.Text.prototype, 'toJSON'),
     vi.spyOn(Y.Text.prototype, 'toDelta'),
     vi.spyOn(Y.Map.prototype, 'toJSON'),
