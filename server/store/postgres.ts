@@ -36,6 +36,7 @@ import pg from 'pg'
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResultRow } from 'pg'
 import { ANCHOR_EVERY, checkOf, GENESIS_HASH, hashBytes, hashHex, logRowHash, storedMeta } from './chain'
 import { decodeCheckpointSync, encodeCheckpoint } from './checkpointCodec'
+import { historyDocName, historyDocNames } from './historyDocs'
 import { KeyedLock } from './keyedLock'
 import { migrate } from './postgres/migrations'
 import {
@@ -48,6 +49,11 @@ import {
   type ChainAnchor,
   type Checkpoint,
   type CheckpointInfo,
+  type HistoryBlock,
+  type HistoryBlockKey,
+  type HistoryDoc,
+  type HistorySnapshot,
+  type HistoryState,
   type LogHead,
   type ClientClaim,
   type NegotiationRecord,
@@ -155,6 +161,13 @@ const APPEND_ATTEMPTS = 3
 // ── SQL ──────────────────────────────────────────────────────────────────
 // Every statement is named, so each pooled connection parses and plans it once.
 
+/** Data-modifying CTEs that drop a negotiation's materialised history: `id` its id, `names` its docs' names (text[]). */
+const dropHistoryCtes = (id: string, names: string) => `
+  hd AS (SELECT id FROM docs WHERE name = ANY(${names}::text[])),
+  hb AS (DELETE FROM history_blocks h USING hd WHERE h.doc_id = hd.id),
+  hs AS (DELETE FROM history_snapshots h USING hd WHERE h.doc_id = hd.id),
+  hst AS (DELETE FROM history_state WHERE negotiation_id = ${id})`
+
 const SQL = {
   ensureDocs: `INSERT INTO docs (name, head_hash) SELECT n, $2 FROM unnest($1::text[]) AS n ON CONFLICT (name) DO NOTHING`,
   lockDocs: `SELECT id, name, head_seq, head_hash FROM docs WHERE name = ANY($1::text[]) ORDER BY name COLLATE "C" FOR UPDATE`,
@@ -220,7 +233,9 @@ const SQL = {
   owners: `SELECT o.client_id, o.owner FROM docs d JOIN client_owners o ON o.doc_id = d.id WHERE d.name = $1`,
   insertNegotiation: `INSERT INTO negotiations (id, title, parties, created_at) VALUES ($1, $2, $3::json, $4)`,
   getNegotiation: `SELECT id, title, parties, created_at FROM negotiations WHERE id = $1 AND deleted_at IS NULL`,
-  deleteNegotiation: `UPDATE negotiations SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL`,
+  // the rows stay (soft delete); the materialised history, derived from them, goes in the same statement
+  deleteNegotiation: `WITH ${dropHistoryCtes('$2', '$3')}
+                      UPDATE negotiations SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL`,
   listNegotiations: `SELECT id, title, parties, created_at FROM negotiations WHERE deleted_at IS NULL ORDER BY created_at, id`,
   insertToken: `INSERT INTO tokens (jti, negotiation_id, role, party, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
   revoke: `UPDATE tokens SET revoked_at = $1 WHERE jti = $2 AND revoked_at IS NULL`,
@@ -241,6 +256,33 @@ const SQL = {
                           min(n) AS min_n, max(n) AS max_n, min(at) AS min_at, max(at) AS max_at
                      FROM versions WHERE negotiation_id = $1 GROUP BY b, party, kind`,
   getVersion: `SELECT * FROM versions WHERE negotiation_id = $1 AND n = $2`,
+  // The doc's id as a value (not a join), so the primary key answers: one probe per key, in the
+  // order asked, and for the snapshot a backward scan that stops at the first row.
+  historyBlocks: `SELECT h.level, h.start_seq, h.end_seq, h.data
+                    FROM unnest($2::int[], $3::bigint[]) WITH ORDINALITY AS k(level, start_seq, i)
+                    JOIN history_blocks h ON h.level = k.level AND h.start_seq = k.start_seq
+                   WHERE h.doc_id = (SELECT id FROM docs WHERE name = $1) ORDER BY k.i`,
+  historySnapshot: `SELECT seq, data FROM history_snapshots
+                     WHERE doc_id = (SELECT id FROM docs WHERE name = $1) AND seq <= $2 ORDER BY seq DESC LIMIT 1`,
+  historyState: `SELECT format, state FROM history_state WHERE negotiation_id = $1`,
+  // Blocks, snapshots and state in one statement: one round trip, all or nothing. A block or
+  // snapshot whose key is stored replaces it (the open level-1 block is written again as it fills).
+  putHistory: `WITH blocks AS (
+                 INSERT INTO history_blocks (doc_id, level, start_seq, end_seq, data)
+                 SELECT d.id, b.level, b.start_seq, b.end_seq, b.data
+                   FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bytea[]) AS b(doc, level, start_seq, end_seq, data)
+                   JOIN docs d ON d.name = b.doc
+                 ON CONFLICT (doc_id, level, start_seq) DO UPDATE SET end_seq = EXCLUDED.end_seq, data = EXCLUDED.data
+               ), snapshots AS (
+                 INSERT INTO history_snapshots (doc_id, seq, data)
+                 SELECT d.id, s.seq, s.data
+                   FROM unnest($7::text[], $8::bigint[], $9::bytea[]) AS s(doc, seq, data)
+                   JOIN docs d ON d.name = s.doc
+                 ON CONFLICT (doc_id, seq) DO UPDATE SET data = EXCLUDED.data
+               )
+               INSERT INTO history_state (negotiation_id, format, state) VALUES ($1, $10, $11)
+               ON CONFLICT (negotiation_id) DO UPDATE SET format = EXCLUDED.format, state = EXCLUDED.state`,
+  dropHistory: `WITH ${dropHistoryCtes('$1', '$2')} SELECT 1`,
   ping: `SELECT 1`,
 } as const
 
@@ -622,7 +664,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteNegotiation(id: string): Promise<boolean> {
-    return (await this.exec('deleteNegotiation', [Date.now(), id])) > 0
+    return (await this.exec('deleteNegotiation', [Date.now(), id, historyDocNames(id)])) > 0
   }
 
   async listNegotiations(): Promise<NegotiationRecord[]> {
@@ -685,6 +727,59 @@ export class PostgresStore implements Store {
   async getVersion(negotiationId: string, n: number): Promise<VersionRecord | null> {
     const rows = await this.q<VersionRow>('getVersion', [negotiationId, n])
     return rows[0] ? toVersion(rows[0]) : null
+  }
+
+  // ── materialised history ─────────────────────────────────────────────
+
+  async historyBlocks(negotiationId: string, doc: HistoryDoc, keys: HistoryBlockKey[]): Promise<HistoryBlock[]> {
+    const name = historyDocName(negotiationId, doc)
+    if (keys.length === 0) return []
+    const rows = await this.q<{ level: number; start_seq: number; end_seq: number; data: Buffer }>('historyBlocks', [
+      name,
+      keys.map((k) => k.level),
+      keys.map((k) => k.start),
+    ])
+    return rows.map((r) => ({ doc, level: r.level, start: r.start_seq, end: r.end_seq, data: bytes(r.data) }))
+  }
+
+  async historySnapshot(negotiationId: string, doc: HistoryDoc, atOrBefore: number): Promise<HistorySnapshot | null> {
+    const rows = await this.q<{ seq: number; data: Buffer }>('historySnapshot', [historyDocName(negotiationId, doc), atOrBefore])
+    const r = rows[0]
+    return r ? { doc, seq: r.seq, data: bytes(r.data) } : null
+  }
+
+  async historyState(negotiationId: string): Promise<HistoryState | null> {
+    const rows = await this.q<HistoryState & QueryResultRow>('historyState', [negotiationId])
+    return rows[0] ?? null
+  }
+
+  /**
+   * The docs are named (and refused when they are neither board nor ledger) and their rows made
+   * first, outside the write, as saveCheckpoint does; then one statement. Within one call a later
+   * block or snapshot with the same key wins, as it would written one after another (ON CONFLICT
+   * may not touch a row twice in one statement).
+   */
+  async putHistory(
+    negotiationId: string,
+    writes: { blocks: HistoryBlock[]; snapshots: HistorySnapshot[] },
+    state: HistoryState,
+  ): Promise<void> {
+    const blocks = [...new Map(writes.blocks.map((b) => [`${b.doc}/${b.level}/${b.start}`, b])).values()]
+    const snapshots = [...new Map(writes.snapshots.map((sn) => [`${sn.doc}/${sn.seq}`, sn])).values()]
+    const blockDocs = blocks.map((b) => historyDocName(negotiationId, b.doc))
+    const snapshotDocs = snapshots.map((sn) => historyDocName(negotiationId, sn.doc))
+    await Promise.all([...new Set([...blockDocs, ...snapshotDocs])].map((n) => this.ensureDoc(n)))
+    await this.exec('putHistory', [
+      negotiationId,
+      ...[blockDocs, blocks.map((b) => b.level), blocks.map((b) => b.start), blocks.map((b) => b.end), blocks.map((b) => b.data)],
+      ...[snapshotDocs, snapshots.map((sn) => sn.seq), snapshots.map((sn) => sn.data)],
+      state.format,
+      state.state,
+    ])
+  }
+
+  async dropHistory(negotiationId: string): Promise<void> {
+    await this.exec('dropHistory', [negotiationId, historyDocNames(negotiationId)])
   }
 
   // ── locks ────────────────────────────────────────────────────────────

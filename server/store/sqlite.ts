@@ -37,6 +37,7 @@ import {
   storedMeta,
 } from './chain'
 import { decodeCheckpointSync, encodeCheckpoint } from './checkpointCodec'
+import { historyDocName, historyDocNames } from './historyDocs'
 import { KeyedLock } from './keyedLock'
 import { migrateSqlite } from './sqlite/migrations'
 import {
@@ -50,6 +51,11 @@ import {
   type ClientClaim,
   type Checkpoint,
   type CheckpointInfo,
+  type HistoryBlock,
+  type HistoryBlockKey,
+  type HistoryDoc,
+  type HistorySnapshot,
+  type HistoryState,
   type LogHead,
   type NegotiationRecord,
   type NewUpdate,
@@ -293,6 +299,14 @@ export class SqliteStore implements Store {
   private readonly appendTxn: (rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) => AppendResult[]
   private readonly versionTxn: (versions: QueuedVersion[]) => void
   private readonly checkpointTxn: (docId: number, cp: Checkpoint, codec: number, bytes: Uint8Array) => void
+  private readonly historyTxn: (
+    docIds: Map<HistoryDoc, number>,
+    negotiationId: string,
+    writes: { blocks: HistoryBlock[]; snapshots: HistorySnapshot[] },
+    state: HistoryState,
+  ) => void
+  private readonly dropHistoryTxn: (negotiationId: string) => void
+  private readonly deleteNegotiationTxn: (id: string, at: number) => boolean
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.lockWaitMs = opts.lockWaitMs ?? 10_000
@@ -315,6 +329,29 @@ export class SqliteStore implements Store {
     this.checkpointTxn = this.db.transaction((docId: number, cp: Checkpoint, codec: number, bytes: Uint8Array) => {
       this.s.insertCheckpoint.run(docId, cp.seq, cp.at, codec, cp.state.byteLength, bytes)
       this.s.thinCheckpoints.run({ doc: docId, kept: CHECKPOINTS_KEPT })
+    })
+    this.historyTxn = this.db.transaction(
+      (
+        docIds: Map<HistoryDoc, number>,
+        negotiationId: string,
+        writes: { blocks: HistoryBlock[]; snapshots: HistorySnapshot[] },
+        state: HistoryState,
+      ) => {
+        // INSERT OR REPLACE: the open level-1 block is written again as it fills
+        for (const b of writes.blocks) this.s.putHistoryBlock.run(docIds.get(b.doc), b.level, b.start, b.end, b.data)
+        for (const sn of writes.snapshots) this.s.putHistorySnapshot.run(docIds.get(sn.doc), sn.seq, sn.data)
+        this.s.putHistoryState.run(negotiationId, state.format, state.state)
+      },
+    )
+    this.dropHistoryTxn = this.db.transaction((negotiationId: string) => {
+      const [board, ledger] = historyDocNames(negotiationId)
+      this.s.dropHistoryBlocks.run(board, ledger)
+      this.s.dropHistorySnapshots.run(board, ledger)
+      this.s.dropHistoryState.run(negotiationId)
+    })
+    this.deleteNegotiationTxn = this.db.transaction((id: string, at: number) => {
+      this.dropHistoryTxn(id)
+      return this.s.deleteNegotiation.run(at, id).changes > 0
     })
   }
 
@@ -544,8 +581,9 @@ export class SqliteStore implements Store {
     })
   }
 
+  /** The negotiation's rows stay (soft delete); its materialised history, derived from them, goes in the same transaction. */
   deleteNegotiation(id: string): Promise<boolean> {
-    return this.write(() => this.s.deleteNegotiation.run(Date.now(), id).changes > 0)
+    return this.write(() => this.deleteNegotiationTxn(id, Date.now()))
   }
 
   listNegotiations(): Promise<NegotiationRecord[]> {
@@ -675,6 +713,57 @@ export class SqliteStore implements Store {
     })
   }
 
+  // ── materialised history ─────────────────────────────────────────────
+
+  /** One primary-key lookup per key (the materialiser asks for at most a few dozen), all in one synchronous read. */
+  historyBlocks(negotiationId: string, doc: HistoryDoc, keys: HistoryBlockKey[]): Promise<HistoryBlock[]> {
+    return this.read(() => {
+      const head = this.head(historyDocName(negotiationId, doc), false)
+      if (!head) return []
+      const found: HistoryBlock[] = []
+      for (const k of keys) {
+        const r = this.s.historyBlock.get(head.id, k.level, k.start) as { end_seq: number; data: Buffer } | undefined
+        if (r) found.push({ doc, level: k.level, start: k.start, end: r.end_seq, data: bytesOf(r.data) })
+      }
+      return found
+    })
+  }
+
+  historySnapshot(negotiationId: string, doc: HistoryDoc, atOrBefore: number): Promise<HistorySnapshot | null> {
+    return this.read(() => {
+      const head = this.head(historyDocName(negotiationId, doc), false)
+      if (!head) return null
+      const r = this.s.historySnapshot.get(head.id, atOrBefore) as { seq: number; data: Buffer } | undefined
+      return r ? { doc, seq: r.seq, data: bytesOf(r.data) } : null
+    })
+  }
+
+  historyState(negotiationId: string): Promise<HistoryState | null> {
+    return this.read(() => (this.s.historyState.get(negotiationId) as HistoryState | undefined) ?? null)
+  }
+
+  /**
+   * The docs are named (and refused when they are neither board nor ledger) before anything is
+   * written; a doc without a row yet gets one, as saveCheckpoint's does. Then one transaction.
+   */
+  putHistory(
+    negotiationId: string,
+    writes: { blocks: HistoryBlock[]; snapshots: HistorySnapshot[] },
+    state: HistoryState,
+  ): Promise<void> {
+    return this.write(() => {
+      const docIds = new Map<HistoryDoc, number>()
+      for (const { doc } of [...writes.blocks, ...writes.snapshots]) {
+        if (!docIds.has(doc)) docIds.set(doc, this.head(historyDocName(negotiationId, doc), true)!.id)
+      }
+      this.historyTxn(docIds, negotiationId, writes, state)
+    })
+  }
+
+  dropHistory(negotiationId: string): Promise<void> {
+    return this.write(() => this.dropHistoryTxn(negotiationId))
+  }
+
   async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const release = await this.locks.acquire(key, this.lockWaitMs)
     try {
@@ -750,9 +839,22 @@ function prepareStatements(db: Db) {
          FROM versions WHERE negotiation_id = @id GROUP BY b, party, kind`,
     ),
     getVersion: p('SELECT * FROM versions WHERE negotiation_id = ? AND n = ?'),
+    historyBlock: p('SELECT end_seq, data FROM history_blocks WHERE doc_id = ? AND level = ? AND start_seq = ?'),
+    historySnapshot: p('SELECT seq, data FROM history_snapshots WHERE doc_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1'),
+    historyState: p('SELECT format, state FROM history_state WHERE negotiation_id = ?'),
+    putHistoryBlock: p('INSERT OR REPLACE INTO history_blocks (doc_id, level, start_seq, end_seq, data) VALUES (?, ?, ?, ?, ?)'),
+    putHistorySnapshot: p('INSERT OR REPLACE INTO history_snapshots (doc_id, seq, data) VALUES (?, ?, ?)'),
+    putHistoryState: p('INSERT OR REPLACE INTO history_state (negotiation_id, format, state) VALUES (?, ?, ?)'),
+    // by the docs' names (board, ledger): one statement whichever of them has a row
+    dropHistoryBlocks: p('DELETE FROM history_blocks WHERE doc_id IN (SELECT id FROM docs WHERE name IN (?, ?))'),
+    dropHistorySnapshots: p('DELETE FROM history_snapshots WHERE doc_id IN (SELECT id FROM docs WHERE name IN (?, ?))'),
+    dropHistoryState: p('DELETE FROM history_state WHERE negotiation_id = ?'),
     ping: p('SELECT 1'),
   }
 }
+
+/** A plain Uint8Array view of a Buffer the driver returned. */
+const bytesOf = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 
 function toStoredUpdate(doc: string, r: UpdateRow, author: Author): StoredUpdate {
   return {
@@ -761,7 +863,7 @@ function toStoredUpdate(doc: string, r: UpdateRow, author: Author): StoredUpdate
     gseq: r.gseq,
     at: r.at,
     author,
-    update: new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+    update: bytesOf(r.data),
     ...(r.meta !== null ? { meta: JSON.parse(r.meta) } : {}),
     check: r.chk,
   }

@@ -119,6 +119,37 @@ export interface TokenRecord {
   expiresAt: number | null
 }
 
+/** The two logs of a negotiation the history is made of. */
+export type HistoryDoc = 'board' | 'ledger'
+
+/** A block of the materialised history: the composed deltas of rows (start, end] at a level (materialiser.ts). */
+export interface HistoryBlock {
+  doc: HistoryDoc
+  level: number
+  start: number
+  end: number
+  /** encoded by the materialiser (deflated JSON) */
+  data: Uint8Array
+}
+
+export interface HistoryBlockKey {
+  level: number
+  start: number
+}
+
+/** A full materialised state of one doc right after row `seq`. */
+export interface HistorySnapshot {
+  doc: HistoryDoc
+  seq: number
+  data: Uint8Array
+}
+
+/** The materialiser's state for one negotiation: its format (a change means rebuild) and where it stands (JSON). */
+export interface HistoryState {
+  format: number
+  state: string
+}
+
 /** An entry of the version index (CONTRACT.md `Version`) plus where it points in the logs. */
 export interface VersionRecord {
   negotiationId: string
@@ -304,6 +335,22 @@ export interface Store {
   lastVersion(negotiationId: string): Promise<VersionRecord | null>
   /** How the versions spread over the history, in `buckets` ranges of n (for a density strip). */
   versionDensity(negotiationId: string, buckets: number): Promise<VersionDensity>
+
+  // ── materialised history (derived from the logs; server/history/materialiser.ts) ──
+  /** The stored blocks with these keys (those that exist), of one doc of a negotiation. */
+  historyBlocks(negotiationId: string, doc: HistoryDoc, keys: HistoryBlockKey[]): Promise<HistoryBlock[]>
+  /** The newest snapshot of `doc` with seq ≤ atOrBefore, or null. */
+  historySnapshot(negotiationId: string, doc: HistoryDoc, atOrBefore: number): Promise<HistorySnapshot | null>
+  /** The materialiser's own state for this negotiation (where it stands), or null when nothing is stored. */
+  historyState(negotiationId: string): Promise<HistoryState | null>
+  /**
+   * Stores blocks (a block replaces the stored one with its key: the open
+   * level-1 block is written again as it fills), snapshots and the new state,
+   * in one transaction: a reader or a restart sees all of it or none.
+   */
+  putHistory(negotiationId: string, writes: { blocks: HistoryBlock[]; snapshots: HistorySnapshot[] }, state: HistoryState): Promise<void>
+  /** Drops the negotiation's materialised history (to be rebuilt from the logs). */
+  dropHistory(negotiationId: string): Promise<void>
 
   // ── coordination between instances ─────────────────────────────────────
   /**

@@ -23,6 +23,9 @@ import {
   StoreUnavailableError,
   type AppendResult,
   type Author,
+  type HistoryBlock,
+  type HistoryDoc,
+  type HistorySnapshot,
   type NewUpdate,
   type Store,
   type StoredUpdate,
@@ -88,6 +91,21 @@ const version = (n: number, over: Partial<VersionRecord> = {}): VersionRecord =>
   prevHash: `h${n - 1}`,
   ...over,
 })
+
+/** A block of the materialised history whose bytes say which it is (and which write of it). */
+const block = (doc: HistoryDoc, level: number, start: number, end: number, write = 0): HistoryBlock => ({
+  doc,
+  level,
+  start,
+  end,
+  data: new Uint8Array([doc === 'board' ? 1 : 2, level, start & 0xff, start >> 8, end & 0xff, write]),
+})
+const snapshot = (doc: HistoryDoc, seq: number, write = 0): HistorySnapshot => ({
+  doc,
+  seq,
+  data: new Uint8Array([doc === 'board' ? 1 : 2, seq & 0xff, seq >> 8, write]),
+})
+const byKey = (blocks: HistoryBlock[]) => [...blocks].sort((x, y) => x.level - y.level || x.start - y.start)
 
 function storeContract(name: string, harness: Harness): void {
   describe(`store contract: ${name}`, () => {
@@ -442,6 +460,215 @@ function storeContract(name: string, harness: Harness): void {
       expect(d.buckets[0]!.byKind).toEqual({ edit: 1, accept: 1, checkpoint: 1 })
       expect([d.buckets[0]!.fromAt, d.buckets[3]!.toAt]).toEqual([1000, 10_000])
       expect(await store.versionDensity('nobody', 4)).toEqual({ total: 0, buckets: [] })
+    })
+
+    it('[ST18] materialised history: blocks by key, a stored key replaced; the newest snapshot at or before a seq; the state', async () => {
+      expect(await store.historyState('h1')).toBeNull()
+      expect(await store.historyBlocks('h1', 'board', [{ level: 1, start: 0 }])).toEqual([])
+      expect(await store.historySnapshot('h1', 'board', 100)).toBeNull()
+      await store.appendUpdates([row('h1/board', [1])])
+      expect(await store.historyBlocks('h1', 'board', [{ level: 1, start: 0 }])).toEqual([])
+
+      await store.putHistory(
+        'h1',
+        {
+          blocks: [block('board', 1, 0, 16), block('board', 1, 16, 20), block('board', 2, 0, 256), block('ledger', 1, 0, 3)],
+          snapshots: [snapshot('board', 16), snapshot('board', 300), snapshot('ledger', 3)],
+        },
+        { format: 1, state: '{"board":20,"ledger":3}' },
+      )
+      const asked = [
+        { level: 1, start: 16 },
+        { level: 1, start: 0 },
+        { level: 1, start: 32 },
+        { level: 2, start: 0 },
+        { level: 3, start: 0 },
+      ]
+      const found = await store.historyBlocks('h1', 'board', asked)
+      expect(byKey(found)).toEqual([block('board', 1, 0, 16), block('board', 1, 16, 20), block('board', 2, 0, 256)])
+      for (const b of found) expect(b.data).toBeInstanceOf(Uint8Array)
+      // the other doc's blocks are its own
+      expect(await store.historyBlocks('h1', 'ledger', asked)).toEqual([block('ledger', 1, 0, 3)])
+      expect(await store.historyBlocks('h1', 'board', [])).toEqual([])
+      expect(await store.historyBlocks('other', 'board', asked)).toEqual([])
+      expect(await store.historyState('h1')).toEqual({ format: 1, state: '{"board":20,"ledger":3}' })
+
+      // the open level-1 block is written again as it fills: the stored one is replaced
+      await store.putHistory(
+        'h1',
+        { blocks: [block('board', 1, 16, 24, 1)], snapshots: [] },
+        { format: 1, state: '{"board":24}' },
+      )
+      expect(byKey(await store.historyBlocks('h1', 'board', asked))).toEqual([
+        block('board', 1, 0, 16),
+        block('board', 1, 16, 24, 1),
+        block('board', 2, 0, 256),
+      ])
+      // twice in one call: the later write wins, as written one after the other
+      await store.putHistory(
+        'h1',
+        {
+          blocks: [block('board', 1, 32, 33, 1), block('board', 1, 32, 34, 2)],
+          snapshots: [snapshot('ledger', 3, 1), snapshot('ledger', 3, 2)],
+        },
+        { format: 1, state: '{"board":34}' },
+      )
+      expect(await store.historyBlocks('h1', 'board', [{ level: 1, start: 32 }])).toEqual([block('board', 1, 32, 34, 2)])
+      expect(await store.historyState('h1')).toEqual({ format: 1, state: '{"board":34}' })
+
+      // snapshots: the newest with seq ≤ atOrBefore, of that doc
+      expect(await store.historySnapshot('h1', 'board', 15)).toBeNull()
+      expect(await store.historySnapshot('h1', 'board', 16)).toEqual(snapshot('board', 16))
+      expect(await store.historySnapshot('h1', 'board', 299)).toEqual(snapshot('board', 16))
+      expect(await store.historySnapshot('h1', 'board', 300)).toEqual(snapshot('board', 300))
+      expect(await store.historySnapshot('h1', 'board', Number.MAX_SAFE_INTEGER)).toEqual(snapshot('board', 300))
+      expect(await store.historySnapshot('h1', 'ledger', 2)).toBeNull()
+      expect(await store.historySnapshot('h1', 'ledger', 1000)).toEqual(snapshot('ledger', 3, 2))
+      expect((await store.historySnapshot('h1', 'board', 16))!.data).toBeInstanceOf(Uint8Array)
+
+      // a hundred keys at once (what a long read asks for), large bytes intact, and a format change
+      const many = Array.from({ length: 100 }, (_, i) => block('ledger', 1, 16 * i, 16 * i + 16, 3))
+      const big = new Uint8Array(512 * 1024)
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff
+      await store.putHistory(
+        'h1',
+        { blocks: many, snapshots: [{ doc: 'ledger', seq: 1600, data: big }] },
+        { format: 2, state: '{}' },
+      )
+      const got = await store.historyBlocks('h1', 'ledger', [
+        ...many.map((b) => ({ level: 1, start: b.start })),
+        { level: 1, start: 1600 },
+      ])
+      expect(byKey(got)).toEqual(many)
+      const bigBack = await store.historySnapshot('h1', 'ledger', 1600)
+      expect(Buffer.from(bigBack!.data).equals(Buffer.from(big))).toBe(true)
+      expect(await store.historyState('h1')).toEqual({ format: 2, state: '{}' })
+
+      // history rows are no log rows
+      expect(await store.headSeq('h1/board')).toBe(1)
+      expect(await store.headSeq('h1/ledger')).toBe(0)
+      // a doc that keeps no materialised history is refused
+      await expect(store.historyBlocks('h1', 'caucus' as HistoryDoc, asked)).rejects.toThrow()
+      await expect(store.historySnapshot('h1', 'h1/board' as HistoryDoc, 10)).rejects.toThrow()
+
+      // what a restart sees
+      await store.close()
+      store = await harness.open()
+      expect(await store.historyState('h1')).toEqual({ format: 2, state: '{}' })
+      expect(await store.historySnapshot('h1', 'board', 299)).toEqual(snapshot('board', 16))
+      expect(byKey(await store.historyBlocks('h1', 'board', asked))).toHaveLength(4)
+    })
+
+    it('[ST18b] putHistory is all or nothing: blocks, snapshots and state, also when it fails after writing some', async () => {
+      const before = { blocks: [block('board', 1, 0, 16), block('ledger', 1, 0, 5)], snapshots: [snapshot('board', 16)] }
+      await store.putHistory('ha', before, { format: 1, state: 'v1' })
+      const keys = [
+        { level: 1, start: 0 },
+        { level: 1, start: 16 },
+        { level: 2, start: 0 },
+      ]
+      const unchanged = async () => {
+        expect(await store.historyState('ha')).toEqual({ format: 1, state: 'v1' })
+        expect(await store.historyBlocks('ha', 'board', keys)).toEqual([block('board', 1, 0, 16)])
+        expect(await store.historyBlocks('ha', 'ledger', keys)).toEqual([block('ledger', 1, 0, 5)])
+        expect(await store.historySnapshot('ha', 'board', 1000)).toEqual(snapshot('board', 16))
+        expect(await store.historySnapshot('ha', 'ledger', 1000)).toBeNull()
+      }
+      // refused in the process: a doc without materialised history, after good blocks
+      await expect(
+        store.putHistory(
+          'ha',
+          {
+            blocks: [block('board', 1, 0, 16, 9), block('board', 1, 16, 18), block('caucus' as HistoryDoc, 1, 0, 2)],
+            snapshots: [],
+          },
+          { format: 1, state: 'v2' },
+        ),
+      ).rejects.toThrow()
+      await unchanged()
+      // failing in the database (NaN is no seq) after a replaced block, a new one and a good snapshot
+      await expect(
+        store.putHistory(
+          'ha',
+          {
+            blocks: [block('board', 1, 0, 16, 9), block('board', 2, 0, 256)],
+            snapshots: [snapshot('ledger', 5), { ...snapshot('board', 32), seq: Number.NaN }],
+          },
+          { format: 1, state: 'v2' },
+        ),
+      ).rejects.toThrow()
+      await unchanged()
+      // and a block that fails after the others were written
+      await expect(
+        store.putHistory(
+          'ha',
+          { blocks: [block('ledger', 1, 0, 8, 9), { ...block('board', 1, 16, 20), start: Number.NaN }], snapshots: [] },
+          { format: 1, state: 'v2' },
+        ),
+      ).rejects.toThrow()
+      await unchanged()
+      // the store writes on: the next put lands whole
+      await store.putHistory(
+        'ha',
+        { blocks: [block('board', 1, 16, 18)], snapshots: [snapshot('ledger', 5)] },
+        { format: 1, state: 'v2' },
+      )
+      expect(await store.historyBlocks('ha', 'board', keys)).toEqual([block('board', 1, 0, 16), block('board', 1, 16, 18)])
+      expect(await store.historySnapshot('ha', 'ledger', 5)).toEqual(snapshot('ledger', 5))
+      expect(await store.historyState('ha')).toEqual({ format: 1, state: 'v2' })
+    })
+
+    it("[ST18c] dropHistory and deleteNegotiation remove a negotiation's materialised history, and only its", async () => {
+      const parties = [{ id: 'a', name: 'A', color: '#000000' }]
+      const keys = [
+        { level: 1, start: 0 },
+        { level: 2, start: 0 },
+      ]
+      const fill = async (id: string) => {
+        await store.putHistory(
+          id,
+          {
+            blocks: [block('board', 1, 0, 16), block('board', 2, 0, 256), block('ledger', 1, 0, 4)],
+            snapshots: [snapshot('board', 256), snapshot('ledger', 4)],
+          },
+          { format: 1, state: `{"of":"${id}"}` },
+        )
+      }
+      const has = async (id: string) => ({
+        state: await store.historyState(id),
+        board: (await store.historyBlocks(id, 'board', keys)).length,
+        ledger: (await store.historyBlocks(id, 'ledger', keys)).length,
+        snapshots: [await store.historySnapshot(id, 'board', 1000), await store.historySnapshot(id, 'ledger', 1000)].filter(
+          Boolean,
+        ).length,
+      })
+      const full = (id: string) => ({ state: { format: 1, state: `{"of":"${id}"}` }, board: 2, ledger: 1, snapshots: 2 })
+      const none = { state: null, board: 0, ledger: 0, snapshots: 0 }
+      for (const id of ['d1', 'd10', 'd2']) {
+        await store.createNegotiation({ id, title: id, parties, createdAt: 1000 })
+        await store.appendUpdates([row(`${id}/board`, [1]), row(`${id}/ledger`, [2])])
+        await fill(id)
+      }
+
+      await store.dropHistory('d1')
+      expect(await has('d1')).toEqual(none)
+      expect(await has('d10')).toEqual(full('d10'))
+      expect(await has('d2')).toEqual(full('d2'))
+      // the logs it is derived from stay, and it can be built again
+      expect(await store.headSeq('d1/board')).toBe(1)
+      expect(await store.headSeq('d1/ledger')).toBe(1)
+      await fill('d1')
+      expect(await has('d1')).toEqual(full('d1'))
+      await store.dropHistory('nobody')
+
+      expect(await store.deleteNegotiation('d2')).toBe(true)
+      expect(await has('d2')).toEqual(none)
+      expect(await has('d1')).toEqual(full('d1'))
+      expect(await has('d10')).toEqual(full('d10'))
+      expect(await store.headSeq('d2/board')).toBe(1)
+      // a negotiation already deleted: nothing left to remove, and false as before
+      expect(await store.deleteNegotiation('d2')).toBe(false)
+      expect(await has('d1')).toEqual(full('d1'))
     })
 
     it('[ST11] meta round-trips as JSON: nested values, null, Unicode', async () => {

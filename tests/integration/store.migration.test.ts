@@ -169,6 +169,8 @@ interface OldStore {
   latest: number
   /** runs the shipped migration 2 on a store written in schema 1: what the build before schema 3 left */
   toSchema2(): Promise<void>
+  /** runs the shipped migrations after the store's own, up to `version`: what the build of that schema left */
+  toSchema(version: number): Promise<void>
   /** checkpoints as the builds before schema 3 wrote them: the raw state, never deleted */
   insertOldCheckpoints(cps: Array<{ doc: 'board' | 'ledger'; seq: number; at: number; state: Uint8Array }>): Promise<void>
   /** runs `sql` on the old store directly (behind the server's back) */
@@ -370,6 +372,20 @@ const sqliteOld = (file: string): OldStore => ({
     })()
     db.close()
   },
+  async toSchema(version) {
+    const db = new Database(file)
+    try {
+      for (const m of SQLITE_MIGRATIONS) {
+        if (m.version <= (db.pragma('user_version', { simple: true }) as number) || m.version > version) continue
+        db.transaction(() => {
+          m.up(db)
+          db.pragma(`user_version = ${m.version}`)
+        })()
+      }
+    } finally {
+      db.close()
+    }
+  },
   async insertOldCheckpoints(cps) {
     const db = new Database(file)
     const put = db.prepare('INSERT INTO checkpoints (doc_id, seq, at, state) SELECT id, ?, ?, ? FROM docs WHERE name = ?')
@@ -533,6 +549,23 @@ const pgOld = (url: string): OldStore => ({
       await c.query(m.sql)
       await m.run!(c as unknown as pg.PoolClient)
       await c.query('INSERT INTO parley_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
+      await c.query('COMMIT')
+    } finally {
+      await c.end()
+    }
+  },
+  async toSchema(version) {
+    const c = new pg.Client({ connectionString: url })
+    await c.connect()
+    try {
+      await c.query('BEGIN')
+      const { rows } = await c.query<{ v: number }>('SELECT max(version) AS v FROM parley_migrations')
+      for (const m of MIGRATIONS) {
+        if (m.version <= rows[0]!.v || m.version > version) continue
+        await c.query(m.sql)
+        await m.run?.(c as unknown as pg.PoolClient)
+        await c.query('INSERT INTO parley_migrations (version, name) VALUES ($1, $2)', [m.version, m.name])
+      }
       await c.query('COMMIT')
     } finally {
       await c.end()
@@ -878,4 +911,104 @@ describe.skipIf(!pgUrl)('migrating a PostgreSQL schema of migration 2 to compact
       await checkTampered(behindTheBack(await fresh()), tamper)
     })
   }
+})
+
+// ── schema 3 → materialised history (SQLite 4, PostgreSQL 4) ─────────────────────────
+//
+// [SM5] a store as the build before the materialised history left it (schema 3: compact rows),
+//       opened by today's build: migrated, its log, chain and versions as they were, and the
+//       history tables working on the docs it already had — written, replaced, read back after
+//       a restart, and gone with the negotiation.
+
+async function checkHistoryAdded(old: OldStore) {
+  const log = typedHistory(40)
+  const versions = log.versions()
+  await old.create()
+  await old.insert(log, versions)
+  await old.toSchema(3)
+  expect(await old.schemaVersion()).toBe(3)
+  const boardRows = log.order.filter((r) => r.doc === 'board').length
+  const blocks = [
+    { doc: 'board' as const, level: 1, start: 0, end: 16, data: new Uint8Array([1]) },
+    { doc: 'board' as const, level: 1, start: 16, end: 32, data: new Uint8Array([2]) },
+    { doc: 'board' as const, level: 1, start: 32, end: boardRows, data: new Uint8Array([3]) },
+    { doc: 'ledger' as const, level: 1, start: 0, end: 4, data: new Uint8Array([4]) },
+  ]
+  const keys = [0, 16, 32].map((start) => ({ level: 1, start }))
+  const store = await old.open()
+  try {
+    expect(await old.schemaVersion()).toBe(old.latest)
+    expect(await store.headSeq(`${NEG.id}/board`)).toBe(boardRows)
+    expect((await verifyNegotiation(store, NEG.id)).break).toBeNull()
+    expect(await store.listVersions(NEG.id)).toEqual(versions)
+    // nothing materialised yet: the materialiser builds it from the log
+    expect(await store.historyState(NEG.id)).toBeNull()
+    expect(await store.historyBlocks(NEG.id, 'board', keys)).toEqual([])
+    await store.putHistory(
+      NEG.id,
+      { blocks, snapshots: [{ doc: 'board', seq: 32, data: new Uint8Array([9, 9]) }] },
+      { format: 1, state: '{"board":40}' },
+    )
+    // the open block written again as it fills
+    const refilled = { ...blocks[2]!, end: boardRows + 1, data: new Uint8Array([5]) }
+    await store.putHistory(NEG.id, { blocks: [refilled], snapshots: [] }, { format: 1, state: '{"board":41}' })
+  } finally {
+    await store.close()
+  }
+  // opened again: nothing left to migrate, the history as it was written
+  const again = await old.open()
+  try {
+    expect(await old.schemaVersion()).toBe(old.latest)
+    expect(await again.historyState(NEG.id)).toEqual({ format: 1, state: '{"board":41}' })
+    const found = await again.historyBlocks(NEG.id, 'board', keys)
+    expect(found.sort((x, y) => x.start - y.start).map((b) => [b.start, b.end, [...b.data]])).toEqual([
+      [0, 16, [1]],
+      [16, 32, [2]],
+      [32, boardRows + 1, [5]],
+    ])
+    expect(await again.historyBlocks(NEG.id, 'ledger', [{ level: 1, start: 0 }])).toEqual([blocks[3]])
+    expect(await again.historySnapshot(NEG.id, 'board', 100)).toEqual({ doc: 'board', seq: 32, data: new Uint8Array([9, 9]) })
+    // history rows hang on the docs the old build made: no new doc rows, the log untouched
+    expect(await again.headSeq(`${NEG.id}/board`)).toBe(boardRows)
+    expect(await again.deleteNegotiation(NEG.id)).toBe(true)
+    expect(await again.historyState(NEG.id)).toBeNull()
+    expect(await again.historyBlocks(NEG.id, 'board', keys)).toEqual([])
+    expect(await again.historySnapshot(NEG.id, 'board', 100)).toBeNull()
+    expect(await again.headSeq(`${NEG.id}/board`)).toBe(boardRows)
+  } finally {
+    await again.close()
+  }
+}
+
+describe('migrating a SQLite file of schema 3: materialised history', () => {
+  const dirs: string[] = []
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  })
+
+  it('[SM5] migrated to schema 4, the log and versions as they were, the history tables working on its docs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-history-'))
+    dirs.push(dir)
+    const file = join(dir, 'parley.db')
+    await checkHistoryAdded(sqliteOld(file))
+    const db = new Database(file, { readonly: true })
+    const docs = (db.prepare('SELECT count(*) AS n FROM docs').get() as { n: number }).n
+    db.close()
+    expect(docs).toBe(2)
+  })
+})
+
+describe.skipIf(!pgUrl)('migrating a PostgreSQL schema of migration 3: materialised history', () => {
+  const schemas: TestSchema[] = []
+  afterAll(async () => {
+    for (const s of schemas) await s.drop()
+  })
+
+  it('[SM5] migrated to migration 4, the log and versions as they were, the history tables working on its docs', async () => {
+    const s = await createTestSchema(pgUrl!)
+    schemas.push(s)
+    await checkHistoryAdded(pgOld(s.url))
+    const [row] = await sql<{ n: number }>(s.url, 'SELECT count(*)::int AS n FROM docs')
+    expect(row!.n).toBe(2)
+  })
 })

@@ -99,6 +99,41 @@ CREATE TABLE doc_checkpoints (
 ALTER TABLE doc_checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
 `
 
+/**
+ * Migration 4: the materialised history (server/history/materialiser.ts),
+ * derived from the logs and rebuilt from them when lost. Blocks and snapshots
+ * hang on the log doc's integer id like the log rows do, columns by alignment;
+ * their bytes are deflated already, so TOAST stores them without compressing
+ * again. The state is one row per negotiation. New tables only: instances of
+ * the previous build, during a rolling upgrade, never touch them.
+ */
+const HISTORY_4_SQL = `
+CREATE TABLE history_blocks (
+  -- the block covers the rows (start_seq, end_seq]
+  start_seq bigint   NOT NULL,
+  end_seq   bigint   NOT NULL,
+  doc_id    integer  NOT NULL REFERENCES docs (id),
+  level     smallint NOT NULL,
+  data      bytea    NOT NULL,
+  PRIMARY KEY (doc_id, level, start_seq)
+);
+ALTER TABLE history_blocks ALTER COLUMN data SET STORAGE EXTERNAL;
+
+CREATE TABLE history_snapshots (
+  seq    bigint  NOT NULL,
+  doc_id integer NOT NULL REFERENCES docs (id),
+  data   bytea   NOT NULL,
+  PRIMARY KEY (doc_id, seq)
+);
+ALTER TABLE history_snapshots ALTER COLUMN data SET STORAGE EXTERNAL;
+
+CREATE TABLE history_state (
+  negotiation_id text    PRIMARY KEY,
+  format         integer NOT NULL,
+  state          text    NOT NULL
+);
+`
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -221,6 +256,11 @@ CREATE SEQUENCE updates_gseq AS bigint;
     name: 'compact log rows (a 32-bit check instead of the predecessor hash, full hashes at anchors); checkpoints compressed, the newest two per doc',
     sql: COMPACT_LOG_SQL,
     run: compactLog,
+  },
+  {
+    version: 4,
+    name: 'materialised history: blocks, snapshots and the materialiser state',
+    sql: HISTORY_4_SQL,
   },
 ]
 

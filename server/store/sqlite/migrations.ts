@@ -96,6 +96,36 @@ CREATE TABLE IF NOT EXISTS versions (
 ) WITHOUT ROWID;
 `
 
+/**
+ * Migration 4: the materialised history (server/history/materialiser.ts),
+ * derived from the logs and rebuilt from them when lost. Blocks and
+ * snapshots hang on the log doc's integer id like the log rows do (a doc row
+ * is made for them if the log has none yet), small columns before the bytes.
+ * The state is one row per negotiation.
+ */
+const HISTORY_4 = `
+CREATE TABLE history_blocks (
+  doc_id    INTEGER NOT NULL,
+  level     INTEGER NOT NULL,
+  -- the block covers the rows (start_seq, end_seq]
+  start_seq INTEGER NOT NULL,
+  end_seq   INTEGER NOT NULL,
+  data      BLOB NOT NULL,
+  PRIMARY KEY (doc_id, level, start_seq)
+) WITHOUT ROWID;
+CREATE TABLE history_snapshots (
+  doc_id INTEGER NOT NULL,
+  seq    INTEGER NOT NULL,
+  data   BLOB NOT NULL,
+  PRIMARY KEY (doc_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE history_state (
+  negotiation_id TEXT PRIMARY KEY,
+  format         INTEGER NOT NULL,
+  state          TEXT NOT NULL
+) WITHOUT ROWID;
+`
+
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: 'update log, checkpoints, negotiations, tokens, versions', up: (db) => db.exec(SCHEMA_1) },
   {
@@ -116,6 +146,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     version: 3,
     name: 'compact log rows (a 32-bit check instead of the predecessor hash, full hashes at anchors); checkpoints compressed, the newest two per doc',
     up: compactLog,
+  },
+  {
+    version: 4,
+    name: 'materialised history: blocks, snapshots and the materialiser state',
+    up: (db) => db.exec(HISTORY_4),
   },
 ]
 
