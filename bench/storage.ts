@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from '../server/cli/args'
 import { storeBytes } from './lib/fixtures'
+import { sqliteTables } from './lib/storeStats'
 import { createNegotiation, type Endpoint } from './lib/rooms'
 import { runWorker, startServer } from './lib/servers'
 import type { ColdLoadConfig, PopulateResult } from './load/coldload'
@@ -35,15 +36,6 @@ const PG_URL = args.flags.has('postgres')
 const SIZES = (args.values.get('sizes') ?? '10000,100000').split(',').map(Number)
 const SHAPES = (args.values.get('history') ?? 'turns,scattered').split(',') as Array<'turns' | 'scattered'>
 const MiB = 2 ** 20
-
-interface TableStat {
-  name: string
-  pages: number
-  bytes: number
-  payload: number
-  unused: number
-  cells: number
-}
 
 async function admin(url: string, sql: string): Promise<pg.QueryResultRow[]> {
   const c = new pg.Client({ connectionString: url })
@@ -106,13 +98,8 @@ async function measure(shape: 'turns' | 'scattered', count: number): Promise<voi
   }
   const seconds = (Date.now() - started) / 1000
   if (pgStore) return reportPostgres(shape, count, seconds, result, pgStore, dir)
+  const tables = sqliteTables(join(dir, 'parley.db'))
   const db = new Database(join(dir, 'parley.db'), { readonly: true })
-  const tables = db
-    .prepare(
-      `SELECT name, count(*) AS pages, sum(pgsize) AS bytes, sum(payload) AS payload, sum(unused) AS unused, sum(ncell) AS cells
-         FROM dbstat GROUP BY name ORDER BY bytes DESC`,
-    )
-    .all() as TableStat[]
   const rows = (db.prepare('SELECT count(*) AS n FROM updates').get() as { n: number }).n
   // stores before schema 3 (to measure an older build): raw checkpoints, in `checkpoints`
   const compact = db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'doc_checkpoints'").get() !== undefined
