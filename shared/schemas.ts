@@ -94,6 +94,8 @@ export interface Version {
   termIds: string[]
   summary: string
   name?: string
+  /** an `edit` that only moved cards: lists hide these unless asked (absent: false) */
+  layoutOnly?: boolean
 }
 
 export interface SheetTerm {

@@ -22,7 +22,7 @@ import type { VersionKind } from '../../shared/schemas'
 import { GENESIS_HASH, versionRowHash } from '../store/chain'
 import type { VersionRecord } from '../store/types'
 import { extendsVersion, mergeTermIds } from './grouping'
-import { existedBefore, termTextBefore } from './beforeTransaction'
+import { aliveBefore, termBefore } from '../yjs/termBefore'
 import { moveMeta, type LogRow } from './logRows'
 import { summarize } from './summary'
 
@@ -155,8 +155,11 @@ export class HistoryFold {
       ]
     }
     if (changed.length === 0 && !t.other) return []
+    // Card moves are versions of their own (`layoutOnly`), which the lists hide unless asked: a drag
+    // never joins or splits a run of text edits.
+    const movesOnly = t.layout.size > 0 && t.text.size === 0 && t.added.size === 0 && t.removed.size === 0 && !t.other
 
-    if (this.last && extendsVersion(this.last, ev)) {
+    if (this.last && extendsRun && (this.last.layoutOnly === true) === movesOnly) {
       const v = this.last
       for (const [id, text] of before) if (!this.runBefore.has(id)) this.runBefore.set(id, text)
       v.termIds = mergeTermIds(v.termIds, changed)
@@ -167,16 +170,28 @@ export class HistoryFold {
       this.stale = true
       return [{ type: 'grown', version: v }]
     }
+    if (this.last && this.stale) this.seal(this.last)
+    if (movesOnly) {
+      // A move leaves texts as they were: what the board shows now is what the run starts from.
+      for (const id of changed) {
+        const text = before.has(id) ? null : termText(this.board, id)
+        if (text) before.set(id, text)
+      }
+    }
     this.runBefore = before
-    return [this.create('edit', row, row.author.party, row.author.user, changed)]
+    return [this.create('edit', row, row.author.party, row.author.user, changed, movesOnly ? { layoutOnly: true } : {})]
   }
 
   private collect(events: Array<Y.YEvent<any>>, terms: Y.Map<any>, txn: Y.Transaction): void {
     const t = this.touches
-    /** The term's text before this row, read once per run and term (never per keystroke: see beforeTransaction.ts). */
+    /** The term's text before this row, read once per run and term (never per keystroke: see yjs/termBefore.ts). */
     const before = (termId: string, map: unknown) => {
-      if (t.before.has(termId) || (!this.startsRun && this.runBefore.has(termId) && !t.removed.has(termId))) return
-      if (map instanceof Y.Map && existedBefore(map, txn)) t.before.set(termId, termTextBefore(map, txn))
+      const known = !this.startsRun && !this.last?.layoutOnly && this.runBefore.has(termId) && !t.removed.has(termId)
+      if (t.before.has(termId) || known) return
+      if (map instanceof Y.Map && map._item && aliveBefore(txn, map._item)) {
+        const { title, body } = termBefore(map, txn)
+        t.before.set(termId, { title, body })
+      }
     }
     for (const ev of events) {
       if (ev.target === terms) {
@@ -240,7 +255,7 @@ export class HistoryFold {
     party: string | null,
     user: string,
     termIds: string[],
-    extra: { name?: string; reason?: string; restoredFrom?: number; byEdit?: boolean } = {},
+    extra: { name?: string; reason?: string; restoredFrom?: number; byEdit?: boolean; layoutOnly?: boolean } = {},
   ): FoldEvent {
     if (this.last) this.seal(this.last)
     const prevHash = this.last?.hash ?? GENESIS_HASH
@@ -255,6 +270,7 @@ export class HistoryFold {
       termIds: [...termIds],
       summary: '',
       ...(kind === 'checkpoint' && extra.name !== undefined ? { name: extra.name } : {}),
+      ...(extra.layoutOnly ? { layoutOnly: true } : {}),
       boardSeq: this.pos.boardSeq,
       ledgerSeq: this.pos.ledgerSeq,
       hash: '',
@@ -283,15 +299,13 @@ export class HistoryFold {
   private editSummary(v: VersionRecord): string {
     const after = (id: string) => termText(this.board, id)
     const only = v.termIds.length === 1 ? v.termIds[0]! : null
-    const same = (a: TermText | null | undefined, b: TermText | null | undefined) =>
-      !!a && !!b && a.title === b.title && a.body === b.body
     return summarize({
       kind: 'edit',
       partyName: this.partyName(v.party) ?? v.user,
       titles: v.termIds.map((id) => after(id)?.title || this.titleOf(id)),
       before: only ? this.runBefore.get(only) : undefined,
       after: only ? (after(only) ?? undefined) : undefined,
-      layoutOnly: v.termIds.length > 0 && v.termIds.every((id) => same(this.runBefore.get(id), after(id))),
+      layoutOnly: v.layoutOnly === true,
       removed: v.termIds.length > 0 && v.termIds.every((id) => after(id) === null),
       // Only the server edits the board without a party: it puts back terms removed without the right to.
       putBack: v.party === null,

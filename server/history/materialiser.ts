@@ -32,6 +32,7 @@ import {
   type LedgerDelta,
   type LedgerState,
 } from './delta'
+import type { HistoryBlock, HistoryBlockKey, HistorySnapshot } from '../store/types'
 import type { LogDoc } from './logRows'
 
 /** Bump when what is stored here changes meaning: the materialised history is then rebuilt from the log. */
@@ -55,24 +56,9 @@ export type AnyState = BoardState | LedgerState
 export const algebraOf = (doc: LogDoc): Algebra<AnyState, AnyDelta> =>
   (doc === 'board' ? BOARD : LEDGER) as unknown as Algebra<AnyState, AnyDelta>
 
-export interface StoredBlock {
-  doc: LogDoc
-  level: number
-  start: number
-  end: number
-  data: Uint8Array
-}
-
-export interface StoredSnapshot {
-  doc: LogDoc
-  seq: number
-  data: Uint8Array
-}
-
-export interface BlockKey {
-  level: number
-  start: number
-}
+export type StoredBlock = HistoryBlock
+export type StoredSnapshot = HistorySnapshot
+export type BlockKey = HistoryBlockKey
 
 /** Where the materialised history is read from: the store, or a tool's own memory. */
 export interface HistorySource {

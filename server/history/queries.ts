@@ -1,34 +1,49 @@
 /**
  * Read side of the history: the version list, the sheet as it stood right
- * after any version (board and ledger reconstructed at that version's
- * sequence numbers), and redlines between two versions.
+ * after any version (board and ledger at that version's sequence numbers),
+ * and redlines between two versions — read from the materialised history
+ * (materialiser.ts, pastStates.ts), which the version index keeps stored.
  */
-import { boardDocName, ledgerDocName } from '../../shared/docNames'
-import { termText } from '../../shared/docLayout'
 import type { TermText } from '../../shared/negotiation'
 import type { Sheet, TermDiff, VersionDensityAnswer, VersionList } from '../../shared/schemas'
 import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
 import { ParleyError, badRequest } from '../errors'
 import { ErrorCode } from '../../shared/errors'
+import { applyBoard, type BoardDelta, type BoardState, type LedgerState } from './delta'
 import type { Position } from './fold'
-import { diffPositions } from './redline'
 import { buildExport, type ExportDoc, type ExportProgress } from './export'
-import { DocCursors, docAt } from './reconstruct'
-import { sheetOf } from './sheet'
+import { HistoryReader } from './materialiser'
+import { diffStates, sheetOfStates, termTextOf } from './pastStates'
 import { toVersion, type VersionIndex } from './versionIndex'
 
 const ORIGIN: Position = { boardSeq: 0, ledgerSeq: 0 }
 
 export class HistoryQueries {
-  /** reconstructed docs rolled forward between nearby versions (replay) */
-  private readonly cursors: DocCursors
+  /** reads stored blocks and snapshots, with a cache of recent ones (replay steps through neighbours) */
+  private readonly reader: HistoryReader
 
   constructor(
     private readonly store: Store,
     readonly index: VersionIndex,
     private readonly negotiation: (id: string) => Promise<NegotiationRecord | null>,
   ) {
-    this.cursors = new DocCursors(store)
+    this.reader = new HistoryReader(store)
+  }
+
+  /** The board as it stood right after its row `boardSeq` (plain, attributed: delta.ts). */
+  async boardAt(negotiationId: string, boardSeq: number): Promise<BoardState> {
+    await this.index.materialised(negotiationId, { boardSeq, ledgerSeq: 0 })
+    return (await this.reader.state(negotiationId, 'board', boardSeq)) as BoardState
+  }
+
+  /** Board and ledger at a position of the logs. */
+  private async statesAt(negotiationId: string, pos: Position): Promise<{ board: BoardState; ledger: LedgerState }> {
+    await this.index.materialised(negotiationId, pos)
+    const [board, ledger] = await Promise.all([
+      this.reader.state(negotiationId, 'board', pos.boardSeq),
+      this.reader.state(negotiationId, 'ledger', pos.ledgerSeq),
+    ])
+    return { board: board as BoardState, ledger: ledger as LedgerState }
   }
 
   /** A page of versions (CONTRACT.md: n > after, at most limit); `next` continues it, null at the end. */
@@ -73,21 +88,15 @@ export class HistoryQueries {
     const record = await this.negotiation(negotiationId)
     const pos = record && (await this.position(negotiationId, n))
     if (!record || !pos) return null
-    return this.cursors.with(boardDocName(negotiationId), pos.boardSeq, (board) =>
-      this.cursors.with(ledgerDocName(negotiationId), pos.ledgerSeq, (ledger) => sheetOf(record, n, board, ledger)),
-    )
+    const { board, ledger } = await this.statesAt(negotiationId, pos)
+    return sheetOfStates(record, n, board, ledger)
   }
 
   /** A term's title and body right after version n; null when the version or the term did not exist. */
   async termTextAt(negotiationId: string, n: number, termId: string): Promise<TermText | null> {
     const pos = await this.position(negotiationId, n)
     if (!pos) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${n}`)
-    const board = await docAt(this.store, boardDocName(negotiationId), pos.boardSeq)
-    try {
-      return termText(board, termId)
-    } finally {
-      board.destroy()
-    }
+    return termTextOf(await this.boardAt(negotiationId, pos.boardSeq), termId)
   }
 
   /** Word-level redline of every term between versions `from` and `to` (from ≤ to). */
@@ -96,7 +105,14 @@ export class HistoryQueries {
     const [a, b] = await Promise.all([this.position(negotiationId, from), this.position(negotiationId, to)])
     if (!a) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${from}`)
     if (!b) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${to}`)
-    return diffPositions(this.store, { board: boardDocName(negotiationId), ledger: ledgerDocName(negotiationId) }, a, b)
+    await this.index.materialised(negotiationId, { boardSeq: Math.max(a.boardSeq, b.boardSeq), ledgerSeq: Math.max(a.ledgerSeq, b.ledgerSeq) })
+    const [start, delta, ledgerTo] = await Promise.all([
+      this.statesAt(negotiationId, a),
+      this.reader.delta(negotiationId, 'board', a.boardSeq, b.boardSeq),
+      this.reader.state(negotiationId, 'ledger', b.ledgerSeq),
+    ])
+    const boardTo = delta ? applyBoard(start.board, delta as BoardDelta) : start.board
+    return diffStates(start, delta as BoardDelta | null, { board: boardTo, ledger: ledgerTo as LedgerState })
   }
 
   /** The sheet, its history and the chain heads, for `…/export` and `npm run export`. */

@@ -31,6 +31,7 @@ import type { NegotiationRecord, Store, VersionPage, VersionRecord } from '../st
 import type { CommittedUpdate, Room } from '../sync/room'
 import { HistoryFold, RowQueue, nextRow, type FoldEvent } from './fold'
 import { fromCommitted, fromStored, type LogDoc, type LogRow } from './logRows'
+import { HistoryWriter, storedHistoryPosition } from './historyWriter'
 import { docAt } from './reconstruct'
 
 /** How often a growing edit version is written and announced. */
@@ -87,6 +88,8 @@ interface Tracked {
   overlay: Map<number, VersionRecord>
   /** the newest version as this fold last wrote or loaded it: with `lock`, the store must still end there */
   synced: { n: number; hash: string }
+  /** the materialised history (persisting index only): fed the same rows, stored when versions are */
+  history: HistoryWriter | null
 }
 
 export const toVersion = (v: VersionRecord): Version => ({
@@ -98,6 +101,7 @@ export const toVersion = (v: VersionRecord): Version => ({
   termIds: v.termIds,
   summary: v.summary,
   ...(v.name !== undefined ? { name: v.name } : {}),
+  ...(v.layoutOnly ? { layoutOnly: true } : {}),
 })
 
 const copy = (v: VersionRecord): VersionRecord => ({ ...v, termIds: [...v.termIds] })
@@ -174,6 +178,12 @@ export class VersionIndex {
     if (this.persist && !this.deps.lock && known && n <= known.finalUpTo) {
       const v = await this.deps.store.getVersion(negotiationId, n)
       if (v) return v
+    }
+    if (this.persist && !known) {
+      // Not indexed here yet (e.g. the first read after a restart): a stored version followed by another
+      // is final whatever the log holds past it, so reading it needs no fold.
+      const [v, next] = await Promise.all([this.deps.store.getVersion(negotiationId, n), this.deps.store.getVersion(negotiationId, n + 1)])
+      if (v && next) return v
     }
     const t = await this.settled(negotiationId)
     return t?.overlay.get(n) ?? this.deps.store.getVersion(negotiationId, n)
@@ -308,11 +318,23 @@ export class VersionIndex {
       last,
       runBefore,
     })
+    let history: HistoryWriter | null = null
+    try {
+      history = this.persist ? await HistoryWriter.open(store, negotiationId) : null
+    } catch (err) {
+      fold.destroy()
+      throw err
+    }
     const t: Tracked = {
       fold,
       board: new RowQueue(),
       ledger: new RowQueue(),
-      queued: { board: pos.boardSeq, ledger: pos.ledgerSeq },
+      // The materialised history may stand before the versions (first start on an older store, or
+      // a crash between their writes): its rows are queued too, and the fold skips what it has.
+      queued: {
+        board: Math.min(pos.boardSeq, history?.position('board') ?? Infinity),
+        ledger: Math.min(pos.ledgerSeq, history?.position('ledger') ?? Infinity),
+      },
       dirty: false,
       open: null,
       finalUpTo: Math.max(0, (last?.n ?? 0) - 1),
@@ -320,6 +342,7 @@ export class VersionIndex {
       idleTimer: null,
       overlay: new Map(),
       synced: { n: last?.n ?? 0, hash: last?.hash ?? '' },
+      history,
     }
     await this.backfill(negotiationId, t, 'board')
     await this.backfill(negotiationId, t, 'ledger')
@@ -358,16 +381,34 @@ export class VersionIndex {
     }
     let events: FoldEvent[] = []
     let folded = 0
+    const foldPos = t.fold.pos
     for (let row = nextRow(t.board, t.ledger); row; row = nextRow(t.board, t.ledger)) {
-      events.push(...t.fold.apply(row))
+      t.history?.add(row)
+      if (row.seq > (row.doc === 'board' ? foldPos.boardSeq : foldPos.ledgerSeq)) events.push(...t.fold.apply(row))
       // A long catch-up (a first start on an old store) must not stall the server: write and yield now and then.
       if (++folded % CATCH_UP_SLICE === 0) {
+        await t.history?.flush(this.deps.store)
         await this.record(negotiationId, t, events)
         events = []
         await new Promise((resolve) => setImmediate(resolve))
       }
     }
     await this.record(negotiationId, t, events, !fromStore)
+    if (t.history?.unflushed) this.scheduleFlush(negotiationId, t)
+  }
+
+  /**
+   * Resolves once the stored materialised history reaches `pos` (both docs),
+   * folding and flushing what the store has when it does not yet: readers
+   * read blocks from the store, never from a fold's memory.
+   */
+  async materialised(negotiationId: string, pos: { boardSeq: number; ledgerSeq: number }): Promise<void> {
+    if (!this.persist) throw new Error('the materialised history is kept by a persisting index only')
+    const reached = (p: Record<LogDoc, number>) => p.board >= pos.boardSeq && p.ledger >= pos.ledgerSeq
+    const known = this.states.get(negotiationId)?.history
+    if (known && reached(known.stored)) return
+    if (!known && reached(await storedHistoryPosition(this.deps.store, negotiationId))) return
+    await this.settled(negotiationId)
   }
 
   /**
@@ -431,12 +472,13 @@ export class VersionIndex {
     t.flushTimer.unref()
   }
 
-  /** Writes the growing version if it changed since it was last written. */
+  /** Writes the materialised history taken so far, and the growing version if it changed since it was last written. */
   private async flush(negotiationId: string, t: Tracked): Promise<void> {
     if (t.flushTimer) {
       clearTimeout(t.flushTimer)
       t.flushTimer = null
     }
+    await t.history?.flush(this.deps.store)
     if (!t.dirty || !t.open) return
     t.dirty = false
     await this.write(negotiationId, t, [this.take(t, t.open)], t.open.kind === 'edit')
@@ -448,7 +490,7 @@ export class VersionIndex {
       void this.enqueue(
         negotiationId,
         async (tt) => {
-          if (tt !== t || t.dirty || this.inbox.has(negotiationId)) return
+          if (tt !== t || t.dirty || t.history?.unflushed || this.inbox.has(negotiationId)) return
           this.forget(negotiationId, t)
         },
         { load: false },
@@ -466,5 +508,6 @@ export class VersionIndex {
     if (t.flushTimer) clearTimeout(t.flushTimer)
     if (t.idleTimer) clearTimeout(t.idleTimer)
     t.fold.destroy()
+    t.history?.destroy()
   }
 }

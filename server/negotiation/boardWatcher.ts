@@ -33,7 +33,7 @@ import { board, insertTerm, ledger, readStatus, statusFromMap, termText, writeSt
 import { applyMove, termHash, type MoveOutcome } from '../../shared/negotiation'
 import type { Room, UpdateOrigin } from '../sync/room'
 import type { Author } from '../store/types'
-import { termBefore } from './termBefore'
+import { termBefore } from '../yjs/termBefore'
 
 /** Travels with a ledger write to the history: which move it was and on whose behalf. */
 export interface LedgerMoveMeta {

@@ -242,13 +242,13 @@ const SQL = {
   revokedSince: `SELECT jti, revoked_at FROM tokens WHERE revoked_at IS NOT NULL AND revoked_at >= $1`,
   isRevoked: `SELECT 1 FROM tokens WHERE jti = $1 AND revoked_at IS NOT NULL`,
   putVersion: `INSERT INTO versions
-                 (negotiation_id, n, at, last_at, party, user_name, kind, term_ids, summary, name, board_seq, ledger_seq, hash, prev_hash)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14)
+                 (negotiation_id, n, at, last_at, party, user_name, kind, term_ids, summary, name, board_seq, ledger_seq, hash, prev_hash, layout_only)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14, $15)
                ON CONFLICT (negotiation_id, n) DO UPDATE SET
                  at = EXCLUDED.at, last_at = EXCLUDED.last_at, party = EXCLUDED.party, user_name = EXCLUDED.user_name,
                  kind = EXCLUDED.kind, term_ids = EXCLUDED.term_ids, summary = EXCLUDED.summary, name = EXCLUDED.name,
                  board_seq = EXCLUDED.board_seq, ledger_seq = EXCLUDED.ledger_seq, hash = EXCLUDED.hash,
-                 prev_hash = EXCLUDED.prev_hash`,
+                 prev_hash = EXCLUDED.prev_hash, layout_only = EXCLUDED.layout_only`,
   listVersions: `SELECT * FROM versions WHERE negotiation_id = $1 AND n > $2 ORDER BY n LIMIT $3`,
   lastVersion: `SELECT * FROM versions WHERE negotiation_id = $1 ORDER BY n DESC LIMIT 1`,
   versionCount: `SELECT count(*)::int AS total FROM versions WHERE negotiation_id = $1`,
@@ -940,6 +940,7 @@ interface VersionRow {
   ledger_seq: number
   hash: string
   prev_hash: string
+  layout_only: boolean
 }
 
 const toVersion = (r: VersionRow): VersionRecord => ({
@@ -957,6 +958,7 @@ const toVersion = (r: VersionRow): VersionRecord => ({
   ledgerSeq: r.ledger_seq,
   hash: r.hash,
   prevHash: r.prev_hash,
+  ...(r.layout_only ? { layoutOnly: true } : {}),
 })
 
 function versionParams(v: VersionRecord): unknown[] {
@@ -975,5 +977,6 @@ function versionParams(v: VersionRecord): unknown[] {
     v.ledgerSeq,
     v.hash,
     v.prevHash,
+    v.layoutOnly === true,
   ]
 }

@@ -628,6 +628,7 @@ export class SqliteStore implements Store {
       // 32 bytes each rather than 64 hex characters: two thirds of a row are its hashes otherwise
       hash: hashToBytes(v.hash),
       prevHash: hashToBytes(v.prevHash),
+      layoutOnly: v.layoutOnly === true ? 1 : 0,
     }))
     return new Promise<void>((resolve, reject) => {
       this.pendingVersions.push({ rows, resolve, reject })
@@ -826,8 +827,8 @@ function prepareStatements(db: Db) {
     isRevoked: p('SELECT 1 FROM tokens WHERE jti = ? AND revoked_at IS NOT NULL'),
     putVersion: p(
       `INSERT OR REPLACE INTO versions
-         (negotiation_id, n, at, last_at, party, user, kind, term_ids, summary, name, board_seq, ledger_seq, hash, prev_hash)
-         VALUES (@negotiationId, @n, @at, @lastAt, @party, @user, @kind, @termIds, @summary, @name, @boardSeq, @ledgerSeq, @hash, @prevHash)`,
+         (negotiation_id, n, at, last_at, party, user, kind, term_ids, summary, name, board_seq, ledger_seq, hash, prev_hash, layout_only)
+         VALUES (@negotiationId, @n, @at, @lastAt, @party, @user, @kind, @termIds, @summary, @name, @boardSeq, @ledgerSeq, @hash, @prevHash, @layoutOnly)`,
     ),
     listVersions: p('SELECT * FROM versions WHERE negotiation_id = ? AND n > ? ORDER BY n LIMIT ?'),
     lastVersion: p('SELECT * FROM versions WHERE negotiation_id = ? ORDER BY n DESC LIMIT 1'),
@@ -898,6 +899,7 @@ interface VersionRow {
   ledger_seq: number
   hash: Buffer
   prev_hash: Buffer
+  layout_only: number
 }
 
 const toVersion = (r: VersionRow): VersionRecord => ({
@@ -915,4 +917,5 @@ const toVersion = (r: VersionRow): VersionRecord => ({
   ledgerSeq: r.ledger_seq,
   hash: hashFromBytes(r.hash),
   prevHash: hashFromBytes(r.prev_hash),
+  ...(r.layout_only ? { layoutOnly: true } : {}),
 })

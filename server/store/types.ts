@@ -166,6 +166,8 @@ export interface VersionRecord {
   ledgerSeq: number
   /** last update of the run, for edit versions that keep growing */
   lastAt: number
+  /** an edit version that only moved cards (lists hide these unless asked) */
+  layoutOnly?: boolean
   hash: string
   prevHash: string
 }

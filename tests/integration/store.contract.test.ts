@@ -416,6 +416,14 @@ function storeContract(name: string, harness: Harness): void {
       expect(await store.listVersions('nobody')).toEqual([])
     })
 
+    it('[ST10d] layoutOnly (an edit that only moved cards) round-trips; absent reads as absent, and a replace can clear it', async () => {
+      await store.putVersions([version(1), version(2, { layoutOnly: true })])
+      expect(await store.getVersion('neg1', 2)).toEqual(version(2, { layoutOnly: true }))
+      expect('layoutOnly' in (await store.getVersion('neg1', 1))!).toBe(false)
+      await store.putVersions([version(2)])
+      expect(await store.getVersion('neg1', 2)).toEqual(version(2))
+    })
+
     it('[ST10b] putVersions: several in one call, in order (a later n replaces an earlier); riding rows are durable when it resolves', async () => {
       await store.putVersions([version(1), version(2), version(2, { summary: 'grew', lastAt: 3000 })])
       expect((await store.listVersions('neg1')).map((v) => [v.n, v.summary])).toEqual([

@@ -262,6 +262,12 @@ CREATE SEQUENCE updates_gseq AS bigint;
     name: 'materialised history: blocks, snapshots and the materialiser state',
     sql: HISTORY_4_SQL,
   },
+  {
+    version: 5,
+    name: 'versions: layout_only (an edit that only moved cards)',
+    // A default, so instances of the previous build still running during a rolling upgrade keep inserting.
+    sql: 'ALTER TABLE versions ADD COLUMN IF NOT EXISTS layout_only boolean NOT NULL DEFAULT false',
+  },
 ]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

@@ -152,6 +152,12 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     name: 'materialised history: blocks, snapshots and the materialiser state',
     up: (db) => db.exec(HISTORY_4),
   },
+  {
+    version: 5,
+    name: 'versions: layout_only (an edit that only moved cards)',
+    // Added, not rebuilt: existing versions stay as they were (0), and their hashes do not cover it.
+    up: (db) => db.exec('ALTER TABLE versions ADD COLUMN layout_only INTEGER NOT NULL DEFAULT 0'),
+  },
 ]
 
 export const SQLITE_LATEST = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version

@@ -1,0 +1,129 @@
+/**
+ * The read side of the materialised history (materialiser.ts): the sheet as
+ * it stood at any position of the logs, and the redline between two, from
+ * stored states and composed deltas — never a Y.Doc rebuilt per request.
+ * What a read costs depends on the board's size and on the number of blocks
+ * in a cover (a few per level), not on how long the history is.
+ */
+import type { Seg, Sheet, TermDiff } from '../../shared/schemas'
+import type { NegotiationRecord } from '../store/types'
+import {
+  deleteAll,
+  redlineOf,
+  textOf as runsText,
+  type AttributedText,
+  type BoardDelta,
+  type BoardState,
+  type LedgerState,
+  type TermDelta,
+  type TermState,
+} from './delta'
+import { wordSegs, textOf as sideText, type Run } from './redline'
+
+/** The board's terms in its order: ids in `order` first (once each), then the rest by id (docLayout.termsInOrder). */
+export function termIdsInOrder(board: BoardState): string[] {
+  const seen = new Set<string>()
+  const ids: string[] = []
+  for (const id of board.order) {
+    if (Object.hasOwn(board.terms, id) && !seen.has(id)) {
+      seen.add(id)
+      ids.push(id)
+    }
+  }
+  for (const id of Object.keys(board.terms).sort()) if (!seen.has(id)) ids.push(id)
+  return ids
+}
+
+/** CONTRACT.md `Sheet` from materialised states (sheet.ts `sheetOf` reads the same from docs). */
+export function sheetOfStates(record: NegotiationRecord, n: number, board: BoardState, ledger: LedgerState): Sheet {
+  const byId = <T>(o: Record<string, T>) => Object.keys(o).sort((a, b) => a.localeCompare(b))
+  return {
+    n,
+    title: record.title,
+    parties: record.parties,
+    terms: termIdsInOrder(board).map((id) => {
+      const t = board.terms[id]!
+      const s = Object.hasOwn(ledger.status, id) ? ledger.status[id] : undefined
+      return {
+        id,
+        title: runsText(t.title),
+        body: runsText(t.body),
+        state: s?.state ?? 'proposed',
+        proposedBy: s?.proposedBy ?? null,
+        acceptedBy: s?.acceptedBy ?? {},
+        x: t.x,
+        y: t.y,
+      }
+    }),
+    notes: byId(board.notes).map((id) => {
+      const note = board.notes[id]!
+      return { id, text: runsText(note.text), x: note.x, y: note.y }
+    }),
+    links: byId(board.links).map((id) => ({ id, ...board.links[id]! })),
+  }
+}
+
+/** One field's character runs over the window: what it started as, cut (removed whole) or not, then the window's changes. */
+function fieldRuns(base: AttributedText | undefined, d: TermDelta, field: 'title' | 'body'): Run[] {
+  const start = base ?? []
+  const pieces = d.cut
+    ? [...redlineOf(start, deleteAll(start, d.cut.p, d.cut.s)), ...redlineOf([], d[field])]
+    : redlineOf(start, d[field])
+  return pieces.map((p) => ({ op: p.op, text: p.text, party: p.party, seq: p.seq }))
+}
+
+const eqSegs = (runs: AttributedText | undefined): Seg[] => {
+  const t = runs ? runsText(runs) : ''
+  return t ? [{ op: 'eq', text: t }] : []
+}
+
+/**
+ * Term diffs between two positions: the board at the first (`from`), what
+ * the window did (`delta`, the composition of its rows) and the board after
+ * it (`to`), with the ledger at both ends. Terms in the board's order at the
+ * end, then those removed in the window.
+ */
+export function diffStates(
+  from: { board: BoardState; ledger: LedgerState },
+  delta: BoardDelta | null,
+  to: { board: BoardState; ledger: LedgerState },
+): TermDiff[] {
+  const present = termIdsInOrder(to.board)
+  const gone = termIdsInOrder(from.board).filter((id) => !Object.hasOwn(to.board.terms, id))
+  return [...present, ...gone].map((id) => termDiffOf(id, from, delta, to))
+}
+
+function termDiffOf(
+  id: string,
+  from: { board: BoardState; ledger: LedgerState },
+  delta: BoardDelta | null,
+  to: { board: BoardState; ledger: LedgerState },
+): TermDiff {
+  const before: TermState | undefined = Object.hasOwn(from.board.terms, id) ? from.board.terms[id] : undefined
+  const after: TermState | undefined = Object.hasOwn(to.board.terms, id) ? to.board.terms[id] : undefined
+  const stateAt = (present: boolean, ledger: LedgerState) =>
+    (Object.hasOwn(ledger.status, id) ? ledger.status[id]!.state : null) ?? (present ? 'proposed' : null)
+  const state = { from: stateAt(!!before, from.ledger), to: stateAt(!!after, to.ledger) }
+  const d = delta?.terms && Object.hasOwn(delta.terms, id) ? delta.terms[id]! : undefined
+  if (!d || (!d.cut && !d.title && !d.body)) {
+    // The window left its text alone (it may have moved).
+    const t = after ?? before
+    return { id, change: 'unchanged', title: eqSegs(t?.title), body: eqSegs(t?.body), state }
+  }
+  const title = fieldRuns(before?.title, d, 'title')
+  const body = fieldRuns(before?.body, d, 'body')
+  const textChanged = [title, body].some((runs) => sideText(runs, 'from') !== sideText(runs, 'to'))
+  return {
+    id,
+    change: !before ? 'added' : !after ? 'removed' : textChanged ? 'modified' : 'unchanged',
+    title: wordSegs(title),
+    body: wordSegs(body),
+    state,
+  }
+}
+
+/** A term's title and body in a materialised board (null: not on it). */
+export const termTextOf = (board: BoardState, id: string): { title: string; body: string } | null => {
+  const t = Object.hasOwn(board.terms, id) ? board.terms[id]! : null
+  return t ? { title: runsText(t.title), body: runsText(t.body) } : null
+}
