@@ -3,6 +3,7 @@
  * obligations'", "United States edited 'Response deadline': 30 → 45 days").
  */
 import { simpleDiffString } from 'lib0/diff'
+import { diffWordsWithSpace } from 'diff'
 import type { VersionKind } from '../../shared/schemas'
 import type { TermText } from '../../shared/negotiation'
 
@@ -73,6 +74,56 @@ export function summarize(s: SummaryInput): string {
   }
 }
 
+/** Texts longer than this are summarised from their one changed span only (a word diff costs more than a keystroke should). */
+const MAX_COUNTED = 20_000
+const wordCount = (t: string) => t.match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu)?.length ?? 0
+const words = (n: number) => `${n} word${n === 1 ? '' : 's'}`
+
+/**
+ * An edit made in several places ("added 12 words and removed 3 in 4
+ * places"): quoting one span from the first change to the last would show
+ * unchanged text as changed, or fragments of words. Null for a change in one
+ * place, which `describeChange` quotes.
+ */
+function countedChange(a: string, b: string): string | null {
+  if (a.length > MAX_COUNTED || b.length > MAX_COUNTED) return null
+  let places = 0
+  let added = 0
+  let removed = 0
+  let inChange = false
+  // where the changes start and end, in the old text and in the new
+  const at = { a: 0, b: 0 }
+  let first: { a: number; b: number } | null = null
+  let last = { a: 0, b: 0 }
+  for (const part of diffWordsWithSpace(a, b)) {
+    const n = part.value.length
+    if (!part.added && !part.removed) {
+      // Whitespace alone between two changes does not separate them.
+      if (part.value.trim() !== '') inChange = false
+      at.a += n
+      at.b += n
+      continue
+    }
+    if (!inChange) places++
+    inChange = true
+    first ??= { ...at }
+    if (part.added) {
+      added += wordCount(part.value)
+      at.b += n
+    } else {
+      removed += wordCount(part.value)
+      at.a += n
+    }
+    last = { ...at }
+  }
+  if (!first || places < 2 || added + removed === 0) return null
+  // Two nearby changes still read best quoted: "equal and reciprocal → equal, reciprocal and binding".
+  const span = Math.max(last.a - first.a, last.b - first.b)
+  if (places < 3 && span <= MAX_SPAN) return null
+  const what = [added > 0 ? `added ${words(added)}` : '', removed > 0 ? `removed ${added > 0 ? removed : words(removed)}` : '']
+  return `${what.filter(Boolean).join(' and ')} in ${places} places`
+}
+
 /**
  * "30 → 45 days": the changed words of the body (or else the title), widened
  * to whole words; a one-word change is followed by the next unchanged word
@@ -83,6 +134,8 @@ export function describeChange(before: TermText, after: TermText): string | null
   if (!field) return null
   const a = before[field]
   const b = after[field]
+  const scattered = countedChange(a, b)
+  if (scattered) return scattered
   const d = simpleDiffString(a, b)
   const space = (ch: string | undefined) => ch === undefined || /\s/.test(ch)
   let start = d.index
