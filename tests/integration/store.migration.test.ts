@@ -941,6 +941,11 @@ async function checkHistoryAdded(old: OldStore) {
     expect(await store.headSeq(`${NEG.id}/board`)).toBe(boardRows)
     expect((await verifyNegotiation(store, NEG.id)).break).toBeNull()
     expect(await store.listVersions(NEG.id)).toEqual(versions)
+    // migration 5: versions written before it read as they were (no layoutOnly); a move version round-trips
+    const moved = { ...versions[versions.length - 1]!, n: versions.length + 1, layoutOnly: true }
+    await store.putVersions([moved])
+    expect(await store.getVersion(NEG.id, moved.n)).toEqual(moved)
+    expect((await store.listVersions(NEG.id)).slice(0, -1)).toEqual(versions)
     // nothing materialised yet: the materialiser builds it from the log
     expect(await store.historyState(NEG.id)).toBeNull()
     expect(await store.historyBlocks(NEG.id, 'board', keys)).toEqual([])
@@ -986,7 +991,7 @@ describe('migrating a SQLite file of schema 3: materialised history', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true })
   })
 
-  it('[SM5] migrated to schema 4, the log and versions as they were, the history tables working on its docs', async () => {
+  it('[SM5] migrated to the latest schema (4: history tables, 5: layout_only), the log and versions as they were, the history tables working on its docs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-history-'))
     dirs.push(dir)
     const file = join(dir, 'parley.db')
