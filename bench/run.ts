@@ -3,7 +3,7 @@
  * prints one Markdown table per case and writes every round's numbers to
  * bench/results/<name>-<date>.json. Flags: see bench/lib/options.ts.
  *
- * Scenarios: fanout (a), rooms (b), coldload (c), history (d), idle (e), client (f).
+ * Scenarios: fanout (a), rooms (b), coldload (c), history (d), idle (e), client (f), typing (g).
  */
 import { parseOptions } from './lib/options'
 import { machine, markdownTable, summarize, writeResults, type CaseResult } from './lib/report'
@@ -12,8 +12,9 @@ import { runColdLoad } from './scenarios/coldload'
 import { runHistory } from './scenarios/history'
 import { runIdle } from './scenarios/idle'
 import { runClient } from './scenarios/client'
+import { runTyping } from './scenarios/typing'
 
-const SCENARIOS = ['fanout', 'rooms', 'coldload', 'history', 'idle', 'client'] as const
+const SCENARIOS = ['fanout', 'rooms', 'coldload', 'history', 'idle', 'client', 'typing'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 async function main(): Promise<void> {
@@ -56,6 +57,9 @@ async function main(): Promise<void> {
         break
       case 'client':
         for (const c of await runClient(opts)) emit(c)
+        break
+      case 'typing':
+        for (const c of await runTyping(opts)) emit(c)
         break
     }
   }

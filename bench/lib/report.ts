@@ -15,7 +15,7 @@ export interface Metric {
   key: string
   label: string
   /** how to print a value */
-  format: 'ms' | 'int' | 'cpu' | 'mib' | 'kib' | 'bytes'
+  format: 'ms' | 'us' | 'int' | 'cpu' | 'mib' | 'kib' | 'bytes' | 'ratio'
   better: 'lower' | 'higher'
 }
 
@@ -66,6 +66,8 @@ export function formatValue(v: number | undefined, f: Metric['format']): string 
   switch (f) {
     case 'ms':
       return v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`
+    case 'us':
+      return v >= 100 ? `${v.toFixed(0)} µs` : v >= 10 ? `${v.toFixed(1)} µs` : `${v.toFixed(2)} µs`
     case 'int':
       return Math.round(v).toLocaleString('en-US')
     case 'cpu':
@@ -76,6 +78,8 @@ export function formatValue(v: number | undefined, f: Metric['format']): string 
       return `${(v / 1024).toFixed(1)} KiB`
     case 'bytes':
       return v >= 1024 * 1024 ? `${(v / 1024 / 1024).toFixed(1)} MiB` : `${(v / 1024).toFixed(0)} KiB`
+    case 'ratio':
+      return `${v.toFixed(2)}×`
   }
 }
 
