@@ -63,7 +63,11 @@ export class HistoryWriter {
     if (raw && !state) await store.dropHistory(negotiationId)
     const openDoc = async (doc: LogDoc, s: WriterState | undefined): Promise<DocWriter> => {
       const blocks = s ? await BlockWriter.resume(store, negotiationId, doc, s) : BlockWriter.fresh(doc)
-      const y: Y.Doc = await docAt(store, doc === 'board' ? boardDocName(negotiationId) : ledgerDocName(negotiationId), blocks.position)
+      const y: Y.Doc = await docAt(
+        store,
+        doc === 'board' ? boardDocName(negotiationId) : ledgerDocName(negotiationId),
+        blocks.position,
+      )
       return { deltas: new RowDeltas(y, doc), blocks }
     }
     try {
@@ -76,7 +80,10 @@ export class HistoryWriter {
       // What was stored cannot be resumed (a block is missing): derived data, so start over from the log.
       state = null
       await store.dropHistory(negotiationId)
-      return new HistoryWriter(negotiationId, { board: await openDoc('board', undefined), ledger: await openDoc('ledger', undefined) })
+      return new HistoryWriter(negotiationId, {
+        board: await openDoc('board', undefined),
+        ledger: await openDoc('ledger', undefined),
+      })
     }
   }
 
@@ -89,7 +96,8 @@ export class HistoryWriter {
   add(row: LogRow): void {
     const w = this.docs[row.doc]
     if (row.seq <= w.blocks.position) return
-    if (row.seq !== w.blocks.position + 1) throw new Error(`history of ${this.negotiationId}: ${row.doc} row ${row.seq} after ${w.blocks.position}`)
+    if (row.seq !== w.blocks.position + 1)
+      throw new Error(`history of ${this.negotiationId}: ${row.doc} row ${row.seq} after ${w.blocks.position}`)
     w.blocks.add(row.seq, w.deltas.apply(row.update, row.author.party, row.seq))
   }
 

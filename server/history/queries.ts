@@ -62,7 +62,7 @@ export class HistoryQueries {
 
   /** The history's shape in `buckets` ranges of n, for a density strip. */
   async density(negotiationId: string, buckets: number): Promise<VersionDensityAnswer> {
-    await this.index.settled(negotiationId)
+    await this.index.current(negotiationId)
     const d = await this.store.versionDensity(negotiationId, buckets)
     const iso = (ms: number) => new Date(ms).toISOString()
     return {
@@ -105,7 +105,10 @@ export class HistoryQueries {
     const [a, b] = await Promise.all([this.position(negotiationId, from), this.position(negotiationId, to)])
     if (!a) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${from}`)
     if (!b) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${to}`)
-    await this.index.materialised(negotiationId, { boardSeq: Math.max(a.boardSeq, b.boardSeq), ledgerSeq: Math.max(a.ledgerSeq, b.ledgerSeq) })
+    await this.index.materialised(negotiationId, {
+      boardSeq: Math.max(a.boardSeq, b.boardSeq),
+      ledgerSeq: Math.max(a.ledgerSeq, b.ledgerSeq),
+    })
     const [start, delta, ledgerTo] = await Promise.all([
       this.statesAt(negotiationId, a),
       this.reader.delta(negotiationId, 'board', a.boardSeq, b.boardSeq),

@@ -162,6 +162,12 @@ export class VersionIndex {
 
   /** Versions with n > page.after, at most page.limit (default: all), oldest first. */
   async list(negotiationId: string, page: VersionPage = {}): Promise<VersionRecord[]> {
+    if (this.persist && !this.deps.lock && page.limit !== undefined && !this.states.has(negotiationId)) {
+      // Not indexed here yet (the first read after a restart): a page whose every version is followed by
+      // another holds only final versions, whatever the log holds past them — no fold to load for it.
+      const stored = await this.deps.store.listVersions(negotiationId, { after: page.after, limit: page.limit + 1 })
+      if (stored.length > page.limit) return stored.slice(0, page.limit)
+    }
     const t = await this.settled(negotiationId)
     const stored = await this.deps.store.listVersions(negotiationId, page)
     if (this.persist || !t || t.overlay.size === 0) return stored
@@ -182,11 +188,25 @@ export class VersionIndex {
     if (this.persist && !known) {
       // Not indexed here yet (e.g. the first read after a restart): a stored version followed by another
       // is final whatever the log holds past it, so reading it needs no fold.
-      const [v, next] = await Promise.all([this.deps.store.getVersion(negotiationId, n), this.deps.store.getVersion(negotiationId, n + 1)])
+      const [v, next] = await Promise.all([
+        this.deps.store.getVersion(negotiationId, n),
+        this.deps.store.getVersion(negotiationId, n + 1),
+      ])
       if (v && next) return v
     }
     const t = await this.settled(negotiationId)
     return t?.overlay.get(n) ?? this.deps.store.getVersion(negotiationId, n)
+  }
+
+  /**
+   * Brings a negotiation this index already tracks up to date (cheap: its fold is loaded); one it does
+   * not track is left alone, for reads that can do with what is stored (the density of the history
+   * right after a restart: exact after a graceful stop; after a crash its newest versions join once
+   * the index next folds the log).
+   */
+  async current(negotiationId: string): Promise<void> {
+    if (this.states.has(negotiationId) || this.inbox.has(negotiationId)) await this.settled(negotiationId)
+    else this.deps.store.flushPendingVersions?.()
   }
 
   /** Folds everything the store has for the negotiation and writes its growing version. */

@@ -350,7 +350,11 @@ export interface Store {
    * level-1 block is written again as it fills), snapshots and the new state,
    * in one transaction: a reader or a restart sees all of it or none.
    */
-  putHistory(negotiationId: string, writes: { blocks: HistoryBlock[]; snapshots: HistorySnapshot[] }, state: HistoryState): Promise<void>
+  putHistory(
+    negotiationId: string,
+    writes: { blocks: HistoryBlock[]; snapshots: HistorySnapshot[] },
+    state: HistoryState,
+  ): Promise<void>
   /** Drops the negotiation's materialised history (to be rebuilt from the logs). */
   dropHistory(negotiationId: string): Promise<void>
 

@@ -46,7 +46,12 @@ async function fill(store: Store, id: string): Promise<Map<number, string>> {
       edits.slice(i, i + 500).map((e, k) => ({
         doc: boardDocName(id),
         at: t0 + (i + k) * 300,
-        author: { user: `${PARTIES[e.writer]} delegate`, party: PARTIES[e.writer], role: 'negotiator' as const, conn: `c${e.writer}` },
+        author: {
+          user: `${PARTIES[e.writer]} delegate`,
+          party: PARTIES[e.writer],
+          role: 'negotiator' as const,
+          conn: `c${e.writer}`,
+        },
         update: e.update,
       })),
     )
@@ -112,7 +117,19 @@ async function checkResume(store: Store) {
     w.destroy()
   }
   const reader = new HistoryReader(store)
-  const seqs = [1, 16, 17, 255, 256, 257, 4096, 4111, 4112, ROWS, ...Array.from({ length: 12 }, () => 1 + Math.floor(rand() * ROWS))]
+  const seqs = [
+    1,
+    16,
+    17,
+    255,
+    256,
+    257,
+    4096,
+    4111,
+    4112,
+    ROWS,
+    ...Array.from({ length: 12 }, () => 1 + Math.floor(rand() * ROWS)),
+  ]
   for (const seq of seqs) await expectFoldOfLog(store, id, (await reader.state(id, 'board', seq)) as BoardState, seq, partyOf)
   // A reader without a cache (another request, another instance) reads the same.
   const fresh = new HistoryReader(store)

@@ -248,7 +248,15 @@ async function storedLog(store: Store): Promise<Pick<OldLog, 'order'>> {
     const rows: Array<OldRow & { gseq: number }> = []
     for (const doc of ['board', 'ledger'] as const) {
       for (const r of await store.readUpdates(`${NEG.id}/${doc}`, 0)) {
-        rows.push({ doc, seq: r.seq, at: r.at, author: r.author, update: r.update, gseq: r.gseq, ...('meta' in r ? { meta: r.meta } : {}) })
+        rows.push({
+          doc,
+          seq: r.seq,
+          at: r.at,
+          author: r.author,
+          update: r.update,
+          gseq: r.gseq,
+          ...('meta' in r ? { meta: r.meta } : {}),
+        })
       }
     }
     return { order: rows.sort((x, y) => x.gseq - y.gseq) }
@@ -406,7 +414,6 @@ const sqliteOld = (file: string): OldStore => ({
   },
 })
 
-
 describe('migrating a SQLite file written before gseq', () => {
   const dirs: string[] = []
   afterAll(() => {
@@ -524,7 +531,22 @@ const pgOld = (url: string): OldStore => ({
         await c.query(
           `INSERT INTO versions (negotiation_id, n, at, last_at, party, user_name, kind, term_ids, summary, name, board_seq, ledger_seq, hash, prev_hash)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text[], $9, $10, $11, $12, $13, $14)`,
-          [v.negotiationId, v.n, v.at, v.lastAt, v.party, v.user, v.kind, v.termIds, v.summary, v.name ?? null, v.boardSeq, v.ledgerSeq, v.hash, v.prevHash],
+          [
+            v.negotiationId,
+            v.n,
+            v.at,
+            v.lastAt,
+            v.party,
+            v.user,
+            v.kind,
+            v.termIds,
+            v.summary,
+            v.name ?? null,
+            v.boardSeq,
+            v.ledgerSeq,
+            v.hash,
+            v.prevHash,
+          ],
         )
       }
       await c.query('COMMIT')
@@ -822,7 +844,9 @@ describe('migrating a SQLite file of schema 2 to compact rows', () => {
     await checkCompacted(sqliteOld(join(dir, 'parley.db')), typedHistory(), () => startTestServer({}, dir))
     // the old checkpoints table is gone with the old rows' links
     const db = new Database(join(dir, 'parley.db'), { readonly: true })
-    const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name)
+    const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as Array<{ name: string }>).map(
+      (t) => t.name,
+    )
     db.close()
     expect(tables).not.toContain('checkpoints')
     expect(tables).toEqual(expect.arrayContaining(['updates', 'chain_anchors', 'doc_checkpoints']))
@@ -856,7 +880,9 @@ describe.skipIf(!pgUrl)('migrating a PostgreSQL schema of migration 2 to compact
     return {
       ...old,
       exec: (text) =>
-        old.exec(`ALTER TABLE updates DISABLE TRIGGER updates_append_only; ${text}; ALTER TABLE updates ENABLE TRIGGER updates_append_only`),
+        old.exec(
+          `ALTER TABLE updates DISABLE TRIGGER updates_append_only; ${text}; ALTER TABLE updates ENABLE TRIGGER updates_append_only`,
+        ),
     }
   }
 
@@ -864,7 +890,10 @@ describe.skipIf(!pgUrl)('migrating a PostgreSQL schema of migration 2 to compact
     const url = await fresh()
     await checkCompacted(pgOld(url), typedHistory(), () => startTestServer({ DATABASE_URL: url }))
     // kept for instances of the previous build during a rolling upgrade: each doc's newest raw checkpoint
-    const old = await sql<{ doc_id: number; n: number }>(url, 'SELECT doc_id, count(*)::int AS n FROM checkpoints GROUP BY doc_id')
+    const old = await sql<{ doc_id: number; n: number }>(
+      url,
+      'SELECT doc_id, count(*)::int AS n FROM checkpoints GROUP BY doc_id',
+    )
     expect(old.length).toBeGreaterThan(0)
     expect(old.every((r) => r.n === 1)).toBe(true)
   })

@@ -298,14 +298,7 @@ describe('the order of board and ledger rows', () => {
       .move(A, T0 + 62_000, 'accept', 't1')
       .type(B, T0 + 63_000 + slow, 't1', 'Within 45 days, or 60.')
     const vs = fold(log)
-    expect(vs.map((v) => `${v.kind}:${v.party}`)).toEqual([
-      'propose:null',
-      'edit:a',
-      'accept:b',
-      'accept:a',
-      'agree:a',
-      'edit:b',
-    ])
+    expect(vs.map((v) => `${v.kind}:${v.party}`)).toEqual(['propose:null', 'edit:a', 'accept:b', 'accept:a', 'agree:a', 'edit:b'])
     expect(vs[2]).toMatchObject({ boardSeq: 2, ledgerSeq: 3, at: T0 + 61_000 + slow })
   })
 

@@ -174,13 +174,16 @@ describe('summaries', () => {
 
   it('[HR15] an edit in several places is counted, not quoted as one span from the first change to the last', () => {
     const before = 'Each party shall extradite persons charged with ransomware offences within 30 days of a request.'
-    const after = 'Each party shall promptly extradite persons charged with ransomware offences within 45 days of a written request.'
+    const after =
+      'Each party shall promptly extradite persons charged with ransomware offences within 45 days of a written request.'
     expect(body(before, after)).toBe('added 3 words and removed 1 in 3 places')
     const far = 'Requests are answered within thirty days by the central authority of the requested party.'
     expect(body(far, far.replace('thirty ', '').replace('requested ', ''))).toBe('removed 2 words in 2 places')
     // one place, or two close together, keep the quoted form
     expect(body('within 30 days.', 'within 45 days.')).toBe('30 → 45 days')
-    expect(body('equal and reciprocal.', 'equal, reciprocal and binding.')).toBe('equal and reciprocal → equal, reciprocal and binding')
+    expect(body('equal and reciprocal.', 'equal, reciprocal and binding.')).toBe(
+      'equal and reciprocal → equal, reciprocal and binding',
+    )
   })
 
   it('[HR9] one line per kind of version', () => {
