@@ -5,6 +5,8 @@
  *   --warmup=S        BENCH_WARMUP       typing before the window opens, seconds (default 2)
  *   --targets=a,b     BENCH_TARGETS      subset of parley,stock,hocuspocus,hocuspocus-sqlite (or parley-base: see servers.ts)
  *   --cases=x,y       BENCH_CASES        subset of a scenario's cases (e.g. 500,500-awareness)
+ *   --sizes=n,m       BENCH_SIZES        stored updates of the (c) cold-load and (d) history boards (default 10000,100000;
+ *                                        --quick: 2000,10000); e.g. --sizes=1000000 for the 1M case (npm run bench:1m)
  *   --quick           BENCH_QUICK=1      smoke test: 1 round, 3 s windows, small sizes
  *   --profile         BENCH_PROFILE=1    also write a CPU profile of Parley (over the measurement window, via the inspector) per case
  */
@@ -16,6 +18,8 @@ export interface BenchOptions {
   warmupMs: number
   targets: TargetName[]
   cases: string[] | null
+  /** sizes of the (c) and (d) boards, in stored updates; null: the defaults (coldLoadSizes) */
+  sizes: number[] | null
   quick: boolean
   profile: boolean
 }
@@ -47,7 +51,26 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env): B
     warmupMs: num('warmup', 'BENCH_WARMUP', quick ? 1 : 2) * 1000,
     targets,
     cases: list('cases', 'BENCH_CASES'),
+    sizes: sizesOf(list('sizes', 'BENCH_SIZES')),
     quick,
     profile: get('profile', 'BENCH_PROFILE') === '1',
   }
+}
+
+/** `--sizes=100000,1e6` or `100k,1M`: positive integers, in the order given. */
+function sizesOf(items: string[] | null): number[] | null {
+  if (!items) return null
+  return items.map((item) => {
+    const m = /^(\d+(?:\.\d+)?(?:e\d+)?)([kKmM]?)$/.exec(item)
+    const n = m ? Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]!) ? 1_000 : 1_000_000) : NaN
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--sizes: ${item} is not a positive number of updates`)
+    return n
+  })
+}
+
+/** 2000 → "2k", 100000 → "100k", 1000000 → "1M": the size part of a case id (c-100k, d-1M). */
+export function sizeLabel(n: number): string {
+  if (n >= 1_000_000 && n % 1_000_000 === 0) return `${n / 1_000_000}M`
+  if (n >= 1_000 && n % 1_000 === 0) return `${n / 1_000}k`
+  return String(n)
 }

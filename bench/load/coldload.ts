@@ -115,7 +115,12 @@ function writerClient(protocol: Protocol, endpoint: Endpoint, docName: string, n
 }
 
 async function populate(cfg: Extract<ColdLoadConfig, { mode: 'populate' }>): Promise<PopulateResult> {
+  const generating = performance.now()
   const { edits, final } = (cfg.history === 'scattered' ? generateScatteredHistory : generateHistory)(cfg.count, cfg.seed)
+  // Big histories take minutes: say how far along it is on stderr.
+  const chatty = cfg.count >= 100_000
+  if (chatty)
+    process.stderr.write(`    generated ${cfg.count} updates in ${((performance.now() - generating) / 1000).toFixed(0)} s\n`)
   const seconds: number[] = []
   for (const t of cfg.targets) {
     const started = performance.now()
@@ -140,11 +145,19 @@ async function populate(cfg: Extract<ColdLoadConfig, { mode: 'populate' }>): Pro
     const writers = t.writers.map((e, i) => writerClient(t.protocol, e, t.docName, `Writer ${i}`, flow))
     await Promise.all(writers.map((w) => w.synced))
     let current = -1
-    for (const e of edits) {
+    let reported = performance.now()
+    for (const [i, e] of edits.entries()) {
       // A delegation starts typing once the other's last edit is acknowledged.
       if (e.writer !== current && current >= 0) await flow.settled()
       current = e.writer
       await flow.send(writers[e.writer]!, e.update)
+      if (chatty && i % 1000 === 0 && performance.now() - reported >= 15_000) {
+        reported = performance.now()
+        const s = (reported - started) / 1000
+        process.stderr.write(
+          `    … ${s.toFixed(0)} s: ${i.toLocaleString('en-US')}/${edits.length.toLocaleString('en-US')} updates sent to ${t.protocol === 'yws' ? 'parley' : 'hocuspocus'} (${(i / s).toFixed(0)}/s)\n`,
+        )
+      }
     }
     await flow.settled()
     // Hocuspocus acks when applied, not stored; its store runs on close and at shutdown.
