@@ -13,6 +13,7 @@ import { runHistory } from './scenarios/history'
 import { runIdle } from './scenarios/idle'
 import { runClient } from './scenarios/client'
 import { runTyping } from './scenarios/typing'
+import { issue12Targets, targetsTable } from './lib/targets'
 
 const SCENARIOS = ['fanout', 'rooms', 'coldload', 'history', 'idle', 'client', 'typing'] as const
 type Scenario = (typeof SCENARIOS)[number]
@@ -63,10 +64,13 @@ async function main(): Promise<void> {
         break
     }
   }
+  const targets = issue12Targets(cases)
+  if (targets.length) process.stdout.write('\n' + targetsTable(targets) + '\n')
   const finished = { ...meta, loadAverageAfter: machine().loadAverage, seconds: Math.round((Date.now() - started) / 1000) }
   const file = writeResults(positional.length === 1 ? positional[0]! : 'bench', {
     meta: finished,
     cases: cases.map((c) => ({ ...c, summary: summarize(c) })),
+    issue12Targets: targets,
   })
   log(
     `\n${cases.length} case(s) in ${finished.seconds} s; load average after ${finished.loadAverageAfter.join(' ')}; results in ${file}`,
