@@ -4,9 +4,9 @@
  *
  * Fill: the term as two delegations grew it by typing in turns at random
  * places (bench/lib/typingFill.ts, generated once by the scenario), synced
- * to the server by delegation A in a few chunks — paced to stay inside
- * Parley's struct budget, when one is given — and held in A's replica; done
- * once B has received all of it from the server.
+ * to the server by delegation A in a few chunks, each once B has received
+ * the one before from the server — and paced to stay inside Parley's struct
+ * budget, when one is given — and held in A's replica.
  *
  * Typing: A and B take turns of `turnKeystrokes` keystrokes, one keystroke
  * (one character inserted at a random place, one update) every
@@ -191,19 +191,25 @@ async function run(cfg: TypingConfig): Promise<TypingResult> {
   const budget = cfg.structBudget ? { tokens: cfg.structBudget.burst, at: performance.now() } : null
   for (const { update, structs } of fill.chunks) {
     if (budget && cfg.structBudget) {
-      // Refill as the server's token bucket does; keep 10 % spare for its clock and ours.
+      // Refill as the server's token bucket does, with half a second's worth spare: its bucket counts
+      // from when it takes a chunk, a little after we send it.
+      const need = structs + cfg.structBudget.perSecond / 2
       for (;;) {
         const now = performance.now()
         budget.tokens = Math.min(cfg.structBudget.burst, budget.tokens + ((now - budget.at) / 1000) * cfg.structBudget.perSecond)
         budget.at = now
-        if (budget.tokens >= structs * 1.1) break
-        await sleep(((structs * 1.1 - budget.tokens) / cfg.structBudget.perSecond) * 1000)
+        if (budget.tokens >= need) break
+        await sleep(((need - budget.tokens) / cfg.structBudget.perSecond) * 1000)
       }
       budget.tokens -= structs
     }
     a.send(update)
+    // One chunk in flight: a server still building the room holds what arrives, and only so much (Parley: 4429).
+    await b.caughtUpWith(a, 120_000, fill.clients).catch((err: Error) => {
+      const closed = Object.entries(closes).map(([code, n]) => `${n}×${code}`)
+      throw new Error(`${err.message} (closes: ${closed.join(' ') || 'none'}; refusals: ${a.denied + b.denied})`)
+    })
   }
-  await b.caughtUpWith(a, 120_000, fill.clients)
   const fillSeconds = (performance.now() - filling) / 1000
   const until = performance.now() + 10_000
   while (b.body().length !== fill.length && performance.now() < until) await sleep(5)
