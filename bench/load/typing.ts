@@ -8,8 +8,9 @@
  * the one before from the server — and paced to stay inside Parley's struct
  * budget, when one is given — and held in A's replica.
  *
- * Typing: A and B take turns of `turnKeystrokes` keystrokes, one keystroke
- * (one character inserted at a random place, one update) every
+ * Typing: A and B take turns of `turnKeystrokes` keystrokes, as people type:
+ * each turn at a cursor put at a random place of the term, one character
+ * after the other there (one update each), one keystroke every
  * 1/`keystrokesPerSecond` s between them, each in its own replica, which
  * follows the other's keystrokes as the server relays them. After
  * `warmupMs` the window opens for `durationMs`; once it closes the typing
@@ -162,9 +163,14 @@ class Delegation {
   }
 }
 
-/** One keystroke: a character typed at a random place. */
-function keystroke(body: Y.Text, rand: () => number, i: number): void {
-  body.insert(Math.floor(rand() * (body.length + 1)), TEXT[i % TEXT.length]!)
+/** One keystroke: a character typed at the turn's cursor (placed at random when the turn begins). */
+function keystroke(body: Y.Text, rand: () => number, i: number, cursor: { turn: number; at: number }, turn: number): void {
+  if (cursor.turn !== turn) {
+    cursor.turn = turn
+    cursor.at = Math.floor(rand() * (body.length + 1))
+  }
+  body.insert(Math.min(cursor.at, body.length), TEXT[i % TEXT.length]!)
+  cursor.at++
 }
 
 function itemsOf(t: Y.Text): number {
@@ -221,11 +227,13 @@ async function run(cfg: TypingConfig): Promise<TypingResult> {
   // Typing, in turns, inserts only.
   const window = { start: Infinity, end: Infinity }
   let k = 0
+  const cursor = { turn: -1, at: 0 }
   let inWindow = 0
   const interval = 1000 / cfg.keystrokesPerSecond
   const type = () => {
-    const w = Math.floor(k / cfg.turnKeystrokes) % 2 === 0 ? a : b
-    w.write(() => keystroke(w.body(), rand, k))
+    const turn = Math.floor(k / cfg.turnKeystrokes)
+    const w = turn % 2 === 0 ? a : b
+    w.write(() => keystroke(w.body(), rand, k, cursor, turn))
     k++
     const now = performance.now()
     if (now >= window.start && now < window.end) inWindow++

@@ -5,7 +5,7 @@
  * delegations typing in turns at random places would grow it
  * (bench/lib/typingFill.ts, generated once, the same for every target), is
  * synced to the server; then the two delegations type into it in turns at 20
- * keystrokes/s, each keystroke at a random place (bench/load/typing.ts).
+ * keystrokes/s, each turn at a cursor put at a random place (bench/load/typing.ts).
  * Every run is a fresh server process with one board; the two lengths
  * alternate their order from round to round. Reported per target: µs of
  * server CPU per keystroke for each length, and their ratio, long / short,
@@ -46,7 +46,7 @@ export async function runTyping(opts: BenchOptions): Promise<CaseResult[]> {
   const c: CaseResult = {
     scenario: 'typing',
     case: TYPING_CASE,
-    title: `(g) 2 delegations typing in turns at ${KEYSTROKES_PER_SECOND} keystrokes/s at random places into a ${fmt(short)}- vs a ${fmt(long)}-character term (grown by typing)`,
+    title: `(g) 2 delegations typing in turns at ${KEYSTROKES_PER_SECOND} keystrokes/s (each turn at a random place) into a ${fmt(short)}- vs a ${fmt(long)}-character term (grown by typing)`,
     metrics,
     rounds: {},
     notes: [

@@ -16,7 +16,7 @@
  * nor on the clocks of the instances that committed them.
  */
 import * as Y from 'yjs'
-import { board as boardOf, readStatus, termText } from '../../shared/docLayout'
+import { board as boardOf, readStatus, termText, textOf } from '../../shared/docLayout'
 import type { TermText } from '../../shared/negotiation'
 import type { VersionKind } from '../../shared/schemas'
 import { GENESIS_HASH, versionRowHash } from '../store/chain'
@@ -43,6 +43,10 @@ export interface FoldInit {
   /** for an open edit run: each of its terms' text when the run began */
   runBefore?: Map<string, TermText>
 }
+
+/** Texts longer than this (characters; Y.Text.length costs nothing) are not quoted in summaries. */
+export const LONG_TEXT = 20_000
+const isLong = (text: unknown): boolean => text instanceof Y.Text && text.length > LONG_TEXT
 
 export type FoldEvent = { type: 'created'; version: VersionRecord } | { type: 'grown'; version: VersionRecord }
 
@@ -171,14 +175,8 @@ export class HistoryFold {
       return [{ type: 'grown', version: v }]
     }
     if (this.last && this.stale) this.seal(this.last)
-    if (movesOnly) {
-      // A move leaves texts as they were: what the board shows now is what the run starts from.
-      for (const id of changed) {
-        const text = before.has(id) ? null : termText(this.board, id)
-        if (text) before.set(id, text)
-      }
-    }
-    this.runBefore = before
+    // A run of moves quotes no text: it needs none from before.
+    this.runBefore = movesOnly ? new Map() : before
     return [this.create('edit', row, row.author.party, row.author.user, changed, movesOnly ? { layoutOnly: true } : {})]
   }
 
@@ -188,6 +186,8 @@ export class HistoryFold {
     const before = (termId: string, map: unknown) => {
       const known = !this.startsRun && !this.last?.layoutOnly && this.runBefore.has(termId) && !t.removed.has(termId)
       if (t.before.has(termId) || known) return
+      // A long text is not quoted in a summary (see editSummary): reading it would cost its length per run.
+      if (map instanceof Y.Map && isLong(map.get('body')) && !t.removed.has(termId)) return
       if (map instanceof Y.Map && map._item && aliveBefore(txn, map._item)) {
         const { title, body } = termBefore(map, txn)
         t.before.set(termId, { title, body })
@@ -276,9 +276,10 @@ export class HistoryFold {
       hash: '',
       prevHash,
     }
+    // An edit's summary is made when it is sealed (written or followed), from the board then.
     v.summary =
       kind === 'edit'
-        ? this.editSummary(v)
+        ? ''
         : summarize({
             kind,
             // A term of the opening draft has no proposing party.
@@ -289,31 +290,36 @@ export class HistoryFold {
             restoredFrom: extra.restoredFrom,
             byEdit: extra.byEdit,
           })
-    v.hash = versionRowHash(prevHash, v)
     this.last = v
-    this.stale = false
+    this.stale = kind === 'edit'
+    if (!this.stale) v.hash = versionRowHash(prevHash, v)
     return { type: 'created', version: v }
   }
 
   /** Computed from the board as it is now: the fold seals a run before any row that could change it without growing it. */
   private editSummary(v: VersionRecord): string {
-    const after = (id: string) => termText(this.board, id)
+    const terms = boardOf(this.board).terms
     const only = v.termIds.length === 1 ? v.termIds[0]! : null
+    // The one term's text is read to quote what changed — unless it is long (an annex): the summary
+    // then names the term only, and no version costs the length of a long text.
+    const quoted = only !== null && !v.layoutOnly && this.runBefore.has(only) ? terms.get(only) : undefined
+    const after = quoted instanceof Y.Map && !isLong(quoted.get('body')) ? termText(this.board, only!) : null
     return summarize({
       kind: 'edit',
       partyName: this.partyName(v.party) ?? v.user,
-      titles: v.termIds.map((id) => after(id)?.title || this.titleOf(id)),
-      before: only ? this.runBefore.get(only) : undefined,
-      after: only ? (after(only) ?? undefined) : undefined,
+      titles: v.termIds.map((id) => this.titleOf(id)),
+      before: after ? this.runBefore.get(only!) : undefined,
+      after: after ?? undefined,
       layoutOnly: v.layoutOnly === true,
-      removed: v.termIds.length > 0 && v.termIds.every((id) => after(id) === null),
+      removed: v.termIds.length > 0 && v.termIds.every((id) => !(terms.get(id) instanceof Y.Map)),
       // Only the server edits the board without a party: it puts back terms removed without the right to.
       putBack: v.party === null,
     })
   }
 
   private titleOf(id: string): string {
-    const title = termText(this.board, id)?.title ?? this.removedTexts.get(id)?.title
+    const term = boardOf(this.board).terms.get(id)
+    const title = term instanceof Y.Map ? textOf(term, 'title') : this.removedTexts.get(id)?.title
     if (title) return title
     const agreed = readStatus(this.ledger, id)?.agreedText
     return agreed ? agreed.split('\n')[0]! : id

@@ -9,7 +9,7 @@ import * as Y from 'yjs'
 import { board, insertTerm, replaceText, writeMeta, writeStatus } from '../../shared/docLayout'
 import { applyMove, type TermStatus } from '../../shared/negotiation'
 import type { Author, VersionRecord } from '../../server/store/types'
-import { HistoryFold, RowQueue, nextRow } from '../../server/history/fold'
+import { HistoryFold, LONG_TEXT, RowQueue, nextRow } from '../../server/history/fold'
 import type { LogRow } from '../../server/history/logRows'
 import { EDIT_PAUSE_MS } from '../../server/history/grouping'
 import { versionRowHash, GENESIS_HASH } from '../../server/store/chain'
@@ -148,6 +148,17 @@ describe('grouping of edits (CONTRACT.md Version: one user, no other author or m
     expect(edit.boardSeq).toBe(3)
     expect(edit.summary).toBe("Alpha edited 'Response deadline': 30 → 45 days")
     expect(vs[2]).toMatchObject({ layoutOnly: true, boardSeq: 4, summary: "Alpha moved 'Response deadline'" })
+  })
+
+  it('[H17] an edit of a long text (an annex past LONG_TEXT characters) names the term without quoting it: no version reads its whole text', () => {
+    const annex = 'Each request names the person sought and the offence. '.repeat(400)
+    expect(annex.length).toBeGreaterThan(LONG_TEXT)
+    const vs = fold(
+      seeded()
+        .add(A, T0 + 100, 't2', 'Annex', annex)
+        .type(A, T0 + 1000, 't2', annex + 'Signed.'),
+    )
+    expect(vs.at(-1)!.summary).toBe("Alpha edited 'Annex'")
   })
 
   it('[H16] card moves never join a run of text edits: typing, a drag, typing again are three versions, the drag layoutOnly', () => {
