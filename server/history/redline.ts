@@ -386,10 +386,13 @@ export function wordSegs(runs: Run[]): Seg[] {
     came = []
   }
   for (const r of runs) {
-    if (r.op === 'eq') flush()
+    if (r.op === 'eq') {
+      flush()
+      pushUnchanged(cells, r.text)
+      continue
+    }
     for (const ch of r.text) {
-      if (r.op === 'eq') cells.push({ ch, op: 'eq', del: null, ins: null })
-      else if (r.op === 'del') gone.push({ ch, op: 'del', del: r, ins: null })
+      if (r.op === 'del') gone.push({ ch, op: 'del', del: r, ins: null })
       else came.push({ ch, op: 'ins', del: null, ins: r })
     }
   }
@@ -421,6 +424,28 @@ export function wordSegs(runs: Run[]): Seg[] {
     for (const c of word) if (c.op !== 'del') emit('ins', c.ch, (c.ins ?? written ?? deleted)!.party)
   }
   return segs
+}
+
+/**
+ * Text the window left alone, as cells: only the word at each end can be
+ * widened into a change next to it, so the stretch between them — from the
+ * first character that is not a word character to the last — is one cell,
+ * a token of its own (a long term with one word changed costs that word,
+ * not a cell per character of the term).
+ */
+function pushUnchanged(cells: Cell[], text: string): void {
+  const chars = [...text]
+  let first = 0
+  while (first < chars.length && isWordChar(chars[first]!)) first++
+  let last = chars.length - 1
+  while (last >= first && isWordChar(chars[last]!)) last--
+  if (last - first < 16) {
+    for (const ch of chars) cells.push({ ch, op: 'eq', del: null, ins: null })
+    return
+  }
+  for (let i = 0; i < first; i++) cells.push({ ch: chars[i]!, op: 'eq', del: null, ins: null })
+  cells.push({ ch: chars.slice(first, last + 1).join(''), op: 'eq', del: null, ins: null })
+  for (let i = last + 1; i < chars.length; i++) cells.push({ ch: chars[i]!, op: 'eq', del: null, ins: null })
 }
 
 const latest = (marks: Array<Run | null>): Run | null =>

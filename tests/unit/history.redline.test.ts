@@ -149,6 +149,25 @@ describe('wordSegs: word-level redlines from attributed character runs', () => {
   })
 })
 
+describe('long unchanged stretches', () => {
+  it('[HR16] a long term with one word changed: the unchanged text on either side stays whole, the word is widened', () => {
+    const head = 'Each party shall extradite persons charged with ransomware offences. '.repeat(300) + 'Within '
+    const tail = ' days of a request, unless the requested party refuses in writing. '.repeat(300)
+    const segs = wordSegs([
+      { op: 'eq', text: head + '3', party: null, seq: 0 },
+      { op: 'del', text: '0', party: 'ru', seq: 7 },
+      { op: 'ins', text: '5', party: 'us', seq: 8 },
+      { op: 'eq', text: tail, party: null, seq: 0 },
+    ])
+    expect(segs).toEqual([
+      { op: 'eq', text: head },
+      { op: 'del', text: '30', party: 'ru' },
+      { op: 'ins', text: '35', party: 'us' },
+      { op: 'eq', text: tail },
+    ])
+  })
+})
+
 describe('summaries', () => {
   const body = (a: string, b: string) => describeChange({ title: 't', body: a }, { title: 't', body: b })
 
