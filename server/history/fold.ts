@@ -174,7 +174,10 @@ export class HistoryFold {
       this.stale = true
       return [{ type: 'grown', version: v }]
     }
-    if (this.last && this.stale) this.seal(this.last)
+    // This row was applied before it was known not to grow the run (a move after text, or text after
+    // moves): the run is sealed with its terms' titles as they stood before the row, as a seal before
+    // it — and a rebuild folding both rows in one step — would have them.
+    if (this.last && this.stale) this.seal(this.last, t.before)
     // A run of moves quotes no text: it needs none from before.
     this.runBefore = movesOnly ? new Map() : before
     return [this.create('edit', row, row.author.party, row.author.user, changed, movesOnly ? { layoutOnly: true } : {})]
@@ -240,10 +243,10 @@ export class HistoryFold {
   // ── versions ────────────────────────────────────────────────────────────
 
   /** Brings a grown edit version's summary and hash up to date (before it is written or followed). */
-  seal(v: VersionRecord): VersionRecord {
+  seal(v: VersionRecord, beforeRow?: ReadonlyMap<string, TermText>): VersionRecord {
     if (v === this.last && this.stale) {
       this.stale = false
-      v.summary = this.editSummary(v)
+      v.summary = this.editSummary(v, beforeRow)
       v.hash = versionRowHash(v.prevHash, v)
     }
     return v
@@ -297,7 +300,7 @@ export class HistoryFold {
   }
 
   /** Computed from the board as it is now: the fold seals a run before any row that could change it without growing it. */
-  private editSummary(v: VersionRecord): string {
+  private editSummary(v: VersionRecord, beforeRow?: ReadonlyMap<string, TermText>): string {
     const terms = boardOf(this.board).terms
     const only = v.termIds.length === 1 ? v.termIds[0]! : null
     // The one term's text is read to quote what changed — unless it is long (an annex): the summary
@@ -307,11 +310,11 @@ export class HistoryFold {
     return summarize({
       kind: 'edit',
       partyName: this.partyName(v.party) ?? v.user,
-      titles: v.termIds.map((id) => this.titleOf(id)),
+      titles: v.termIds.map((id) => beforeRow?.get(id)?.title || this.titleOf(id)),
       before: after ? this.runBefore.get(only!) : undefined,
       after: after ?? undefined,
       layoutOnly: v.layoutOnly === true,
-      removed: v.termIds.length > 0 && v.termIds.every((id) => !(terms.get(id) instanceof Y.Map)),
+      removed: !v.layoutOnly && v.termIds.length > 0 && v.termIds.every((id) => !(terms.get(id) instanceof Y.Map)),
       // Only the server edits the board without a party: it puts back terms removed without the right to.
       putBack: v.party === null,
     })

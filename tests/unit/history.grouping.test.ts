@@ -33,7 +33,7 @@ class Log {
   private gseq = 0
   private statuses = new Map<string, TermStatus>()
 
-  private write(docName: 'board' | 'ledger', author: Author, at: number, change: (d: Y.Doc) => void, meta?: unknown) {
+  write(docName: 'board' | 'ledger', author: Author, at: number, change: (d: Y.Doc) => void, meta?: unknown) {
     const doc = docName === 'board' ? this.board : this.ledger
     let update: Uint8Array | null = null
     const capture = (u: Uint8Array) => (update = u)
@@ -159,6 +159,23 @@ describe('grouping of edits (CONTRACT.md Version: one user, no other author or m
         .type(A, T0 + 1000, 't2', annex + 'Signed.'),
     )
     expect(vs.at(-1)!.summary).toBe("Alpha edited 'Annex'")
+  })
+
+  it('[H18] a drag then a retitle by the same user: the move is summarised with the title as it stood, whether the rows are folded one step at a time (sealed in between, as the live index does) or together (a rebuild)', () => {
+    const log = new Log()
+      .open()
+      .add(A, T0 + 10, 't1', 'Response deadline', 'Requests are answered within 30 days.')
+      .drag(A, T0 + 1000, 't1', 300)
+    log.write('board', A, T0 + 1001, (d) => replaceText(board(d).terms.get('t1')!.get('title') as Y.Text, 'Deadline'))
+    const together = fold(log)
+    const stepped = freshFold()
+    const byN = new Map<number, VersionRecord>()
+    for (const row of [...log.rows].sort((x, y) => x.gseq - y.gseq)) {
+      for (const ev of stepped.apply(row)) byN.set(ev.version.n, { ...stepped.seal(ev.version) })
+    }
+    const moved = together.find((v) => v.layoutOnly)!
+    expect(moved.summary).toBe("Alpha moved 'Response deadline'")
+    expect(byN.get(moved.n)).toEqual(moved)
   })
 
   it('[H16] card moves never join a run of text edits: typing, a drag, typing again are three versions, the drag layoutOnly', () => {
