@@ -105,6 +105,11 @@ export class HistoryQueries {
     const [a, b] = await Promise.all([this.position(negotiationId, from), this.position(negotiationId, to)])
     if (!a) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${from}`)
     if (!b) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${to}`)
+    return this.diffAt(negotiationId, a, b)
+  }
+
+  /** Term diffs between two positions of the logs (`a` not after `b`): what `diff` answers for two versions. */
+  async diffAt(negotiationId: string, a: Position, b: Position): Promise<TermDiff[]> {
     await this.index.materialised(negotiationId, {
       boardSeq: Math.max(a.boardSeq, b.boardSeq),
       ledgerSeq: Math.max(a.ledgerSeq, b.ledgerSeq),

@@ -19,8 +19,8 @@
  */
 import * as Y from 'yjs'
 import { diffArrays } from 'diff'
-import { board as boardOf, readStatus, termText } from '../../shared/docLayout'
-import type { Seg, TermDiff } from '../../shared/schemas'
+import { board as boardOf } from '../../shared/docLayout'
+import type { Seg } from '../../shared/schemas'
 import type { Store, StoredUpdate } from '../store/types'
 import { docAt } from './reconstruct'
 
@@ -474,84 +474,4 @@ function realign(gone: Cell[], came: Cell[]): Cell[] {
     }
   }
   return out
-}
-
-// ── TermDiff ─────────────────────────────────────────────────────────────
-
-export interface LedgerView {
-  /** the term's state in the ledger at that point, or null if the ledger has no such term */
-  stateOf(termId: string): string | null
-}
-
-export const ledgerView = (ledger: Y.Doc): LedgerView => ({ stateOf: (id) => readStatus(ledger, id)?.state ?? null })
-
-/** One term's TermDiff between board seqs `from` and `to` of a replay that covers both. */
-export function termDiff(
-  replay: BoardReplay,
-  termId: string,
-  from: { seq: number; ledger: LedgerView },
-  to: { seq: number; ledger: LedgerView },
-): TermDiff | null {
-  const atFrom = replay.present(termId, from.seq)
-  const atTo = replay.present(termId, to.seq)
-  if (!atFrom && !atTo) return null
-  const stateAt = (present: boolean, ledger: LedgerView) => ledger.stateOf(termId) ?? (present ? 'proposed' : null)
-  if (!replay.touched.has(termId) && from.seq === replay.fromSeq && to.seq === replay.toSeq) {
-    // No row of the window touched it: its text is what the board shows, unchanged.
-    const text = termText(replay.doc, termId)
-    const eq = (t: string): Seg[] => (t ? [{ op: 'eq', text: t }] : [])
-    return {
-      id: termId,
-      change: 'unchanged',
-      title: eq(text?.title ?? ''),
-      body: eq(text?.body ?? ''),
-      state: { from: stateAt(atFrom, from.ledger), to: stateAt(atTo, to.ledger) },
-    }
-  }
-  const title = replay.runs(termId, 'title', from.seq, to.seq)
-  const body = replay.runs(termId, 'body', from.seq, to.seq)
-  const textChanged = [title, body].some((runs) => textOf(runs, 'from') !== textOf(runs, 'to'))
-  return {
-    id: termId,
-    change: !atFrom ? 'added' : !atTo ? 'removed' : textChanged ? 'modified' : 'unchanged',
-    title: wordSegs(title),
-    body: wordSegs(body),
-    state: { from: stateAt(atFrom, from.ledger), to: stateAt(atTo, to.ledger) },
-  }
-}
-
-/** Term diffs between two positions of a negotiation's logs (the `diff` route). */
-export async function diffPositions(
-  store: Store,
-  docs: { board: string; ledger: string },
-  from: { boardSeq: number; ledgerSeq: number },
-  to: { boardSeq: number; ledgerSeq: number },
-): Promise<TermDiff[]> {
-  const [replay, ledgerFrom, ledgerTo] = await Promise.all([
-    BoardReplay.build(store, docs.board, from.boardSeq, to.boardSeq),
-    docAt(store, docs.ledger, from.ledgerSeq),
-    docAt(store, docs.ledger, to.ledgerSeq),
-  ])
-  try {
-    const f = { seq: from.boardSeq, ledger: ledgerView(ledgerFrom) }
-    const t = { seq: to.boardSeq, ledger: ledgerView(ledgerTo) }
-    const present = replay.allTermIds().filter((id) => replay.present(id, t.seq))
-    const gone = replay.allTermIds().filter((id) => !replay.present(id, t.seq))
-    // The board's order as it stands at `to`, then what was removed since `from`.
-    const order = [...inOrderAt(replay.doc, present), ...gone]
-    return order.map((id) => termDiff(replay, id, f, t)).filter((d): d is TermDiff => d !== null)
-  } finally {
-    replay.destroy()
-    ledgerFrom.destroy()
-    ledgerTo.destroy()
-  }
-}
-
-function inOrderAt(doc: Y.Doc, ids: string[]): string[] {
-  const wanted = new Set(ids)
-  const ordered = boardOf(doc)
-    .order.toArray()
-    .filter((id): id is string => typeof id === 'string' && wanted.has(id))
-  const unique = [...new Set(ordered)]
-  return [...unique, ...ids.filter((id) => !unique.includes(id))]
 }

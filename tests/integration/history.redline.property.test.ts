@@ -6,7 +6,7 @@
  * through the real rooms, group commit and SQLite store. The test keeps its
  * own record of every character (who wrote it and at which seq, who removed
  * it and at which seq) and, for pairs of points of the log, checks the
- * redline the `/diff` route computes (diffPositions) and the one an export
+ * redline the `/diff` route computes (HistoryQueries.diffAt) and the one an export
  * draws from a single replay (BoardReplay + wordSegs):
  *  - eq + del reads as the old text and eq + ins as the new one, exactly;
  *  - a character written inside the window and shown inserted is credited to
@@ -24,7 +24,7 @@ import * as Y from 'yjs'
 import { board } from '../../shared/docLayout'
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import type { Seg } from '../../shared/schemas'
-import { BoardReplay, diffPositions, wordSegs } from '../../server/history/redline'
+import { BoardReplay, wordSegs } from '../../server/history/redline'
 import { startHistoryStack, type StackClient } from '../helpers/historyStack'
 
 const RUNS = Number(process.env.PARLEY_FUZZ_RUNS ?? 25)
@@ -220,11 +220,11 @@ describe('redline credit (property, SQLite)', () => {
               .join(''),
           )
 
-          // As the `/diff` route answers: a replay from the older point, for a few pairs.
+          // As the `/diff` route answers (HistoryQueries: the materialised history), for a few pairs.
           const docs = { board: boardDocName(s.id), ledger: ledgerDocName(s.id) }
           for (const [i, j] of pairs) {
             const [a, b] = [at[i % at.length]!, at[j % at.length]!].sort((x, y) => x.boardSeq - y.boardSeq)
-            const diff = await diffPositions(s.store, docs, a!, b!)
+            const diff = await s.history.diffAt(s.id, a!, b!)
             const d = diff.find((x) => x.id === TERM)
             // at point 0 the term is not yet on the board
             if (b!.boardSeq === 0) {
