@@ -70,8 +70,8 @@ export interface HistorySource {
 // ── encoding ─────────────────────────────────────────────────────────────
 
 interface BlockBody {
-  /** the composition of what the block covers */
-  d: AnyDelta
+  /** the composition of what the block covers (absent from a level-1 block still filling) */
+  d?: AnyDelta
   /** level 1: each row's own delta, [seq, delta] */
   rows?: Array<[number, AnyDelta]>
 }
@@ -156,7 +156,7 @@ export class BlockWriter {
     const children: AnyDelta[][] = []
     for (const k of keys) {
       if (k.level === 1 && k.start === closed && closed < seq) continue
-      ;(children[k.level] ??= []).push(body(k).d)
+      ;(children[k.level] ??= []).push(wholeBlock(body(k), k))
     }
     const snap = state.lastSnapshot ? await source.historySnapshot(negotiationId, doc, state.lastSnapshot.seq) : null
     const snapshotState = snap ? decode<AnyState>(snap.data) : algebra.emptyState()
@@ -203,8 +203,12 @@ export class BlockWriter {
   /** Blocks and snapshots to store now (the open level-1 block included, if it changed). */
   take(): PendingWrites {
     if (this.rowsDirty && this.rows.length > 0) {
+      // The open block goes out as its rows alone: readers take rows from a block that is not complete
+      // (a cover uses whole blocks only up to completed ones), so composing them here would be wasted.
       const start = this.rows[0]![0] - 1
-      this.writes.blocks.push(this.level1Block(start - (start % FANOUT)).block)
+      const body: BlockBody = { rows: this.rows }
+      const end = this.rows[this.rows.length - 1]![0]
+      this.writes.blocks.push({ doc: this.doc, level: 1, start: start - (start % FANOUT), end, data: encode(body) })
     }
     this.rowsDirty = false
     const out = this.writes
@@ -260,6 +264,12 @@ export class BlockWriter {
 }
 
 export const decodeBlock = (b: StoredBlock): BlockBody => decode<BlockBody>(b.data)
+
+/** The composition of a complete block (only a block still filling has none). */
+function wholeBlock(body: BlockBody, at: BlockKey): AnyDelta {
+  if (!body.d) throw new Error(`history block ${at.level}/${at.start} is not complete`)
+  return body.d
+}
 
 // ── reading ──────────────────────────────────────────────────────────────
 
@@ -380,7 +390,7 @@ export class HistoryReader {
       const openRows = p.level === 1 ? (recent?.rows(doc) ?? []) : []
       if (!p.rows) {
         if (!body) throw new Error(`history block ${keyOf(p)} is missing`)
-        out.push(body.d)
+        out.push(wholeBlock(body, p))
         continue
       }
       const rows = new Map<number, AnyDelta>()
