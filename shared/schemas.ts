@@ -88,6 +88,8 @@ export type VersionKind = (typeof VERSION_KINDS)[number]
 export interface Version {
   n: number
   at: string
+  /** an `edit` version's last change (ISO 8601), when later than `at` (absent: the same) */
+  lastAt?: string
   party: string | null
   user: string
   kind: VersionKind

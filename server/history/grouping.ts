@@ -4,9 +4,10 @@
  * one `edit` version; every status move, agreement, restore and named
  * checkpoint is a version of its own. Pure, so it is tested with a fake clock.
  */
+import { EDIT_PAUSE_MS } from '../../shared/editSessions'
 import type { VersionKind } from '../../shared/schemas'
 
-export const EDIT_PAUSE_MS = 5000
+export { EDIT_PAUSE_MS }
 
 export interface HistoryEvent {
   kind: VersionKind

@@ -95,6 +95,7 @@ interface Tracked {
 export const toVersion = (v: VersionRecord): Version => ({
   n: v.n,
   at: new Date(v.at).toISOString(),
+  ...(v.lastAt > v.at ? { lastAt: new Date(v.lastAt).toISOString() } : {}),
   party: v.party,
   user: v.user,
   kind: v.kind as VersionKind,

@@ -353,4 +353,76 @@ describe.skipIf(!chromiumForTests('e2e/replay'))('replaying the demo negotiation
     await expect.poll(() => cardBody(page, 'Response deadline'), { timeout: T }).toBe('Requests are answered within 30 days.')
     expect(us.errors).toEqual([])
   }, 180_000)
+
+  it('[R16] the History panel gathers each delegation’s edits of its own term, typed in turns, into one session that says what it changed', async () => {
+    const service = server.parley.service
+    const neg = await service.create({
+      title: 'Typing in turns',
+      parties: [
+        { id: 'us', name: 'United States', color: '#1f5fbf' },
+        { id: 'ru', name: 'Russian Federation', color: '#b3261e' },
+      ],
+      terms: [
+        { title: 'Scope', body: 'Each party extradites' },
+        { title: 'Venue', body: 'Hearings are held' },
+      ],
+    })
+    const actor = (party: string, user: string) => ({
+      negotiationId: neg.id,
+      role: 'negotiator' as const,
+      party,
+      user,
+      session: `e2e-${party}`,
+    })
+    const us = actor('us', 'J. Carter')
+    const ru = actor('ru', 'A. Volkova')
+    const board = await service.boardRoom(neg.id)
+    const words = { us: ['persons', 'charged', 'with', 'ransomware'], ru: ['in', 'the', 'requested', 'state'] }
+    try {
+      const id = (title: string) => termsInOrder(board.doc).find((t) => t.title === title)!.id
+      // The two delegations type in turns, each into its own term: eight versions, alternating.
+      for (let i = 0; i < 4; i++) {
+        for (const [who, title, party] of [
+          [us, 'Scope', 'us'],
+          [ru, 'Venue', 'ru'],
+        ] as const) {
+          const text = termText(board.doc, id(title))!
+          await board.serverWrite(service.authorOf(who), (doc) =>
+            setTermText(doc, id(title), { ...text, body: `${text.body} ${words[party][i]}` }),
+          )
+        }
+      }
+    } finally {
+      service.releaseRoom(board)
+    }
+    const all = await versionsOf(neg)
+    const edits = all.filter((v) => v.kind === 'edit')
+    expect(edits.map((v) => v.party)).toEqual(['us', 'ru', 'us', 'ru', 'us', 'ru', 'us', 'ru'])
+
+    const p = await open(neg.links.reviewer, 'L. Okafor')
+    await p.page.getByTestId('history-button').click()
+    const panel = p.page.getByTestId('history-panel')
+    const sessions = panel.getByTestId('history-session')
+    await expect.poll(() => sessions.count(), { timeout: T }).toBe(2)
+    // Newest first: the Russian session (its last edit is the newest version), then the American one.
+    const [ruSession, usSession] = [sessions.nth(0), sessions.nth(1)]
+    expect(await ruSession.getAttribute('data-to')).toBe(String(edits.at(-1)!.n))
+    await expect
+      .poll(() => usSession.getByTestId('session-summary').textContent(), { timeout: T })
+      .toMatch(/United States edited 'Scope': added “persons charged with ransomware”/)
+    await expect
+      .poll(() => ruSession.getByTestId('session-summary').textContent(), { timeout: T })
+      .toMatch(/Russian Federation edited 'Venue': added “in the requested state”/)
+    // The session opens to its four edits, each a way into the replay at it.
+    await usSession.getByTestId('session-toggle').click()
+    const members = usSession.locator('ol [data-testid="replay-at"]')
+    expect(await members.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-n'))))).toEqual(
+      edits
+        .filter((v) => v.party === 'us')
+        .map((v) => v.n)
+        .reverse(),
+    )
+    expect(await audit(p.page, 'history panel with an open session')).toEqual([])
+    expect(p.errors).toEqual([])
+  }, 180_000)
 })

@@ -69,6 +69,7 @@ export const ICONS = {
   stepBack: ['M6 5v14', 'M18 5 9 12l9 7z'],
   stepForward: ['M18 5v14', 'M6 5l9 7-9 7z'],
   move: ['M5 9l-3 3 3 3', 'M9 5l3-3 3 3', 'M15 19l-3 3-3-3', 'M19 9l3 3-3 3', 'M2 12h20', 'M12 2v20'],
+  chevronUp: ['M6 15l6-6 6 6'],
 } as const
 
 export type IconName = keyof typeof ICONS

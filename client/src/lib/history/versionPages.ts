@@ -13,6 +13,7 @@
  * is what a page answer says it holds, so a hole in the numbering is simply
  * covered, never fetched again and again.
  */
+import { groupEditSessions, type SessionItem } from '../../../../shared/editSessions'
 import type { Version, VersionDensityAnswer, VersionKind, VersionList } from '../../../../shared/schemas'
 
 /** Version numbers lo…hi, both included. */
@@ -216,6 +217,31 @@ export function listRows(shown: readonly Version[], gaps: readonly Span[], order
     while (g < gaps.length && gaps[g]!.hi < v.n) rows.push({ kind: 'gap', gap: gaps[g++]! })
     rows.push({ kind: 'version', v })
   }
+  while (g < gaps.length) rows.push({ kind: 'gap', gap: gaps[g++]! })
+  return order === 'asc' ? rows : rows.reverse()
+}
+
+export type SessionRow = SessionItem | { kind: 'gap'; gap: Span }
+
+/**
+ * The History panel's rows: as `listRows`, with each loaded stretch's edit
+ * versions gathered into sessions (shared/editSessions.ts). A session never
+ * spans a gap: what is not loaded cannot be known to continue it.
+ */
+export function sessionRows(shown: readonly Version[], gaps: readonly Span[], order: 'asc' | 'desc' = 'asc'): SessionRow[] {
+  const rows: SessionRow[] = []
+  let stretch: Version[] = []
+  const flush = () => {
+    rows.push(...groupEditSessions(stretch))
+    stretch = []
+  }
+  let g = 0
+  for (const v of shown) {
+    if (g < gaps.length && gaps[g]!.hi < v.n) flush()
+    while (g < gaps.length && gaps[g]!.hi < v.n) rows.push({ kind: 'gap', gap: gaps[g++]! })
+    stretch.push(v)
+  }
+  flush()
   while (g < gaps.length) rows.push({ kind: 'gap', gap: gaps[g++]! })
   return order === 'asc' ? rows : rows.reverse()
 }
