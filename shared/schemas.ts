@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { ID_PATTERN } from './docNames'
 import { ROLES } from './roles'
-import { TERM_STATES } from './negotiation'
+import { TERM_STATES, type PartyInfo } from './negotiation'
 
 const text = (max: number) => z.string().max(max)
 const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb')
@@ -71,6 +71,25 @@ export const SocketAuthSchema = z.object({
 })
 
 // ── outbound shapes ──────────────────────────────────────────────────────
+
+/** A negotiation as the store keeps it and the admin list shows it (`createdAt`: ms since the epoch). */
+export interface NegotiationRecord {
+  id: string
+  title: string
+  parties: PartyInfo[]
+  createdAt: number
+}
+
+/** `POST /api/negotiations`'s answer: the negotiation with every invite token and link. */
+export interface CreatedNegotiation {
+  id: string
+  title: string
+  parties: PartyInfo[]
+  /** ISO 8601 */
+  createdAt: string
+  tokens: { negotiator: Record<string, string>; observer: string; reviewer: string }
+  links: { negotiator: Record<string, string>; observer: string; reviewer: string }
+}
 
 export const VERSION_KINDS = [
   'propose',

@@ -19,6 +19,7 @@ import { ErrorCode } from '../../shared/errors'
 import type { CreateNegotiationInput, MintTokenInput } from '../../shared/schemas'
 import type { Role } from '../../shared/roles'
 import type { Author, NegotiationRecord, Store } from '../store/types'
+import type { CreatedNegotiation } from '../../shared/schemas'
 import type { Room } from '../sync/room'
 import type { RoomRegistry } from '../sync/roomRegistry'
 import type { TokenService } from '../auth/tokens'
@@ -37,14 +38,7 @@ export interface Actor {
   session: string
 }
 
-export interface CreatedNegotiation {
-  id: string
-  title: string
-  parties: PartyInfo[]
-  createdAt: string
-  tokens: { negotiator: Record<string, string>; observer: string; reviewer: string }
-  links: { negotiator: Record<string, string>; observer: string; reviewer: string }
-}
+export type { CreatedNegotiation }
 
 const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
 const EXISTS_TTL_MS = 5000

@@ -15,6 +15,7 @@
  */
 import type { Role } from '../../shared/roles'
 import type { PartyInfo } from '../../shared/negotiation'
+import type { NegotiationRecord } from '../../shared/schemas'
 import type { VersionKind } from '../../shared/schemas'
 
 /** Who sent an update: from the token, never from the payload. */
@@ -103,12 +104,8 @@ export interface AppendResult {
   gseq: number
 }
 
-export interface NegotiationRecord {
-  id: string
-  title: string
-  parties: PartyInfo[]
-  createdAt: number
-}
+/** Declared in shared/ (the admin client reads it too). */
+export type { NegotiationRecord }
 
 export interface TokenRecord {
   jti: string

@@ -4,8 +4,8 @@
  * stores tokens only as ids, so a link can be copied again only from here).
  */
 import type { CreateNegotiationInput, MintTokenInput } from '../../../../shared/schemas'
-import type { CreatedNegotiation } from '../../../../server/negotiation/service'
-import type { NegotiationRecord } from '../../../../server/store/types'
+import type { CreatedNegotiation } from '../../../../shared/schemas'
+import type { NegotiationRecord } from '../../../../shared/schemas'
 import type { Role } from '../../../../shared/roles'
 import { apiFetch } from './http'
 
