@@ -14,7 +14,6 @@
  * resume from the one before). Anything older is rebuilt from the log.
  */
 import type { Role } from '../../shared/roles'
-import type { PartyInfo } from '../../shared/negotiation'
 import type { NegotiationRecord } from '../../shared/schemas'
 import type { VersionKind } from '../../shared/schemas'
 
