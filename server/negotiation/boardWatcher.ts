@@ -31,7 +31,8 @@
 import * as Y from 'yjs'
 import { board, insertTerm, ledger, readStatus, statusFromMap, termText, writeStatus, type NewTerm } from '../../shared/docLayout'
 import { applyMove, termHash, type MoveOutcome } from '../../shared/negotiation'
-import type { Room, UpdateOrigin } from '../sync/room'
+import type { Room } from '../sync/room'
+import { isUpdateOrigin } from '../sync/updateOrigin'
 import type { Author } from '../store/types'
 import { termBefore } from '../yjs/termBefore'
 
@@ -228,11 +229,10 @@ export class BoardWatcher {
     events: Array<Y.YEvent<any>>,
     txn: Y.Transaction,
   ): void {
-    const origin = txn.origin as UpdateOrigin | null
+    const origin: unknown = txn.origin
     const terms = board(boardRoom.doc).terms
     const touches = touchesOf(events, terms)
-    const local = !!origin && typeof origin === 'object' && 'source' in origin
-    if (!local || (origin.source !== 'connection' && origin.source !== 'server')) {
+    if (!isUpdateOrigin(origin)) {
       // Another instance's update: that instance proposes, withdraws and puts back. A reopen it owes
       // is watched for, in case it died before writing it.
       for (const termId of touches.text) {

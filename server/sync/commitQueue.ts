@@ -22,11 +22,7 @@
  * batch as committed, or fail it as before. Meanwhile the breaker refuses new
  * writes visibly, like any store failure.
  */
-import {
-  CommitOutcomeUnknownError,
-  type AppendResult,
-  type Store,
-} from '../store/types'
+import { CommitOutcomeUnknownError, type AppendResult, type Store } from '../store/types'
 import type { Batch, Room, UpdateOrigin } from './room'
 import type { StoreBreaker } from './storeBreaker'
 

@@ -12,35 +12,30 @@
  */
 import * as Y from 'yjs'
 import { CloseCode, PermissionDeniedReason, MAX_REFUSED_WRITES } from '../../shared/protocol'
-import type { AppendResult, Author, ClientClaim, NewUpdate } from '../store/types'
-import { Outgoing, type Connection } from './connection'
-import { addsToDoc, MAX_TYPE_NESTING, nestsDeeperThan, newClientIds, newDeleteRanges, startsPastState } from './docState'
+import type { AppendResult, Author, NewUpdate } from '../store/types'
+import type { Connection } from './connection'
+import { MAX_TYPE_NESTING, nestsDeeperThan } from './docState'
 import {
   encodeAwareness,
   encodePermissionDenied,
-  encodeSaveReceipt,
   encodeSyncStep1,
-  encodeSyncStep2,
   encodeSyncUpdate,
   decodeStateVector,
-  checkAwarenessState,
-  stampAwarenessUser,
   ProtocolError,
   type AwarenessEntry,
   type InboundMessage,
 } from './messages'
-import { QuietDoc } from './quietDoc'
-import { scanUpdate, type UpdateLimits } from './updateScan'
-import { LayoutChecker } from './layoutCheck'
+import { emptyBatch, type Batch, type BatchItem } from './batch'
+import { prepareOutbox, sendOutbox, type Outbox } from './outbox'
+import { RebuildLog } from './rebuildLog'
+import { RoomAwareness } from './roomAwareness'
+import { STORED_ORIGIN, type UpdateOrigin } from './updateOrigin'
+import { UpdateChecks } from './updateChecks'
+import type { UpdateLimits } from './updateScan'
 
-/** Where a change to a room's doc came from (the transaction origin). */
-export type UpdateOrigin =
-  | { source: 'connection'; conn: Connection; author: Author }
-  /** `meta` travels with the write to the room's listeners (e.g. which ledger move it was) */
-  | { source: 'server'; author: Author; meta?: unknown }
-
-/** Updates another server instance committed (via Redis or read back from the store): already durable. */
-export const STORED_ORIGIN = { source: 'stored' } as const
+export { STORED_ORIGIN, type UpdateOrigin } from './updateOrigin'
+export type { Batch } from './batch'
+export type { Outbox } from './outbox'
 
 /** Fan-out to other server instances (server/cluster); absent on a single instance. */
 export interface ClusterLink {
@@ -92,46 +87,6 @@ export interface RoomDeps {
   catchUp?: (room: Room) => void
 }
 
-interface AwarenessState {
-  clock: number
-  json: string
-  /** null: a client of another server instance */
-  conn: Connection | null
-  /** ms; remote states that stop being renewed are dropped like the clients drop them (30 s) */
-  seenAt: number
-}
-
-const REMOTE_AWARENESS_TIMEOUT_MS = 30_000
-
-interface Durability {
-  resolve: (seq: number) => void
-  reject: (err: unknown) => void
-}
-
-type BatchItem =
-  | { kind: 'update'; update: Uint8Array; origin: UpdateOrigin; at: number; seq?: number; durable?: Durability }
-  | { kind: 'sync-reply'; conn: Connection; stateVector: Uint8Array }
-  | { kind: 'send'; conn: Connection; message: Uint8Array }
-  | { kind: 'broadcast'; except: Connection | null; message: Uint8Array }
-  | { kind: 'receipt'; conn: Connection }
-
-export interface Batch {
-  items: BatchItem[]
-  claims: ClientClaim[]
-}
-
-/** One outbound message of a batch: to everyone (but one), or to one connection. */
-type Segment =
-  { kind: 'broadcast'; except: Connection | null; message: Uint8Array } | { kind: 'direct'; to: Connection; message: Uint8Array }
-
-/** A batch's sends, framed: `common` for every connection not in `individual`. */
-export interface Outbox {
-  common: Outgoing | null
-  individual: Map<Connection, Outgoing>
-}
-
-const emptyBatch = (): Batch => ({ items: [], claims: [] })
-
 export class Room {
   doc: Y.Doc
   readonly connections = new Set<Connection>()
@@ -142,21 +97,15 @@ export class Room {
   /** Yjs client id → identity that introduced it */
   readonly owners: Map<number, string>
   private listeners: RoomListener[] = []
-  private awareness = new Map<number, AwarenessState>()
+  private readonly awareness: RoomAwareness
+  private readonly checks: UpdateChecks
   private batch: Batch = emptyBatch()
   private committing = false
   private inbox: Array<[Connection, InboundMessage]> = []
   /** encoded full state for newcomers' sync step 2; dropped on every change */
   private stateCache: Uint8Array | null = null
-  /** judges client updates against the doc's layout (when the limits name one); tied to `doc` */
-  private layoutChecker: LayoutChecker | null = null
-  /** last checkpoint (or load state) and the committed updates since: enough to rebuild the doc */
-  private baseState: Uint8Array
-  private tail: Uint8Array[] = []
-  private checkpointSeq: number
-  /** bytes of the first `tailCounted` updates of `tail` (counted as checkpoints are considered) */
-  private tailBytes = 0
-  private tailCounted = 0
+  /** enough to rebuild the doc after a failed commit; says when a checkpoint is due */
+  private readonly recovery: RebuildLog
   private serverClaims = new Set<number>()
   unloadTimer: NodeJS.Timeout | null = null
   /** other rooms that need this one loaded (a board pins its ledger) */
@@ -177,10 +126,10 @@ export class Room {
     this.doc = loaded.doc
     this.doc.on('beforeObserverCalls', this.guard)
     this.committedSeq = loaded.seq
-    this.baseState = loaded.baseState
-    this.tail = loaded.tail
-    this.checkpointSeq = loaded.checkpointSeq
+    this.recovery = new RebuildLog(loaded)
     this.owners = loaded.owners
+    this.awareness = new RoomAwareness(deps.now, (clientId) => this.owners.get(clientId))
+    this.checks = new UpdateChecks(deps.limits, deps.storeWritable)
   }
 
   addListener(listener: RoomListener): void {
@@ -202,23 +151,15 @@ export class Room {
     // Sent through the batch so a newcomer never sees state that is not yet durable.
     this.push({ kind: 'send', conn, message: encodeSyncStep1(Y.encodeStateVector(this.doc)) })
     if (this.awareness.size > 0) {
-      this.push({ kind: 'send', conn, message: encodeAwareness(this.awarenessEntries()) })
+      this.push({ kind: 'send', conn, message: encodeAwareness(this.awareness.entries()) })
     }
   }
 
   leave(conn: Connection): void {
     if (!this.connections.delete(conn)) return
     this.inbox = this.inbox.filter(([c]) => c !== conn)
-    const id = conn.awarenessClientId
-    const state = id === null ? undefined : this.awareness.get(id)
-    if (id !== null && state && state.conn === conn) {
-      this.awareness.delete(id)
-      this.push({
-        kind: 'broadcast',
-        except: conn,
-        message: encodeAwareness([{ clientId: id, clock: state.clock + 1, json: 'null' }]),
-      })
-    }
+    const removal = this.awareness.leave(conn)
+    if (removal) this.push({ kind: 'broadcast', except: conn, message: encodeAwareness([removal]) })
   }
 
   /** Handles one decoded message; throws ProtocolError for input that must close the connection. */
@@ -249,7 +190,7 @@ export class Room {
         this.receiveAwareness(conn, msg.entries)
         return
       case 'query-awareness':
-        this.push({ kind: 'send', conn, message: encodeAwareness(this.awarenessEntries()) })
+        this.push({ kind: 'send', conn, message: encodeAwareness(this.awareness.entries()) })
         return
       case 'auth':
         return
@@ -257,42 +198,28 @@ export class Room {
   }
 
   private receiveUpdate(conn: Connection, update: Uint8Array): void {
-    const shape = scanUpdate(update, this.deps.limits)
-    if (shape.empty) return
-    if (!addsToDoc(this.doc, shape)) {
-      // A resend after a reconnect: nothing to store, but the sender may wait for its receipt.
-      if (conn.wantsReceipts) this.push({ kind: 'receipt', conn })
-      return
+    const verdict = this.checks.judge(this.doc, this.owners, conn, update)
+    switch (verdict.kind) {
+      case 'empty':
+        return
+      case 'known':
+        if (conn.wantsReceipts) this.push({ kind: 'receipt', conn })
+        return
+      case 'refuse':
+        if (verdict.detail) this.deps.debug?.(`refused an update to ${this.name} from ${conn.id}: ${verdict.detail}`)
+        return this.refuse(conn, verdict.reason)
+      case 'rate-limited':
+        return conn.close(CloseCode.rateLimited)
+      case 'store-unavailable':
+        conn.needsResync = true
+        conn.send(encodePermissionDenied(PermissionDeniedReason.storeUnavailable))
+        return
+      case 'ask-missing':
+        return this.askForMissing(conn)
+      case 'accept':
+        break
     }
-    if (conn.access !== 'write') return this.refuse(conn, PermissionDeniedReason.readOnly)
-    // Yjs spends ~5–25 µs on each struct or delete range it applies: a per-token budget
-    // (PARLEY_RATE_STRUCTS, shared by the token's connections) keeps struct-heavy updates from
-    // monopolising the event loop. Deletions the doc already has are free (a reconnect resends them all).
-    if (!conn.admitStructs(shape.structCount + newDeleteRanges(this.doc, shape))) return conn.close(CloseCode.rateLimited)
-    if (!this.deps.storeWritable()) {
-      conn.needsResync = true
-      conn.send(encodePermissionDenied(PermissionDeniedReason.storeUnavailable))
-      return
-    }
-    // Structs that start past what the doc has of their client would sit pending, invisible, yet be
-    // stored and receipted (a client whose earlier edits died with a crash sends these). Store nothing
-    // and ask the sender what the doc lacks: its sync step 2 brings the gap and this update together.
-    if (startsPastState(this.doc, shape)) return this.askForMissing(conn)
-    const claims: number[] = []
-    for (const client of newClientIds(this.doc, shape)) {
-      const owner = this.owners.get(client)
-      if (owner === undefined) claims.push(client)
-      else if (owner !== conn.peer.ownerKey) return this.refuse(conn, PermissionDeniedReason.forgedClientId)
-    }
-    if (shape.items) {
-      this.layoutChecker ??= new LayoutChecker(this.doc, this.deps.limits.layout!)
-      const violation = this.layoutChecker.check(shape.items)
-      if (violation !== null) {
-        this.deps.debug?.(`refused an update to ${this.name} from ${conn.id}: ${violation}`)
-        return this.refuse(conn, PermissionDeniedReason.badLayout)
-      }
-    }
-    for (const client of claims) {
+    for (const client of verdict.claims) {
       this.owners.set(client, conn.peer.ownerKey)
       this.batch.claims.push({ doc: this.name, clientId: client, owner: conn.peer.ownerKey })
     }
@@ -395,33 +322,7 @@ export class Room {
   }
 
   private receiveAwareness(conn: Connection, entries: AwarenessEntry[]): void {
-    // Only an entry that can change what is held needs its JSON checked. The stock client re-sends
-    // every remote awareness update it gets — with 500 watchers, 500 copies of each cursor move, by
-    // then often already outdated — and those are dropped below without a look at their JSON.
-    const states = new Map<AwarenessEntry, Record<string, unknown> | null>()
-    for (const entry of entries) {
-      const current = this.awareness.get(entry.clientId)
-      if (current && (entry.clock < current.clock || (entry.clock === current.clock && entry.json !== 'null'))) continue
-      states.set(entry, checkAwarenessState(entry.json))
-    }
-    if (states.size === 0) return
-    const accepted: AwarenessEntry[] = []
-    const identity = conn.peer.awarenessUser
-    for (const entry of entries) {
-      if (!this.speaksFor(conn, entry.clientId)) continue
-      const current = this.awareness.get(entry.clientId)
-      const removal = entry.json === 'null'
-      // The stock client echoes every remote awareness update it gets: only newer clocks count.
-      if (current && (entry.clock < current.clock || (entry.clock === current.clock && !removal))) continue
-      conn.awarenessClientId = entry.clientId
-      if (!conn.peer.relayAwareness) continue
-      const state = states.has(entry) ? states.get(entry) : checkAwarenessState(entry.json)
-      // Who the state says it is comes from the token, whatever the client wrote.
-      const stamped = state && identity ? { ...entry, json: stampAwarenessUser(state, identity) } : entry
-      if (removal) this.awareness.delete(entry.clientId)
-      else this.awareness.set(entry.clientId, { clock: entry.clock, json: stamped.json, conn, seenAt: this.deps.now() })
-      accepted.push(stamped)
-    }
+    const accepted = this.awareness.receive(conn, entries)
     if (accepted.length > 0) {
       this.push({ kind: 'broadcast', except: conn, message: encodeAwareness(accepted) })
       this.deps.cluster?.publishAwareness(this, accepted)
@@ -430,42 +331,13 @@ export class Room {
 
   /** Awareness of clients connected to another instance: kept for newcomers here, and relayed. */
   receiveRemoteAwareness(entries: AwarenessEntry[]): void {
-    const now = this.deps.now()
-    const fresh = entries.filter((e) => {
-      const current = this.awareness.get(e.clientId)
-      if (current?.conn) return false // a client of this instance: its own connection speaks for it
-      if (current && e.clock <= current.clock && e.json !== 'null') return false
-      if (e.json === 'null') this.awareness.delete(e.clientId)
-      else this.awareness.set(e.clientId, { clock: e.clock, json: e.json, conn: null, seenAt: now })
-      return true
-    })
+    const fresh = this.awareness.receiveRemote(entries)
     if (fresh.length > 0) this.push({ kind: 'broadcast', except: null, message: encodeAwareness(fresh) })
-  }
-
-  /** A connection speaks for one awareness client id: its own, not one another identity introduced. */
-  private speaksFor(conn: Connection, clientId: number): boolean {
-    if (conn.awarenessClientId !== null) return conn.awarenessClientId === clientId
-    const owner = this.owners.get(clientId)
-    if (owner !== undefined && owner !== conn.peer.ownerKey) return false
-    const holder = this.awareness.get(clientId)?.conn
-    return !holder || holder === conn || holder.closed
   }
 
   /** Awareness of this instance's own clients (for republishing after a Redis reconnect). */
   localAwarenessEntries(): AwarenessEntry[] {
-    const entries: AwarenessEntry[] = []
-    for (const [clientId, s] of this.awareness) if (s.conn) entries.push({ clientId, clock: s.clock, json: s.json })
-    return entries
-  }
-
-  private awarenessEntries(): AwarenessEntry[] {
-    const now = this.deps.now()
-    const entries: AwarenessEntry[] = []
-    for (const [clientId, s] of this.awareness) {
-      if (!s.conn && now - s.seenAt > REMOTE_AWARENESS_TIMEOUT_MS) this.awareness.delete(clientId)
-      else entries.push({ clientId, clock: s.clock, json: s.json })
-    }
-    return entries
+    return this.awareness.localEntries()
   }
 
   private push(item: BatchItem): void {
@@ -507,7 +379,7 @@ export class Room {
       const result = results[r++]!
       item.seq = result.seq
       this.advance(result.seq)
-      this.tail.push(item.update)
+      this.recovery.append(item.update)
     }
   }
 
@@ -547,7 +419,7 @@ export class Room {
         this.deps.log('error', `stored update ${row.seq} of ${this.name} could not be applied`, err)
       }
       this.advance(row.seq)
-      this.tail.push(row.update)
+      this.recovery.append(row.update)
       fresh.push(row.update)
     }
     if (fresh.length === 0) return
@@ -574,7 +446,7 @@ export class Room {
         item.durable?.resolve(item.seq!)
       }
     }
-    const outbox = this.prepare(batch)
+    const outbox = prepareOutbox(batch.items, this)
     this.committing = false
     if (committed.length > 0) {
       this.deps.cluster?.publishUpdates(this, committed)
@@ -600,7 +472,12 @@ export class Room {
       if (item.origin.source === 'connection') failedWriters.add(item.origin.conn)
       item.durable?.reject(err)
     }
-    this.send(this.prepare({ items: batch.items.filter((i) => i.kind !== 'update' && i.kind !== 'receipt'), claims: [] }))
+    this.send(
+      prepareOutbox(
+        batch.items.filter((i) => i.kind !== 'update' && i.kind !== 'receipt'),
+        this,
+      ),
+    )
     for (const conn of failedWriters) {
       conn.needsResync = true
       conn.send(encodePermissionDenied(PermissionDeniedReason.storeUnavailable))
@@ -618,75 +495,13 @@ export class Room {
     }
   }
 
-  /**
-   * Encodes a batch's sends once: each update as its sender sent it (DESIGN.md:
-   * forward the bytes, never re-encode), to everyone but its sender. Each
-   * recipient then gets every message of the batch meant for it — updates,
-   * awareness, receipts, sync replies — in one socket write, and every
-   * recipient that neither sent nor is addressed alone gets the very same bytes.
-   */
-  private prepare(batch: Batch): Outbox {
-    const items = batch.items
-    const segments: Segment[] = []
-    const special = new Set<Connection>()
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!
-      switch (item.kind) {
-        case 'update': {
-          const sender = item.origin.source === 'connection' ? item.origin.conn : null
-          segments.push({ kind: 'broadcast', except: sender, message: encodeSyncUpdate(item.update) })
-          if (sender) {
-            special.add(sender)
-            // One receipt per update (CONTRACT.md: "after each of its updates"), so a client can count what is unsaved.
-            if (sender.wantsReceipts)
-              segments.push({ kind: 'direct', to: sender, message: encodeSaveReceipt(this.committedSeqAt(items, i)) })
-          }
-          break
-        }
-        case 'sync-reply':
-          segments.push({ kind: 'direct', to: item.conn, message: encodeSyncStep2(this.encodeStateFor(item.stateVector)) })
-          special.add(item.conn)
-          break
-        case 'send':
-          segments.push({ kind: 'direct', to: item.conn, message: item.message })
-          special.add(item.conn)
-          break
-        case 'broadcast':
-          segments.push({ kind: 'broadcast', except: item.except, message: item.message })
-          if (item.except) special.add(item.except)
-          break
-        case 'receipt':
-          segments.push({ kind: 'direct', to: item.conn, message: encodeSaveReceipt(this.highestSeq) })
-          special.add(item.conn)
-          break
-      }
-    }
-    const common: Uint8Array[] = []
-    for (const seg of segments) if (seg.kind === 'broadcast') common.push(seg.message)
-    const individual = new Map<Connection, Outgoing>()
-    for (const conn of special) {
-      const own: Uint8Array[] = []
-      for (const seg of segments) if (seg.kind === 'broadcast' ? seg.except !== conn : seg.to === conn) own.push(seg.message)
-      individual.set(conn, new Outgoing(own))
-    }
-    return { common: common.length > 0 ? new Outgoing(common) : null, individual }
-  }
-
-  /** Writes a prepared batch to the room's connections: one write each. */
+  /** Writes a prepared batch to the room's connections: one write each (outbox.ts). */
   send(outbox: Outbox): void {
-    const now = Date.now()
-    for (const conn of this.connections) {
-      const out = outbox.individual.get(conn) ?? outbox.common
-      if (out) conn.sendOutgoing(out, now)
-    }
+    sendOutbox(this.connections, outbox)
   }
 
-  private committedSeqAt(items: BatchItem[], index: number): number {
-    const item = items[index]
-    return item?.kind === 'update' && item.seq !== undefined ? item.seq : this.highestSeq
-  }
-
-  private encodeStateFor(stateVector: Uint8Array): Uint8Array {
+  /** For a sync reply: the full state (cached for newcomers), or what a client with this state vector lacks. */
+  stateFor(stateVector: Uint8Array): Uint8Array {
     if (stateVector.length === 1 && stateVector[0] === 0) {
       this.stateCache ??= Y.encodeStateAsUpdate(this.doc)
       return this.stateCache
@@ -710,48 +525,27 @@ export class Room {
 
   /** Replaces the doc with last checkpoint + committed tail (+ `extra` still-pending updates). */
   private rebuild(extra: Uint8Array[]): void {
-    const fresh = new QuietDoc()
-    // One transaction: the tail since a checkpoint may be thousands of updates (see maybeCheckpoint).
-    Y.transact(fresh, () => {
-      Y.applyUpdate(fresh, this.baseState)
-      for (const u of this.tail) Y.applyUpdate(fresh, u)
-      for (const u of extra) Y.applyUpdate(fresh, u)
-    })
+    const fresh = this.recovery.rebuild(extra)
     const old = this.doc
     this.doc = fresh
-    this.layoutChecker = null
+    this.checks.docReplaced()
     fresh.on('beforeObserverCalls', this.guard)
     this.stateCache = null
     for (const l of this.listeners) l.onDocReplaced?.(this, old)
     old.destroy()
   }
 
-  /**
-   * Checkpoints are spaced by bytes: a new one once the updates since the
-   * last add up to at least that checkpoint's state (and number at least
-   * `checkpointEvery`, so a small doc is not checkpointed every few
-   * keystrokes). Encoding and storing a state costs about its size, so
-   * checkpoints cost at most as much as the log they summarise — the total
-   * written stays below the log's, however long the history — and a load
-   * or a rebuild applies a tail of about the state's size at most.
-   */
+  /** Takes a checkpoint when one is due (RebuildLog.due: spaced by bytes). */
   maybeCheckpoint(): void {
-    if (this.committedSeq - this.checkpointSeq < this.deps.checkpointEvery) return
-    for (; this.tailCounted < this.tail.length; this.tailCounted++) this.tailBytes += this.tail[this.tailCounted]!.byteLength
-    if (this.tailBytes < this.baseState.byteLength) return
-    this.checkpointNow()
+    if (this.recovery.due(this.committedSeq, this.deps.checkpointEvery)) this.checkpointNow()
   }
 
   /** Encodes the committed state and hands it to the store; resets the rebuild tail. */
   checkpointNow(): void {
     // A checkpoint must hold exactly the updates up to its seq: not while a gap is open.
-    if (this.committedSeq === this.checkpointSeq || this.committing || this.batch.items.length > 0 || this.ahead.size > 0) return
+    if (this.committedSeq === this.recovery.seq || this.committing || this.batch.items.length > 0 || this.ahead.size > 0) return
     const state = Y.encodeStateAsUpdate(this.doc)
-    this.baseState = state
-    this.tail = []
-    this.tailBytes = 0
-    this.tailCounted = 0
-    this.checkpointSeq = this.committedSeq
+    this.recovery.checkpointed(state, this.committedSeq)
     this.stateCache = state
     this.deps.saveCheckpoint(this, this.committedSeq, state)
   }
