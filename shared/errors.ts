@@ -21,6 +21,21 @@ export const ErrorCode = {
   unknownVersion: { name: 'unknown-version', status: 404 },
 } as const
 
+/**
+ * Codes of refusals the client makes up itself for a command it could not send
+ * or get an answer to (`{ok:false, error:{code, message}}`, like a server ack).
+ * Client-side only: never sent over the wire, so not in ErrorCode nor in the
+ * README's table; declared here so no other code is taken for them.
+ */
+export const LocalRefusal = {
+  /** the session ended for good (a final close or `session:closed`) */
+  sessionClosed: 'session-closed',
+  /** the control channel is not connected */
+  offline: 'offline',
+  /** the server did not ack in time */
+  timeout: 'timeout',
+} as const
+
 export type ErrorCodeName = (typeof ErrorCode)[keyof typeof ErrorCode]['name']
 
 export interface ErrorBody {

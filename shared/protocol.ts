@@ -69,6 +69,19 @@ export const CloseReason: Record<CloseCode, string> = {
   [CloseCode.slowConsumer]: 'send buffer full',
 }
 
+/**
+ * Close codes after which reconnecting cannot help: the client stops retrying
+ * and tells the person why. 4429 is 44xx too, but a rate limit passes, so the
+ * client retries it after a backoff.
+ */
+export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set<number>([
+  CloseCode.malformed,
+  CloseCode.unauthorized,
+  CloseCode.forbidden,
+  CloseCode.negotiationGone,
+  CloseCode.tooLarge,
+])
+
 /** No websocket message, HTTP body or socket.io packet may exceed this. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024
 

@@ -4,7 +4,8 @@
  * who may read history, and `session:closed` when the server ends a session.
  */
 import { io, type Socket } from 'socket.io-client'
-import { CloseCode } from '../../../../shared/protocol'
+import { ErrorCode, LocalRefusal } from '../../../../shared/errors'
+import { CloseCode, FINAL_CLOSE_CODES } from '../../../../shared/protocol'
 import type { Ack, CommandName, CommandPayload, Presence, SessionClosed, Version } from '../../../../shared/schemas'
 
 const COMMAND_TIMEOUT_MS = 10_000
@@ -31,7 +32,8 @@ export class ControlChannel {
     this.socket.on('disconnect', () => (this.connected = false))
     this.socket.on('connect_error', (err: Error & { data?: { code?: number } }) => {
       const code = err.data?.code
-      if (code === CloseCode.unauthorized || code === CloseCode.negotiationGone) {
+      // the server refuses a handshake with 4401 or 4404 (final) or 4429, 4503 (retried)
+      if (code !== undefined && FINAL_CLOSE_CODES.has(code)) {
         this.closed = { code, reason: err.message }
         this.socket.disconnect()
       }
@@ -49,15 +51,15 @@ export class ControlChannel {
 
   /** Sends a command; resolves with the server's ack, or a local refusal when it cannot be sent. */
   command<C extends CommandName>(name: C, payload: CommandPayload<C>): Promise<CommandResult> {
-    if (this.closed) return Promise.resolve(refusal('session-closed', 'Your session has ended.'))
+    if (this.closed) return Promise.resolve(refusal(LocalRefusal.sessionClosed, 'Your session has ended.'))
     if (!this.socket.connected) {
-      return Promise.resolve(refusal('offline', 'You are offline. Try again once the connection is back.'))
+      return Promise.resolve(refusal(LocalRefusal.offline, 'You are offline. Try again once the connection is back.'))
     }
     return new Promise((resolve) => {
       this.socket.timeout(COMMAND_TIMEOUT_MS).emit(name, payload, (err: Error | null, ack: Ack) => {
-        if (err) resolve(refusal('timeout', 'The server did not answer in time. Check the connection and try again.'))
+        if (err) resolve(refusal(LocalRefusal.timeout, 'The server did not answer in time. Check the connection and try again.'))
         else if (ack && typeof ack === 'object' && 'ok' in ack) resolve(ack)
-        else resolve(refusal('internal', 'The server sent an unexpected answer.'))
+        else resolve(refusal(ErrorCode.internal.name, 'The server sent an unexpected answer.'))
       })
     })
   }

@@ -11,7 +11,7 @@ import type { Awareness } from 'y-protocols/awareness'
 import { writeSyncStep1 } from 'y-protocols/sync'
 import {
   AuthMessageType,
-  CloseCode,
+  FINAL_CLOSE_CODES,
   MessageType,
   PermissionDeniedReason,
   SyncMessageType,
@@ -29,15 +29,6 @@ export interface ChannelOptions {
   /** publish awareness (cursors, viewport); watchers' awareness is not relayed anyway */
   awareness: boolean
 }
-
-/** Close codes after which reconnecting cannot help (CONTRACT.md); 4429 is retried after a backoff. */
-const FINAL_CODES = new Set<number>([
-  CloseCode.malformed,
-  CloseCode.unauthorized,
-  CloseCode.forbidden,
-  CloseCode.negotiationGone,
-  CloseCode.tooLarge,
-])
 
 /** How long sent edits may wait for their receipts before a barrier settles them. */
 const STALL_MS = 3000
@@ -83,7 +74,7 @@ export class DocChannel {
       // Tabs of one browser may hold different roles: never sync them behind the server's back.
       disableBc: true,
       maxBackoffTime: 2500,
-      shouldReconnect: (event) => !FINAL_CODES.has(event.code),
+      shouldReconnect: (event) => !FINAL_CLOSE_CODES.has(event.code),
     })
     if (!opts.awareness) this.provider.awareness.setLocalState(null)
     this.installHandlers()
