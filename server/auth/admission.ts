@@ -57,6 +57,7 @@ export class TokenAdmission implements Admission {
       role: 'negotiator',
       ownerKey: `dev:${user}`,
       relayAwareness: true,
+      structBudgeted: true,
       tokenId: null,
       expiresAt: null,
       scope: ref?.negotiationId ?? null,
@@ -77,6 +78,7 @@ export function peerFromClaims(claims: Claims, nameParam: string | null, parties
     role: claims.role,
     ownerKey: `${claims.jti}:${user}`,
     relayAwareness: relaysAwareness({ negotiationId: claims.negotiationId, role: claims.role, party: claims.party }),
+    structBudgeted: claims.role === 'negotiator',
     // `colorLight` is the selection tint y-codemirror.next draws (the client's selectionOf: the colour at 20 %).
     awarenessUser: { name: user, party: claims.party, role: claims.role, color, colorLight: `${color}33` },
     tokenId: claims.jti,

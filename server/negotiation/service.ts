@@ -80,7 +80,7 @@ export class NegotiationService implements WatcherHost {
     const ref = parseDocName(room.name)
     if (ref?.kind !== 'board') return
     const ledger = await this.registry.get(ledgerDocName(ref.negotiationId))
-    ledger.pins++
+    this.registry.pin(ledger)
     await this.boardWatcher.watch(room, ledger)
   }
 
@@ -88,10 +88,7 @@ export class NegotiationService implements WatcherHost {
     const ref = parseDocName(room.name)
     if (ref?.kind !== 'board') return
     const ledger = this.registry.peek(ledgerDocName(ref.negotiationId))
-    if (ledger) {
-      ledger.pins--
-      this.registry.scheduleUnload(ledger)
-    }
+    if (ledger) this.registry.unpin(ledger)
   }
 
   // ── negotiations ────────────────────────────────────────────────────────

@@ -13,7 +13,6 @@ import { decodeMessage, encodeSyncStep1, encodeSyncStep2, ProtocolError } from '
 import type { Access, Peer } from './peer'
 import type { Room } from './room'
 import type { RoomRegistry, StoredState } from './roomRegistry'
-import type { ConnectionCounter } from '../http/connectionCounter'
 import { TokenBucket } from './rateLimit'
 
 /**
@@ -36,12 +35,20 @@ export interface Admission {
   admit(req: IncomingMessage, docName: string, query: URLSearchParams): Promise<AdmitResult>
 }
 
+/** Open connections per client address: what the endpoint needs of the server's counter. */
+export interface AddressCounter {
+  addressOf(req: IncomingMessage): string
+  /** false (and nothing counted) when the address is at its cap */
+  acquire(address: string): boolean
+  release(address: string): void
+}
+
 export interface EndpointDeps {
   registry: RoomRegistry
   admission: Admission
   limits: ConnectionLimits
-  /** per-address cap on open connections */
-  counter: ConnectionCounter
+  /** per-address cap on open connections, shared with the control channel (http/connectionCounter.ts) */
+  counter: AddressCounter
   log: (level: 'info' | 'warn' | 'error', msg: string, err?: unknown) => void
 }
 
@@ -199,7 +206,7 @@ export class SyncEndpoint {
 
   private structBudget(peer: Peer): TokenBucket | null {
     const { structsPerSecond: rate, structBurst } = this.deps.limits
-    if (!rate || peer.role !== 'negotiator') return null
+    if (!rate || !peer.structBudgeted) return null
     const key = peer.tokenId ?? peer.ownerKey
     let budget = this.structBudgets.get(key)
     if (!budget) this.structBudgets.set(key, (budget = new TokenBucket(rate, Math.max(structBurst ?? 0, 2 * rate))))

@@ -21,6 +21,12 @@ export interface Peer {
   /** negotiators' cursors are relayed; watchers' are not */
   relayAwareness: boolean
   /**
+   * the peer's updates are charged against its token's struct budget
+   * (PARLEY_RATE_STRUCTS): writers' are; a watcher's writes are refused
+   * before they cost anything
+   */
+  structBudgeted: boolean
+  /**
    * Written over the `user` field of every awareness state this peer sends
    * before it is relayed (name, party, role, colour from the token); null
    * or absent relays `user` as sent (token-less development mode).

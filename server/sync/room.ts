@@ -108,7 +108,7 @@ export class Room {
   private readonly recovery: RebuildLog
   private serverClaims = new Set<number>()
   unloadTimer: NodeJS.Timeout | null = null
-  /** other rooms that need this one loaded (a board pins its ledger) */
+  /** other rooms that need this one loaded (a board pins its ledger): RoomRegistry.pin/unpin */
   pins = 0
 
   constructor(

@@ -218,6 +218,21 @@ export class RoomRegistry {
     }
   }
 
+  /** Keeps `room` loaded while something else needs it (a board room needs its ledger room). */
+  pin(room: Room): void {
+    room.pins++
+    if (room.unloadTimer) {
+      clearTimeout(room.unloadTimer)
+      room.unloadTimer = null
+    }
+  }
+
+  /** Ends a pin; the room unloads after the grace period if nothing else holds it. */
+  unpin(room: Room): void {
+    room.pins = Math.max(0, room.pins - 1)
+    this.scheduleUnload(room)
+  }
+
   /** Called when a room's last connection left: unload after the grace period. */
   scheduleUnload(room: Room): void {
     if (room.connections.size > 0 || room.pins > 0 || room.unloadTimer) return

@@ -156,6 +156,7 @@ export async function startHistoryStack(opts: StackOptions = {}): Promise<Histor
           role: 'negotiator',
           ownerKey: `${party}:${user}`,
           relayAwareness: true,
+          structBudgeted: true,
           tokenId: null,
           expiresAt: null,
           scope: id,

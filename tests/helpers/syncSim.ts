@@ -154,6 +154,7 @@ export class SimClient {
       role,
       ownerKey: `${who.user}/${who.party ?? ''}`,
       relayAwareness: role === 'negotiator',
+      structBudgeted: role === 'negotiator',
       tokenId: null,
       expiresAt: null,
       scope: null,
