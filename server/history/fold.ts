@@ -23,6 +23,7 @@ import { GENESIS_HASH, versionRowHash } from '../store/chain'
 import type { VersionRecord } from '../store/types'
 import { extendsVersion, mergeTermIds } from './grouping'
 import { aliveBefore, termBefore } from '../yjs/termBefore'
+import { forEachTermChange } from '../yjs/termChanges'
 import { moveMeta, type LogRow } from './logRows'
 import { summarize } from './summary'
 
@@ -196,24 +197,14 @@ export class HistoryFold {
         t.before.set(termId, { title, body })
       }
     }
-    for (const ev of events) {
-      if (ev.target === terms) {
-        for (const [termId, change] of ev.changes.keys) {
-          if (change.action === 'add') t.added.add(termId)
-          else if (change.action === 'delete') t.removed.add(termId)
-          else t.text.add(termId) // the whole term map was replaced
-          if (change.action !== 'add') before(termId, change.oldValue)
-        }
-        continue
-      }
-      const termId = ev.path[0]
-      if (typeof termId !== 'string') continue
-      const field = ev.target instanceof Y.Text ? ev.path[1] : undefined
-      if (field === 'title' || field === 'body') t.text.add(termId)
-      else if (ev instanceof Y.YMapEvent && (ev.keysChanged.has('title') || ev.keysChanged.has('body'))) t.text.add(termId)
-      else t.layout.add(termId)
-      before(termId, terms.get(termId))
-    }
+    forEachTermChange(events, terms, (termId, change, old) => {
+      if (change === 'added') t.added.add(termId)
+      else if (change === 'removed') t.removed.add(termId)
+      else if (change === 'layout') t.layout.add(termId)
+      else t.text.add(termId)
+      if (change === 'removed' || change === 'replaced') before(termId, old)
+      else if (change !== 'added') before(termId, terms.get(termId))
+    })
   }
 
   // ── ledger rows ─────────────────────────────────────────────────────────

@@ -2,7 +2,7 @@
  * The history's view of the update log: one row of a negotiation's board or
  * ledger doc, as stored (live rows are normalised to exactly what the store
  * gives back, so the live index and a catch-up from the store fold the same
- * input), and the ledger-move `meta` that server writes carry.
+ * input). The `meta` server writes carry is shared/moveMeta.ts.
  */
 import type { Author, StoredUpdate } from '../store/types'
 import { committedGseq } from '../sync/commitQueue'
@@ -22,39 +22,7 @@ export interface LogRow {
   meta?: unknown
 }
 
-export const MOVE_KINDS = ['propose', 'accept', 'agree', 'reject', 'withdraw', 'reopen', 'checkpoint', 'restore'] as const
-export type MoveKind = (typeof MOVE_KINDS)[number]
-
-/** What a server write meant (server/negotiation/boardWatcher.ts `LedgerMoveMeta`, and restores on the board). */
-export interface MoveMeta {
-  kind: MoveKind
-  termIds: string[]
-  party: string | null
-  user: string
-  reason?: string
-  name?: string
-  restoredFrom?: number
-  /** the move was made by the board watcher in reaction to a board update (propose, reopen by edit, withdraw by removal) */
-  via?: 'board'
-}
-
-/** The meta of a row as a move, or null when it is none (e.g. the ledger's opening `meta` write). */
-export function moveMeta(meta: unknown): MoveMeta | null {
-  if (!meta || typeof meta !== 'object') return null
-  const m = meta as Record<string, unknown>
-  if (typeof m.kind !== 'string' || !(MOVE_KINDS as readonly string[]).includes(m.kind)) return null
-  const termIds = Array.isArray(m.termIds) ? m.termIds.filter((t): t is string => typeof t === 'string') : []
-  return {
-    kind: m.kind as MoveKind,
-    termIds,
-    party: typeof m.party === 'string' ? m.party : null,
-    user: typeof m.user === 'string' ? m.user : '',
-    ...(typeof m.reason === 'string' ? { reason: m.reason } : {}),
-    ...(typeof m.name === 'string' ? { name: m.name } : {}),
-    ...(typeof m.restoredFrom === 'number' ? { restoredFrom: m.restoredFrom } : {}),
-    ...(m.via === 'board' ? { via: 'board' as const } : {}),
-  }
-}
+export { MOVE_KINDS, moveMeta, type MoveKind, type MoveMeta } from '../../shared/moveMeta'
 
 export function fromStored(doc: LogDoc, r: StoredUpdate): LogRow {
   const { seq, gseq, at, author, update } = r

@@ -30,26 +30,15 @@
  */
 import * as Y from 'yjs'
 import { board, insertTerm, ledger, readStatus, statusFromMap, termText, writeStatus, type NewTerm } from '../../shared/docLayout'
-import { applyMove, termHash, type MoveOutcome } from '../../shared/negotiation'
+import { applyMove, termHash } from '../../shared/negotiation'
+import type { MoveMeta } from '../../shared/moveMeta'
 import type { Room } from '../sync/room'
 import { isUpdateOrigin } from '../sync/updateOrigin'
 import type { Author } from '../store/types'
 import { termBefore } from '../yjs/termBefore'
+import { forEachTermChange } from '../yjs/termChanges'
 
 /** Travels with a ledger write to the history: which move it was and on whose behalf. */
-export interface LedgerMoveMeta {
-  kind: Exclude<MoveOutcome, 'none'> | 'checkpoint' | 'restore'
-  termIds: string[]
-  party: string | null
-  user: string
-  reason?: string
-  name?: string
-  /** for `restore`: the version whose text was put back */
-  restoredFrom?: number
-  /** made here, in reaction to a board update (a reopen: decided once that update was committed) */
-  via?: 'board'
-}
-
 /** What one board update did to terms. */
 interface TermTouches {
   text: Set<string>
@@ -160,7 +149,7 @@ export class BoardWatcher {
       const status = statusFromMap(statusMap)
       const t = applyMove(status, { kind: 'edit', party: q.author?.party ?? '', text }, parties, this.now())
       if (t.outcome !== 'reopen') continue
-      const meta: LedgerMoveMeta = q.author
+      const meta: MoveMeta = q.author
         ? this.meta('reopen', termId, q.author)
         : {
             kind: 'reopen',
@@ -247,7 +236,7 @@ export class BoardWatcher {
     const parties = this.parties.get(negotiationId) ?? []
     const now = this.now()
     const restore: Array<[string, NewTerm]> = []
-    const moves: Array<{ termId: string; run: (doc: Y.Doc) => void; meta: LedgerMoveMeta }> = []
+    const moves: Array<{ termId: string; run: (doc: Y.Doc) => void; meta: MoveMeta }> = []
 
     for (const termId of touches.added) {
       if (readStatus(ledgerRoom.doc, termId)) continue
@@ -296,7 +285,7 @@ export class BoardWatcher {
     }
   }
 
-  private meta(kind: LedgerMoveMeta['kind'], termId: string, author: Author): LedgerMoveMeta {
+  private meta(kind: MoveMeta['kind'], termId: string, author: Author): MoveMeta {
     return { kind, termIds: [termId], party: author.party, user: author.user, via: 'board' }
   }
 }
@@ -304,20 +293,10 @@ export class BoardWatcher {
 /** Which terms a board transaction added, removed, or changed in text (a move changes nothing the watcher keeps). */
 function touchesOf(events: Array<Y.YEvent<any>>, terms: Y.AbstractType<any>): TermTouches {
   const touches: TermTouches = { text: new Set(), added: new Set(), removed: new Map() }
-  for (const ev of events) {
-    if (ev.target === terms) {
-      for (const [termId, change] of ev.changes.keys) {
-        if (change.action === 'add') touches.added.add(termId)
-        else if (change.action === 'delete') touches.removed.set(termId, change.oldValue)
-        else touches.text.add(termId) // the whole term map was replaced
-      }
-      continue
-    }
-    const termId = ev.path[0]
-    if (typeof termId !== 'string') continue
-    const field = ev.target instanceof Y.Text ? ev.path[1] : undefined
-    if (field === 'title' || field === 'body') touches.text.add(termId)
-    else if (ev instanceof Y.YMapEvent && (ev.keysChanged.has('title') || ev.keysChanged.has('body'))) touches.text.add(termId)
-  }
+  forEachTermChange(events, terms, (termId, change, old) => {
+    if (change === 'added') touches.added.add(termId)
+    else if (change === 'removed') touches.removed.set(termId, old)
+    else if (change !== 'layout') touches.text.add(termId)
+  })
   return touches
 }

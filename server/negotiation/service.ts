@@ -26,7 +26,8 @@ import type { TokenService } from '../auth/tokens'
 import type { Revocations } from '../auth/revocations'
 import { ParleyError, badRequest } from '../errors'
 import { assignParties, newNegotiationId, newTermId } from './ids'
-import { BoardWatcher, type LedgerMoveMeta, type WatcherHost } from './boardWatcher'
+import { BoardWatcher, type WatcherHost } from './boardWatcher'
+import type { MoveMeta } from '../../shared/moveMeta'
 
 /** Who issues a command: from the token. */
 export interface Actor {
@@ -257,7 +258,7 @@ export class NegotiationService implements WatcherHost {
       throw err
     }
     if (transition.outcome === 'none') return
-    const meta: LedgerMoveMeta = { kind: transition.outcome, termIds: [termId], party: actor.party, user: actor.user, reason }
+    const meta: MoveMeta = { kind: transition.outcome, termIds: [termId], party: actor.party, user: actor.user, reason }
     const write = ledger.serverWrite(this.authorOf(actor), (doc) => writeStatus(doc, termId, transition.status), meta)
     if (write) await write
   }
@@ -267,7 +268,7 @@ export class NegotiationService implements WatcherHost {
     if (actor.role !== 'negotiator' || !actor.party)
       throw new ParleyError(ErrorCode.wrongRole.name, 'only negotiators can do that')
     const ledger = await this.ledgerRoom(actor.negotiationId)
-    const meta: LedgerMoveMeta = { kind: 'checkpoint', termIds: [], party: actor.party, user: actor.user, name }
+    const meta: MoveMeta = { kind: 'checkpoint', termIds: [], party: actor.party, user: actor.user, name }
     await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
       await this.registry.catchUpNow(ledger)
       const board = this.registry.peek(boardDocName(actor.negotiationId))
