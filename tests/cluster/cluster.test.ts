@@ -8,7 +8,7 @@ import { postgresForTests, redisForTests } from '../helpers/services'
 import { synced, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import type { ServerProcess } from '../helpers/process'
+import type { ServerProcess } from '../helpers/server'
 import { startCluster, SYNC_MS, waitFor, type Cluster } from './harness'
 import * as Y from 'yjs'
 
@@ -69,19 +69,14 @@ describe.skipIf(!pgUrl || !redisUrl)('three instances on PostgreSQL and Redis', 
   })
 
   it('[C3] both parties accept at the same moment on different instances: the second sees the first, and the term is agreed', async () => {
-    const res = await fetch(`${instances[1]!.url}/api/negotiations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${instances[1]!.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        title: 'Race',
-        parties: [
-          { id: 'a', name: 'A' },
-          { id: 'b', name: 'B' },
-        ],
-        terms: Array.from({ length: 8 }, (_, i) => ({ title: `Term ${i}`, body: `Text ${i}.` })),
-      }),
+    const race = await instances[1]!.createNegotiation({
+      title: 'Race',
+      parties: [
+        { id: 'a', name: 'A' },
+        { id: 'b', name: 'B' },
+      ],
+      terms: Array.from({ length: 8 }, (_, i) => ({ title: `Term ${i}`, body: `Text ${i}.` })),
     })
-    const race = (await res.json()) as CreatedNegotiation
     const ledger = yClient(ws(2), `${race.id}/ledger`, { token: race.tokens.observer, name: 'obs' })
     const boardView = yClient(ws(2), `${race.id}/board`, { token: race.tokens.observer, name: 'obs' })
     const ca = controlClient(instances[0]!.url, race.tokens.negotiator.a!, 'A')

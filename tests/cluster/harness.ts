@@ -8,29 +8,15 @@
  * Every process and socket opened here is closed by the matching `close()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
 import { createServer, Socket, type Server } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { io, type Socket as IoSocket } from 'socket.io-client'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import type { Ack, Presence, Version } from '../../shared/schemas'
-import { freePort, spawnServer, type ServerProcess } from '../helpers/process'
+import { createNegotiation, freePort, killOnExit, startServer, TWO_PARTIES, type ServerProcess } from '../helpers/server'
 import { waitFor as waitForShort } from '../helpers/clients'
 import { createTestSchema, testRedisPrefix, type TestSchema } from '../helpers/services'
 
 export const CLUSTER_SECRET = 'cluster-test-secret-0123456789-0123456789'
-
-/** Children still running when this test process exits (a crash, a timeout) are killed with it. */
-const children = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-})
-const track = (c: ChildProcess) => {
-  children.add(c)
-  c.once('exit', () => children.delete(c))
-  return c
-}
 
 /** Three server processes on a 2-core machine, next to other suites: first loads and catch-ups can be slow. */
 export const SYNC_MS = 15_000
@@ -81,7 +67,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     ...opts.env,
   }
   const start = async (i: number) => {
-    const p = await spawnInstance({ ...env, ...opts.envFor?.(i) }, ports[i])
+    // Three instances start next to other suites on a 2-core machine: readiness may take long.
+    const p = await startServer({ spawn: true, port: ports[i], env: { ...env, ...opts.envFor?.(i) }, readyMs: 90_000 })
     ports[i] = p.port
     instances[i] = p
     return p
@@ -100,23 +87,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       dead.push(p)
       await p.kill(signal)
     },
-    async createNegotiation(baseUrl, body) {
-      const res = await fetch(`${baseUrl}/api/negotiations`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${instances.find((p) => p)!.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(
-          body ?? {
-            title: 'Cluster',
-            parties: [
-              { id: 'a', name: 'Alpha' },
-              { id: 'b', name: 'Beta' },
-            ],
-          },
-        ),
-      })
-      if (res.status !== 201) throw new Error(`create negotiation: ${res.status} ${await res.text()}`)
-      return (await res.json()) as CreatedNegotiation
-    },
+    createNegotiation: (baseUrl, body) =>
+      createNegotiation(
+        { url: baseUrl, adminToken: instances.find((p) => p)!.adminToken },
+        body ?? { ...TWO_PARTIES, title: 'Cluster' },
+      ),
     dump: () =>
       [...instances, ...dead]
         .map((p, i) => (p ? `── instance ${i} (:${p.port}) ──\n${p.output.join('').slice(-6000)}` : ''))
@@ -127,7 +102,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await schema.drop().catch(() => undefined)
     },
   }
-  // One after another: started together on a busy 2-core machine, each can take longer than spawnServer waits.
+  // One after another: started together on a busy 2-core machine, each can take longer than a start on its own.
   try {
     for (let i = 0; i < opts.size; i++) await start(i)
   } catch (err) {
@@ -135,15 +110,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     throw err
   }
   return cluster
-}
-
-/**
- * tests/helpers/process.ts `spawnServer`, with a longer wait for readiness: three instances start
- * next to other suites on a 2-core machine, where loading tsx alone can take more than 20 s.
- */
-async function spawnInstance(env: Record<string, string>, port?: number, readyMs = 90_000): Promise<ServerProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'))
-  return spawnServer({ port, dataDir, env, readyMs, onSpawn: track })
 }
 
 // ── TCP plumbing: a round-robin balancer and a proxy that can play dead ──
@@ -259,7 +225,7 @@ export async function startOwnRedis(): Promise<OwnRedis | null> {
       })
     })
   const start = async () => {
-    proc = track(
+    proc = killOnExit(
       spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
         stdio: 'ignore',
       }),

@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core'
 import * as Y from 'yjs'
 import { board } from '../../shared/docLayout'
 import { SqliteStore } from '../../server/store/sqlite'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 import { client, synced, updateFrom } from '../security/harness'
 import { ensureClientBuilt } from './helpers/build'
 import { chromiumForTests, launchBrowser, newParticipant, openParticipant, type Participant } from './helpers/browser'
@@ -34,7 +34,7 @@ describe.skipIf(!chromiumForTests('e2e/hardening'))('hardening in the browser', 
 
   it('[E11a] a stored malformed entry is skipped visibly; the board draws for negotiators and observers', async () => {
     // A store written before the layout check: the malformed row goes straight into its file.
-    const first = await startTestServer()
+    const first = await startServer()
     const neg = await first.createNegotiation({
       title: 'Old store',
       parties: [
@@ -59,7 +59,7 @@ describe.skipIf(!chromiumForTests('e2e/hardening'))('hardening in the browser', 
       },
     ])
     await store.close()
-    server = await startTestServer({}, first.dataDir)
+    server = await startServer({ dataDir: first.dataDir })
 
     const [ru, press] = await Promise.all([
       openParticipant(browser, neg.links.negotiator.ru!.replace(first.url, server.url), 'Anna'),
@@ -76,7 +76,7 @@ describe.skipIf(!chromiumForTests('e2e/hardening'))('hardening in the browser', 
   })
 
   it('[E11b] the client opens its websockets without a token in the URL', async () => {
-    const s = server ?? (server = await startTestServer())
+    const s = server ?? (server = await startServer())
     const neg = await s.createNegotiation({
       title: 'Tokens',
       parties: [

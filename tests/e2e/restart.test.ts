@@ -7,9 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { spawnServer, type ServerProcess } from '../helpers/process'
+import { startServer, type ServerProcess } from '../helpers/server'
 import { waitFor } from '../helpers/clients'
-import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { ensureClientBuilt } from './helpers/build'
 import { chromiumForTests, launchBrowser, openParticipant, type Participant } from './helpers/browser'
 import { caretTo, cardBody, connection, editorText, openTerm } from './helpers/board'
@@ -31,22 +30,16 @@ describe.skipIf(!chromiumForTests('e2e/restart'))('server restart', () => {
   })
 
   it('[E5] SIGKILL and restart on the same port and data dir while a negotiator types: nothing is lost', async () => {
-    const first = await spawnServer()
+    const first = await startServer({ spawn: true })
     servers.push(first)
-    const res = await fetch(`${first.url}/api/negotiations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${first.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        title: 'Grain corridor',
-        parties: [
-          { id: 'east', name: 'Eastland' },
-          { id: 'west', name: 'Westland' },
-        ],
-        terms: [{ title: 'Inspections', body: 'Ships are inspected once.' }],
-      }),
+    const neg = await first.createNegotiation({
+      title: 'Grain corridor',
+      parties: [
+        { id: 'east', name: 'Eastland' },
+        { id: 'west', name: 'Westland' },
+      ],
+      terms: [{ title: 'Inspections', body: 'Ships are inspected once.' }],
     })
-    expect(res.status).toBe(201)
-    const neg = (await res.json()) as CreatedNegotiation
 
     const east = await openParticipant(browser, neg.links.negotiator.east!, 'Eve East')
     people.push(east)
@@ -78,7 +71,7 @@ describe.skipIf(!chromiumForTests('e2e/restart'))('server restart', () => {
 
     // Start it again on the same port and data dir, typing all the while.
     let restarted = false
-    const restarting = spawnServer({ port: first.port, dataDir: first.dataDir }).then((s) => {
+    const restarting = startServer({ spawn: true, port: first.port, dataDir: first.dataDir }).then((s) => {
       servers.push(s)
       restarted = true
       return s

@@ -22,7 +22,7 @@ import { board, insertTerm, termText } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { PostgresStore } from '../../server/store/postgres'
 import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
-import { spawnServer, type ServerProcess } from '../helpers/process'
+import { startServer, TWO_PARTIES, type ServerProcess } from '../helpers/server'
 import { createTestSchema, postgresForTests, type TestSchema } from '../helpers/services'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy'
 
@@ -46,14 +46,12 @@ describe.skipIf(!pgUrl)('a COMMIT whose answer is lost', () => {
     schema = await createTestSchema(pgUrl!)
     const u = new URL(schema.url)
     proxy = await startTcpProxy(Number(u.port) || 5432, u.hostname)
-    server = await spawnServer({ env: { DATABASE_URL: proxy.via(schema.url), PARLEY_LOG_LEVEL: 'warn' }, readyMs: 60_000 })
-    const res = await fetch(`${server.url}/api/negotiations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: 'Lost answers', parties: [{ id: 'a', name: 'Alpha' }, { id: 'b', name: 'Beta' }] }),
+    server = await startServer({
+      spawn: true,
+      env: { DATABASE_URL: proxy.via(schema.url), PARLEY_LOG_LEVEL: 'warn' },
+      readyMs: 60_000,
     })
-    expect(res.status).toBe(201)
-    neg = (await res.json()) as CreatedNegotiation
+    neg = await server.createNegotiation({ ...TWO_PARTIES, title: 'Lost answers' })
   })
 
   afterAll(async () => {
@@ -99,9 +97,14 @@ describe.skipIf(!pgUrl)('a COMMIT whose answer is lost', () => {
     const words = ['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3', 'b4']
     const done = (c: YClient) => words.every((w) => termText(c.doc, id)?.body.includes(w))
     await waitFor(() => [a, b, watcher].every(done), { timeout: 30_000, what: 'every edit everywhere' })
-    await waitFor(() => termText(a.doc, id)?.body === termText(watcher.doc, id)?.body && termText(b.doc, id)?.body === termText(watcher.doc, id)?.body, {
-      timeout: 15_000,
-    })
+    await waitFor(
+      () =>
+        termText(a.doc, id)?.body === termText(watcher.doc, id)?.body &&
+        termText(b.doc, id)?.body === termText(watcher.doc, id)?.body,
+      {
+        timeout: 15_000,
+      },
+    )
     const store = await PostgresStore.connect(schema.url)
     try {
       const rows = await store.readUpdates(`${neg.id}/board`, 0)
@@ -111,7 +114,10 @@ describe.skipIf(!pgUrl)('a COMMIT whose answer is lost', () => {
         for (const range of itemRanges(r.update)) {
           const ranges = seen.get(range.client) ?? []
           const clash = ranges.find((x) => x.from < range.to && range.from < x.to)
-          expect(clash, `items ${range.client}:${range.from}-${range.to} of row ${r.seq} also in row ${clash?.seq}`).toBeUndefined()
+          expect(
+            clash,
+            `items ${range.client}:${range.from}-${range.to} of row ${r.seq} also in row ${clash?.seq}`,
+          ).toBeUndefined()
           ranges.push({ ...range, seq: r.seq })
           seen.set(range.client, ranges)
         }

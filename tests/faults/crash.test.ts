@@ -34,18 +34,14 @@ import {
   Cleanup,
   LogReader,
   client,
-  createNegotiation,
-  expectAlive,
-  mintToken,
   rawAdmitted,
   step2Message as step2,
   updateMessage,
-  spawnParley,
   synced,
   verifyLog,
   type Client,
-  type Proc,
 } from '../security/harness'
+import { createNegotiation, WITH_OPENING_TERM, expectAlive, mintToken, startServer, type ServerProcess } from '../helpers/server'
 
 const ROUNDS = Number(process.env.PARLEY_CRASH_ROUNDS ?? 20)
 const SEED = Number(process.env.PARLEY_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -150,9 +146,9 @@ describe('[C1] SIGKILL at random moments while four clients write as fast as the
         // checkpoints every 40 updates, so crashes land before, between and after them
         PARLEY_CHECKPOINT_EVERY: '40',
       }
-      let server: Proc = await spawnParley({ env })
+      let server: ServerProcess = await startServer({ spawn: true, env })
       cleanup.add(null, () => server.kill())
-      const neg: CreatedNegotiation = await createNegotiation(server)
+      const neg: CreatedNegotiation = await createNegotiation(server, WITH_OPENING_TERM)
       const doc = `${neg.id}/board`
       const tokens = [
         ['a1', await mintToken(server, neg.id, { role: 'negotiator', party: 'a' })],
@@ -221,7 +217,7 @@ describe('[C1] SIGKILL at random moments while four clients write as fast as the
           return upTo
         })
 
-        server = await spawnParley({ port: server.port, dataDir: server.dataDir, env })
+        server = await startServer({ spawn: true, port: server.port, dataDir: server.dataDir, env })
         await expectAlive(server)
         // before any writer is back: every receipted edit is in the restarted server's doc
         const fresh = client(server.wsUrl, doc, { token: neg.tokens.observer, name: `after-${round}` })
@@ -296,7 +292,7 @@ describe('[C1] SIGKILL at random moments while four clients write as fast as the
 
 describe('[C2] an update whose predecessors died with a crash is not stored or receipted; the sender is asked for them', () => {
   it('a gap in the sender’s own clocks, and a delete of content the server never got', async () => {
-    const server = await spawnParley()
+    const server = await startServer({ spawn: true })
     cleanup.add(server, (s) => s.kill())
     const neg = await createNegotiation(server, {
       title: 'Gaps',

@@ -22,22 +22,10 @@ import { PermissionDeniedReason } from '../../shared/protocol'
 import { board as boardOf } from '../../shared/docLayout'
 import type { SqliteStore } from '../../server/store/sqlite'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer, createNegotiation, WITH_OPENING_TERM, expectAlive, type Target } from '../helpers/server'
+import { Canary, Cleanup, LogReader, client, synced, verifyLog, type Client } from '../security/harness'
 import { connected, controlClient } from '../helpers/control'
 import { waitFor } from '../helpers/clients'
-import {
-  Canary,
-  Cleanup,
-  LogReader,
-  client,
-  createNegotiation,
-  expectAlive,
-  spawnParley,
-  synced,
-  verifyLog,
-  type Client,
-  type Target,
-} from '../security/harness'
 
 const cleanup = new Cleanup()
 afterAll(async () => {
@@ -55,7 +43,7 @@ interface Scene {
 
 async function scene(target: Target & { wsUrl: string }): Promise<Scene> {
   const canary = cleanup.add(await Canary.open(target), (c) => c.close())
-  const neg = await createNegotiation(target)
+  const neg = await createNegotiation(target, WITH_OPENING_TERM)
   const doc = `${neg.id}/board`
   const writer = cleanup.add(client(target.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }), (c) =>
     c.destroy(),
@@ -141,8 +129,8 @@ async function afterRecovery(s: Scene, rows: () => Parameters<typeof verifyLog>[
 
 describe('[SE1] disk full (max_page_count clamped on the server’s connection)', () => {
   it('refuses writes visibly, serves readers, and loses nothing once space is back', async () => {
-    const server: TestServer = cleanup.add(await startTestServer(), (s) => s.close())
-    const target = { url: server.url, wsUrl: server.wsUrl, adminToken: server.parley.adminToken }
+    const server: TestServer = cleanup.add(await startServer(), (s) => s.close())
+    const target = server
     const s = await scene(target)
     const db = (server.parley.store as SqliteStore).db
     // The file may not grow past its current size, and what room is left inside it is taken up,
@@ -172,8 +160,8 @@ describe('[SE1] disk full (max_page_count clamped on the server’s connection)'
 
 describe('[SE2] a locked database (another connection holds BEGIN EXCLUSIVE)', () => {
   it('refuses writes visibly, serves readers, and loses nothing once the lock is gone', async () => {
-    const server: TestServer = cleanup.add(await startTestServer(), (s) => s.close())
-    const target = { url: server.url, wsUrl: server.wsUrl, adminToken: server.parley.adminToken }
+    const server: TestServer = cleanup.add(await startServer(), (s) => s.close())
+    const target = server
     const s = await scene(target)
     const locker = new Database(join(server.dataDir, 'parley.db'))
     locker.pragma('busy_timeout = 5000')
@@ -209,7 +197,7 @@ describe.skipIf(!mountPoint)('[SE3] a really full filesystem (the data dir on a 
   it('ENOSPC: writes refused visibly, nothing lost once space is freed', async () => {
     const dataDir = join(mountPoint!, 'data')
     mkdirSync(dataDir)
-    const server = cleanup.add(await spawnParley({ dataDir }), (p) => p.kill())
+    const server = cleanup.add(await startServer({ spawn: true, dataDir }), (p) => p.kill())
     cleanup.add(mountPoint!, (dir) => {
       execFileSync('umount', ['-l', dir], { stdio: 'ignore' })
       rmSync(dir, { recursive: true, force: true })

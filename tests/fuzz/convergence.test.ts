@@ -22,17 +22,8 @@ import { io, type Socket } from 'socket.io-client'
 import { board as boardOf, insertTerm, replaceText } from '../../shared/docLayout'
 import { COMMAND_NAMES } from '../../shared/schemas'
 import { waitFor } from '../helpers/clients'
-import {
-  Cleanup,
-  LogReader,
-  client,
-  createNegotiation,
-  expectAlive,
-  spawnParley,
-  verifyLog,
-  type Client,
-  type Proc,
-} from '../security/harness'
+import { Cleanup, LogReader, client, verifyLog, type Client } from '../security/harness'
+import { createNegotiation, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 
 const RUNS = Number(process.env.PARLEY_FUZZ_RUNS ?? 3)
 const STEPS = Number(process.env.PARLEY_FUZZ_STEPS ?? 60)
@@ -51,12 +42,12 @@ const REGRESSIONS: Array<{ name: string; seed: number; steps?: number }> = [
 /** Command refusals that are the domain's answer, not a failure of the server. */
 const DOMAIN_REFUSALS = new Set(['unknown-term', 'wrong-party', 'term-closed', 'term-open', 'unknown-version', 'rate-limited'])
 
-let server: Proc
+let server: ServerProcess
 const cleanup = new Cleanup()
 const ENV = { PARLEY_CHECKPOINT_EVERY: '25', PARLEY_ROOM_GRACE_MS: '200' }
 
 beforeAll(async () => {
-  server = await spawnParley({ env: ENV })
+  server = await startServer({ spawn: true, env: ENV })
   cleanup.add(null, () => server.kill())
 }, 60_000)
 
@@ -170,7 +161,7 @@ async function run(seed: number, steps: number): Promise<void> {
         // edits while the server is away
         for (let k = prng.int32(gen, 0, 4); k > 0; k--)
           randomEdit(gen, prng.oneOf(gen, users).board.doc, `offline-${seed}-${counter++}`)
-        server = await spawnParley({ port: server.port, dataDir: server.dataDir, env: ENV })
+        server = await startServer({ spawn: true, port: server.port, dataDir: server.dataDir, env: ENV })
       } else {
         // let some messages through, as Yjs's tests flush part of the network
         await new Promise((r) => setTimeout(r, prng.int32(gen, 0, 40)))

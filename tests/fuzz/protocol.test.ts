@@ -23,28 +23,25 @@ import {
   LogReader,
   awarenessMessage,
   client,
-  createNegotiation,
-  expectAlive,
   rawAdmitted,
-  spawnParley,
   syncMessage,
   synced,
   verifyLog,
-  type Proc,
   type Raw,
 } from '../security/harness'
+import { createNegotiation, WITH_OPENING_TERM, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 
 const RUNS = Math.min(Number(process.env.PARLEY_FUZZ_RUNS ?? 3), 50)
 const BASE_SEED = Number(process.env.PARLEY_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const MESSAGES = 150
 const CONTRACT_CODES = new Set<number>([CloseCode.malformed, CloseCode.forbidden, CloseCode.tooLarge, CloseCode.rateLimited])
 
-let server: Proc
+let server: ServerProcess
 let canary: Canary
 const cleanup = new Cleanup()
 
 beforeAll(async () => {
-  server = await spawnParley()
+  server = await startServer({ spawn: true })
   cleanup.add(server, (s) => s.kill())
   canary = cleanup.add(await Canary.open(server), (c) => c.close())
 }, 60_000)
@@ -126,7 +123,7 @@ function mutate(gen: prng.PRNG, m: Uint8Array, pool: Uint8Array[]): Uint8Array {
 
 async function round(seed: number): Promise<void> {
   const gen = prng.create(seed)
-  const neg = await createNegotiation(server)
+  const neg = await createNegotiation(server, WITH_OPENING_TERM)
   const doc = `${neg.id}/board`
   const sources = [new Y.Doc(), new Y.Doc()]
   const pool: Uint8Array[] = []

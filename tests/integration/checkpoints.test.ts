@@ -23,8 +23,7 @@ import type { Author, Checkpoint } from '../../server/store/types'
 import { CommitQueue } from '../../server/sync/commitQueue'
 import { RoomRegistry } from '../../server/sync/roomRegistry'
 import { StoreBreaker } from '../../server/sync/storeBreaker'
-import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { spawnServer } from '../helpers/process'
+import { startServer } from '../helpers/server'
 import { synced, waitFor, yClient } from '../helpers/clients'
 
 const cleanup: Array<() => unknown> = []
@@ -120,23 +119,18 @@ describe('checkpoints', () => {
   })
 
   it('[CK2] a graceful stop checkpoints every loaded doc at its head, also with an edit run still open', async () => {
-    let server = await spawnServer({ env: { PARLEY_LOG_LEVEL: 'warn' } })
+    let server = await startServer({ spawn: true, env: { PARLEY_LOG_LEVEL: 'warn' } })
     cleanup.push(() => server.kill())
-    const res = await fetch(`${server.url}/api/negotiations`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        title: 'Shutdown',
-        parties: [
-          { id: 'a', name: 'A' },
-          { id: 'b', name: 'B' },
-        ],
-        terms: [{ title: 'Deadline', body: 'Within 30 days.' }],
-      }),
+    const neg = await server.createNegotiation({
+      title: 'Shutdown',
+      parties: [
+        { id: 'a', name: 'A' },
+        { id: 'b', name: 'B' },
+      ],
+      terms: [{ title: 'Deadline', body: 'Within 30 days.' }],
     })
-    const neg = (await res.json()) as CreatedNegotiation
     const doc = `${neg.id}/board`
-    const ws = server.url.replace(/^http/, 'ws') + '/yjs'
+    const ws = server.wsUrl
     const writer = yClient(ws, doc, { token: neg.tokens.negotiator.a!, name: 'writer', ack: '1' })
     cleanup.push(() => writer.destroy())
     await synced(writer)
@@ -165,7 +159,7 @@ describe('checkpoints', () => {
       await store.close()
     }
 
-    server = await spawnServer({ port: server.port, dataDir: server.dataDir })
+    server = await startServer({ spawn: true, port: server.port, dataDir: server.dataDir })
     const reader = yClient(ws, doc, { token: neg.tokens.observer })
     cleanup.push(() => reader.destroy())
     await synced(reader)

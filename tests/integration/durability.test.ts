@@ -5,29 +5,20 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { board, insertTerm } from '../../shared/docLayout'
-import { spawnServer, type ServerProcess } from '../helpers/process'
-import { startTestServer } from '../helpers/server'
+import { startServer, type ServerProcess } from '../helpers/server'
 import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
-import type { CreatedNegotiation } from '../../server/negotiation/service'
 
 const cleanup: Array<() => unknown> = []
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn()
 })
 
-async function createNegotiation(url: string, adminToken: string): Promise<CreatedNegotiation> {
-  const res = await fetch(`${url}/api/negotiations`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      title: 'Durability',
-      parties: [
-        { id: 'a', name: 'A' },
-        { id: 'b', name: 'B' },
-      ],
-    }),
-  })
-  return (await res.json()) as CreatedNegotiation
+const DURABILITY = {
+  title: 'Durability',
+  parties: [
+    { id: 'a', name: 'A' },
+    { id: 'b', name: 'B' },
+  ],
 }
 
 const client = (url: string, doc: string, params: Record<string, string>) => {
@@ -38,9 +29,9 @@ const client = (url: string, doc: string, params: Record<string, string>) => {
 
 describe('durability across restarts', () => {
   it('[P1] after SIGKILL everything an observer had received is still there', async () => {
-    let server: ServerProcess = await spawnServer()
+    let server: ServerProcess = await startServer({ spawn: true })
     cleanup.push(() => server.kill())
-    const neg = await createNegotiation(server.url, server.adminToken)
+    const neg = await server.createNegotiation(DURABILITY)
     const doc = `${neg.id}/board`
     const writer = client(server.url, doc, { token: neg.tokens.negotiator.a!, name: 'writer' })
     const observer = client(server.url, doc, { token: neg.tokens.observer, name: 'observer' })
@@ -57,7 +48,7 @@ describe('durability across restarts', () => {
     const seenByObserver = body(observer.doc).toString()
     expect(seenByObserver.length).toBeGreaterThan(400)
 
-    server = await spawnServer({ port: server.port, dataDir: server.dataDir })
+    server = await startServer({ spawn: true, port: server.port, dataDir: server.dataDir })
     const fresh = client(server.url, doc, { token: neg.tokens.observer, name: 'after' })
     await synced(fresh)
     // everything broadcast before the crash was committed first
@@ -70,9 +61,9 @@ describe('durability across restarts', () => {
   })
 
   it('[P2] a graceful stop (SIGTERM) flushes everything and closes with 1001', async () => {
-    let server = await spawnServer()
+    let server = await startServer({ spawn: true })
     cleanup.push(() => server.kill())
-    const neg = await createNegotiation(server.url, server.adminToken)
+    const neg = await server.createNegotiation(DURABILITY)
     const doc = `${neg.id}/board`
     const writer = client(server.url, doc, { token: neg.tokens.negotiator.a!, name: 'writer', ack: '1' })
     await synced(writer)
@@ -83,7 +74,7 @@ describe('durability across restarts', () => {
     expect((await server.exited).code).toBe(0)
     await closed
     writer.provider.disconnect()
-    server = await spawnServer({ port: server.port, dataDir: server.dataDir })
+    server = await startServer({ spawn: true, port: server.port, dataDir: server.dataDir })
     const after = client(server.url, doc, { token: neg.tokens.observer })
     await synced(after)
     expect(after.doc.getArray('order').length).toBe(50)
@@ -92,7 +83,7 @@ describe('durability across restarts', () => {
 
 describe('room lifecycle', () => {
   it('[P3] an idle room unloads after the grace period and reloads from checkpoint + tail, not from all history', async () => {
-    const server = await startTestServer({ PARLEY_ROOM_GRACE_MS: '100', PARLEY_CHECKPOINT_EVERY: '50' })
+    const server = await startServer({ env: { PARLEY_ROOM_GRACE_MS: '100', PARLEY_CHECKPOINT_EVERY: '50' } })
     cleanup.push(() => server.close())
     const neg = await server.createNegotiation()
     const doc = `${neg.id}/board`
@@ -122,7 +113,7 @@ describe('room lifecycle', () => {
   })
 
   it('[P4] a stored update that adds nothing is acknowledged, not stored again', async () => {
-    const server = await startTestServer()
+    const server = await startServer()
     cleanup.push(() => server.close())
     const neg = await server.createNegotiation()
     const doc = `${neg.id}/board`

@@ -11,7 +11,7 @@ import type { Sheet, TermDiff, Version } from '../../shared/schemas'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import type { ExportDoc } from '../../server/history/export'
 import { createDemo } from '../../server/demo'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
 
@@ -24,7 +24,7 @@ const track = <T extends YClient | ControlClient>(c: T) => (open.push(c), c)
 const DEADLINE = 'Requests are answered within 30 days.'
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startServer()
   neg = await server.createNegotiation({
     title: 'Extradition talks',
     parties: [

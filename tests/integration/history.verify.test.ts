@@ -22,7 +22,7 @@ import { checkOf, GENESIS_HASH, updateRowHash } from '../../server/store/chain'
 import { SqliteStore } from '../../server/store/sqlite'
 import { decodeCheckpointSync, encodeCheckpointSync } from '../../server/store/checkpointCodec'
 import { verifyNegotiation, type VerifyReport } from '../../server/history/verify'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 import { synced, waitFor, yClient } from '../helpers/clients'
 import { connected, controlClient } from '../helpers/control'
 
@@ -41,7 +41,7 @@ const cli = (script: 'verify' | 'export', ...args: string[]) =>
 
 beforeAll(async () => {
   // Checkpoints every 4 updates, so verification also compares checkpoints with the log.
-  server = await startTestServer({ PARLEY_CHECKPOINT_EVERY: '4' })
+  server = await startServer({ env: { PARLEY_CHECKPOINT_EVERY: '4' } })
   dir = server.dataDir
   neg = await server.createNegotiation({
     title: 'Extradition talks',
@@ -249,7 +249,7 @@ describe('crash recovery of the version index', () => {
     const d = db()
     d.prepare('DELETE FROM versions WHERE negotiation_id = ? AND n > 2').run(neg.id)
     d.close()
-    server = await startTestServer({ PARLEY_CHECKPOINT_EVERY: '4' }, dir)
+    server = await startServer({ env: { PARLEY_CHECKPOINT_EVERY: '4' }, dataDir: dir })
     const res = await server.api(`/api/negotiations/${neg.id}/versions`, { token: neg.tokens.reviewer })
     expect(((await res.json()) as { versions: Version[] }).versions).toEqual(before)
     await server.close()

@@ -8,7 +8,7 @@ import * as Y from 'yjs'
 import { board, insertTerm, readStatus, replaceText, termText, termsInOrder } from '../../shared/docLayout'
 import { termHash } from '../../shared/negotiation'
 import type { Presence, Sheet, Version } from '../../shared/schemas'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
@@ -18,7 +18,7 @@ let neg: CreatedNegotiation
 const open: Array<YClient | ControlClient> = []
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startServer()
   neg = await server.createNegotiation({
     title: 'Переговоры · مفاوضات',
     parties: [

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import { CloseCode, MAX_REFUSED_WRITES, MessageType, PermissionDeniedReason, SyncMessageType } from '../../shared/protocol'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 import { encodeMessage, rawClient, synced, waitFor, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient } from '../helpers/control'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
@@ -19,7 +19,7 @@ const clients: YClient[] = []
 const track = (c: YClient) => (clients.push(c), c)
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startServer()
   neg = await server.createNegotiation({
     title: 'Rights',
     parties: [

@@ -36,7 +36,7 @@ import type { LogRow } from '../../server/history/logRows'
 import { VersionIndex } from '../../server/history/versionIndex'
 import { verifyNegotiation } from '../../server/history/verify'
 import { startHistoryStack } from '../helpers/historyStack'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 import { synced, waitFor, yClient } from '../helpers/clients'
 import { createTestSchema, postgresForTests, type TestSchema } from '../helpers/services'
 
@@ -841,7 +841,7 @@ describe('migrating a SQLite file of schema 2 to compact rows', () => {
 
   it('[SM3] rows, chain, versions and the newest checkpoints kept, the file smaller; a server loads it and appends', async () => {
     const dir = fresh()
-    await checkCompacted(sqliteOld(join(dir, 'parley.db')), typedHistory(), () => startTestServer({}, dir))
+    await checkCompacted(sqliteOld(join(dir, 'parley.db')), typedHistory(), () => startServer({ dataDir: dir }))
     // the old checkpoints table is gone with the old rows' links
     const db = new Database(join(dir, 'parley.db'), { readonly: true })
     const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all() as Array<{ name: string }>).map(
@@ -888,7 +888,7 @@ describe.skipIf(!pgUrl)('migrating a PostgreSQL schema of migration 2 to compact
 
   it('[SM3] rows, chain, versions and the newest checkpoints kept, the store smaller; a server loads it and appends', async () => {
     const url = await fresh()
-    await checkCompacted(pgOld(url), typedHistory(), () => startTestServer({ DATABASE_URL: url }))
+    await checkCompacted(pgOld(url), typedHistory(), () => startServer({ env: { DATABASE_URL: url } }))
     // kept for instances of the previous build during a rolling upgrade: each doc's newest raw checkpoint
     const old = await sql<{ doc_id: number; n: number }>(
       url,

@@ -8,13 +8,13 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { PostgresStore } from '../../server/store/postgres'
 import { createTestSchema, postgresForTests } from '../helpers/services'
-import { setTestServerDefaults } from '../helpers/server'
+import { setServerDefaults } from '../helpers/server'
 
 const pgUrl = await postgresForTests('sync on PostgreSQL')
 
 if (pgUrl) {
   const schema = await createTestSchema(pgUrl)
-  setTestServerDefaults({ DATABASE_URL: schema.url })
+  setServerDefaults({ DATABASE_URL: schema.url })
   // registered before the suite's own hooks, so it runs after its servers closed ("after" hooks run as a stack)
   afterAll(() => schema.drop())
   describe('on PostgreSQL', async () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import { CloseCode, MessageType, SyncMessageType } from '../../shared/protocol'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 import { encodeMessage, rawClient, synced, waitFor, yClient, type YClient } from '../helpers/clients'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 
@@ -16,7 +16,7 @@ const clients: YClient[] = []
 const track = (c: YClient) => (clients.push(c), c)
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startServer()
   neg = await server.createNegotiation()
 })
 
@@ -138,7 +138,7 @@ describe('tokens on the websocket', () => {
   it('[S10] a connection without a token gets 4401 unless PARLEY_DEV_OPEN=1', async () => {
     const raw = rawClient(server.wsUrl, board())
     expect((await raw.closed).code).toBe(CloseCode.unauthorized)
-    const open = await startTestServer({ PARLEY_DEV_OPEN: '1' })
+    const open = await startServer({ env: { PARLEY_DEV_OPEN: '1' } })
     try {
       const a = yClient(open.wsUrl, 'scratch/board', { name: 'dev' })
       const b = yClient(open.wsUrl, 'scratch/board', { name: 'dev2' })

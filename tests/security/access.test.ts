@@ -14,24 +14,10 @@ import { CloseCode, MessageType } from '../../shared/protocol'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { connected, controlClient } from '../helpers/control'
 import { waitFor } from '../helpers/clients'
-import {
-  Canary,
-  Cleanup,
-  LogReader,
-  Witness,
-  client,
-  createNegotiation,
-  expectAlive,
-  mintToken,
-  raw,
-  spawnParley,
-  synced,
-  updateFrom,
-  updateMessage,
-  type Proc,
-} from './harness'
+import { Canary, Cleanup, LogReader, Witness, client, raw, synced, updateFrom, updateMessage } from './harness'
+import { createNegotiation, WITH_OPENING_TERM, expectAlive, mintToken, startServer, type ServerProcess } from '../helpers/server'
 
-let server: Proc
+let server: ServerProcess
 let neg: CreatedNegotiation
 let other: CreatedNegotiation
 let canary: Canary
@@ -46,10 +32,10 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 const badTokens: Record<string, string> = {}
 
 beforeAll(async () => {
-  server = await spawnParley()
+  server = await startServer({ spawn: true })
   cleanup.add(server, (s) => s.kill())
-  neg = await createNegotiation(server)
-  other = await createNegotiation(server)
+  neg = await createNegotiation(server, WITH_OPENING_TERM)
+  other = await createNegotiation(server, WITH_OPENING_TERM)
   canary = cleanup.add(await Canary.open(server), (c) => c.close())
   log = cleanup.add(new LogReader(server.dataDir), (l) => l.close())
 

@@ -9,16 +9,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_NAMED_CHECKPOINTS, type CreatedNegotiation } from '../../server/negotiation/service'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
+import { raw } from './harness'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
 import { waitFor } from '../helpers/clients'
-import { raw } from './harness'
 
 let server: TestServer
 let neg: CreatedNegotiation
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startServer()
   neg = await server.createNegotiation({
     title: 'Budgets',
     parties: [
@@ -143,9 +143,11 @@ describe('[OR1] the server’s own origins come from its configuration, not from
   })
 
   it('PARLEY_PUBLIC_URL and PARLEY_ALLOWED_ORIGINS are let in too', async () => {
-    const other = await startTestServer({
-      PARLEY_PUBLIC_URL: 'https://parley.example.org',
-      PARLEY_ALLOWED_ORIGINS: 'https://partner.example.com',
+    const other = await startServer({
+      env: {
+        PARLEY_PUBLIC_URL: 'https://parley.example.org',
+        PARLEY_ALLOWED_ORIGINS: 'https://partner.example.com',
+      },
     })
     try {
       const n = await other.createNegotiation()

@@ -22,7 +22,7 @@ import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import { writeMeta } from '../../shared/docLayout'
 import type { PartyInfo } from '../../shared/negotiation'
 import { SERVER_AUTHOR } from '../helpers/historyStack'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 import { mdCode, mdText } from '../../server/history/exportRender'
 
 const HOSTILE = {
@@ -156,7 +156,7 @@ let plainMd: string
 let hostileHtml: string
 
 beforeAll(async () => {
-  s = await startTestServer()
+  s = await startServer()
   const hostileToken = await seed('inj-hostile', HOSTILE)
   const plainToken = await seed('inj-plain', plain(HOSTILE))
   hostileMd = await exportOf('inj-hostile', hostileToken, 'md')

@@ -11,22 +11,21 @@ import * as Y from 'yjs'
 import { CloseCode, MAX_REFUSED_WRITES, PermissionDeniedReason } from '../../shared/protocol'
 import { insertTerm, readStatus } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { startTestServer, type TestServer } from '../helpers/server'
-import { connected, controlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
+import { startServer, type TestServer, expectAlive } from '../helpers/server'
 import {
   Canary,
   Cleanup,
   Witness,
   awarenessMessage,
   client,
-  expectAlive,
   rawAdmitted,
   synced,
   updateFrom,
   updateMessage,
   type Client,
 } from './harness'
+import { connected, controlClient } from '../helpers/control'
+import { waitFor } from '../helpers/clients'
 
 let server: TestServer
 let neg: CreatedNegotiation
@@ -39,7 +38,7 @@ const track = (c: Client) => clients.add(c, (x) => x.destroy())
 const board = () => `${neg.id}/board`
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startServer()
   neg = await server.createNegotiation({
     title: 'Forgery',
     parties: [
@@ -122,9 +121,9 @@ describe('[F1] items under a client id another connection introduced are refused
     const annState = Y.encodeStateAsUpdate(ann.doc)
     const annId = ann.doc.clientID
     await clients.run()
-    const port = new URL(server.url).port
+    const port = server.port
     await server.close()
-    server = await startTestServer({ PORT: port }, server.dataDir)
+    server = await startServer({ port, dataDir: server.dataDir })
     canary.close()
     canary = await Canary.open(target())
 

@@ -1,18 +1,15 @@
 /**
  * Shared equipment of the attack and fault suites (tests/security, tests/faults,
- * tests/fuzz). Everything here drives the real thing: a real Parley (a child
- * process, or in-process where a test needs a hook into its store), real
- * sockets, the stock y-websocket client, and the real SQLite file.
+ * tests/fuzz). Everything here drives the real thing: a real Parley
+ * (tests/helpers/server.ts), real sockets, the stock y-websocket client, and the real SQLite file.
  *
  * Every abuse test ends with the same three questions, answered here:
  * - is the server process still alive and answering (`expectAlive`)?
  * - do other rooms keep syncing, and how fast (`Canary`, `LatencyProbe`)?
  * - was a refused message neither stored nor broadcast (`Witness`)?
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createRequire } from 'node:module'
-import { mkdirSync, mkdtempSync, existsSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import * as Y from 'yjs'
@@ -23,151 +20,8 @@ import * as encoding from 'lib0/encoding'
 import { WebsocketProvider } from 'y-websocket'
 import { MessageType, SyncMessageType } from '../../shared/protocol'
 import { checkOf, GENESIS_HASH, updateRowHash } from '../../server/store/chain'
-import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { followServer, freePort, type Exit } from '../helpers/process'
+import { createNegotiation, WITH_OPENING_TERM, type Target } from '../helpers/server'
 import { waitFor } from '../helpers/clients'
-
-const ROOT = new URL('../../', import.meta.url).pathname
-
-// ── the server as a child process ─────────────────────────────────────────
-
-let bundle: Promise<string> | null = null
-
-/**
- * server/main.ts compiled once per test process by esbuild (the compiler tsx
- * itself uses, resolved through tsx so no extra dependency is needed).
- * Starting `node bundle.mjs` takes a fraction of `node --import tsx` — it
- * matters when a suite restarts the server twenty times. Same code, same
- * node_modules: only the TypeScript-to-JS step happens up front.
- *
- * PARLEY_TEST_SERVER_ENTRY builds another entry instead — a patched copy of
- * server/ with a fix taken out — to check that a suite catches the bug it
- * guards against.
- */
-export function serverBundle(): Promise<string> {
-  bundle ??= (async () => {
-    const esbuild = createRequire(join(ROOT, 'node_modules/tsx/package.json'))('esbuild') as typeof import('esbuild')
-    const dir = join(ROOT, '.tmp', `server-bundle-${process.pid}`)
-    mkdirSync(dir, { recursive: true })
-    const outfile = join(dir, 'main.mjs')
-    await esbuild.build({
-      entryPoints: [process.env.PARLEY_TEST_SERVER_ENTRY ?? join(ROOT, 'server/main.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      sourcemap: 'inline',
-      outfile,
-      logLevel: 'silent',
-    })
-    return outfile
-  })()
-  return bundle
-}
-
-export interface Proc {
-  url: string
-  wsUrl: string
-  port: number
-  dataDir: string
-  adminToken: string
-  proc: ChildProcess
-  /** everything the process wrote to stdout and stderr */
-  output: string[]
-  exited: Promise<Exit>
-  alive(): boolean
-  kill(signal?: NodeJS.Signals): Promise<void>
-}
-
-export const ADMIN_TOKEN = 'attack-suite-admin-token-0123456789'
-
-/** Starts Parley as a child process on `port` (random by default) with its own data dir. */
-export async function spawnParley(
-  opts: { port?: number; dataDir?: string; env?: Record<string, string>; readyTimeoutMs?: number } = {},
-): Promise<Proc> {
-  const main = await serverBundle()
-  const port = opts.port ?? (await freePort())
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'parley-attack-'))
-  const proc = spawn(process.execPath, ['--enable-source-maps', main], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PARLEY_DATA_DIR: dataDir,
-      PARLEY_ADMIN_TOKEN: ADMIN_TOKEN,
-      PARLEY_LOG_LEVEL: 'debug',
-      ...opts.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const { output, exited, ready } = followServer(proc, opts.readyTimeoutMs ?? 30_000)
-  const url = await ready
-  const alive = () => proc.exitCode === null && proc.signalCode === null
-  return {
-    url,
-    wsUrl: url.replace(/^http/, 'ws') + '/yjs',
-    port,
-    dataDir,
-    adminToken: ADMIN_TOKEN,
-    proc,
-    output,
-    exited,
-    alive,
-    async kill(signal = 'SIGKILL') {
-      if (alive()) proc.kill(signal)
-      await exited
-    },
-  }
-}
-
-/** Anything with a base URL and an admin token: a child process or an in-process TestServer. */
-export interface Target {
-  url: string
-  adminToken: string
-}
-
-export async function createNegotiation(
-  target: Target,
-  body: unknown = {
-    title: 'Attack surface',
-    parties: [
-      { id: 'a', name: 'Alpha' },
-      { id: 'b', name: 'Beta' },
-    ],
-    terms: [{ title: 'Opening term', body: 'As drafted.' }],
-  },
-): Promise<CreatedNegotiation> {
-  const res = await fetch(`${target.url}/api/negotiations`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${target.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  if (res.status !== 201) throw new Error(`create negotiation: ${res.status} ${await res.text()}`)
-  return (await res.json()) as CreatedNegotiation
-}
-
-export async function mintToken(
-  target: Target,
-  negotiationId: string,
-  body: { role: string; party?: string; expiresIn?: number; name?: string },
-): Promise<{ token: string; jti: string }> {
-  const res = await fetch(`${target.url}/api/negotiations/${negotiationId}/tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${target.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  if (res.status !== 201) throw new Error(`mint token: ${res.status} ${await res.text()}`)
-  return (await res.json()) as { token: string; jti: string }
-}
-
-/** The server answers /healthz with 200 (and, for a child process, has not exited). */
-export async function expectAlive(target: Target & { alive?: () => boolean }): Promise<void> {
-  if (target.alive) expect(target.alive(), 'server process is alive').toBe(true)
-  const res = await fetch(`${target.url}/healthz`, { signal: AbortSignal.timeout(10_000) })
-  expect(res.status).toBe(200)
-}
 
 // ── clients ──────────────────────────────────────────────────────────────
 
@@ -368,7 +222,7 @@ export class Canary {
   ) {}
 
   static async open(target: Target & { wsUrl: string }, localAddress = '127.0.0.2'): Promise<Canary> {
-    const neg = await createNegotiation(target)
+    const neg = await createNegotiation(target, WITH_OPENING_TERM)
     const doc = `${neg.id}/board`
     const writer = client(target.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'canary-w' }, { localAddress })
     const reader = client(target.wsUrl, doc, { token: neg.tokens.observer, name: 'canary-r' }, { localAddress })

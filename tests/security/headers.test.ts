@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { ensureClientBuilt } from '../e2e/helpers/build'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 
 let s: TestServer
 let neg: CreatedNegotiation
@@ -15,7 +15,7 @@ let neg: CreatedNegotiation
 beforeAll(async () => {
   // The page and asset checks need the real built client.
   await ensureClientBuilt()
-  s = await startTestServer()
+  s = await startServer()
   neg = await s.createNegotiation()
 }, 240_000)
 

@@ -15,10 +15,10 @@ import { CloseCode, SUBPROTOCOL, tokenSubprotocols } from '../../shared/protocol
 import { MAX_DISPLAY_NAME } from '../../shared/displayName'
 import { board, termsInOrder } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
+import { Cleanup, client, synced, type Client } from './harness'
 import { connected, controlClient } from '../helpers/control'
 import { waitFor } from '../helpers/clients'
-import { Cleanup, client, synced, type Client } from './harness'
 
 let server: TestServer
 let neg: CreatedNegotiation
@@ -27,7 +27,7 @@ const track = (c: Client) => clients.add(c, (x) => x.destroy())
 const boardName = () => `${neg.id}/board`
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startServer()
   neg = await server.createNegotiation({
     title: 'Identity',
     parties: [

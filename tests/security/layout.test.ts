@@ -15,22 +15,11 @@ import { board, insertTerm, malformedEntries, termsInOrder } from '../../shared/
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { SqliteStore } from '../../server/store/sqlite'
 import { renderHtml, renderMarkdown } from '../../server/history/exportRender'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer, expectAlive } from '../helpers/server'
+import { Canary, Cleanup, Witness, client, rawAdmitted, synced, updateFrom, updateMessage, type Client } from './harness'
 import { startHistoryStack } from '../helpers/historyStack'
 import { breakingEdit, legalEdit } from '../helpers/layoutEdits'
 import { waitFor } from '../helpers/clients'
-import {
-  Canary,
-  Cleanup,
-  Witness,
-  client,
-  expectAlive,
-  rawAdmitted,
-  synced,
-  updateFrom,
-  updateMessage,
-  type Client,
-} from './harness'
 
 let server: TestServer
 let neg: CreatedNegotiation
@@ -43,7 +32,7 @@ const track = (c: Client) => clients.add(c, (x) => x.destroy())
 const boardName = () => `${neg.id}/board`
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startServer()
   neg = await server.createNegotiation({
     title: 'Layout',
     parties: [
@@ -153,7 +142,7 @@ describe('[LY2] breaking updates at every depth, each refused, nothing stored or
 
 describe('[LY3] a store written before the check holds a malformed entry: every reader skips it, visibly', () => {
   it('versions, redlines, exports and clients work; the entry is listed as skipped; writing under it stays refused', async () => {
-    const own = await startTestServer()
+    const own = await startServer()
     try {
       const n = await own.createNegotiation({
         title: 'Written before the fix',
@@ -200,7 +189,7 @@ describe('[LY3] a store written before the check holds a malformed entry: every 
       ])
       await store.close()
 
-      const again = await startTestServer({}, own.dataDir)
+      const again = await startServer({ dataDir: own.dataDir })
       try {
         const get = (path: string) => again.api(`/api/negotiations/${n.id}${path}`, { token: n.tokens.reviewer })
         const list = (await (await get('/versions')).json()) as { versions: Array<{ n: number }> }

@@ -25,20 +25,17 @@ import {
   LogReader,
   expectSaneLatency,
   client,
-  createNegotiation,
-  expectAlive,
   awarenessMessage,
   raw,
   rawAdmitted,
-  spawnParley,
   synced,
   updateFrom,
   updateMessage,
   verifyLog,
   type Client,
-  type Proc,
   type Raw,
 } from './harness'
+import { createNegotiation, WITH_OPENING_TERM, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 
 // Floods take a while to send and to drain on two cores.
 vi.setConfig({ testTimeout: 90_000 })
@@ -53,7 +50,7 @@ const MAX_BUFFERED = 256 * 1024
 const RATE = 100
 const STRUCT_RATE = 2000
 
-let server: Proc
+let server: ServerProcess
 let neg: CreatedNegotiation
 let canary: Canary
 let log: LogReader
@@ -61,7 +58,8 @@ const cleanup = new Cleanup()
 const board = () => `${neg.id}/board`
 
 beforeAll(async () => {
-  server = await spawnParley({
+  server = await startServer({
+    spawn: true,
     env: {
       PARLEY_MAX_BUFFERED_BYTES: String(MAX_BUFFERED),
       PARLEY_MAX_CONNECTIONS_PER_ADDRESS: String(CAP),
@@ -71,7 +69,7 @@ beforeAll(async () => {
     },
   })
   cleanup.add(server, (s) => s.kill())
-  neg = await createNegotiation(server)
+  neg = await createNegotiation(server, WITH_OPENING_TERM)
   canary = cleanup.add(await Canary.open(server), (c) => c.close())
   log = cleanup.add(new LogReader(server.dataDir), (l) => l.close())
 }, 60_000)
@@ -195,7 +193,7 @@ async function upgradeWithFrames(
 
 describe('[L1b] a client that types while its admission and room load complete is held, not cut off', () => {
   it('150 updates in the same TCP write as the upgrade: all stored and relayed, the socket stays open', async () => {
-    const cold = await createNegotiation(server)
+    const cold = await createNegotiation(server, WITH_OPENING_TERM)
     const doc = `${cold.id}/board`
     const updates: Uint8Array[] = []
     const typist = new Y.Doc()
@@ -426,7 +424,7 @@ async function openConnections(): Promise<number> {
   return Number(/^parley_connections (\d+)/m.exec(text)?.[1] ?? NaN)
 }
 
-function rss(p: Proc): number {
+function rss(p: ServerProcess): number {
   const status = readFileSync(`/proc/${p.proc.pid}/status`, 'utf8')
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024
 }

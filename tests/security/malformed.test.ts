@@ -30,22 +30,19 @@ import {
   Witness,
   awarenessMessage,
   client,
-  createNegotiation,
-  expectAlive,
   message,
   rawAdmitted,
-  spawnParley,
   synced,
   syncMessage,
   updateFrom,
   updateMessage,
   verifyLog,
   type Client,
-  type Proc,
 } from './harness'
+import { createNegotiation, WITH_OPENING_TERM, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 import { frame, wireSocket } from './wire'
 
-let server: Proc
+let server: ServerProcess
 let neg: CreatedNegotiation
 let canary: Canary
 let log: LogReader
@@ -55,9 +52,9 @@ const board = () => `${neg.id}/board`
 const writer = () => ({ token: neg.tokens.negotiator.b!, name: 'Mallory' })
 
 beforeAll(async () => {
-  server = await spawnParley()
+  server = await startServer({ spawn: true })
   cleanup.add(server, (s) => s.kill())
-  neg = await createNegotiation(server)
+  neg = await createNegotiation(server, WITH_OPENING_TERM)
   canary = cleanup.add(await Canary.open(server), (c) => c.close())
   log = cleanup.add(new LogReader(server.dataDir), (l) => l.close())
   const watcher = cleanup.add(client(server.wsUrl, board(), { token: neg.tokens.observer, name: 'witness' }), (c: Client) =>

@@ -17,16 +17,13 @@ import { CloseCode, MAX_REFUSED_WRITES, MessageType, PermissionDeniedReason, Syn
 import { COMMAND_NAMES } from '../../shared/schemas'
 import { insertTerm } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { startTestServer, type TestServer } from '../helpers/server'
-import { connected, controlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
+import { startServer, type TestServer, expectAlive } from '../helpers/server'
 import {
   Canary,
   Cleanup,
   Witness,
   awarenessMessage,
   client,
-  expectAlive,
   raw,
   rawAdmitted,
   step2Message,
@@ -36,6 +33,8 @@ import {
   updateMessage,
   type Client,
 } from './harness'
+import { connected, controlClient } from '../helpers/control'
+import { waitFor } from '../helpers/clients'
 
 let server: TestServer
 let neg: CreatedNegotiation
@@ -47,7 +46,7 @@ const serverSv = (doc: string) => Y.encodeStateVector(server.parley.registry.pee
 const track = (c: Client) => cleanup.add(c, (x) => x.destroy())
 
 beforeAll(async () => {
-  server = await startTestServer()
+  server = await startServer()
   cleanup.add(server, (s) => s.close())
   neg = await server.createNegotiation({
     title: 'Read-only',

@@ -5,48 +5,26 @@
  * example reads `$PARLEY_ADMIN_TOKEN`. A token Parley generated is printed,
  * once, with the file in the data dir that keeps it.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { followServer, freePort, type Exit } from '../helpers/process'
-import { serverBundle } from './harness'
+import { startServer, type ServerProcess } from '../helpers/server'
 
-const ROOT = new URL('../../', import.meta.url).pathname
-
-interface Started {
-  url: string
-  dataDir: string
-  output: string[]
-  stop(): Promise<Exit>
-}
-
-const running: Array<() => Promise<unknown>> = []
+const running: ServerProcess[] = []
 
 afterEach(async () => {
-  for (const stop of running.splice(0)) await stop()
+  for (const s of running.splice(0)) await s.close({ wipe: true })
 })
 
-/** The real server/main.ts (bundled once, see harness.ts), with exactly `env` on top of this process's minus the admin token. */
-async function start(env: Record<string, string>): Promise<Started> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-startup-'))
-  const { PARLEY_ADMIN_TOKEN: _ignored, ...inherited } = process.env
-  const proc: ChildProcess = spawn(process.execPath, ['--enable-source-maps', await serverBundle()], {
-    cwd: ROOT,
-    env: { ...inherited, PORT: String(await freePort()), HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const { output, exited, ready } = followServer(proc, 30_000)
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
-    const exit = await exited
-    rmSync(dataDir, { recursive: true, force: true })
-    return exit
-  }
-  running.push(stop)
-  return { url: await ready, dataDir, output, stop }
+/**
+ * The real server/main.ts as a child process, with exactly `env` on top of this process's minus
+ * the admin token, at the log level `npm start` runs at unless `env` says otherwise.
+ */
+async function start(env: Record<string, string>): Promise<ServerProcess> {
+  const s = await startServer({ spawn: true, adminToken: null, env: { PARLEY_LOG_LEVEL: 'info', ...env } })
+  running.push(s)
+  return s
 }
 
 describe('[K1] the admin token at start', () => {
@@ -66,7 +44,7 @@ describe('[K1] the admin token at start', () => {
       body: '{}',
     })
     expect(wrong.status).toBe(401)
-    await s.stop()
+    await s.close()
 
     const printed = s.output.join('')
     expect(printed).toContain('Admin token: from PARLEY_ADMIN_TOKEN')

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { staticClient } from '../../server/http/staticFiles'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { ensureClientBuilt } from '../e2e/helpers/build'
-import { startTestServer, type TestServer } from '../helpers/server'
+import { startServer, type TestServer } from '../helpers/server'
 
 let s: TestServer
 let neg: CreatedNegotiation
@@ -21,7 +21,7 @@ let neg: CreatedNegotiation
 beforeAll(async () => {
   // The app page served after the malformed requests is the real built client.
   await ensureClientBuilt()
-  s = await startTestServer()
+  s = await startServer()
   neg = await s.createNegotiation()
 }, 240_000)
 

@@ -4,14 +4,14 @@
  * participants, the browser and the server.
  */
 import type { Browser } from 'playwright-core'
-import { startTestServer, type TestServer } from '../../helpers/server'
+import { startServer, type TestServer } from '../../helpers/server'
 import { ensureClientBuilt } from './build'
 import { launchBrowser, type Participant } from './browser'
 
 /** Builds the client if needed, then starts the server and the browser. */
 export async function startBrowserSuite(): Promise<[TestServer, Browser]> {
   await ensureClientBuilt()
-  return Promise.all([startTestServer(), launchBrowser()])
+  return Promise.all([startServer(), launchBrowser()])
 }
 
 /** Closes every participant (ignoring ones already gone), then the browser and the server. */
