@@ -39,6 +39,7 @@ import { decodeCheckpointSync, encodeCheckpoint } from './checkpointCodec'
 import { historyDocName, historyDocNames } from './historyDocs'
 import { KeyedLock } from './keyedLock'
 import { migrate } from './postgres/migrations'
+import { authorFromColumns, bytesOf, negotiationFromColumns, updateFromColumns, versionFromColumns } from './rowMappers'
 import {
   CommitOutcomeUnknownError,
   densityFromRows,
@@ -66,8 +67,6 @@ import {
   type TokenRecord,
   type VersionRecord,
 } from './types'
-import type { Role } from '../../shared/roles'
-import type { VersionKind } from '../../shared/schemas'
 import type { PartyInfo } from '../../shared/negotiation'
 
 export interface PostgresStoreOptions {
@@ -632,7 +631,7 @@ export class PostgresStore implements Store {
   async latestCheckpoint(doc: string, atOrBefore = Number.MAX_SAFE_INTEGER): Promise<Checkpoint | null> {
     const rows = await this.q<{ seq: number; at: number; codec: number; state: Buffer }>('latestCheckpoint', [doc, atOrBefore])
     const r = rows[0]
-    return r ? { doc, seq: r.seq, at: r.at, state: decodeCheckpointSync(r.codec, bytes(r.state)) } : null
+    return r ? { doc, seq: r.seq, at: r.at, state: decodeCheckpointSync(r.codec, bytesOf(r.state)) } : null
   }
 
   async listCheckpoints(doc: string): Promise<CheckpointInfo[]> {
@@ -739,13 +738,13 @@ export class PostgresStore implements Store {
       keys.map((k) => k.level),
       keys.map((k) => k.start),
     ])
-    return rows.map((r) => ({ doc, level: r.level, start: r.start_seq, end: r.end_seq, data: bytes(r.data) }))
+    return rows.map((r) => ({ doc, level: r.level, start: r.start_seq, end: r.end_seq, data: bytesOf(r.data) }))
   }
 
   async historySnapshot(negotiationId: string, doc: HistoryDoc, atOrBefore: number): Promise<HistorySnapshot | null> {
     const rows = await this.q<{ seq: number; data: Buffer }>('historySnapshot', [historyDocName(negotiationId, doc), atOrBefore])
     const r = rows[0]
-    return r ? { doc, seq: r.seq, data: bytes(r.data) } : null
+    return r ? { doc, seq: r.seq, data: bytesOf(r.data) } : null
   }
 
   async historyState(negotiationId: string): Promise<HistoryState | null> {
@@ -880,9 +879,6 @@ function advisoryLockId(namespace: string, key: string): string {
 
 // ── rows ─────────────────────────────────────────────────────────────────
 
-/** A plain Uint8Array view of pg's Buffer, as the SQLite store returns. */
-const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-
 interface UpdateRow {
   seq: number
   gseq: number
@@ -897,19 +893,9 @@ interface UpdateRow {
   conn: string
 }
 
-function toStoredUpdate(doc: string, r: UpdateRow): StoredUpdate {
-  return {
-    doc,
-    seq: r.seq,
-    gseq: r.gseq,
-    at: r.at,
-    author: { user: r.user_name, party: r.party, role: r.role as Role | 'server', conn: r.conn },
-    update: bytes(r.data),
-    ...(r.meta !== null ? { meta: JSON.parse(r.meta) } : {}),
-    check: r.chk,
-    ...(r.chk === null && r.prev_hash !== null ? { prevHash: r.prev_hash } : {}),
-  }
-}
+/** pg's types → the shared shapes (rowMappers.ts). */
+const toStoredUpdate = (doc: string, r: UpdateRow): StoredUpdate =>
+  updateFromColumns(doc, { ...r, data: bytesOf(r.data) }, authorFromColumns(r))
 
 interface NegotiationRow {
   id: string
@@ -918,12 +904,7 @@ interface NegotiationRow {
   created_at: number
 }
 
-const toNegotiation = (r: NegotiationRow): NegotiationRecord => ({
-  id: r.id,
-  title: r.title,
-  parties: r.parties,
-  createdAt: r.created_at,
-})
+const toNegotiation = (r: NegotiationRow): NegotiationRecord => negotiationFromColumns(r)
 
 interface VersionRow {
   negotiation_id: string
@@ -943,23 +924,7 @@ interface VersionRow {
   layout_only: boolean
 }
 
-const toVersion = (r: VersionRow): VersionRecord => ({
-  negotiationId: r.negotiation_id,
-  n: r.n,
-  at: r.at,
-  lastAt: r.last_at,
-  party: r.party,
-  user: r.user_name,
-  kind: r.kind as VersionKind,
-  termIds: r.term_ids,
-  summary: r.summary,
-  ...(r.name !== null ? { name: r.name } : {}),
-  boardSeq: r.board_seq,
-  ledgerSeq: r.ledger_seq,
-  hash: r.hash,
-  prevHash: r.prev_hash,
-  ...(r.layout_only ? { layoutOnly: true } : {}),
-})
+const toVersion = (r: VersionRow): VersionRecord => versionFromColumns({ ...r, user: r.user_name })
 
 function versionParams(v: VersionRecord): unknown[] {
   return [

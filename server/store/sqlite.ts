@@ -40,6 +40,7 @@ import { decodeCheckpointSync, encodeCheckpoint } from './checkpointCodec'
 import { historyDocName, historyDocNames } from './historyDocs'
 import { KeyedLock } from './keyedLock'
 import { migrateSqlite } from './sqlite/migrations'
+import { bytesOf, negotiationFromColumns, updateFromColumns, versionFromColumns } from './rowMappers'
 import {
   CommitOutcomeUnknownError,
   densityFromRows,
@@ -68,7 +69,6 @@ import {
   type VersionRecord,
 } from './types'
 import type { Role } from '../../shared/roles'
-import type { VersionKind } from '../../shared/schemas'
 
 interface DocHead {
   id: number
@@ -854,21 +854,9 @@ function prepareStatements(db: Db) {
   }
 }
 
-/** A plain Uint8Array view of a Buffer the driver returned. */
-const bytesOf = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-
-function toStoredUpdate(doc: string, r: UpdateRow, author: Author): StoredUpdate {
-  return {
-    doc,
-    seq: r.seq,
-    gseq: r.gseq,
-    at: r.at,
-    author,
-    update: bytesOf(r.data),
-    ...(r.meta !== null ? { meta: JSON.parse(r.meta) } : {}),
-    check: r.chk,
-  }
-}
+/** SQLite's types → the shared shapes: BLOBs as bytes, JSON as text, booleans as 0/1. */
+const toStoredUpdate = (doc: string, r: UpdateRow, author: Author): StoredUpdate =>
+  updateFromColumns(doc, { ...r, data: bytesOf(r.data) }, author)
 
 interface NegotiationRow {
   id: string
@@ -877,12 +865,7 @@ interface NegotiationRow {
   created_at: number
 }
 
-const toNegotiation = (r: NegotiationRow): NegotiationRecord => ({
-  id: r.id,
-  title: r.title,
-  parties: JSON.parse(r.parties),
-  createdAt: r.created_at,
-})
+const toNegotiation = (r: NegotiationRow): NegotiationRecord => negotiationFromColumns({ ...r, parties: JSON.parse(r.parties) })
 
 interface VersionRow {
   negotiation_id: string
@@ -902,20 +885,11 @@ interface VersionRow {
   layout_only: number
 }
 
-const toVersion = (r: VersionRow): VersionRecord => ({
-  negotiationId: r.negotiation_id,
-  n: r.n,
-  at: r.at,
-  lastAt: r.last_at,
-  party: r.party,
-  user: r.user,
-  kind: r.kind as VersionKind,
-  termIds: JSON.parse(r.term_ids),
-  summary: r.summary,
-  ...(r.name !== null ? { name: r.name } : {}),
-  boardSeq: r.board_seq,
-  ledgerSeq: r.ledger_seq,
-  hash: hashFromBytes(r.hash),
-  prevHash: hashFromBytes(r.prev_hash),
-  ...(r.layout_only ? { layoutOnly: true } : {}),
-})
+const toVersion = (r: VersionRow): VersionRecord =>
+  versionFromColumns({
+    ...r,
+    term_ids: JSON.parse(r.term_ids),
+    hash: hashFromBytes(r.hash),
+    prev_hash: hashFromBytes(r.prev_hash),
+    layout_only: r.layout_only !== 0,
+  })
