@@ -5,7 +5,7 @@
  * negotiation history in a temp SQLite store through the real write path —
  * two delegations typing into terms through room connections, adding terms,
  * accepting/rejecting/reopening through the negotiation service, naming
- * checkpoints; board watcher, group commit and the live version index all
+ * checkpoints; ledger writer, group commit and the live version index all
  * running, on an injected clock (keystrokes 150–400 ms apart, pauses between
  * turns) — and then measures, median and p95 over many samples:
  *

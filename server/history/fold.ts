@@ -324,7 +324,7 @@ export class HistoryFold {
  * The order in which a negotiation's two logs are folded: the store's gseq
  * (Store.appendUpdates), which every instance and every later rebuild reads
  * the same. A row written in reaction to another — a command's move after
- * the edit it read, the board watcher's propose after the board update it
+ * the edit it read, the ledger writer's propose after the board update it
  * saw (appended before it in the same commit) — always has the larger gseq,
  * whatever the writers' clocks said. Takes the next row off one of the two
  * queues, or returns undefined.

@@ -267,7 +267,7 @@ export class Room {
   private applying: { origin: UpdateOrigin; hadPending: boolean; missing: boolean } | null = null
 
   /**
-   * Runs once Yjs has integrated a client update but before any observer (the board watcher) acts
+   * Runs once Yjs has integrated a client update but before any observer (the ledger writer) acts
    * on it; throwing here lands in applyAndQueue's catch. An update whose dependencies the doc lacks
    * would be held pending yet stored; types nested past MAX_TYPE_NESTING would overflow the stack
    * of the next delete (see docState.ts). Registered once per doc: adding and removing a listener

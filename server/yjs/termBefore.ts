@@ -18,7 +18,7 @@
  * boundaries before the observers run: merging happens in the same cleanup,
  * after GC, and a deletion splits items at its ends first.
  *
- * Cost: the length of the term, paid only when a term is removed (board watcher) or once per
+ * Cost: the length of the term, paid only when a term is removed (ledger writer) or once per
  * version and term (the history fold: the text a run of edits started from).
  */
 import * as Y from 'yjs'

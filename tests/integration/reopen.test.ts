@@ -1,7 +1,7 @@
 /**
  * Reopening by edit, decided under the negotiation's command lock (issue 11,
- * item 13; server/negotiation/boardWatcher.ts), through the real rooms, group
- * commit, board watcher, service and SQLite store (tests/helpers/historyStack.ts):
+ * item 13; server/negotiation/ledgerWriter.ts), through the real rooms, group
+ * commit, ledger writer, service and SQLite store (tests/helpers/historyStack.ts):
  *
  * [R1] a command right behind an edit of an agreed term decides after the
  *      reopen that edit causes: it accepts the reopened term, and the history
@@ -81,7 +81,7 @@ describe('reopening by edit, under the command lock', () => {
 
     const again = await startHistoryStack({ dir, reopen: true, negotiationId: s.id })
     try {
-      again.service.boardWatcher.unseenEditGraceMs = 0
+      again.service.ledgerWriter.unseenEditGraceMs = 0
       expect(readStatus((await again.ledger()).doc, 't1')?.state).toBe('agreed')
       await again.board()
       await again.settle()

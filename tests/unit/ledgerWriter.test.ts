@@ -1,5 +1,5 @@
 /**
- * The board watcher (server/negotiation/boardWatcher.ts) on its own, around
+ * The ledger writer (server/negotiation/ledgerWriter.ts) on its own, around
  * two in-memory rooms, with two delegations' peers relaying their updates
  * through the board doc as the room does (one transaction per client
  * update, origin `connection` with the party's author). Board docs with
@@ -14,7 +14,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
-import { BoardWatcher, type WatcherHost } from '../../server/negotiation/boardWatcher'
+import { LedgerWriter, type LedgerWriterHost } from '../../server/negotiation/ledgerWriter'
 import { termBefore } from '../../server/yjs/termBefore'
 import type { Room } from '../../server/sync/room'
 import type { Author } from '../../server/store/types'
@@ -52,11 +52,11 @@ async function negotiation(gc: boolean) {
   const boardRoom = fakeRoom('n1/board', gc)
   const ledgerRoom = fakeRoom('n1/ledger', gc)
   const reopens: string[] = []
-  const host: WatcherHost = {
+  const host: LedgerWriterHost = {
     partiesOf: async () => PARTIES.map((id) => ({ id })),
     reopensDue: () => void reopens.push('due'),
   }
-  const watcher = new BoardWatcher(host, () => 1)
+  const watcher = new LedgerWriter(host, () => 1)
   await watcher.watch(boardRoom as unknown as Room, ledgerRoom as unknown as Room)
   const origins = Object.fromEntries(
     PARTIES.map((p) => {
@@ -102,7 +102,7 @@ function snapshot(doc: Y.Doc, termId: string): NewTerm {
   return { ...termText(doc, termId)!, x: num('x'), y: num('y') }
 }
 
-describe.each([true, false])('board watcher, board doc with gc %s', (gc) => {
+describe.each([true, false])('ledger writer, board doc with gc %s', (gc) => {
   it('[BW1] a term removed by a party that may not remove it is put back with its full last text', async () => {
     const { boardRoom, ledgerRoom, peers } = await negotiation(gc)
     const rand = prng(7)

@@ -48,7 +48,7 @@ interface TermTouches {
 }
 
 /** What the watcher needs from the negotiation layer. */
-export interface WatcherHost {
+export interface LedgerWriterHost {
   partiesOf(negotiationId: string): Promise<Array<{ id: string }>>
   /**
    * Reopens are queued for this board: run `decideReopens` under the
@@ -79,7 +79,7 @@ const COMMIT_WAIT_MS = 15_000
 const RETRY_MS = 1000
 const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
 
-export class BoardWatcher {
+export class LedgerWriter {
   private parties = new Map<string, string[]>()
   /** per board room: terms whose reopen waits to be decided */
   private reopens = new WeakMap<Room, Map<string, QueuedReopen>>()
@@ -89,7 +89,7 @@ export class BoardWatcher {
   unseenEditGraceMs = UNSEEN_EDIT_GRACE_MS
 
   constructor(
-    private readonly host: WatcherHost,
+    private readonly host: LedgerWriterHost,
     private readonly now: () => number,
   ) {}
 
