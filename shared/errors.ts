@@ -1,6 +1,6 @@
 /**
  * Error codes of the HTTP API and socket.io acks (`{error:{code, message}}`).
- * Each has its HTTP status; tests/unit/errors.test.ts checks every code is in
+ * Each has its HTTP status; tests/unit/docs.test.ts [D1] checks every code is in
  * the README's table.
  */
 export const ErrorCode = {
