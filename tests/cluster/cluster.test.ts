@@ -7,9 +7,9 @@ import { board, insertTerm, readStatus, replaceText, termText } from '../../shar
 import { postgresForTests, redisForTests } from '../helpers/services'
 import { synced, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
+import { startCluster, SYNC_MS, waitFor, type Cluster } from './harness'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import type { ServerProcess } from '../helpers/server'
-import { startCluster, SYNC_MS, waitFor, type Cluster } from './harness'
 import * as Y from 'yjs'
 
 const pgUrl = await postgresForTests('cluster')

@@ -12,8 +12,8 @@ import { board, insertTerm, termText } from '../../shared/docLayout'
 import { PostgresStore } from '../../server/store/postgres'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { synced, yClient, type YClient } from '../helpers/clients'
-import { postgresForTests, redisForTests } from '../helpers/services'
 import { startBalancer, startCluster, SYNC_MS, waitFor, type Balancer, type Cluster } from './harness'
+import { postgresForTests, redisForTests } from '../helpers/services'
 
 const pgUrl = await postgresForTests('cluster failover')
 const redisUrl = await redisForTests('cluster failover')

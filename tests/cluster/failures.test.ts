@@ -21,8 +21,8 @@ import { PostgresStore } from '../../server/store/postgres'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { synced, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
-import { postgresForTests, redisForTests, servicesRequired } from '../helpers/services'
 import { startCluster, startOwnRedis, startTcpProxy, SYNC_MS, waitFor, type Cluster, type OwnRedis } from './harness'
+import { postgresForTests, redisForTests, servicesRequired } from '../helpers/services'
 
 const pgUrl = await postgresForTests('cluster failures')
 // The machine's Redis being reachable is what CI guarantees; this suite then runs its own next to it.

@@ -9,9 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, Socket, type Server } from 'node:net'
-import { io, type Socket as IoSocket } from 'socket.io-client'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import type { Ack, Presence, Version } from '../../shared/schemas'
 import { createNegotiation, freePort, killOnExit, startServer, TWO_PARTIES, type ServerProcess } from '../helpers/server'
 import { waitFor as waitForShort } from '../helpers/clients'
 import { createTestSchema, testRedisPrefix, type TestSchema } from '../helpers/services'
@@ -258,56 +256,4 @@ export async function startOwnRedis(): Promise<OwnRedis | null> {
     return null
   }
   return { url: `redis://127.0.0.1:${port}`, port, stop, start, close: stop }
-}
-
-// ── socket.io clients that reconnect (through the balancer) ────────────
-
-export interface Commander {
-  socket: IoSocket
-  versions: Version[]
-  presence: Presence[]
-  command(event: string, payload: unknown): Promise<Ack>
-  close(): void
-}
-
-/** A control-channel client that reconnects by itself, like the browser app. */
-export function commander(url: string, token: string, name: string): Commander {
-  const socket = io(url, {
-    path: '/socket.io',
-    auth: { token, name },
-    transports: ['websocket'],
-    forceNew: true,
-    reconnectionDelay: 100,
-    reconnectionDelayMax: 500,
-  })
-  const c: Commander = {
-    socket,
-    versions: [],
-    presence: [],
-    command: (event, payload) => socket.timeout(10_000).emitWithAck(event, payload) as Promise<Ack>,
-    close: () => void socket.close(),
-  }
-  socket.on('version', (v: Version) => c.versions.push(v))
-  socket.on('presence', (p: Presence) => c.presence.push(p))
-  return c
-}
-
-/**
- * Sends a command until it is answered: a command whose instance died before
- * it answered may or may not have been applied; the ledger rules make a
- * repeat harmless (an accepted term accepted again changes nothing).
- */
-export async function commandSurely(c: Commander, event: string, payload: unknown, timeoutMs = 20_000): Promise<Ack> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    if (c.socket.connected) {
-      try {
-        return await c.command(event, payload)
-      } catch (err) {
-        if (Date.now() > until) throw err
-      }
-    }
-    if (Date.now() > until) throw new Error(`${event} not answered within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }

@@ -15,18 +15,9 @@ import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { PostgresStore } from '../../server/store/postgres'
 import { verifyNegotiation } from '../../server/history/verify'
 import { synced, yClient, type YClient } from '../helpers/clients'
+import { controlClient, commandSurely, type ControlClient } from '../helpers/control'
+import { startBalancer, startCluster, SYNC_MS, waitFor, type Balancer, type Cluster } from './harness'
 import { postgresForTests, redisForTests } from '../helpers/services'
-import {
-  commander,
-  commandSurely,
-  startBalancer,
-  startCluster,
-  SYNC_MS,
-  waitFor,
-  type Balancer,
-  type Cluster,
-  type Commander,
-} from './harness'
 
 const pgUrl = await postgresForTests('cluster negotiation')
 const redisUrl = await redisForTests('cluster negotiation')
@@ -40,7 +31,7 @@ describe.skipIf(!pgUrl || !redisUrl)('a whole negotiation over three instances, 
   let cluster: Cluster
   let lb: Balancer
   let neg: CreatedNegotiation
-  const open: Array<YClient | Commander> = []
+  const open: Array<YClient | ControlClient> = []
 
   beforeAll(async () => {
     cluster = await startCluster({ size: 3, pgUrl: pgUrl!, redisUrl: redisUrl! })
@@ -67,7 +58,7 @@ describe.skipIf(!pgUrl || !redisUrl)('a whole negotiation over three instances, 
     return c
   }
   const cmd = (token: string, name: string) => {
-    const c = commander(lb.url, token, name)
+    const c = controlClient(lb.url, token, name, { reconnect: true })
     open.push(c)
     return c
   }
@@ -78,7 +69,7 @@ describe.skipIf(!pgUrl || !redisUrl)('a whole negotiation over three instances, 
     expect(res.status).toBe(200)
     return ((await res.json()) as { versions: Version[] }).versions
   }
-  const ok = async (c: Commander, event: string, payload: unknown) =>
+  const ok = async (c: ControlClient, event: string, payload: unknown) =>
     expect(await commandSurely(c, event, payload)).toEqual({ ok: true })
 
   it('[C8] every instance shows one consistent, complete history', async () => {

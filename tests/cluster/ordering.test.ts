@@ -20,8 +20,9 @@ import { PostgresStore } from '../../server/store/postgres'
 import { moveMeta } from '../../server/history/logRows'
 import { verifyNegotiation } from '../../server/history/verify'
 import { synced, yClient, type YClient } from '../helpers/clients'
+import { controlClient, type ControlClient } from '../helpers/control'
+import { startCluster, SYNC_MS, waitFor, type Cluster } from './harness'
 import { postgresForTests, redisForTests } from '../helpers/services'
-import { commander, startCluster, SYNC_MS, waitFor, type Cluster, type Commander } from './harness'
 
 const pgUrl = await postgresForTests('cluster ordering')
 const redisUrl = await redisForTests('cluster ordering')
@@ -38,7 +39,7 @@ const append = (c: YClient, termId: string, text: string) => {
 describe.skipIf(!pgUrl || !redisUrl)('two instances, one with its clock seven minutes fast', () => {
   let cluster: Cluster
   let neg: CreatedNegotiation
-  const open: Array<YClient | Commander> = []
+  const open: Array<YClient | ControlClient> = []
 
   beforeAll(async () => {
     cluster = await startCluster({
@@ -67,7 +68,7 @@ describe.skipIf(!pgUrl || !redisUrl)('two instances, one with its clock seven mi
     return c
   }
   const cmd = (i: number, token: string, name: string) => {
-    const c = commander(cluster.http(i), token, name)
+    const c = controlClient(cluster.http(i), token, name, { reconnect: true })
     open.push(c)
     return c
   }
@@ -78,7 +79,8 @@ describe.skipIf(!pgUrl || !redisUrl)('two instances, one with its clock seven mi
     expect(res.status).toBe(200)
     return ((await res.json()) as { versions: Version[] }).versions
   }
-  const ok = async (c: Commander, event: string, payload: unknown) => expect(await c.command(event, payload)).toEqual({ ok: true })
+  const ok = async (c: ControlClient, event: string, payload: unknown) =>
+    expect(await c.command(event, payload)).toEqual({ ok: true })
 
   it('[C9] a term written on the fast instance, accepted, agreed and reopened through the other: /versions in the true order', async () => {
     const ann = y(1, 'board', neg.tokens.negotiator.a!, 'Ann')
@@ -165,7 +167,12 @@ describe.skipIf(!pgUrl || !redisUrl)('two instances, one with its clock seven mi
     }
     await waitFor(() => terms.every((id) => readStatus(ledger.doc, id)?.state === 'reopened'), { what: 'reopened' })
     await waitFor(() =>
-      terms.every((id) => bodyOf(ann.doc, id)?.includes('Ann') && bodyOf(ann.doc, id)?.includes('Ben') && bodyOf(ann.doc, id) === bodyOf(ben.doc, id)),
+      terms.every(
+        (id) =>
+          bodyOf(ann.doc, id)?.includes('Ann') &&
+          bodyOf(ann.doc, id)?.includes('Ben') &&
+          bodyOf(ann.doc, id) === bodyOf(ben.doc, id),
+      ),
     )
     // time for a second reopen, were one coming (each instance decides within a commit and a lock round)
     await new Promise((r) => setTimeout(r, 1500))

@@ -11,7 +11,7 @@ import * as Y from 'yjs'
 import { board } from '../../shared/docLayout'
 import { SqliteStore } from '../../server/store/sqlite'
 import { startServer, type TestServer } from '../helpers/server'
-import { client, synced, updateFrom } from '../security/harness'
+import { yClient, synced, updateFrom } from '../helpers/clients'
 import { ensureClientBuilt } from './helpers/build'
 import { chromiumForTests, launchBrowser, newParticipant, openParticipant, type Participant } from './helpers/browser'
 import { card } from './helpers/board'
@@ -44,7 +44,7 @@ describe.skipIf(!chromiumForTests('e2e/hardening'))('hardening in the browser', 
       terms: [{ title: 'Scope', body: 'Each party extradites persons charged with ransomware attacks.' }],
     })
     const name = `${neg.id}/board`
-    const c = client(first.wsUrl, name, { token: neg.tokens.observer, name: 'probe' })
+    const c = yClient(first.wsUrl, name, { token: neg.tokens.observer, name: 'probe' })
     await synced(c)
     const base = Y.encodeStateAsUpdate(c.doc)
     c.destroy()

@@ -28,19 +28,8 @@ import WebSocket from 'ws'
 import { MessageType, SyncMessageType } from '../../shared/protocol'
 import { board as boardOf } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { waitFor } from '../helpers/clients'
-import {
-  Canary,
-  Cleanup,
-  LogReader,
-  client,
-  rawAdmitted,
-  step2Message as step2,
-  updateMessage,
-  synced,
-  verifyLog,
-  type Client,
-} from '../security/harness'
+import { waitFor, yClient, rawAdmitted, step2Message as step2, updateMessage, synced, type YClient } from '../helpers/clients'
+import { Canary, Cleanup, LogReader, verifyLog } from '../security/harness'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, mintToken, startServer, type ServerProcess } from '../helpers/server'
 
 const ROUNDS = Number(process.env.PARLEY_CRASH_ROUNDS ?? 20)
@@ -59,7 +48,7 @@ class Writer {
   /** fingerprint of each update sent → the note edit count when it was sent */
   readonly sent = new Map<string, number>()
   /** receipts received before the last kill */
-  readonly client: Client
+  readonly client: YClient
 
   constructor(
     readonly name: string,
@@ -74,7 +63,7 @@ class Writer {
         ;(super.send as (...a: unknown[]) => void)(data, ...rest)
       }
     }
-    this.client = client(wsUrl, doc, { token, name, ack: '1' }, { WebSocket: Recording as unknown as typeof WebSocket })
+    this.client = yClient(wsUrl, doc, { token, name, ack: '1' }, { WebSocket: Recording as unknown as typeof WebSocket })
   }
 
   private record(message: Uint8Array): void {
@@ -109,9 +98,9 @@ const noteText = (doc: Y.Doc, name: string) =>
   ((boardOf(doc).notes.get(`note-${name}`) as Y.Map<unknown> | undefined)?.get('text') as Y.Text | undefined)?.toString() ?? ''
 
 /** Why the clients differ (printed when they do not converge). */
-function divergence(observer: Client, writers: Writer[]): string {
+function divergence(observer: YClient, writers: Writer[]): string {
   const sv = (d: Y.Doc) => JSON.stringify(Object.fromEntries(Y.decodeStateVector(Y.encodeStateVector(d))))
-  const state = (c: Client, name: string) =>
+  const state = (c: YClient, name: string) =>
     `${name}: synced=${c.provider.synced} connected=${c.provider.wsconnected} closes=${JSON.stringify(c.closes.slice(-3))} ` +
     `pending=${c.doc.store.pendingStructs !== null}/${c.doc.store.pendingDs !== null} sv=${sv(c.doc)}`
   return [
@@ -123,7 +112,7 @@ function divergence(observer: Client, writers: Writer[]): string {
 }
 
 /** Every client's doc has the observer's state vector and every writer's note text. */
-function converged(observer: Client, writers: Writer[]): boolean {
+function converged(observer: YClient, writers: Writer[]): boolean {
   if (!observer.provider.synced || !writers.every((w) => w.client.provider.synced)) return false
   const sv = Y.encodeStateVector(observer.doc).join()
   return writers.every(
@@ -159,7 +148,7 @@ describe('[C1] SIGKILL at random moments while four clients write as fast as the
       const writers = tokens.map(([name, t]) =>
         cleanup.add(new Writer(name, server.wsUrl, doc, t.token), (w) => w.client.destroy()),
       )
-      const observer = cleanup.add(client(server.wsUrl, doc, { token: neg.tokens.observer, name: 'observer' }), (c) =>
+      const observer = cleanup.add(yClient(server.wsUrl, doc, { token: neg.tokens.observer, name: 'observer' }), (c) =>
         c.destroy(),
       )
       await Promise.all([...writers.map((w) => synced(w.client)), synced(observer)])
@@ -220,7 +209,7 @@ describe('[C1] SIGKILL at random moments while four clients write as fast as the
         server = await startServer({ spawn: true, port: server.port, dataDir: server.dataDir, env })
         await expectAlive(server)
         // before any writer is back: every receipted edit is in the restarted server's doc
-        const fresh = client(server.wsUrl, doc, { token: neg.tokens.observer, name: `after-${round}` })
+        const fresh = yClient(server.wsUrl, doc, { token: neg.tokens.observer, name: `after-${round}` })
         await synced(fresh)
         writers.forEach((w, i) => {
           if (receipted[i]! > 0)
@@ -299,7 +288,7 @@ describe('[C2] an update whose predecessors died with a crash is not stored or r
       parties: [{ name: 'A' }, { name: 'B' }].map((p, i) => ({ ...p, id: 'ab'[i] })),
     })
     const doc = `${neg.id}/board`
-    const watcher = cleanup.add(client(server.wsUrl, doc, { token: neg.tokens.observer, name: 'w' }), (c) => c.destroy())
+    const watcher = cleanup.add(yClient(server.wsUrl, doc, { token: neg.tokens.observer, name: 'w' }), (c) => c.destroy())
     await synced(watcher)
     const log = cleanup.add(new LogReader(server.dataDir), (l) => l.close())
     const local = new Y.Doc()

@@ -23,9 +23,9 @@ import { board as boardOf } from '../../shared/docLayout'
 import type { SqliteStore } from '../../server/store/sqlite'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { startServer, type TestServer, createNegotiation, WITH_OPENING_TERM, expectAlive, type Target } from '../helpers/server'
-import { Canary, Cleanup, LogReader, client, synced, verifyLog, type Client } from '../security/harness'
+import { Canary, Cleanup, LogReader, verifyLog } from '../security/harness'
+import { yClient, synced, type YClient, waitFor } from '../helpers/clients'
 import { connected, controlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
 
 const cleanup = new Cleanup()
 afterAll(async () => {
@@ -37,18 +37,18 @@ interface Scene {
   canary: Canary
   neg: CreatedNegotiation
   doc: string
-  writer: Client
-  reader: Client
+  writer: YClient
+  reader: YClient
 }
 
 async function scene(target: Target & { wsUrl: string }): Promise<Scene> {
   const canary = cleanup.add(await Canary.open(target), (c) => c.close())
   const neg = await createNegotiation(target, WITH_OPENING_TERM)
   const doc = `${neg.id}/board`
-  const writer = cleanup.add(client(target.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }), (c) =>
+  const writer = cleanup.add(yClient(target.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }), (c) =>
     c.destroy(),
   )
-  const reader = cleanup.add(client(target.wsUrl, doc, { token: neg.tokens.observer, name: 'press' }), (c) => c.destroy())
+  const reader = cleanup.add(yClient(target.wsUrl, doc, { token: neg.tokens.observer, name: 'press' }), (c) => c.destroy())
   await Promise.all([synced(writer), synced(reader)])
   writer.doc.getArray('order').push(['before the outage'])
   await waitFor(() => writer.receipts.length > 0 && reader.doc.getArray('order').toArray().includes('before the outage'))
@@ -56,7 +56,7 @@ async function scene(target: Target & { wsUrl: string }): Promise<Scene> {
 }
 
 /** A note with `kb` KiB of text: big enough to need fresh pages in the database file. */
-function writeNote(c: Client, id: string, kb: number): void {
+function writeNote(c: YClient, id: string, kb: number): void {
   c.doc.transact(() => {
     const note = new Y.Map<unknown>()
     note.set('text', new Y.Text(`${id}:` + 'n'.repeat(kb * 1024)))
@@ -89,7 +89,7 @@ async function duringOutage(
   expect(s.reader.doc.getMap('notes').has('during-0')).toBe(false)
   expect(s.writer.closes.filter((c) => c.code >= 4400 && c.code < 4500)).toEqual([])
   // readers keep reading: a new one opens the doc and gets what was committed
-  const late = client(target.wsUrl, s.doc, { token: s.neg.tokens.reviewer, name: 'late' })
+  const late = yClient(target.wsUrl, s.doc, { token: s.neg.tokens.reviewer, name: 'late' })
   await synced(late)
   expect(late.doc.getArray('order').toArray()).toContain('before the outage')
   expect(late.doc.getMap('notes').has('during-0')).toBe(false)

@@ -21,8 +21,8 @@ import * as prng from 'lib0/prng'
 import { io, type Socket } from 'socket.io-client'
 import { board as boardOf, insertTerm, replaceText } from '../../shared/docLayout'
 import { COMMAND_NAMES } from '../../shared/schemas'
-import { waitFor } from '../helpers/clients'
-import { Cleanup, LogReader, client, verifyLog, type Client } from '../security/harness'
+import { waitFor, yClient, type YClient } from '../helpers/clients'
+import { Cleanup, LogReader, verifyLog } from '../security/harness'
 import { createNegotiation, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 
 const RUNS = Number(process.env.PARLEY_FUZZ_RUNS ?? 3)
@@ -58,9 +58,9 @@ afterAll(async () => {
 interface User {
   name: string
   party: string
-  board: Client
-  ledger: Client
-  caucus: Client
+  board: YClient
+  ledger: YClient
+  caucus: YClient
   ctl: Socket
   online: boolean
 }
@@ -96,14 +96,14 @@ async function run(seed: number, steps: number): Promise<void> {
     users.push({
       name,
       party,
-      board: local.add(client(server.wsUrl, docs.board, params), (c) => c.destroy()),
-      ledger: local.add(client(server.wsUrl, docs.ledger, params), (c) => c.destroy()),
-      caucus: local.add(client(server.wsUrl, docs.caucus(party), params), (c) => c.destroy()),
+      board: local.add(yClient(server.wsUrl, docs.board, params), (c) => c.destroy()),
+      ledger: local.add(yClient(server.wsUrl, docs.ledger, params), (c) => c.destroy()),
+      caucus: local.add(yClient(server.wsUrl, docs.caucus(party), params), (c) => c.destroy()),
       ctl,
       online: true,
     })
   }
-  const observer = local.add(client(server.wsUrl, docs.board, { token: neg.tokens.observer, name: 'observer' }), (c) =>
+  const observer = local.add(yClient(server.wsUrl, docs.board, { token: neg.tokens.observer, name: 'observer' }), (c) =>
     c.destroy(),
   )
   let counter = 0

@@ -16,19 +16,8 @@ import * as encoding from 'lib0/encoding'
 import * as prng from 'lib0/prng'
 import { CloseCode, MessageType, SyncMessageType } from '../../shared/protocol'
 import { board as boardOf, insertTerm } from '../../shared/docLayout'
-import { waitFor } from '../helpers/clients'
-import {
-  Canary,
-  Cleanup,
-  LogReader,
-  awarenessMessage,
-  client,
-  rawAdmitted,
-  syncMessage,
-  synced,
-  verifyLog,
-  type Raw,
-} from '../security/harness'
+import { waitFor, awarenessMessage, yClient, rawAdmitted, syncMessage, synced, type RawClient } from '../helpers/clients'
+import { Canary, Cleanup, LogReader, verifyLog } from '../security/harness'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 
 const RUNS = Math.min(Number(process.env.PARLEY_FUZZ_RUNS ?? 3), 50)
@@ -127,7 +116,7 @@ async function round(seed: number): Promise<void> {
   const doc = `${neg.id}/board`
   const sources = [new Y.Doc(), new Y.Doc()]
   const pool: Uint8Array[] = []
-  const conns: Raw[] = []
+  const conns: RawClient[] = []
   const outcomes = new Map<string, number>()
   try {
     for (let i = 0; i < MESSAGES; i++) {
@@ -150,7 +139,7 @@ async function round(seed: number): Promise<void> {
     await expectAlive(server)
     expect(await canary.check()).toBeLessThan(10_000)
     // the room still serves, and what it serves is exactly what the log holds
-    const fresh = client(server.wsUrl, doc, { token: neg.tokens.observer, name: 'after' })
+    const fresh = yClient(server.wsUrl, doc, { token: neg.tokens.observer, name: 'after' })
     await synced(fresh)
     const log = new LogReader(server.dataDir)
     try {

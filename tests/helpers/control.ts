@@ -10,19 +10,24 @@ export interface ControlClient {
   close(): void
 }
 
+/**
+ * A control-channel session. By default it does not reconnect, so a refusal or a drop stays
+ * visible; `reconnect: true` makes it reconnect by itself (quickly), like the browser app —
+ * e.g. through a balancer when its instance dies.
+ */
 export function controlClient(
   url: string,
   token: string,
   name = 'tester',
-  opts: { extraHeaders?: Record<string, string> } = {},
+  opts: { extraHeaders?: Record<string, string>; reconnect?: boolean } = {},
 ): ControlClient {
   const socket = io(url, {
     path: '/socket.io',
     auth: { token, name },
     transports: ['websocket'],
-    reconnection: false,
     forceNew: true,
     extraHeaders: opts.extraHeaders,
+    ...(opts.reconnect ? { reconnectionDelay: 100, reconnectionDelayMax: 500 } : { reconnection: false }),
   })
   const client: ControlClient = {
     socket,
@@ -43,4 +48,24 @@ export function connected(c: ControlClient): Promise<void> {
     c.socket.once('connect', () => resolve())
     c.socket.once('connect_error', (err) => reject(err))
   })
+}
+
+/**
+ * Sends a command until it is answered (for a client that reconnects): a command whose instance
+ * died before it answered may or may not have been applied; the ledger rules make a repeat
+ * harmless (an accepted term accepted again changes nothing).
+ */
+export async function commandSurely(c: ControlClient, event: string, payload: unknown, timeoutMs = 20_000): Promise<Ack> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    if (c.socket.connected) {
+      try {
+        return await c.command(event, payload)
+      } catch (err) {
+        if (Date.now() > until) throw err
+      }
+    }
+    if (Date.now() > until) throw new Error(`${event} not answered within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
 }

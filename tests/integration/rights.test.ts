@@ -321,12 +321,17 @@ describe('HTTP API access', () => {
 
 describe('origin and socket.io handshake', () => {
   it('[R13] a foreign Origin gets HTTP 403 before the upgrade on /yjs and /socket.io', async () => {
-    const raw = rawClient(server.wsUrl, `${neg.id}/board`, { token: tokenOf('a') }, { origin: 'https://evil.example' })
+    const raw = rawClient(
+      server.wsUrl,
+      `${neg.id}/board`,
+      { token: tokenOf('a') },
+      { headers: { origin: 'https://evil.example' } },
+    )
     await expect(raw.opened).rejects.toThrow('HTTP 403')
     const ctl = controlClient(server.url, tokenOf('a'), 'x', { extraHeaders: { origin: 'https://evil.example' } })
     await expect(connected(ctl)).rejects.toBeTruthy()
     ctl.close()
-    const same = rawClient(server.wsUrl, `${neg.id}/board`, { token: tokenOf('a') }, { origin: server.url })
+    const same = rawClient(server.wsUrl, `${neg.id}/board`, { token: tokenOf('a') }, { headers: { origin: server.url } })
     await same.opened
     same.ws.close()
   })

@@ -13,8 +13,8 @@ import { SignJWT } from 'jose'
 import { CloseCode, MessageType } from '../../shared/protocol'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { connected, controlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
-import { Canary, Cleanup, LogReader, Witness, client, raw, synced, updateFrom, updateMessage } from './harness'
+import { waitFor, yClient, rawClient, synced, updateFrom, updateMessage } from '../helpers/clients'
+import { Canary, Cleanup, LogReader, Witness } from './harness'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, mintToken, startServer, type ServerProcess } from '../helpers/server'
 
 let server: ServerProcess
@@ -97,15 +97,15 @@ describe('[A1] /yjs refuses missing, bad, expired, forged and revoked tokens wit
 
   it('every bad token gets 4401 before any doc message, and what it sent is neither stored nor broadcast', async () => {
     const board = `${neg.id}/board`
-    const watcher = cleanup.add(client(server.wsUrl, board, { token: neg.tokens.observer, name: 'watch' }), (c) => c.destroy())
-    const barrier = cleanup.add(client(server.wsUrl, board, { token: neg.tokens.negotiator.b!, name: 'barrier' }), (c) =>
+    const watcher = cleanup.add(yClient(server.wsUrl, board, { token: neg.tokens.observer, name: 'watch' }), (c) => c.destroy())
+    const barrier = cleanup.add(yClient(server.wsUrl, board, { token: neg.tokens.negotiator.b!, name: 'barrier' }), (c) =>
       c.destroy(),
     )
     await synced(barrier)
     const witness = new Witness(board, watcher, () => log.headSeq(board), barrier)
     await witness.snapshot()
     for (const [name, token] of cases()) {
-      const r = raw(server.wsUrl, board, token === null ? { name: 'x' } : { token, name: 'x' })
+      const r = rawClient(server.wsUrl, board, token === null ? { name: 'x' } : { token, name: 'x' })
       // Sent at once: held by the server until admission decides, then dropped with the connection.
       r.ws.once('open', () => r.send(updateMessage(updateFrom((d) => d.getArray('order').push([`intruder-${name}`])))))
       const closed = await r.closed
@@ -128,7 +128,7 @@ describe('[A1] /yjs refuses missing, bad, expired, forged and revoked tokens wit
 
   it('the stock client with a bad token gets 4401 and does not retry', async () => {
     for (const [name, token] of Object.entries(badTokens)) {
-      const c = client(server.wsUrl, `${neg.id}/board`, { token, name: 'x' })
+      const c = yClient(server.wsUrl, `${neg.id}/board`, { token, name: 'x' })
       try {
         await waitFor(() => c.closes.length > 0, { what: `close for ${name}` })
         expect(c.closes[0]!.code, name).toBe(CloseCode.unauthorized)
@@ -222,7 +222,7 @@ describe('[A4] a token of one negotiation on another: the same refusal whether t
     const outcomes: string[] = []
     for (const id of [other.id, 'doesnotexist', 'zz-never-made']) {
       for (const kind of ['board', 'ledger', 'caucus/a', 'caucus/b']) {
-        const r = raw(server.wsUrl, `${id}/${kind}`, { token: neg.tokens.negotiator.a!, name: 'x' })
+        const r = rawClient(server.wsUrl, `${id}/${kind}`, { token: neg.tokens.negotiator.a!, name: 'x' })
         const c = await r.closed
         expect(c.code, `${id}/${kind}`).toBe(CloseCode.forbidden)
         expect(r.messages).toEqual([])
@@ -250,7 +250,7 @@ describe('[A4] a token of one negotiation on another: the same refusal whether t
   })
 
   it('socket.io: a term of another negotiation is as unknown as a term that never existed', async () => {
-    const ledgerOfOther = client(server.wsUrl, `${other.id}/ledger`, { token: other.tokens.observer, name: 'x' })
+    const ledgerOfOther = yClient(server.wsUrl, `${other.id}/ledger`, { token: other.tokens.observer, name: 'x' })
     await synced(ledgerOfOther)
     const foreignTerm = [...ledgerOfOther.doc.getMap('status').keys()][0]!
     ledgerOfOther.destroy()
@@ -275,10 +275,15 @@ describe('[A5] a foreign Origin gets HTTP 403 before any upgrade, on /yjs and /s
 
   it('refused before the upgrade on /yjs, whatever the token', async () => {
     for (const origin of origins) {
-      const r = raw(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.negotiator.a! }, { headers: { origin } })
+      const r = rawClient(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.negotiator.a! }, { headers: { origin } })
       await expect(r.opened, origin).rejects.toThrow('HTTP 403')
     }
-    const same = raw(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.negotiator.a! }, { headers: { origin: server.url } })
+    const same = rawClient(
+      server.wsUrl,
+      `${neg.id}/board`,
+      { token: neg.tokens.negotiator.a! },
+      { headers: { origin: server.url } },
+    )
     await same.opened
     same.ws.close()
   })
@@ -301,7 +306,7 @@ describe('[A6] a revoked token’s open sessions are cut within 5 s on both chan
   it('closes the websocket with 4401 and the socket.io session', async () => {
     const t = await mintToken(server, neg.id, { role: 'negotiator', party: 'b' })
     usedTokens.add(t.token)
-    const c = cleanup.add(client(server.wsUrl, `${neg.id}/board`, { token: t.token, name: 'soon' }), (x) => x.destroy())
+    const c = cleanup.add(yClient(server.wsUrl, `${neg.id}/board`, { token: t.token, name: 'soon' }), (x) => x.destroy())
     const ctl = controlClient(server.url, t.token, 'soon')
     await Promise.all([synced(c), connected(ctl)])
     const gone = new Promise((r) => ctl.socket.once('disconnect', r))
@@ -329,12 +334,12 @@ describe('[A7] no token in any log line', () => {
       headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
       body: '{not json',
     })
-    const r = raw(server.wsUrl, `${neg.id}/nodoc`, { token: t })
+    const r = rawClient(server.wsUrl, `${neg.id}/nodoc`, { token: t })
     await r.closed
-    const r2 = raw(server.wsUrl, `%E0%A4%A/${t}`, { token: t })
+    const r2 = rawClient(server.wsUrl, `%E0%A4%A/${t}`, { token: t })
     await r2.closed
     // a malformed message from an admitted connection (logged at most as a protocol error)
-    const r3 = raw(server.wsUrl, `${neg.id}/board`, { token: t, name: t })
+    const r3 = rawClient(server.wsUrl, `${neg.id}/board`, { token: t, name: t })
     await r3.opened
     r3.send(new Uint8Array([0, 2, 200, 1]))
     await r3.closed

@@ -10,9 +10,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_NAMED_CHECKPOINTS, type CreatedNegotiation } from '../../server/negotiation/service'
 import { startServer, type TestServer } from '../helpers/server'
-import { raw } from './harness'
+import { rawClient, waitFor } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
 
 let server: TestServer
 let neg: CreatedNegotiation
@@ -110,7 +109,7 @@ describe('[OR1] the server’s own origins come from its configuration, not from
   it('a rebound name (Origin and Host both evil.example:PORT) is refused on /yjs and socket.io', async () => {
     const port = new URL(server.url).port
     const evil = `http://evil.example:${port}`
-    const r = raw(
+    const r = rawClient(
       server.wsUrl,
       `${neg.id}/board`,
       { token: neg.tokens.negotiator.a! },
@@ -134,7 +133,7 @@ describe('[OR1] the server’s own origins come from its configuration, not from
   it('the server’s own origins pass: the bind address and, on loopback, localhost', async () => {
     const port = new URL(server.url).port
     for (const origin of [server.url, `http://localhost:${port}`]) {
-      const r = raw(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.negotiator.a! }, { headers: { origin } })
+      const r = rawClient(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.negotiator.a! }, { headers: { origin } })
       await r.opened
       r.ws.close()
     }
@@ -152,11 +151,11 @@ describe('[OR1] the server’s own origins come from its configuration, not from
     try {
       const n = await other.createNegotiation()
       for (const origin of ['https://parley.example.org', 'https://partner.example.com', other.url]) {
-        const r = raw(other.wsUrl, `${n.id}/board`, { token: n.tokens.negotiator.a! }, { headers: { origin } })
+        const r = rawClient(other.wsUrl, `${n.id}/board`, { token: n.tokens.negotiator.a! }, { headers: { origin } })
         await r.opened
         r.ws.close()
       }
-      const r = raw(
+      const r = rawClient(
         other.wsUrl,
         `${n.id}/board`,
         { token: n.tokens.negotiator.a! },

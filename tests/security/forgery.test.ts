@@ -12,20 +12,18 @@ import { CloseCode, MAX_REFUSED_WRITES, PermissionDeniedReason } from '../../sha
 import { insertTerm, readStatus } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { startServer, type TestServer, expectAlive } from '../helpers/server'
+import { Canary, Cleanup, Witness } from './harness'
 import {
-  Canary,
-  Cleanup,
-  Witness,
   awarenessMessage,
-  client,
+  yClient,
   rawAdmitted,
   synced,
   updateFrom,
   updateMessage,
-  type Client,
-} from './harness'
+  type YClient,
+  waitFor,
+} from '../helpers/clients'
 import { connected, controlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
 
 let server: TestServer
 let neg: CreatedNegotiation
@@ -34,7 +32,7 @@ const cleanup = new Cleanup()
 const clients = new Cleanup()
 const target = () => ({ url: server.url, wsUrl: server.wsUrl, adminToken: server.parley.adminToken })
 const head = (doc: string) => server.parley.store.headSeq(doc)
-const track = (c: Client) => clients.add(c, (x) => x.destroy())
+const track = (c: YClient) => clients.add(c, (x) => x.destroy())
 const board = () => `${neg.id}/board`
 
 beforeAll(async () => {
@@ -67,9 +65,9 @@ function forgedAs(victim: Y.Doc, change: (d: Y.Doc) => void): Uint8Array {
 
 /** Ann (party a) has written, so her client id is hers; a watcher and a barrier writer stand by. */
 async function scene() {
-  const ann = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }))
-  const watcher = track(client(server.wsUrl, board(), { token: neg.tokens.observer, name: 'watcher' }))
-  const barrier = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'barrier' }))
+  const ann = track(yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }))
+  const watcher = track(yClient(server.wsUrl, board(), { token: neg.tokens.observer, name: 'watcher' }))
+  const barrier = track(yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'barrier' }))
   await Promise.all([synced(ann), synced(watcher), synced(barrier)])
   ann.doc.getArray('order').push([`ann-${Math.random()}`])
   await waitFor(() => ann.receipts.length > 0 && server.parley.registry.peek(board())?.owners.has(ann.doc.clientID))
@@ -127,8 +125,8 @@ describe('[F1] items under a client id another connection introduced are refused
     canary.close()
     canary = await Canary.open(target())
 
-    const watcher = track(client(server.wsUrl, board(), { token: neg.tokens.observer, name: 'watcher' }))
-    const barrier = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'barrier' }))
+    const watcher = track(yClient(server.wsUrl, board(), { token: neg.tokens.observer, name: 'watcher' }))
+    const barrier = track(yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'barrier' }))
     await Promise.all([synced(watcher), synced(barrier)])
     const witness = new Witness(board(), watcher, () => head(board()), barrier)
     await witness.snapshot()
@@ -143,7 +141,7 @@ describe('[F1] items under a client id another connection introduced are refused
 
     // …while Ann herself, reconnecting with the same token and name, writes on under it.
     const annAgain = track(
-      client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }, { doc: victim }),
+      yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }, { doc: victim }),
     )
     await synced(annAgain)
     annAgain.doc.getArray('order').push(['ann-again'])
@@ -155,8 +153,8 @@ describe('[F1] items under a client id another connection introduced are refused
 
 describe('[F2] awareness for another client id is dropped', () => {
   it('higher clock, null state, and mixed batches: the victim’s cursor stays the victim’s', async () => {
-    const ann = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'Ann' }))
-    const bo = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.b!, name: 'Bo' }))
+    const ann = track(yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'Ann' }))
+    const bo = track(yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.b!, name: 'Bo' }))
     await Promise.all([synced(ann), synced(bo)])
     ann.provider.awareness.setLocalStateField('user', { name: 'Ann' })
     await waitFor(
@@ -193,8 +191,8 @@ describe('[F2] awareness for another client id is dropped', () => {
 
 describe('[F3] nothing in a payload or an update can claim another party', () => {
   it('command payloads with a party field act for the token’s party only', async () => {
-    const bo = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.b!, name: 'Bo', ack: '1' }))
-    const ledger = track(client(server.wsUrl, `${neg.id}/ledger`, { token: neg.tokens.observer, name: 'l' }))
+    const bo = track(yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.b!, name: 'Bo', ack: '1' }))
+    const ledger = track(yClient(server.wsUrl, `${neg.id}/ledger`, { token: neg.tokens.observer, name: 'l' }))
     await Promise.all([synced(bo), synced(ledger)])
     bo.doc.transact(() => insertTerm(bo.doc, 'term-by-b', { title: 'B proposes', body: 'text' }))
     await waitFor(() => readStatus(ledger.doc, 'term-by-b')?.proposedBy === 'b')
@@ -227,8 +225,8 @@ describe('[F3] nothing in a payload or an update can claim another party', () =>
   })
 
   it('a term created by a’s update is proposed by a, whatever the update says or the name claims', async () => {
-    const ann = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'b\nparty: b', ack: '1' }))
-    const ledger = track(client(server.wsUrl, `${neg.id}/ledger`, { token: neg.tokens.observer, name: 'l' }))
+    const ann = track(yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'b\nparty: b', ack: '1' }))
+    const ledger = track(yClient(server.wsUrl, `${neg.id}/ledger`, { token: neg.tokens.observer, name: 'l' }))
     await Promise.all([synced(ann), synced(ledger)])
     // Claims written into the term itself are keys the layout does not have: the whole update is refused.
     ann.doc.transact(() => {
@@ -240,7 +238,7 @@ describe('[F3] nothing in a payload or an update can claim another party', () =>
     await waitFor(() => ann.denied.includes(PermissionDeniedReason.badLayout))
     // The name claims another party: the term is still a's. (A fresh doc: the refused items stay in
     // ann's, and everything after them under its client id depends on them.)
-    const ann2 = track(client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'b\nparty: b', ack: '1' }))
+    const ann2 = track(yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'b\nparty: b', ack: '1' }))
     await synced(ann2)
     insertTerm(ann2.doc, 'term-claims-b', { title: 'Claims B', body: '' })
     await waitFor(() => readStatus(ledger.doc, 'term-claims-b') !== undefined)

@@ -1,7 +1,7 @@
 /**
  * Shared equipment of the attack and fault suites (tests/security, tests/faults,
  * tests/fuzz). Everything here drives the real thing: a real Parley
- * (tests/helpers/server.ts), real sockets, the stock y-websocket client, and the real SQLite file.
+ * (tests/helpers/server.ts), the stock y-websocket client (tests/helpers/clients.ts), and the real SQLite file.
  *
  * Every abuse test ends with the same three questions, answered here:
  * - is the server process still alive and answering (`expectAlive`)?
@@ -13,199 +13,10 @@ import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import * as Y from 'yjs'
-import WebSocket from 'ws'
 import Database from 'better-sqlite3'
-import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
-import { WebsocketProvider } from 'y-websocket'
-import { MessageType, SyncMessageType } from '../../shared/protocol'
 import { checkOf, GENESIS_HASH, updateRowHash } from '../../server/store/chain'
 import { createNegotiation, WITH_OPENING_TERM, type Target } from '../helpers/server'
-import { waitFor } from '../helpers/clients'
-
-// ── clients ──────────────────────────────────────────────────────────────
-
-/**
- * A `ws` WebSocket bound to a local address. Linux routes all of 127/8 to
- * the loopback interface, so a canary connecting from 127.0.0.2 is "another
- * address" for the per-address connection cap while the abuse comes from
- * 127.0.0.1.
- */
-export function wsFrom(localAddress: string): typeof WebSocket {
-  return class extends WebSocket {
-    constructor(address: string | URL, protocols?: string | string[]) {
-      super(address, protocols, { localAddress })
-    }
-  } as unknown as typeof WebSocket
-}
-
-export interface Client {
-  doc: Y.Doc
-  provider: WebsocketProvider
-  closes: Array<{ code: number; reason: string }>
-  denied: string[]
-  receipts: number[]
-  destroy(): void
-}
-
-/** The stock y-websocket client (BroadcastChannel off), recording receipts, refusals and close codes. */
-export function client(
-  wsUrl: string,
-  docName: string,
-  params: Record<string, string>,
-  opts: { doc?: Y.Doc; connect?: boolean; localAddress?: string; maxBackoffTime?: number; WebSocket?: typeof WebSocket } = {},
-): Client {
-  const doc = opts.doc ?? new Y.Doc()
-  const provider = new WebsocketProvider(wsUrl, docName, doc, {
-    WebSocketPolyfill: (opts.WebSocket ??
-      (opts.localAddress ? wsFrom(opts.localAddress) : WebSocket)) as unknown as typeof globalThis.WebSocket,
-    disableBc: true,
-    params,
-    connect: opts.connect ?? true,
-    maxBackoffTime: opts.maxBackoffTime ?? 300,
-  })
-  const c: Client = {
-    doc,
-    provider,
-    closes: [],
-    denied: [],
-    receipts: [],
-    destroy() {
-      provider.destroy()
-      doc.destroy()
-    },
-  }
-  provider.on('connection-close', (event: { code: number; reason: string } | null) => {
-    if (event) c.closes.push({ code: event.code, reason: event.reason })
-  })
-  provider.messageHandlers[MessageType.saveReceipt] = (_enc, dec) => {
-    c.receipts.push(decoding.readVarUint(dec))
-  }
-  const auth = provider.messageHandlers[MessageType.auth]!
-  provider.messageHandlers[MessageType.auth] = (enc, dec, p, emit, type) => {
-    const copy = decoding.clone(dec)
-    decoding.readVarUint(copy)
-    c.denied.push(decoding.readVarString(copy))
-    auth(enc, dec, p, emit, type)
-  }
-  return c
-}
-
-export const synced = (c: Client, timeout = 15_000) => waitFor(() => c.provider.synced, { timeout, what: 'sync' })
-
-/** A y-websocket message from its parts. */
-export function message(fn: (e: encoding.Encoder) => void): Uint8Array {
-  const e = encoding.createEncoder()
-  fn(e)
-  return encoding.toUint8Array(e)
-}
-
-export const syncMessage = (sub: number, payload: Uint8Array) =>
-  message((e) => {
-    encoding.writeVarUint(e, MessageType.sync)
-    encoding.writeVarUint(e, sub)
-    encoding.writeVarUint8Array(e, payload)
-  })
-export const updateMessage = (update: Uint8Array) => syncMessage(SyncMessageType.update, update)
-export const step2Message = (update: Uint8Array) => syncMessage(SyncMessageType.step2, update)
-
-export function awarenessMessage(entries: Array<{ clientId: number; clock: number; state: unknown }>): Uint8Array {
-  return message((e) => {
-    encoding.writeVarUint(e, MessageType.awareness)
-    const inner = encoding.createEncoder()
-    encoding.writeVarUint(inner, entries.length)
-    for (const x of entries) {
-      encoding.writeVarUint(inner, x.clientId)
-      encoding.writeVarUint(inner, x.clock)
-      encoding.writeVarString(inner, JSON.stringify(x.state))
-    }
-    encoding.writeVarUint8Array(e, encoding.toUint8Array(inner))
-  })
-}
-
-/** The update a change to a fresh doc (optionally seeded with `base`) produces, under `clientID`. */
-export function updateFrom(change: (doc: Y.Doc) => void, opts: { base?: Uint8Array; clientID?: number } = {}): Uint8Array {
-  const doc = new Y.Doc()
-  if (opts.base) Y.applyUpdate(doc, opts.base)
-  if (opts.clientID !== undefined) doc.clientID = opts.clientID
-  const updates: Uint8Array[] = []
-  doc.on('update', (u: Uint8Array) => updates.push(u))
-  doc.transact(() => change(doc))
-  doc.destroy()
-  return updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
-}
-
-/** A raw websocket for exact bytes; records messages and the close code. */
-export interface Raw {
-  ws: WebSocket
-  messages: Uint8Array[]
-  opened: Promise<void>
-  closed: Promise<{ code: number; reason: string }>
-  /** resolves with the close code, or 'open' if the socket is still open after `ms` */
-  closeCode(ms?: number): Promise<number | 'open'>
-  send(data: Uint8Array | string): void
-  /** permission-denied reasons received so far */
-  denied(): string[]
-}
-
-export function raw(
-  wsUrl: string,
-  docName: string,
-  params: Record<string, string> = {},
-  opts: { headers?: Record<string, string>; localAddress?: string; maxPayload?: number } = {},
-): Raw {
-  const qs = new URLSearchParams(params).toString()
-  const ws = new WebSocket(`${wsUrl}/${docName}${qs ? `?${qs}` : ''}`, {
-    headers: opts.headers,
-    localAddress: opts.localAddress,
-    maxPayload: opts.maxPayload ?? 64 * 1024 * 1024,
-  })
-  ws.binaryType = 'nodebuffer'
-  const messages: Uint8Array[] = []
-  ws.on('message', (data: Buffer) => messages.push(new Uint8Array(data)))
-  ws.on('error', () => {})
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  )
-  const opened = new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve())
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
-    ws.once('error', reject)
-  })
-  opened.catch(() => {}) // a socket nobody waits to open may fail to: not an unhandled rejection
-  return {
-    ws,
-    messages,
-    opened,
-    closed,
-    closeCode: (ms = 10_000) =>
-      Promise.race([closed.then((c) => c.code), new Promise<'open'>((r) => setTimeout(() => r('open'), ms).unref())]),
-    send: (data) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(data)
-    },
-    denied: () =>
-      messages
-        .filter((m) => m[0] === MessageType.auth)
-        .map((m) => {
-          const d = decoding.createDecoder(m)
-          decoding.readVarUint(d)
-          decoding.readVarUint(d)
-          return decoding.readVarString(d)
-        }),
-  }
-}
-
-/** Opens a raw connection and waits until the server has admitted it and answered its sync step 1. */
-export async function rawAdmitted(wsUrl: string, docName: string, params: Record<string, string>, opts = {}): Promise<Raw> {
-  const r = raw(wsUrl, docName, params, opts)
-  await r.opened
-  r.send(syncMessage(SyncMessageType.step1, Y.encodeStateVector(new Y.Doc())))
-  await waitFor(() => r.messages.some((m) => m[0] === MessageType.sync && m[1] === SyncMessageType.step2), {
-    timeout: 15_000,
-    what: `admission to ${docName}`,
-  })
-  return r
-}
+import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
 
 // ── other rooms keep syncing ─────────────────────────────────────────────
 
@@ -217,15 +28,15 @@ export async function rawAdmitted(wsUrl: string, docName: string, params: Record
 export class Canary {
   private n = 0
   private constructor(
-    readonly writer: Client,
-    readonly reader: Client,
+    readonly writer: YClient,
+    readonly reader: YClient,
   ) {}
 
   static async open(target: Target & { wsUrl: string }, localAddress = '127.0.0.2'): Promise<Canary> {
     const neg = await createNegotiation(target, WITH_OPENING_TERM)
     const doc = `${neg.id}/board`
-    const writer = client(target.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'canary-w' }, { localAddress })
-    const reader = client(target.wsUrl, doc, { token: neg.tokens.observer, name: 'canary-r' }, { localAddress })
+    const writer = yClient(target.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'canary-w' }, { localAddress })
+    const reader = yClient(target.wsUrl, doc, { token: neg.tokens.observer, name: 'canary-r' }, { localAddress })
     await Promise.all([synced(writer), synced(reader)])
     return new Canary(writer, reader)
   }
@@ -406,9 +217,9 @@ export class Witness {
 
   constructor(
     readonly doc: string,
-    readonly watcher: Client,
+    readonly watcher: YClient,
     private readonly headSeq: () => number | Promise<number>,
-    private readonly barrier?: Client,
+    private readonly barrier?: YClient,
   ) {}
 
   async snapshot(): Promise<void> {

@@ -16,14 +16,14 @@ import { MAX_DISPLAY_NAME } from '../../shared/displayName'
 import { board, termsInOrder } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { startServer, type TestServer } from '../helpers/server'
-import { Cleanup, client, synced, type Client } from './harness'
+import { Cleanup } from './harness'
+import { yClient, synced, type YClient, waitFor } from '../helpers/clients'
 import { connected, controlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
 
 let server: TestServer
 let neg: CreatedNegotiation
 const clients = new Cleanup()
-const track = (c: Client) => clients.add(c, (x) => x.destroy())
+const track = (c: YClient) => clients.add(c, (x) => x.destroy())
 const boardName = () => `${neg.id}/board`
 
 beforeAll(async () => {
@@ -44,13 +44,13 @@ afterAll(async () => {
 })
 
 type UserState = { name?: string; party?: string | null; role?: string; color?: string; colorLight?: string }
-const userOf = (c: Client, clientId: number) =>
+const userOf = (c: YClient, clientId: number) =>
   (c.provider.awareness.getStates().get(clientId) as { user?: UserState } | undefined)?.user
 
 describe('[ID1] awareness identity comes from the token, whatever the client sets', () => {
   it('a US connection posing as the Russian head of delegation is shown as itself, to peers and to newcomers', async () => {
-    const us = track(client(server.wsUrl, boardName(), { token: neg.tokens.negotiator.us!, name: 'Ann Carter' }))
-    const ru = track(client(server.wsUrl, boardName(), { token: neg.tokens.negotiator.ru!, name: 'Anna Volkova' }))
+    const us = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.negotiator.us!, name: 'Ann Carter' }))
+    const ru = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.negotiator.ru!, name: 'Anna Volkova' }))
     await Promise.all([synced(us), synced(ru)])
     us.provider.awareness.setLocalState({
       user: { name: 'Sergey Lavrov', party: 'ru', color: '#b3261e', colorLight: '#b3261e33', role: 'observer' },
@@ -68,7 +68,7 @@ describe('[ID1] awareness identity comes from the token, whatever the client set
     })
     // what is not identity passes through untouched
     expect((ru.provider.awareness.getStates().get(id) as { cursor: unknown }).cursor).toEqual({ anchor: 3, head: 5 })
-    const late = track(client(server.wsUrl, boardName(), { token: neg.tokens.negotiator.ru!, name: 'Late' }))
+    const late = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.negotiator.ru!, name: 'Late' }))
     await synced(late)
     await waitFor(() => userOf(late, id) !== undefined, { what: 'the US awareness at a newcomer' })
     expect(userOf(late, id)?.name).toBe('Ann Carter')
@@ -76,8 +76,8 @@ describe('[ID1] awareness identity comes from the token, whatever the client set
   })
 
   it('a state without a user gets one; a user that is not an object is replaced', async () => {
-    const us = track(client(server.wsUrl, boardName(), { token: neg.tokens.negotiator.us!, name: 'Bo' }))
-    const ru = track(client(server.wsUrl, boardName(), { token: neg.tokens.negotiator.ru!, name: 'Watcher' }))
+    const us = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.negotiator.us!, name: 'Bo' }))
+    const ru = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.negotiator.ru!, name: 'Watcher' }))
     await Promise.all([synced(us), synced(ru)])
     us.provider.awareness.setLocalState({ user: 'Sergey Lavrov', viewport: null })
     await waitFor(() => userOf(ru, us.doc.clientID) !== undefined)
@@ -100,7 +100,7 @@ describe('[ID2] names and the Bearer scheme', () => {
     } finally {
       ctl.close()
     }
-    const c = track(client(server.wsUrl, boardName(), { token: neg.tokens.negotiator.us!, name: long, ack: '1' }))
+    const c = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.negotiator.us!, name: long, ack: '1' }))
     await synced(c)
     ;((board(c.doc).terms.get(termsInOrder(c.doc)[0]!.id) as Y.Map<unknown>).get('body') as Y.Text).insert(0, 'x')
     await waitFor(() => c.receipts.length > 0)
@@ -138,7 +138,7 @@ describe('[ID3] a revoked token writes nothing more on the instance that revoked
         body: { role: 'negotiator', party: 'us' },
       })
     ).json()) as { token: string; jti: string }
-    const typist = track(client(server.wsUrl, boardName(), { token: minted.token, name: 'Leaver', ack: '1' }))
+    const typist = track(yClient(server.wsUrl, boardName(), { token: minted.token, name: 'Leaver', ack: '1' }))
     const ctl = controlClient(server.url, minted.token, 'Leaver')
     await Promise.all([synced(typist), connected(ctl)])
     const text = () => (board(typist.doc).terms.get(termsInOrder(typist.doc)[0]!.id) as Y.Map<unknown>).get('body') as Y.Text

@@ -16,10 +16,10 @@ import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { SqliteStore } from '../../server/store/sqlite'
 import { renderHtml, renderMarkdown } from '../../server/history/exportRender'
 import { startServer, type TestServer, expectAlive } from '../helpers/server'
-import { Canary, Cleanup, Witness, client, rawAdmitted, synced, updateFrom, updateMessage, type Client } from './harness'
+import { Canary, Cleanup, Witness } from './harness'
+import { yClient, rawAdmitted, synced, updateFrom, updateMessage, type YClient, waitFor } from '../helpers/clients'
 import { startHistoryStack } from '../helpers/historyStack'
 import { breakingEdit, legalEdit } from '../helpers/layoutEdits'
-import { waitFor } from '../helpers/clients'
 
 let server: TestServer
 let neg: CreatedNegotiation
@@ -28,7 +28,7 @@ const cleanup = new Cleanup()
 const clients = new Cleanup()
 const target = () => ({ url: server.url, wsUrl: server.wsUrl, adminToken: server.parley.adminToken })
 const head = (doc: string) => server.parley.store.headSeq(doc)
-const track = (c: Client) => clients.add(c, (x) => x.destroy())
+const track = (c: YClient) => clients.add(c, (x) => x.destroy())
 const boardName = () => `${neg.id}/board`
 
 beforeAll(async () => {
@@ -56,8 +56,8 @@ async function stillServing(): Promise<void> {
 }
 
 async function scene() {
-  const watcher = track(client(server.wsUrl, boardName(), { token: neg.tokens.observer, name: 'watcher' }))
-  const barrier = track(client(server.wsUrl, boardName(), { token: neg.tokens.negotiator.b!, name: 'barrier' }))
+  const watcher = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.observer, name: 'watcher' }))
+  const barrier = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.negotiator.b!, name: 'barrier' }))
   await Promise.all([synced(watcher), synced(barrier)])
   const witness = new Witness(boardName(), watcher, () => head(boardName()), barrier)
   await witness.snapshot()
@@ -67,7 +67,7 @@ async function scene() {
 describe('[LY1] the reported case: a string where a term map belongs', () => {
   it('is refused with bad-layout before it is applied or stored, and every reader keeps drawing the board', async () => {
     const { watcher, witness } = await scene()
-    const mallory = track(client(server.wsUrl, boardName(), { token: neg.tokens.negotiator.a!, name: 'Mallory', ack: '1' }))
+    const mallory = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.negotiator.a!, name: 'Mallory', ack: '1' }))
     await synced(mallory)
     mallory.doc.getMap('terms').set('bad', 'not a map')
     await waitFor(() => mallory.denied.includes(PermissionDeniedReason.badLayout), { what: 'bad-layout' })
@@ -75,7 +75,7 @@ describe('[LY1] the reported case: a string where a term map belongs', () => {
     expect(watcher.doc.getMap('terms').has('bad')).toBe(false)
     expect(termsInOrder(watcher.doc).map((t) => t.title)).toEqual(['Scope'])
     // A newcomer gets the board without it, and the room's doc never held it.
-    const late = track(client(server.wsUrl, boardName(), { token: neg.tokens.observer, name: 'late' }))
+    const late = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.observer, name: 'late' }))
     await synced(late)
     expect(late.doc.getMap('terms').has('bad')).toBe(false)
     expect(server.parley.registry.peek(boardName())!.doc.getMap('terms').has('bad')).toBe(false)
@@ -127,7 +127,7 @@ describe('[LY2] breaking updates at every depth, each refused, nothing stored or
 
   it('the same updates from a legitimate negotiator’s own edits still pass when they fit the layout', async () => {
     const { watcher } = await scene()
-    const ann = track(client(server.wsUrl, boardName(), { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }))
+    const ann = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }))
     await synced(ann)
     const termId = termsInOrder(ann.doc)[0]!.id
     ann.doc.transact(() => {
@@ -154,7 +154,7 @@ describe('[LY3] a store written before the check holds a malformed entry: every 
       })
       const name = `${n.id}/board`
       // A negotiator's edit before the bad entry, so a version comes before it too.
-      const ann = client(own.wsUrl, name, { token: n.tokens.negotiator.a!, name: 'Ann', ack: '1' })
+      const ann = yClient(own.wsUrl, name, { token: n.tokens.negotiator.a!, name: 'Ann', ack: '1' })
       await synced(ann)
       const termId = termsInOrder(ann.doc)[0]!.id
       ;((board(ann.doc).terms.get(termId) as Y.Map<unknown>).get('body') as Y.Text).insert(0, 'Hereby: ')
@@ -211,8 +211,8 @@ describe('[LY3] a store written before the check holds a malformed entry: every 
         expect(json.terms.map((t) => t.id)).toEqual([termId])
 
         // Clients load the board (the stock client, and an observer).
-        const watcher = client(again.wsUrl, name, { token: n.tokens.observer, name: 'w' })
-        const bob = client(again.wsUrl, name, { token: n.tokens.negotiator.b!, name: 'Bob', ack: '1' })
+        const watcher = yClient(again.wsUrl, name, { token: n.tokens.observer, name: 'w' })
+        const bob = yClient(again.wsUrl, name, { token: n.tokens.negotiator.b!, name: 'Bob', ack: '1' })
         try {
           await Promise.all([synced(watcher), synced(bob)])
           expect(termsInOrder(watcher.doc).map((t) => t.id)).toEqual([termId])

@@ -17,24 +17,19 @@ import * as ws from 'ws'
 import { CloseCode, MessageType } from '../../shared/protocol'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { connected, controlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
 import {
-  Canary,
-  Cleanup,
-  LatencyProbe,
-  LogReader,
-  expectSaneLatency,
-  client,
+  waitFor,
+  yClient,
   awarenessMessage,
-  raw,
+  rawClient,
   rawAdmitted,
   synced,
   updateFrom,
   updateMessage,
-  verifyLog,
-  type Client,
-  type Raw,
-} from './harness'
+  type YClient,
+  type RawClient,
+} from '../helpers/clients'
+import { Canary, Cleanup, LatencyProbe, LogReader, expectSaneLatency, verifyLog } from './harness'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 
 // Floods take a while to send and to drain on two cores.
@@ -85,7 +80,7 @@ afterEach(async () => {
 })
 
 /** Everything the watcher holds came from the log, and the log holds nothing more. */
-async function watcherMatchesLog(watcher: Client): Promise<void> {
+async function watcherMatchesLog(watcher: YClient): Promise<void> {
   await waitFor(
     () => Y.encodeStateVector(verifyLog(board(), log.rows(board()))).join() === Y.encodeStateVector(watcher.doc).join(),
     {
@@ -97,7 +92,7 @@ async function watcherMatchesLog(watcher: Client): Promise<void> {
 
 describe('[L1] bursts over the rate limit get 4429', () => {
   it('messages, bytes, and messages before admission; accepted writes are stored before anyone sees them, the rest nowhere', async () => {
-    const watcher = local.add(client(server.wsUrl, board(), { token: neg.tokens.observer, name: 'w' }), (c: Client) =>
+    const watcher = local.add(yClient(server.wsUrl, board(), { token: neg.tokens.observer, name: 'w' }), (c: YClient) =>
       c.destroy(),
     )
     await synced(watcher)
@@ -129,7 +124,7 @@ describe('[L1] bursts over the rate limit get 4429', () => {
     // a flood from the first frame: held (then read no further) until admission answers, then
     // over the message budget: 4429. Three times the burst: the bucket refills while the held
     // messages are read in chunks, so exactly one burst's worth may pass on a busy machine.
-    const r3 = local.add(raw(server.wsUrl, board(), { token: neg.tokens.observer, name: 'early' }), (r) => r.ws.terminate())
+    const r3 = local.add(rawClient(server.wsUrl, board(), { token: neg.tokens.observer, name: 'early' }), (r) => r.ws.terminate())
     r3.ws.once('open', () => {
       for (let i = 0; i < 3000; i++) r3.send(new Uint8Array([MessageType.queryAwareness]))
     })
@@ -137,7 +132,7 @@ describe('[L1] bursts over the rate limit get 4429', () => {
     expect(await r3.closeCode()).toBe(CloseCode.rateLimited)
 
     // the stock client typing far faster than allowed
-    const typist = client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'typist' })
+    const typist = yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'typist' })
     await synced(typist)
     for (let i = 0; i < 2500; i++) typist.doc.getArray('order').push([`typed-${i}`])
     await waitFor(() => typist.closes.some((c) => c.code === CloseCode.rateLimited), { timeout: 15_000 })
@@ -205,7 +200,7 @@ describe('[L1b] a client that types while its admission and room load complete i
     local.add(socket, (s) => s.destroy())
     let closedByServer = false
     socket.on('close', () => (closedByServer = true))
-    const watcher = local.add(client(server.wsUrl, doc, { token: cold.tokens.observer, name: 'w' }), (c: Client) => c.destroy())
+    const watcher = local.add(yClient(server.wsUrl, doc, { token: cold.tokens.observer, name: 'w' }), (c: YClient) => c.destroy())
     const early = () => (watcher.doc.getArray('order').toArray() as string[]).filter((x) => x.startsWith('early-'))
     await waitFor(() => early().length === 150 || closedByServer, { timeout: 15_000, what: 'all 150 early updates' })
     expect(closedByServer, 'the server closed the early typist').toBe(false)
@@ -292,17 +287,19 @@ describe('[L3] thousands of connections from one address', () => {
     await waitFor(async () => (await openConnections()) === 2, { timeout: 10_000 }).catch(() => {})
     const leftover = (await openConnections()) - 2
     const probe = new LatencyProbe(canary)
-    const sockets: Raw[] = []
+    const sockets: RawClient[] = []
     try {
       // 2000 without a token: each is refused (4401) and its slot released at once
       for (let batch = 0; batch < 4; batch++) {
-        const wave = Array.from({ length: 500 }, () => raw(server.wsUrl, board(), {}))
+        const wave = Array.from({ length: 500 }, () => rawClient(server.wsUrl, board(), {}))
         const codes = await Promise.all(wave.map((r) => r.closed.then((c) => c.code)))
         expect(new Set(codes)).toEqual(new Set([CloseCode.unauthorized]))
       }
       // 1500 with a valid token: the first CAP stay, the rest get 4429
       for (let batch = 0; batch < 6; batch++) {
-        const wave = Array.from({ length: 250 }, () => raw(server.wsUrl, board(), { token: neg.tokens.observer, name: 'many' }))
+        const wave = Array.from({ length: 250 }, () =>
+          rawClient(server.wsUrl, board(), { token: neg.tokens.observer, name: 'many' }),
+        )
         sockets.push(...wave)
         await Promise.all(wave.map((r) => Promise.race([r.opened.catch(() => {}), r.closed])))
       }
@@ -325,7 +322,7 @@ describe('[L3] thousands of connections from one address', () => {
     // slots are released: 127.0.0.1 may connect again
     await waitFor(
       async () => {
-        const r = raw(server.wsUrl, board(), { token: neg.tokens.observer, name: 'again' })
+        const r = rawClient(server.wsUrl, board(), { token: neg.tokens.observer, name: 'again' })
         const c = await r.closeCode(300)
         r.ws.terminate()
         return c === 'open'

@@ -20,25 +20,19 @@ import WebSocket from 'ws'
 import { CloseCode, MAX_MESSAGE_BYTES, MessageType, PermissionDeniedReason, SyncMessageType } from '../../shared/protocol'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { connected, controlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
 import {
-  Canary,
-  Cleanup,
-  LatencyProbe,
-  expectSaneLatency,
-  LogReader,
-  Witness,
+  waitFor,
   awarenessMessage,
-  client,
-  message,
+  yClient,
+  encodeMessage,
   rawAdmitted,
   synced,
   syncMessage,
   updateFrom,
   updateMessage,
-  verifyLog,
-  type Client,
-} from './harness'
+  type YClient,
+} from '../helpers/clients'
+import { Canary, Cleanup, LatencyProbe, expectSaneLatency, LogReader, Witness, verifyLog } from './harness'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 import { frame, wireSocket } from './wire'
 
@@ -57,11 +51,12 @@ beforeAll(async () => {
   neg = await createNegotiation(server, WITH_OPENING_TERM)
   canary = cleanup.add(await Canary.open(server), (c) => c.close())
   log = cleanup.add(new LogReader(server.dataDir), (l) => l.close())
-  const watcher = cleanup.add(client(server.wsUrl, board(), { token: neg.tokens.observer, name: 'witness' }), (c: Client) =>
+  const watcher = cleanup.add(yClient(server.wsUrl, board(), { token: neg.tokens.observer, name: 'witness' }), (c: YClient) =>
     c.destroy(),
   )
-  const barrier = cleanup.add(client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'barrier' }), (c: Client) =>
-    c.destroy(),
+  const barrier = cleanup.add(
+    yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'barrier' }),
+    (c: YClient) => c.destroy(),
   )
   await synced(barrier)
   witness = new Witness(board(), watcher, () => log.headSeq(board()), barrier)
@@ -97,7 +92,7 @@ function handUpdate(
   structs: (e: encoding.Encoder) => number,
   opts: { client?: number; clock?: number; deletes?: (e: encoding.Encoder) => void } = {},
 ) {
-  return message((e) => {
+  return encodeMessage((e) => {
     const body = encoding.createEncoder()
     const n = structs(body)
     encoding.writeVarUint(e, 1)
@@ -169,7 +164,7 @@ describe('[M2] bad varUints and length prefixes get 4400', () => {
         ['length beyond 2^53', u8(0, 2, ...hugeVarUint)],
         [
           'awareness count beyond 2^53',
-          message((e) => (encoding.writeVarUint(e, 1), encoding.writeVarUint8Array(e, u8(...hugeVarUint)))),
+          encodeMessage((e) => (encoding.writeVarUint(e, 1), encoding.writeVarUint8Array(e, u8(...hugeVarUint)))),
         ],
         ['truncated state vector', syncMessage(SyncMessageType.step1, u8(2, 5))],
         ['state vector clock beyond 2^53', syncMessage(SyncMessageType.step1, u8(1, 5, ...hugeVarUint))],
@@ -193,7 +188,7 @@ describe('[M2] bad varUints and length prefixes get 4400', () => {
         ['awareness payload past the end', u8(1, 50, 1, 5)],
         [
           'awareness state string past the end',
-          message((e) => (encoding.writeVarUint(e, 1), encoding.writeVarUint8Array(e, u8(1, 7, 1, 200, 1, 123)))),
+          encodeMessage((e) => (encoding.writeVarUint(e, 1), encoding.writeVarUint8Array(e, u8(1, 7, 1, 200, 1, 123)))),
         ],
         ['state vector claiming 2^30 entries', syncMessage(SyncMessageType.step1, u8(0x80, 0x80, 0x80, 0x80, 0x04, 1, 1))],
         ['update: string past the end', updateMessage(truncatedStringUpdate)],
@@ -227,7 +222,7 @@ describe('[M3] unknown message and sync types get 4400', () => {
 
   it('awareness that is not JSON objects gets 4400', async () => {
     const bad = (json: string) =>
-      message((e) => {
+      encodeMessage((e) => {
         encoding.writeVarUint(e, MessageType.awareness)
         const inner = encoding.createEncoder()
         encoding.writeVarUint(inner, 1)
@@ -264,7 +259,7 @@ describe('[M4] garbage and crafted Yjs updates get 4400 and leave the doc as it 
   })
 
   it('crafted updates: bad content refs, sub-documents, foreign roots, zero lengths, overflowing clocks, bad JSON, deep any', async () => {
-    const deepAny = message((e) => {
+    const deepAny = encodeMessage((e) => {
       // ContentAny holding an object nested 200 000 levels deep: the decoder must not blow its stack
       encoding.writeVarUint(e, 1)
       encoding.writeVarUint(e, 1)
@@ -356,7 +351,7 @@ describe('[M4] garbage and crafted Yjs updates get 4400 and leave the doc as it 
     // a delete range for clocks nobody wrote yet is held back, not stored
     r.send(
       updateMessage(
-        message(
+        encodeMessage(
           (e) => (
             encoding.writeVarUint(e, 0),
             encoding.writeVarUint(e, 1),
@@ -371,7 +366,7 @@ describe('[M4] garbage and crafted Yjs updates get 4400 and leave the doc as it 
     expect(await r.closeCode(500)).toBe('open')
     r.ws.close()
     await expectAlive(server)
-    const fresh = client(server.wsUrl, board(), { token: neg.tokens.observer, name: 'fresh' })
+    const fresh = yClient(server.wsUrl, board(), { token: neg.tokens.observer, name: 'fresh' })
     await synced(fresh)
     await waitFor(() => fresh.doc.getArray('order').toArray().includes('parent-is-a-string'))
     const rebuilt = verifyLog(board(), log.rows(board()))
@@ -389,7 +384,7 @@ describe('[M5] update bombs are refused before they are decoded', () => {
     const probe = new LatencyProbe(canary)
     const gcStructs = (n: number) =>
       updateMessage(
-        message((e) => {
+        encodeMessage((e) => {
           encoding.writeVarUint(e, 1)
           encoding.writeVarUint(e, n)
           encoding.writeVarUint(e, 777_010)
@@ -402,7 +397,7 @@ describe('[M5] update bombs are refused before they are decoded', () => {
         }),
       )
     const anyMillion = updateMessage(
-      message((e) => {
+      encodeMessage((e) => {
         encoding.writeVarUint(e, 1)
         encoding.writeVarUint(e, 1)
         encoding.writeVarUint(e, 777_011)
@@ -416,7 +411,7 @@ describe('[M5] update bombs are refused before they are decoded', () => {
       }),
     )
     const deleteBomb = updateMessage(
-      message((e) => {
+      encodeMessage((e) => {
         encoding.writeVarUint(e, 0)
         encoding.writeVarUint(e, 1)
         encoding.writeVarUint(e, 777_012)
@@ -491,8 +486,8 @@ describe('[M5] update bombs are refused before they are decoded', () => {
     await expectAlive(server)
     // whatever of the stepper's levels was accepted can still be deleted by a negotiator
     const ann = cleanup.add(
-      client(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }),
-      (c: Client) => c.destroy(),
+      yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }),
+      (c: YClient) => c.destroy(),
     )
     await synced(ann)
     if (ann.doc.getMap('notes').has('stepper')) {

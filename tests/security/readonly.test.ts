@@ -18,23 +18,21 @@ import { COMMAND_NAMES } from '../../shared/schemas'
 import { insertTerm } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { startServer, type TestServer, expectAlive } from '../helpers/server'
+import { Canary, Cleanup, Witness } from './harness'
 import {
-  Canary,
-  Cleanup,
-  Witness,
   awarenessMessage,
-  client,
-  raw,
+  yClient,
+  rawClient,
   rawAdmitted,
   step2Message,
   synced,
   syncMessage,
   updateFrom,
   updateMessage,
-  type Client,
-} from './harness'
+  type YClient,
+  waitFor,
+} from '../helpers/clients'
 import { connected, controlClient } from '../helpers/control'
-import { waitFor } from '../helpers/clients'
 
 let server: TestServer
 let neg: CreatedNegotiation
@@ -43,7 +41,7 @@ const cleanup = new Cleanup()
 const target = () => ({ url: server.url, wsUrl: server.wsUrl, adminToken: server.parley.adminToken })
 const head = (doc: string) => server.parley.store.headSeq(doc)
 const serverSv = (doc: string) => Y.encodeStateVector(server.parley.registry.peek(doc)!.doc)
-const track = (c: Client) => cleanup.add(c, (x) => x.destroy())
+const track = (c: YClient) => cleanup.add(c, (x) => x.destroy())
 
 beforeAll(async () => {
   server = await startServer()
@@ -75,9 +73,9 @@ describe('[RO1] watchers’ writes on the websocket are refused, and change noth
     for (const kind of ['board', 'ledger'] as const) {
       it(`${role} on the ${kind}: update and step 2 with new content are denied; step 2 without new content and awareness are inert; 20 refusals close 4403`, async () => {
         const doc = `${neg.id}/${kind}`
-        const watcher = track(client(server.wsUrl, doc, { token: neg.tokens.negotiator.b!, name: 'witness' }))
+        const watcher = track(yClient(server.wsUrl, doc, { token: neg.tokens.negotiator.b!, name: 'witness' }))
         const barrier =
-          kind === 'board' ? track(client(server.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'barrier' })) : undefined
+          kind === 'board' ? track(yClient(server.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'barrier' })) : undefined
         if (barrier) await synced(barrier)
         const witness = new Witness(doc, watcher, () => head(doc), barrier)
         await witness.snapshot()
@@ -115,12 +113,12 @@ describe('[RO1] watchers’ writes on the websocket are refused, and change noth
 
   it('the stock client of an observer: local edits are refused, the server’s doc and everyone else’s stay as they were', async () => {
     const doc = `${neg.id}/board`
-    const watcher = track(client(server.wsUrl, doc, { token: neg.tokens.negotiator.b!, name: 'w' }))
-    const barrier = track(client(server.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'barrier' }))
+    const watcher = track(yClient(server.wsUrl, doc, { token: neg.tokens.negotiator.b!, name: 'w' }))
+    const barrier = track(yClient(server.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'barrier' }))
     await synced(barrier)
     const witness = new Witness(doc, watcher, () => head(doc), barrier)
     await witness.snapshot()
-    const obs = track(client(server.wsUrl, doc, { token: neg.tokens.observer, name: 'obs' }))
+    const obs = track(yClient(server.wsUrl, doc, { token: neg.tokens.observer, name: 'obs' }))
     await synced(obs)
     obs.doc.transact(() => insertTerm(obs.doc, 'obs-term', { title: 'Observer term', body: 'should not exist' }))
     await waitFor(() => obs.denied.length > 0)
@@ -134,7 +132,7 @@ describe('[RO2] every mutating socket.io command from a watcher is refused with 
   it('observer and reviewer: all commands, with valid and with hostile payloads', async () => {
     const ledger = `${neg.id}/ledger`
     const board = `${neg.id}/board`
-    const ledgerDoc = track(client(server.wsUrl, ledger, { token: neg.tokens.observer, name: 'l' }))
+    const ledgerDoc = track(yClient(server.wsUrl, ledger, { token: neg.tokens.observer, name: 'l' }))
     await synced(ledgerDoc)
     const termId = [...ledgerDoc.doc.getMap('status').keys()][0]!
     const negotiator = controlClient(server.url, neg.tokens.negotiator.a!, 'a')
@@ -177,11 +175,11 @@ describe('[RO2] every mutating socket.io command from a watcher is refused with 
 
 describe('[RO3] delegation B can never open, read or write delegation A’s caucus', () => {
   const SECRET = 'our red line is article 7'
-  let caucusA: Client
+  let caucusA: YClient
   let caucusTerm: string
 
   beforeAll(async () => {
-    caucusA = track(client(server.wsUrl, `${neg.id}/caucus/a`, { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }))
+    caucusA = track(yClient(server.wsUrl, `${neg.id}/caucus/a`, { token: neg.tokens.negotiator.a!, name: 'Ann', ack: '1' }))
     await synced(caucusA)
     caucusTerm = 'caucus-term-1'
     caucusA.doc.transact(() => insertTerm(caucusA.doc, caucusTerm, { title: 'Fallback', body: SECRET }))
@@ -214,7 +212,7 @@ describe('[RO3] delegation B can never open, read or write delegation A’s cauc
       const token = role === 'b' ? neg.tokens.negotiator.b! : neg.tokens[role]
       const caucusHead = await head(`${neg.id}/caucus/a`)
       for (const name of spellings(neg.id)) {
-        const r = raw(server.wsUrl, name, { token, name: 'Mallory' })
+        const r = rawClient(server.wsUrl, name, { token, name: 'Mallory' })
         r.ws.once('open', () => {
           r.send(syncMessage(SyncMessageType.step1, Y.encodeStateVector(new Y.Doc())))
           r.send(updateMessage(updateFrom((d) => d.getArray('order').push(['planted']))))
@@ -284,8 +282,8 @@ describe('[RO3] delegation B can never open, read or write delegation A’s cauc
   })
 
   it('awareness in A’s caucus reaches no one outside it', async () => {
-    const bBoard = track(client(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.negotiator.b!, name: 'Bo' }))
-    const bCaucus = track(client(server.wsUrl, `${neg.id}/caucus/b`, { token: neg.tokens.negotiator.b!, name: 'Bo' }))
+    const bBoard = track(yClient(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.negotiator.b!, name: 'Bo' }))
+    const bCaucus = track(yClient(server.wsUrl, `${neg.id}/caucus/b`, { token: neg.tokens.negotiator.b!, name: 'Bo' }))
     await Promise.all([synced(bBoard), synced(bCaucus)])
     caucusA.provider.awareness.setLocalStateField('cursor', { at: 3 })
     await new Promise((r) => setTimeout(r, 200))
