@@ -17,6 +17,7 @@ import { VersionIndex } from '../server/history/versionIndex'
 import { HistoryQueries } from '../server/history/queries'
 import { renderHtml, renderMarkdown } from '../server/history/exportRender'
 import { parseArgs } from '../server/cli/args'
+import { runMain } from '../server/cli/runMain'
 import { ProgressBar } from '../server/cli/progress'
 import { forStream } from '../server/cli/terminalSafe'
 
@@ -64,11 +65,4 @@ async function main(): Promise<number> {
   }
 }
 
-// exitCode, not exit(): let a piped stdout drain first.
-main().then(
-  (code) => (process.exitCode = code),
-  (err) => {
-    console.error(err)
-    process.exitCode = 2
-  },
-)
+runMain(main)

@@ -16,6 +16,7 @@ import { createLogger } from '../server/log'
 import { verifyNegotiation } from '../server/history/verify'
 import type { ExportDoc } from '../server/history/export'
 import { parseArgs } from '../server/cli/args'
+import { runMain } from '../server/cli/runMain'
 import { ProgressBar } from '../server/cli/progress'
 
 const USAGE = 'usage: npm run verify -- <negotiationId> [--against export.json] [--no-checkpoints] [--progress] [--json]'
@@ -78,11 +79,4 @@ async function main(): Promise<number> {
   }
 }
 
-// exitCode, not exit(): let a piped stdout drain first.
-main().then(
-  (code) => (process.exitCode = code),
-  (err) => {
-    console.error(err)
-    process.exitCode = 2
-  },
-)
+runMain(main)

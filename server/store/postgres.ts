@@ -39,7 +39,17 @@ import { decodeCheckpointSync, encodeCheckpoint } from './checkpointCodec'
 import { historyDocName, historyDocNames } from './historyDocs'
 import { KeyedLock } from './keyedLock'
 import { migrate } from './postgres/migrations'
-import { authorFromColumns, bytesOf, negotiationFromColumns, updateFromColumns, versionFromColumns } from './rowMappers'
+import {
+  authorFromColumns,
+  bytesOf,
+  negotiationFromColumns,
+  scanUpdatesInPages,
+  updateFromColumns,
+  versionFromColumns,
+  type NegotiationColumns,
+  type UpdateColumns,
+  type VersionColumns,
+} from './rowMappers'
 import {
   CommitOutcomeUnknownError,
   densityFromRows,
@@ -67,7 +77,6 @@ import {
   type TokenRecord,
   type VersionRecord,
 } from './types'
-import type { PartyInfo } from '../../shared/negotiation'
 
 export interface PostgresStoreOptions {
   /** connections per instance (default 10) */
@@ -596,17 +605,8 @@ export class PostgresStore implements Store {
     return rows[0]?.head_seq ?? 0
   }
 
-  async scanUpdates(
-    doc: string,
-    visit: (rows: StoredUpdate[], total: number) => void | Promise<void>,
-    pageSize = 5000,
-  ): Promise<void> {
-    // The head is read once: rows appended during the scan belong to the next one.
-    const total = await this.headSeq(doc)
-    for (let after = 0; after < total; after += pageSize) {
-      const rows = await this.readUpdates(doc, after, Math.min(after + pageSize, total))
-      await visit(rows, total)
-    }
+  scanUpdates(doc: string, visit: (rows: StoredUpdate[], total: number) => void | Promise<void>, pageSize = 5000): Promise<void> {
+    return scanUpdatesInPages(this, doc, visit, pageSize)
   }
 
   async chainHead(doc: string): Promise<LogHead> {
@@ -879,14 +879,9 @@ function advisoryLockId(namespace: string, key: string): string {
 
 // ── rows ─────────────────────────────────────────────────────────────────
 
-interface UpdateRow {
-  seq: number
-  gseq: number
-  at: number
+/** An update row as pg returns it, joined with its author. */
+type UpdateRow = Omit<UpdateColumns, 'data'> & {
   data: Buffer
-  meta: string | null
-  chk: number | null
-  prev_hash: string | null
   user_name: string
   party: string | null
   role: string
@@ -897,32 +892,12 @@ interface UpdateRow {
 const toStoredUpdate = (doc: string, r: UpdateRow): StoredUpdate =>
   updateFromColumns(doc, { ...r, data: bytesOf(r.data) }, authorFromColumns(r))
 
-interface NegotiationRow {
-  id: string
-  title: string
-  parties: PartyInfo[]
-  created_at: number
-}
+type NegotiationRow = NegotiationColumns
 
 const toNegotiation = (r: NegotiationRow): NegotiationRecord => negotiationFromColumns(r)
 
-interface VersionRow {
-  negotiation_id: string
-  n: number
-  at: number
-  last_at: number
-  party: string | null
-  user_name: string
-  kind: string
-  term_ids: string[]
-  summary: string
-  name: string | null
-  board_seq: number
-  ledger_seq: number
-  hash: string
-  prev_hash: string
-  layout_only: boolean
-}
+/** A version row as pg returns it (`user` is a reserved word there). */
+type VersionRow = Omit<VersionColumns, 'user'> & { user_name: string }
 
 const toVersion = (r: VersionRow): VersionRecord => versionFromColumns({ ...r, user: r.user_name })
 

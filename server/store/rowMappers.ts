@@ -7,7 +7,7 @@
  */
 import type { Role } from '../../shared/roles'
 import type { VersionKind } from '../../shared/schemas'
-import type { Author, NegotiationRecord, StoredUpdate, VersionRecord } from './types'
+import type { Author, NegotiationRecord, Store, StoredUpdate, VersionRecord } from './types'
 
 /** A version row with the driver's types already read. */
 export interface VersionColumns {
@@ -79,7 +79,9 @@ export const authorFromColumns = (r: { user_name: string; party: string | null; 
   conn: r.conn,
 })
 
-export const negotiationFromColumns = (r: Omit<NegotiationRecord, 'createdAt'> & { created_at: number }): NegotiationRecord => ({
+export type NegotiationColumns = Omit<NegotiationRecord, 'createdAt'> & { created_at: number }
+
+export const negotiationFromColumns = (r: NegotiationColumns): NegotiationRecord => ({
   id: r.id,
   title: r.title,
   parties: r.parties,
@@ -88,3 +90,20 @@ export const negotiationFromColumns = (r: Omit<NegotiationRecord, 'createdAt'> &
 
 /** A plain Uint8Array view of a Buffer a driver returned. */
 export const bytesOf = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+
+/**
+ * `Store.scanUpdates` for both stores: the head is read once (rows appended
+ * during the scan belong to the next one), then the log in pages.
+ */
+export async function scanUpdatesInPages(
+  store: Pick<Store, 'headSeq' | 'readUpdates'>,
+  doc: string,
+  visit: (rows: StoredUpdate[], total: number) => void | Promise<void>,
+  pageSize: number,
+): Promise<void> {
+  const total = await store.headSeq(doc)
+  for (let after = 0; after < total; after += pageSize) {
+    const rows = await store.readUpdates(doc, after, Math.min(after + pageSize, total))
+    await visit(rows, total)
+  }
+}

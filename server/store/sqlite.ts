@@ -40,7 +40,16 @@ import { decodeCheckpointSync, encodeCheckpoint } from './checkpointCodec'
 import { historyDocName, historyDocNames } from './historyDocs'
 import { KeyedLock } from './keyedLock'
 import { migrateSqlite } from './sqlite/migrations'
-import { bytesOf, negotiationFromColumns, updateFromColumns, versionFromColumns } from './rowMappers'
+import {
+  bytesOf,
+  negotiationFromColumns,
+  scanUpdatesInPages,
+  updateFromColumns,
+  versionFromColumns,
+  type NegotiationColumns,
+  type UpdateColumns,
+  type VersionColumns,
+} from './rowMappers'
 import {
   CommitOutcomeUnknownError,
   densityFromRows,
@@ -76,15 +85,8 @@ interface DocHead {
   hash: string
 }
 
-interface UpdateRow {
-  seq: number
-  gseq: number
-  at: number
-  data: Buffer
-  meta: string | null
-  chk: number
-  author_id: number
-}
+/** An update row as SQLite returns it: its author is a row of the authors table. */
+type UpdateRow = Omit<UpdateColumns, 'data' | 'prev_hash'> & { data: Buffer; author_id: number }
 
 /** SQLite result codes that mean "cannot write now", not "bad input". */
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)/
@@ -502,16 +504,8 @@ export class SqliteStore implements Store {
     return !!row && row.gseq === first.gseq && row.check === checkOf(first.hash)
   }
 
-  async scanUpdates(
-    doc: string,
-    visit: (rows: StoredUpdate[], total: number) => void | Promise<void>,
-    pageSize = 5000,
-  ): Promise<void> {
-    const total = await this.headSeq(doc)
-    for (let after = 0; after < total; after += pageSize) {
-      const rows = await this.readUpdates(doc, after, Math.min(after + pageSize, total))
-      await visit(rows, total)
-    }
+  scanUpdates(doc: string, visit: (rows: StoredUpdate[], total: number) => void | Promise<void>, pageSize = 5000): Promise<void> {
+    return scanUpdatesInPages(this, doc, visit, pageSize)
   }
 
   chainHead(doc: string): Promise<LogHead> {
@@ -858,28 +852,13 @@ function prepareStatements(db: Db) {
 const toStoredUpdate = (doc: string, r: UpdateRow, author: Author): StoredUpdate =>
   updateFromColumns(doc, { ...r, data: bytesOf(r.data) }, author)
 
-interface NegotiationRow {
-  id: string
-  title: string
-  parties: string
-  created_at: number
-}
+type NegotiationRow = Omit<NegotiationColumns, 'parties'> & { parties: string }
 
 const toNegotiation = (r: NegotiationRow): NegotiationRecord => negotiationFromColumns({ ...r, parties: JSON.parse(r.parties) })
 
-interface VersionRow {
-  negotiation_id: string
-  n: number
-  at: number
-  last_at: number
-  party: string | null
-  user: string
-  kind: string
+/** A version row as SQLite returns it: term ids as JSON text, hashes as 32-byte BLOBs, a 0/1 flag. */
+type VersionRow = Omit<VersionColumns, 'term_ids' | 'hash' | 'prev_hash' | 'layout_only'> & {
   term_ids: string
-  summary: string
-  name: string | null
-  board_seq: number
-  ledger_seq: number
   hash: Buffer
   prev_hash: Buffer
   layout_only: number

@@ -14,8 +14,7 @@
  * resume from the one before). Anything older is rebuilt from the log.
  */
 import type { Role } from '../../shared/roles'
-import type { NegotiationRecord } from '../../shared/schemas'
-import type { VersionKind } from '../../shared/schemas'
+import type { NegotiationRecord, Version } from '../../shared/schemas'
 
 /** Who sent an update: from the token, never from the payload. */
 export interface Author {
@@ -146,24 +145,18 @@ export interface HistoryState {
   state: string
 }
 
-/** An entry of the version index (CONTRACT.md `Version`) plus where it points in the logs. */
-export interface VersionRecord {
+/**
+ * An entry of the version index: a CONTRACT.md `Version` (times in ms rather
+ * than ISO text) plus where it points in the logs and its place in the chain.
+ */
+export type VersionRecord = Omit<Version, 'at' | 'lastAt'> & {
   negotiationId: string
-  n: number
   at: number
-  party: string | null
-  user: string
-  kind: VersionKind
-  termIds: string[]
-  summary: string
-  name?: string
+  /** last update of the run, for edit versions that keep growing */
+  lastAt: number
   /** the board and ledger sequence numbers the version ends at */
   boardSeq: number
   ledgerSeq: number
-  /** last update of the run, for edit versions that keep growing */
-  lastAt: number
-  /** an edit version that only moved cards (lists hide these unless asked) */
-  layoutOnly?: boolean
   hash: string
   prevHash: string
 }
