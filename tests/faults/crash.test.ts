@@ -29,7 +29,9 @@ import { MessageType, SyncMessageType } from '../../shared/protocol'
 import { board as boardOf } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { waitFor, yClient, rawAdmitted, step2Message as step2, updateMessage, synced, type YClient } from '../helpers/clients'
-import { Canary, Cleanup, LogReader, verifyLog } from '../security/harness'
+import { Canary } from '../helpers/canary'
+import { Cleanup } from '../helpers/cleanup'
+import { LogReader, verifyLog } from '../helpers/storeLog'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, mintToken, startServer, type ServerProcess } from '../helpers/server'
 
 const ROUNDS = Number(process.env.PARLEY_CRASH_ROUNDS ?? 20)

@@ -22,7 +22,8 @@ import { io, type Socket } from 'socket.io-client'
 import { board as boardOf, insertTerm, replaceText } from '../../shared/docLayout'
 import { COMMAND_NAMES } from '../../shared/schemas'
 import { waitFor, yClient, type YClient } from '../helpers/clients'
-import { Cleanup, LogReader, verifyLog } from '../security/harness'
+import { Cleanup } from '../helpers/cleanup'
+import { LogReader, verifyLog } from '../helpers/storeLog'
 import { createNegotiation, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 
 const RUNS = Number(process.env.PARLEY_FUZZ_RUNS ?? 3)

@@ -17,7 +17,9 @@ import * as prng from 'lib0/prng'
 import { CloseCode, MessageType, SyncMessageType } from '../../shared/protocol'
 import { board as boardOf, insertTerm } from '../../shared/docLayout'
 import { waitFor, awarenessMessage, yClient, rawAdmitted, syncMessage, synced, type RawClient } from '../helpers/clients'
-import { Canary, Cleanup, LogReader, verifyLog } from '../security/harness'
+import { Canary } from '../helpers/canary'
+import { Cleanup } from '../helpers/cleanup'
+import { LogReader, verifyLog } from '../helpers/storeLog'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 
 const RUNS = Math.min(Number(process.env.PARLEY_FUZZ_RUNS ?? 3), 50)

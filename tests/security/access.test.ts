@@ -14,7 +14,9 @@ import { CloseCode, MessageType } from '../../shared/protocol'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { connected, controlClient } from '../helpers/control'
 import { waitFor, yClient, rawClient, synced, updateFrom, updateMessage } from '../helpers/clients'
-import { Canary, Cleanup, LogReader, Witness } from './harness'
+import { Canary } from '../helpers/canary'
+import { Cleanup } from '../helpers/cleanup'
+import { LogReader, Witness } from '../helpers/storeLog'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, mintToken, startServer, type ServerProcess } from '../helpers/server'
 
 let server: ServerProcess

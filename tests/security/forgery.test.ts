@@ -12,7 +12,9 @@ import { CloseCode, MAX_REFUSED_WRITES, PermissionDeniedReason } from '../../sha
 import { insertTerm, readStatus } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { startServer, type TestServer, expectAlive } from '../helpers/server'
-import { Canary, Cleanup, Witness } from './harness'
+import { Canary } from '../helpers/canary'
+import { Cleanup } from '../helpers/cleanup'
+import { Witness } from '../helpers/storeLog'
 import {
   awarenessMessage,
   yClient,

@@ -16,7 +16,7 @@ import { MAX_DISPLAY_NAME } from '../../shared/displayName'
 import { board, termsInOrder } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { startServer, type TestServer } from '../helpers/server'
-import { Cleanup } from './harness'
+import { Cleanup } from '../helpers/cleanup'
 import { yClient, synced, type YClient, waitFor } from '../helpers/clients'
 import { connected, controlClient } from '../helpers/control'
 

@@ -29,7 +29,9 @@ import {
   type YClient,
   type RawClient,
 } from '../helpers/clients'
-import { Canary, Cleanup, LatencyProbe, LogReader, expectSaneLatency, verifyLog } from './harness'
+import { Canary, LatencyProbe, expectSaneLatency } from '../helpers/canary'
+import { Cleanup } from '../helpers/cleanup'
+import { LogReader, verifyLog } from '../helpers/storeLog'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, startServer, type ServerProcess } from '../helpers/server'
 
 // Floods take a while to send and to drain on two cores.

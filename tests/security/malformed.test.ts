@@ -32,9 +32,11 @@ import {
   updateMessage,
   type YClient,
 } from '../helpers/clients'
-import { Canary, Cleanup, LatencyProbe, expectSaneLatency, LogReader, Witness, verifyLog } from './harness'
+import { Canary, LatencyProbe, expectSaneLatency } from '../helpers/canary'
+import { Cleanup } from '../helpers/cleanup'
+import { LogReader, Witness, verifyLog } from '../helpers/storeLog'
+import { frame, wireSocket } from '../helpers/wire'
 import { createNegotiation, WITH_OPENING_TERM, expectAlive, startServer, type ServerProcess } from '../helpers/server'
-import { frame, wireSocket } from './wire'
 
 let server: ServerProcess
 let neg: CreatedNegotiation

@@ -18,7 +18,9 @@ import { COMMAND_NAMES } from '../../shared/schemas'
 import { insertTerm } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { startServer, type TestServer, expectAlive } from '../helpers/server'
-import { Canary, Cleanup, Witness } from './harness'
+import { Canary } from '../helpers/canary'
+import { Cleanup } from '../helpers/cleanup'
+import { Witness } from '../helpers/storeLog'
 import {
   awarenessMessage,
   yClient,
