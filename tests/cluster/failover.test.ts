@@ -12,7 +12,8 @@ import { board, insertTerm, termText } from '../../shared/docLayout'
 import { PostgresStore } from '../../server/store/postgres'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { synced, yClient, type YClient } from '../helpers/clients'
-import { startBalancer, startCluster, SYNC_MS, waitFor, type Balancer, type Cluster } from './harness'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy'
+import { startCluster, SYNC_MS, waitFor, type Cluster } from '../helpers/cluster'
 import { postgresForTests, redisForTests } from '../helpers/services'
 
 const pgUrl = await postgresForTests('cluster failover')
@@ -22,14 +23,14 @@ const bodyOf = (doc: Y.Doc, termId: string) => termText(doc, termId)?.body ?? ''
 
 describe.skipIf(!pgUrl || !redisUrl)('an instance killed with SIGKILL', () => {
   let cluster: Cluster
-  let lb: Balancer
+  let lb: TcpProxy
   let neg: CreatedNegotiation
   const open: YClient[] = []
 
   beforeAll(async () => {
     cluster = await startCluster({ size: 3, pgUrl: pgUrl!, redisUrl: redisUrl! })
     const ports = cluster.instances.map((p) => p!.port)
-    lb = await startBalancer(() => ports)
+    lb = await startTcpProxy(() => ports)
     neg = await cluster.createNegotiation(cluster.http(0))
   })
 

@@ -21,8 +21,9 @@ import { PostgresStore } from '../../server/store/postgres'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { synced, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
-import { startCluster, startOwnRedis, startTcpProxy, SYNC_MS, waitFor, type Cluster, type OwnRedis } from './harness'
-import { postgresForTests, redisForTests, servicesRequired } from '../helpers/services'
+import { startCluster, SYNC_MS, waitFor, type Cluster } from '../helpers/cluster'
+import { startOwnRedis, type OwnRedis, postgresForTests, redisForTests, servicesRequired } from '../helpers/services'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy'
 
 const pgUrl = await postgresForTests('cluster failures')
 // The machine's Redis being reachable is what CI guarantees; this suite then runs its own next to it.
@@ -42,13 +43,13 @@ const append = (c: YClient, termId: string, text: string) => {
 
 describe.skipIf(!pgUrl || !redis)('Redis restarted, PostgreSQL unreachable', () => {
   let cluster: Cluster
-  let pgProxy: Awaited<ReturnType<typeof startTcpProxy>>
+  let pgProxy: TcpProxy
   let neg: CreatedNegotiation
   const open: Array<YClient | ControlClient> = []
   const own = redis as OwnRedis
 
   beforeAll(async () => {
-    pgProxy = await startTcpProxy(Number(new URL(pgUrl!).port) || 5432)
+    pgProxy = await startTcpProxy(pgUrl!)
     cluster = await startCluster({
       size: 3,
       pgUrl: pgUrl!,

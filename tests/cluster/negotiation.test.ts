@@ -16,7 +16,8 @@ import { PostgresStore } from '../../server/store/postgres'
 import { verifyNegotiation } from '../../server/history/verify'
 import { synced, yClient, type YClient } from '../helpers/clients'
 import { controlClient, commandSurely, type ControlClient } from '../helpers/control'
-import { startBalancer, startCluster, SYNC_MS, waitFor, type Balancer, type Cluster } from './harness'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy'
+import { startCluster, SYNC_MS, waitFor, type Cluster } from '../helpers/cluster'
 import { postgresForTests, redisForTests } from '../helpers/services'
 
 const pgUrl = await postgresForTests('cluster negotiation')
@@ -29,14 +30,14 @@ const append = (c: YClient, termId: string, text: string) => {
 
 describe.skipIf(!pgUrl || !redisUrl)('a whole negotiation over three instances, one killed midway', () => {
   let cluster: Cluster
-  let lb: Balancer
+  let lb: TcpProxy
   let neg: CreatedNegotiation
   const open: Array<YClient | ControlClient> = []
 
   beforeAll(async () => {
     cluster = await startCluster({ size: 3, pgUrl: pgUrl!, redisUrl: redisUrl! })
     const ports = cluster.instances.map((p) => p!.port)
-    lb = await startBalancer(() => ports)
+    lb = await startTcpProxy(() => ports)
     neg = await cluster.createNegotiation(lb.url, {
       title: 'Reciprocal extradition',
       parties: [

@@ -21,7 +21,7 @@ import { moveMeta } from '../../server/history/logRows'
 import { verifyNegotiation } from '../../server/history/verify'
 import { synced, yClient, type YClient } from '../helpers/clients'
 import { controlClient, type ControlClient } from '../helpers/control'
-import { startCluster, SYNC_MS, waitFor, type Cluster } from './harness'
+import { startCluster, SYNC_MS, waitFor, type Cluster } from '../helpers/cluster'
 import { postgresForTests, redisForTests } from '../helpers/services'
 
 const pgUrl = await postgresForTests('cluster ordering')

@@ -44,8 +44,7 @@ describe.skipIf(!pgUrl)('a COMMIT whose answer is lost', () => {
 
   beforeAll(async () => {
     schema = await createTestSchema(pgUrl!)
-    const u = new URL(schema.url)
-    proxy = await startTcpProxy(Number(u.port) || 5432, u.hostname)
+    proxy = await startTcpProxy(schema.url)
     server = await startServer({
       spawn: true,
       env: { DATABASE_URL: proxy.via(schema.url), PARLEY_LOG_LEVEL: 'warn' },

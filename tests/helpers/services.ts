@@ -9,10 +9,14 @@
  * Test URLs: PARLEY_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test)
  * and PARLEY_TEST_REDIS_URL (default redis://127.0.0.1:6379). Each run gets
  * its own schema (`createTestSchema`) and Redis key prefix (`testRedisPrefix`).
+ * A suite that restarts Redis runs one of its own (`startOwnRedis`).
  */
-import { connect } from 'node:net'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { connect, Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { freePort, killOnExit } from './server'
+import { waitFor } from './clients'
 
 export const PG_TEST_URL = process.env.PARLEY_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
 export const REDIS_TEST_URL = process.env.PARLEY_TEST_REDIS_URL || 'redis://127.0.0.1:6379'
@@ -160,3 +164,69 @@ export async function createTestSchema(baseUrl = PG_TEST_URL): Promise<TestSchem
 
 /** A Redis key/channel prefix of its own for one test run. */
 export const testRedisPrefix = (): string => `parley_test_${runId()}`
+
+// ── a Redis of a suite's own ─────────────────────────────────────────
+
+export interface OwnRedis {
+  url: string
+  port: number
+  /** `redis-cli shutdown nosave`: every instance loses its connections and subscriptions */
+  stop(): Promise<void>
+  /** starts it again on the same port, empty */
+  start(): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * A redis-server child process on a random port, so restarting it cannot
+ * break other suites (or other people's runs) that use the machine's Redis.
+ * Null when there is no redis-server binary.
+ */
+export async function startOwnRedis(): Promise<OwnRedis | null> {
+  const port = await freePort()
+  let proc: ChildProcess | null = null
+  const ping = () =>
+    new Promise<boolean>((resolve) => {
+      const s = new Socket()
+      s.once('error', () => resolve(false))
+      s.connect(port, '127.0.0.1', () => s.write('PING\r\n'))
+      s.once('data', (d) => {
+        s.destroy()
+        resolve(d.toString().startsWith('+PONG'))
+      })
+    })
+  const start = async () => {
+    proc = killOnExit(
+      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      }),
+    )
+    const failed = new Promise<boolean>((resolve) => {
+      proc!.once('error', () => resolve(false))
+      proc!.once('exit', () => resolve(false))
+    })
+    const up = waitFor(ping, { timeout: 5000, interval: 50, what: 'redis-server' }).then(() => true)
+    if (!(await Promise.race([up, failed]))) throw new Error('redis-server did not start')
+  }
+  const stop = async () => {
+    const p = proc
+    proc = null
+    if (!p || p.exitCode !== null) return
+    const exited = new Promise((resolve) => p.once('exit', resolve))
+    await new Promise<void>((resolve) => {
+      const cli = spawn('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { stdio: 'ignore' })
+      cli.once('exit', () => resolve())
+      cli.once('error', () => resolve())
+    })
+    const timer = setTimeout(() => p.kill('SIGKILL'), 3000)
+    await exited
+    clearTimeout(timer)
+  }
+  try {
+    await start()
+  } catch {
+    await stop()
+    return null
+  }
+  return { url: `redis://127.0.0.1:${port}`, port, stop, start, close: stop }
+}

@@ -914,7 +914,7 @@ if (pgUrl) {
 
     it('[ST24] database gone: ping and writes fail fast with StoreUnavailableError, and work again when it returns', async () => {
       const { url } = await freshSchema()
-      const proxy = await startProxy(url)
+      const proxy = await startTcpProxy(url)
       const store = await open(proxy.via(url), { pingTimeoutMs: 500, connectTimeoutMs: 800, queryTimeoutMs: 1500 })
       await store.appendUpdates([row('down/board', [1])])
       await store.ping()
@@ -945,7 +945,7 @@ if (pgUrl) {
 
     it('[ST27] the connection dies in the middle of an append: StoreUnavailableError, and the process lives on', async () => {
       const { url } = await freshSchema()
-      const proxy = await startProxy(url)
+      const proxy = await startTcpProxy(url)
       const store = await open(proxy.via(url), { connectTimeoutMs: 800, queryTimeoutMs: 3000 })
       await store.appendUpdates([row('mid/board', [1])])
       // Another session holds the doc's head row, so the append waits inside its transaction.
@@ -971,7 +971,7 @@ if (pgUrl) {
 
     it('[ST28] the connection dies after COMMIT was sent: the store finds the rows committed and reports success, stored once', async () => {
       const { url } = await freshSchema()
-      const proxy = await startProxy(url)
+      const proxy = await startTcpProxy(url)
       const store = await open(proxy.via(url), { connectTimeoutMs: 800, queryTimeoutMs: 3000 })
       await store.appendUpdates([row('lost/board', [1])])
       const cut = proxy.cutAtNextCommit({ deliver: true })
@@ -990,7 +990,7 @@ if (pgUrl) {
 
     it('[ST29] the connection dies before COMMIT reaches the server: a plain StoreUnavailableError, nothing stored', async () => {
       const { url } = await freshSchema()
-      const proxy = await startProxy(url)
+      const proxy = await startTcpProxy(url)
       const store = await open(proxy.via(url), { connectTimeoutMs: 800, queryTimeoutMs: 3000 })
       await store.appendUpdates([row('unsent/board', [1])])
       const cut = proxy.cutAtNextCommit({ deliver: false })
@@ -1006,7 +1006,7 @@ if (pgUrl) {
 
     it('[ST30] answer lost and the database out of reach: CommitOutcomeUnknownError with the planned rows; settleAppend tells once it is back', async () => {
       const { url } = await freshSchema()
-      const proxy = await startProxy(url)
+      const proxy = await startTcpProxy(url)
       const store = await open(proxy.via(url), { connectTimeoutMs: 500, queryTimeoutMs: 2000, settleTimeoutMs: 600 })
       await store.appendUpdates([row('dark/board', [1])])
       for (const deliver of [true, false]) {
@@ -1086,7 +1086,7 @@ if (pgUrl) {
 
     it('[ST26] withLock while the database is gone fails fast with StoreUnavailableError, and works when it returns', async () => {
       const { url } = await freshSchema()
-      const proxy = await startProxy(url)
+      const proxy = await startTcpProxy(url)
       const store = await open(proxy.via(url), { connectTimeoutMs: 800, queryTimeoutMs: 1500, lockWaitMs: 1000 })
       expect(await store.withLock('k', async () => 1)).toBe(1)
       proxy.mode('refuse')
@@ -1107,12 +1107,6 @@ if (pgUrl) {
   describe.skip('store contract: postgres (PostgreSQL not reachable)', () => {
     it('skipped', () => {})
   })
-}
-
-/** The shared proxy (tests/helpers/tcpProxy.ts) in front of the server `url` names. */
-function startProxy(url: string) {
-  const u = new URL(url)
-  return startTcpProxy(Number(u.port) || 5432, u.hostname)
 }
 
 async function retry(fn: () => Promise<unknown>, timeoutMs = 5000): Promise<void> {
