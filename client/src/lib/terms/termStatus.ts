@@ -62,5 +62,18 @@ export const ACCEPTANCE_LABEL: Record<AcceptanceState, string> = {
   none: 'has not accepted',
 }
 
+/** The same, as the term panel says it beside each delegation's chip. */
+export const ACCEPTANCE_TEXT: Record<AcceptanceState, string> = {
+  current: 'Accepted this text',
+  stale: 'Accepted an earlier text',
+  none: 'Not yet',
+}
+
+export const ACCEPTANCE_ICON: Record<AcceptanceState, IconName> = {
+  current: 'check',
+  stale: 'reopen',
+  none: 'circle',
+}
+
 /** Terms that cannot be typed into until someone reopens them. */
 export const isLocked = (s: TermStatus | undefined) => s?.state === 'agreed' || s?.state === 'withdrawn'
