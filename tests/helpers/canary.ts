@@ -9,7 +9,7 @@
  */
 import { cpus, loadavg } from 'node:os'
 import { expect } from 'vitest'
-import { createNegotiation, WITH_OPENING_TERM, type Target } from './server'
+import { createNegotiation, expectAlive, WITH_OPENING_TERM, type Target } from './server'
 import { synced, waitFor, yClient, type YClient } from './clients'
 
 /**
@@ -50,6 +50,16 @@ export class Canary {
     this.writer.destroy()
     this.reader.destroy()
   }
+}
+
+/** After any refusal: the server is alive and answering, and the canary's negotiation keeps syncing. */
+export async function expectStillServing(
+  target: Target & { alive?: () => boolean },
+  canary: Canary,
+  withinMs = 5000,
+): Promise<void> {
+  await expectAlive(target)
+  expect(await canary.check()).toBeLessThan(withinMs)
 }
 
 export interface LatencyStats {

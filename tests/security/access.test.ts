@@ -14,10 +14,10 @@ import { CloseCode, MessageType } from '../../shared/protocol'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { connected, controlClient } from '../helpers/control'
 import { waitFor, yClient, rawClient, synced, updateFrom, updateMessage } from '../helpers/clients'
-import { Canary } from '../helpers/canary'
+import { Canary, expectStillServing } from '../helpers/canary'
 import { Cleanup } from '../helpers/cleanup'
 import { LogReader, Witness } from '../helpers/storeLog'
-import { createNegotiation, WITH_OPENING_TERM, expectAlive, mintToken, startServer, type ServerProcess } from '../helpers/server'
+import { createNegotiation, WITH_OPENING_TERM, mintToken, startServer, type ServerProcess } from '../helpers/server'
 
 let server: ServerProcess
 let neg: CreatedNegotiation
@@ -88,12 +88,6 @@ afterAll(async () => {
   await cleanup.run()
 })
 
-/** After any refusal: the process is alive and another negotiation keeps syncing. */
-async function stillServing(): Promise<void> {
-  await expectAlive(server)
-  expect(await canary.check()).toBeLessThan(5000)
-}
-
 describe('[A1] /yjs refuses missing, bad, expired, forged and revoked tokens with 4401 — and loads nothing', () => {
   const cases = () => [['missing', null] as const, ['empty', ''] as const, ...Object.entries(badTokens)]
 
@@ -125,7 +119,7 @@ describe('[A1] /yjs refuses missing, bad, expired, forged and revoked tokens wit
         .toArray()
         .some((x) => String(x).startsWith('intruder-')),
     ).toBe(false)
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 
   it('the stock client with a bad token gets 4401 and does not retry', async () => {
@@ -141,7 +135,7 @@ describe('[A1] /yjs refuses missing, bad, expired, forged and revoked tokens wit
         c.destroy()
       }
     }
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
@@ -164,7 +158,7 @@ describe('[A2] socket.io refuses the same tokens at the handshake with data.code
     const bare = controlClient(server.url, undefined as unknown as string)
     await expect(connected(bare)).rejects.toMatchObject({ data: { code: CloseCode.unauthorized } })
     bare.close()
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
@@ -215,7 +209,7 @@ describe('[A3] the HTTP API answers 401 to the same tokens on every route', () =
       headers: { authorization: `Bearer ${server.adminToken}` },
     }).then((r) => r.json())) as { negotiations: unknown[] }
     expect(after.negotiations.length).toBe(before.negotiations.length)
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
@@ -232,7 +226,7 @@ describe('[A4] a token of one negotiation on another: the same refusal whether t
       }
     }
     expect(new Set(outcomes).size).toBe(1)
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 
   it('HTTP: the same 403 body for an existing and a missing negotiation, on every route', async () => {
@@ -300,7 +294,7 @@ describe('[A5] a foreign Origin gets HTTP 403 before any upgrade, on /yjs and /s
     }
     const ok = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: server.url } })
     expect(ok.status).toBe(200)
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
@@ -321,7 +315,7 @@ describe('[A6] a revoked token’s open sessions are cut within 5 s on both chan
     await gone
     expect(Date.now() - started).toBeLessThan(5000)
     ctl.close()
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
@@ -361,6 +355,6 @@ describe('[A7] no token in any log line', () => {
     expect(logLines.length).toBeGreaterThan(0)
     for (const line of logLines) expect(line).not.toContain(server.adminToken)
     expect(lines.filter((l) => /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}/.test(l))).toEqual([])
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })

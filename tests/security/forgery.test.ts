@@ -11,8 +11,8 @@ import * as Y from 'yjs'
 import { CloseCode, MAX_REFUSED_WRITES, PermissionDeniedReason } from '../../shared/protocol'
 import { insertTerm, readStatus } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { startServer, type TestServer, expectAlive } from '../helpers/server'
-import { Canary } from '../helpers/canary'
+import { startServer, type TestServer } from '../helpers/server'
+import { Canary, expectStillServing } from '../helpers/canary'
 import { Cleanup } from '../helpers/cleanup'
 import { Witness } from '../helpers/storeLog'
 import {
@@ -32,7 +32,6 @@ let neg: CreatedNegotiation
 let canary: Canary
 const cleanup = new Cleanup()
 const clients = new Cleanup()
-const target = () => ({ url: server.url, wsUrl: server.wsUrl, adminToken: server.parley.adminToken })
 const head = (doc: string) => server.parley.store.headSeq(doc)
 const track = (c: YClient) => clients.add(c, (x) => x.destroy())
 const board = () => `${neg.id}/board`
@@ -46,7 +45,7 @@ beforeAll(async () => {
       { id: 'b', name: 'Beta' },
     ],
   })
-  canary = cleanup.add(await Canary.open(target()), (c) => c.close())
+  canary = cleanup.add(await Canary.open(server), (c) => c.close())
 })
 
 afterAll(async () => {
@@ -54,11 +53,6 @@ afterAll(async () => {
   await cleanup.run()
   await server.close()
 })
-
-async function stillServing(): Promise<void> {
-  await expectAlive(target())
-  expect(await canary.check()).toBeLessThan(5000)
-}
 
 /** An update that continues `victim`'s own Yjs client id, built from its current state. */
 function forgedAs(victim: Y.Doc, change: (d: Y.Doc) => void): Uint8Array {
@@ -103,7 +97,7 @@ describe('[F1] items under a client id another connection introduced are refused
       expect(seen).not.toContain('own')
       expect(ann.doc.getArray('order').toArray()).not.toContain('forged')
       r.ws.close()
-      await stillServing()
+      await expectStillServing(server, canary)
     })
   }
 
@@ -125,7 +119,7 @@ describe('[F1] items under a client id another connection introduced are refused
     await server.close()
     server = await startServer({ port, dataDir: server.dataDir })
     canary.close()
-    canary = await Canary.open(target())
+    canary = await Canary.open(server)
 
     const watcher = track(yClient(server.wsUrl, board(), { token: neg.tokens.observer, name: 'watcher' }))
     const barrier = track(yClient(server.wsUrl, board(), { token: neg.tokens.negotiator.a!, name: 'barrier' }))
@@ -149,7 +143,7 @@ describe('[F1] items under a client id another connection introduced are refused
     annAgain.doc.getArray('order').push(['ann-again'])
     await waitFor(() => watcher.doc.getArray('order').toArray().includes('ann-again'))
     expect(annAgain.denied).toEqual([])
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
@@ -187,7 +181,7 @@ describe('[F2] awareness for another client id is dropped', () => {
     ann.provider.awareness.setLocalStateField('cursor', { anchor: 2 })
     await waitFor(() => (bo.provider.awareness.getStates().get(victim) as { cursor?: { anchor: number } })?.cursor?.anchor === 2)
     r.ws.close()
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
@@ -251,6 +245,6 @@ describe('[F3] nothing in a payload or an update can claim another party', () =>
     expect(row.author.party).toBe('a')
     expect(row.author.role).toBe('negotiator')
     expect(row.author.user).not.toContain('\n')
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })

@@ -15,8 +15,8 @@ import { board, insertTerm, malformedEntries, termsInOrder } from '../../shared/
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { SqliteStore } from '../../server/store/sqlite'
 import { renderHtml, renderMarkdown } from '../../server/history/exportRender'
-import { startServer, type TestServer, expectAlive } from '../helpers/server'
-import { Canary } from '../helpers/canary'
+import { startServer, type TestServer } from '../helpers/server'
+import { Canary, expectStillServing } from '../helpers/canary'
 import { Cleanup } from '../helpers/cleanup'
 import { Witness } from '../helpers/storeLog'
 import { yClient, rawAdmitted, synced, updateFrom, updateMessage, type YClient, waitFor } from '../helpers/clients'
@@ -28,7 +28,6 @@ let neg: CreatedNegotiation
 let canary: Canary
 const cleanup = new Cleanup()
 const clients = new Cleanup()
-const target = () => ({ url: server.url, wsUrl: server.wsUrl, adminToken: server.parley.adminToken })
 const head = (doc: string) => server.parley.store.headSeq(doc)
 const track = (c: YClient) => clients.add(c, (x) => x.destroy())
 const boardName = () => `${neg.id}/board`
@@ -43,7 +42,7 @@ beforeAll(async () => {
     ],
     terms: [{ title: 'Scope', body: 'Each party extradites.' }],
   })
-  canary = cleanup.add(await Canary.open(target()), (c) => c.close())
+  canary = cleanup.add(await Canary.open(server), (c) => c.close())
 })
 
 afterAll(async () => {
@@ -51,11 +50,6 @@ afterAll(async () => {
   await cleanup.run()
   await server.close()
 })
-
-async function stillServing(): Promise<void> {
-  await expectAlive(target())
-  expect(await canary.check()).toBeLessThan(5000)
-}
 
 async function scene() {
   const watcher = track(yClient(server.wsUrl, boardName(), { token: neg.tokens.observer, name: 'watcher' }))
@@ -89,7 +83,7 @@ describe('[LY1] the reported case: a string where a term map belongs', () => {
     }
     for (const v of versions.versions)
       expect((await server.api(`/api/negotiations/${neg.id}/versions/${v.n}`, { token: neg.tokens.reviewer })).status).toBe(200)
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
@@ -124,7 +118,7 @@ describe('[LY2] breaking updates at every depth, each refused, nothing stored or
       r.send(updateMessage(updateFrom((d) => board(d).terms.set(`bad-${i}`, i as never), { base, clientID: clientID++ })))
     expect(await r.closeCode()).toBe(CloseCode.forbidden)
     await witness.expectUntouched()
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 
   it('the same updates from a legitimate negotiator’s own edits still pass when they fit the layout', async () => {

@@ -17,8 +17,8 @@ import { CloseCode, MAX_REFUSED_WRITES, MessageType, PermissionDeniedReason, Syn
 import { COMMAND_NAMES } from '../../shared/schemas'
 import { insertTerm } from '../../shared/docLayout'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
-import { startServer, type TestServer, expectAlive } from '../helpers/server'
-import { Canary } from '../helpers/canary'
+import { startServer, type TestServer } from '../helpers/server'
+import { Canary, expectStillServing } from '../helpers/canary'
 import { Cleanup } from '../helpers/cleanup'
 import { Witness } from '../helpers/storeLog'
 import {
@@ -40,7 +40,6 @@ let server: TestServer
 let neg: CreatedNegotiation
 let canary: Canary
 const cleanup = new Cleanup()
-const target = () => ({ url: server.url, wsUrl: server.wsUrl, adminToken: server.parley.adminToken })
 const head = (doc: string) => server.parley.store.headSeq(doc)
 const serverSv = (doc: string) => Y.encodeStateVector(server.parley.registry.peek(doc)!.doc)
 const track = (c: YClient) => cleanup.add(c, (x) => x.destroy())
@@ -56,17 +55,12 @@ beforeAll(async () => {
     ],
     terms: [{ title: 'Extradition', body: 'Each party shall…' }],
   })
-  canary = cleanup.add(await Canary.open(target()), (c) => c.close())
+  canary = cleanup.add(await Canary.open(server), (c) => c.close())
 })
 
 afterAll(async () => {
   await cleanup.run()
 })
-
-async function stillServing(): Promise<void> {
-  await expectAlive(target())
-  expect(await canary.check()).toBeLessThan(5000)
-}
 
 const watchers = ['observer', 'reviewer'] as const
 
@@ -108,7 +102,7 @@ describe('[RO1] watchers’ writes on the websocket are refused, and change noth
         expect(serverSv(doc)).toEqual(svBefore)
         await witness.expectUntouched()
         expect(watcher.provider.awareness.getStates().has(4242)).toBe(false)
-        await stillServing()
+        await expectStillServing(server, canary)
       })
     }
   }
@@ -171,7 +165,7 @@ describe('[RO2] every mutating socket.io command from a watcher is refused with 
     await waitFor(() => negotiator.versions.length > versionsBefore)
     expect(negotiator.versions.slice(versionsBefore).map((v) => v.name)).toEqual(['real'])
     negotiator.close()
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
@@ -294,7 +288,7 @@ describe('[RO3] delegation B can never open, read or write delegation A’s cauc
       expect(JSON.stringify([...c.provider.awareness.getStates().values()])).not.toContain('Ann in caucus')
       expect(c.doc.getMap('terms').has(caucusTerm)).toBe(false)
     }
-    await stillServing()
+    await expectStillServing(server, canary)
   })
 })
 
