@@ -61,7 +61,7 @@ describe.skipIf(!pgUrl)('a COMMIT whose answer is lost', () => {
   })
 
   const client = (token: string, name: string) => {
-    const c = yClient(server.url.replace(/^http/, 'ws') + '/yjs', `${neg.id}/board`, { token, name, ack: '1' })
+    const c = yClient(server.wsUrl, `${neg.id}/board`, { token, name, ack: '1' })
     open.push(c)
     return c
   }

@@ -21,8 +21,8 @@ const DURABILITY = {
   ],
 }
 
-const client = (url: string, doc: string, params: Record<string, string>) => {
-  const c = yClient(url.replace(/^http/, 'ws') + '/yjs', doc, params)
+const client = (wsUrl: string, doc: string, params: Record<string, string>) => {
+  const c = yClient(wsUrl, doc, params)
   cleanup.push(() => c.destroy())
   return c
 }
@@ -33,8 +33,8 @@ describe('durability across restarts', () => {
     cleanup.push(() => server.kill())
     const neg = await server.createNegotiation(DURABILITY)
     const doc = `${neg.id}/board`
-    const writer = client(server.url, doc, { token: neg.tokens.negotiator.a!, name: 'writer' })
-    const observer = client(server.url, doc, { token: neg.tokens.observer, name: 'observer' })
+    const writer = client(server.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'writer' })
+    const observer = client(server.wsUrl, doc, { token: neg.tokens.observer, name: 'observer' })
     await Promise.all([synced(writer), synced(observer)])
 
     // The writer types continuously into a term; the server dies in the middle of it.
@@ -49,7 +49,7 @@ describe('durability across restarts', () => {
     expect(seenByObserver.length).toBeGreaterThan(400)
 
     server = await startServer({ spawn: true, port: server.port, dataDir: server.dataDir })
-    const fresh = client(server.url, doc, { token: neg.tokens.observer, name: 'after' })
+    const fresh = client(server.wsUrl, doc, { token: neg.tokens.observer, name: 'after' })
     await synced(fresh)
     // everything broadcast before the crash was committed first
     expect(body(fresh.doc).toString().startsWith(seenByObserver)).toBe(true)
@@ -65,7 +65,7 @@ describe('durability across restarts', () => {
     cleanup.push(() => server.kill())
     const neg = await server.createNegotiation(DURABILITY)
     const doc = `${neg.id}/board`
-    const writer = client(server.url, doc, { token: neg.tokens.negotiator.a!, name: 'writer', ack: '1' })
+    const writer = client(server.wsUrl, doc, { token: neg.tokens.negotiator.a!, name: 'writer', ack: '1' })
     await synced(writer)
     for (let n = 0; n < 50; n++) writer.doc.getArray('order').push([`x${n}`])
     await waitFor(() => writer.receipts.length > 0 && writer.receipts.at(-1)! >= 1)
@@ -75,7 +75,7 @@ describe('durability across restarts', () => {
     await closed
     writer.provider.disconnect()
     server = await startServer({ spawn: true, port: server.port, dataDir: server.dataDir })
-    const after = client(server.url, doc, { token: neg.tokens.observer })
+    const after = client(server.wsUrl, doc, { token: neg.tokens.observer })
     await synced(after)
     expect(after.doc.getArray('order').length).toBe(50)
   })
