@@ -11,6 +11,7 @@ import { Server as SocketIOServer } from 'socket.io'
 import { CloseCode, MAX_MESSAGE_BYTES, YJS_PATH_PREFIX } from '../shared/protocol'
 import { BOARD_LAYOUT, BOARD_ROOTS, LEDGER_ROOTS } from '../shared/docLayout'
 import { parseDocName } from '../shared/docNames'
+import { COMMENTS_ROOTS } from '../shared/comments'
 import type { Config } from './config'
 import { createLogger, type Logger } from './log'
 import { openStore } from './store'
@@ -63,6 +64,7 @@ const allowedRootsByKind = {
   board: new Set<string>(BOARD_ROOTS),
   caucus: new Set<string>(BOARD_ROOTS),
   ledger: new Set<string>(LEDGER_ROOTS),
+  comments: new Set<string>(COMMENTS_ROOTS),
 }
 
 export async function startParley(config: Config, opts: { log?: Logger; store?: Store } = {}): Promise<Parley> {
@@ -152,7 +154,9 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   registry.setLimitsFor((name) => {
     const kind = parseDocName(name)?.kind
     if (!kind) return {}
-    return { allowedRoots: allowedRootsByKind[kind], ...(kind === 'ledger' ? {} : { layout: BOARD_LAYOUT }) }
+    // The ledger and the comment threads are server-written: no client update reaches them.
+    const clientWritten = kind === 'board' || kind === 'caucus'
+    return { allowedRoots: allowedRootsByKind[kind], ...(clientWritten ? { layout: BOARD_LAYOUT } : {}) }
   })
 
   const api = createApi({ adminToken: secrets.adminToken, admission, service, history })

@@ -32,6 +32,10 @@ export function docAccess(grant: Grant, docName: string): DocAccess {
       return 'read'
     case 'caucus':
       return grant.role === 'negotiator' && grant.party === doc.party ? 'write' : 'none'
+    case 'comments':
+      // Written by the server only (the comment:* commands), so every comment's author is the token's.
+      if (doc.party === null) return 'read'
+      return grant.role === 'negotiator' && grant.party === doc.party ? 'read' : 'none'
   }
 }
 
