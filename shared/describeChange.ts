@@ -112,5 +112,8 @@ export function describeTermDiff(d: TermDiff): string | null {
       .filter((s) => s.op !== drop)
       .map((s) => s.text)
       .join('')
-  return describeChange({ title: side(d.title, 'ins'), body: side(d.body, 'ins') }, { title: side(d.title, 'del'), body: side(d.body, 'del') })
+  return describeChange(
+    { title: side(d.title, 'ins'), body: side(d.body, 'ins') },
+    { title: side(d.title, 'del'), body: side(d.body, 'del') },
+  )
 }

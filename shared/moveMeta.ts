@@ -7,7 +7,22 @@
  */
 import { z } from 'zod'
 
-export const MOVE_KINDS = ['propose', 'accept', 'agree', 'reject', 'withdraw', 'reopen', 'checkpoint', 'restore'] as const
+export const MOVE_KINDS = [
+  'propose',
+  'accept',
+  'agree',
+  'reject',
+  'withdraw',
+  'reopen',
+  'checkpoint',
+  'restore',
+  'comment',
+  'resolve',
+] as const
+
+/** What happened to a shared thread (a `comment` or `resolve` version). */
+export const COMMENT_ACTIONS = ['add', 'reply', 'edit', 'delete', 'resolve', 'reopen'] as const
+export type CommentAction = (typeof COMMENT_ACTIONS)[number]
 export type MoveKind = (typeof MOVE_KINDS)[number]
 
 /**
@@ -31,6 +46,11 @@ export const MoveMetaSchema = z.object({
   restoredFrom: z.number().optional().catch(undefined),
   /** the move was made in reaction to a board update (propose, reopen by edit, withdraw by removal) */
   via: z.literal('board').optional().catch(undefined),
+  /** for comment and resolve: which thread, which comment, what happened (the thread itself is in `<id>/comments`) */
+  comment: z
+    .object({ threadId: z.string(), commentId: z.string().optional(), action: z.enum(COMMENT_ACTIONS) })
+    .optional()
+    .catch(undefined),
 })
 
 export type MoveMeta = z.output<typeof MoveMetaSchema>
@@ -42,6 +62,6 @@ export function moveMeta(meta: unknown): MoveMeta | null {
   if (!parsed.success) return null
   const m = parsed.data
   // Absent stays absent (not `undefined`): versions and exports copy these fields as they are.
-  for (const key of ['reason', 'name', 'restoredFrom', 'via'] as const) if (m[key] === undefined) delete m[key]
+  for (const key of ['reason', 'name', 'restoredFrom', 'via', 'comment'] as const) if (m[key] === undefined) delete m[key]
   return m
 }

@@ -51,6 +51,17 @@ export type MintTokenInput = z.infer<typeof MintTokenSchema>
 // ── socket.io commands ───────────────────────────────────────────────────
 
 const termId = z.string().min(1).max(64)
+/** ids the server gives threads and comments */
+const entryId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'not an id')
+/** `shared`: both delegations, observers and reviewers read it; `delegation`: the writer's delegation only */
+export const COMMENT_SCOPES = ['shared', 'delegation'] as const
+export type CommentScope = (typeof COMMENT_SCOPES)[number]
+const commentScope = z.enum(COMMENT_SCOPES)
+/** plain text, rendered escaped everywhere */
+const commentBody = text(4000)
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1, 'a comment needs some text'))
+const anchorText = z.string().max(512)
 
 export const CommandSchemas = {
   'term:accept': z.object({ termId }),
@@ -59,6 +70,19 @@ export const CommandSchemas = {
   'term:reopen': z.object({ termId, reason: text(1000).optional() }),
   'checkpoint:create': z.object({ name: text(120).min(1) }),
   'term:restore': z.object({ termId, n: z.number().int().positive() }),
+  'comment:add': z.object({
+    termId,
+    scope: commentScope,
+    body: commentBody,
+    /** base64 relative positions in the term's body (shared/comments.ts); absent or null: the whole term */
+    anchor: z.object({ start: anchorText, end: anchorText }).nullable().optional(),
+    quote: text(2000).optional(),
+  }),
+  'comment:reply': z.object({ threadId: entryId, scope: commentScope, body: commentBody }),
+  'comment:edit': z.object({ threadId: entryId, commentId: entryId, scope: commentScope, body: commentBody }),
+  'comment:delete': z.object({ threadId: entryId, commentId: entryId, scope: commentScope }),
+  'comment:resolve': z.object({ threadId: entryId, scope: commentScope }),
+  'comment:reopen': z.object({ threadId: entryId, scope: commentScope }),
 } as const
 export type CommandName = keyof typeof CommandSchemas
 export const COMMAND_NAMES = Object.keys(CommandSchemas) as CommandName[]
@@ -101,6 +125,8 @@ export const VERSION_KINDS = [
   'agree',
   'checkpoint',
   'restore',
+  'comment',
+  'resolve',
 ] as const
 export type VersionKind = (typeof VERSION_KINDS)[number]
 

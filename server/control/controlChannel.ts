@@ -7,7 +7,15 @@
 import type { Server, Socket } from 'socket.io'
 import { ErrorCode } from '../../shared/errors'
 import { mayCommand, mayReadHistory } from '../../shared/roles'
-import { CommandSchemas, SocketAuthSchema, type Ack, type CommandName, type Presence, type Version } from '../../shared/schemas'
+import {
+  CommandSchemas,
+  SocketAuthSchema,
+  type Ack,
+  type CommandName,
+  type CommandPayload,
+  type Presence,
+  type Version,
+} from '../../shared/schemas'
 import { CloseCode } from '../../shared/protocol'
 import type { Claims } from '../auth/tokens'
 import type { TokenAdmission } from '../auth/admission'
@@ -61,6 +69,17 @@ export class ControlChannel {
   ) {
     io.use((socket, next) => void this.authenticate(socket, next))
     io.on('connection', (socket) => this.onConnection(socket))
+    service.onlineUsers = (negotiationId) => this.onlineUsers(negotiationId)
+  }
+
+  /** The names of everyone connected to a negotiation, on every instance (who may be @mentioned). */
+  private async onlineUsers(negotiationId: string): Promise<string[]> {
+    try {
+      const sockets = await this.io.in(negotiationRoom(negotiationId)).fetchSockets()
+      return sockets.map((s) => (s.data as SessionData).user)
+    } catch {
+      return []
+    }
   }
 
   private async authenticate(socket: Socket, next: (err?: Error) => void): Promise<void> {
@@ -145,6 +164,26 @@ export class ControlChannel {
           break
         case 'term:restore':
           await this.handlers.restore(actor, p.termId as string, p.n as number)
+          break
+        case 'comment:add':
+          return void reply({
+            ok: true,
+            ...(await this.service.comments.add(actor, parsed.data as CommandPayload<'comment:add'>)),
+          })
+        case 'comment:reply':
+          return void reply({
+            ok: true,
+            ...(await this.service.comments.reply(actor, parsed.data as CommandPayload<'comment:reply'>)),
+          })
+        case 'comment:edit':
+          await this.service.comments.edit(actor, parsed.data as CommandPayload<'comment:edit'>)
+          break
+        case 'comment:delete':
+          await this.service.comments.delete(actor, parsed.data as CommandPayload<'comment:delete'>)
+          break
+        case 'comment:resolve':
+        case 'comment:reopen':
+          await this.service.comments.resolve(actor, parsed.data as CommandPayload<'comment:resolve'>, name === 'comment:resolve')
           break
       }
       reply({ ok: true })

@@ -25,6 +25,7 @@ import { extendsVersion, mergeTermIds } from './grouping'
 import { aliveBefore, termBefore } from '../yjs/termBefore'
 import { forEachTermChange } from '../yjs/termChanges'
 import { moveMeta, type LogRow } from './logRows'
+import type { CommentAction } from '../../shared/moveMeta'
 import { summarize } from './summary'
 
 export interface Position {
@@ -227,6 +228,7 @@ export class HistoryFold {
         name: m.name,
         reason: m.reason,
         byEdit: m.kind === 'reopen' && m.via === 'board',
+        commentAction: m.comment?.action,
       }),
     ]
   }
@@ -249,7 +251,14 @@ export class HistoryFold {
     party: string | null,
     user: string,
     termIds: string[],
-    extra: { name?: string; reason?: string; restoredFrom?: number; byEdit?: boolean; layoutOnly?: boolean } = {},
+    extra: {
+      name?: string
+      reason?: string
+      restoredFrom?: number
+      byEdit?: boolean
+      layoutOnly?: boolean
+      commentAction?: CommentAction
+    } = {},
   ): FoldEvent {
     if (this.last) this.seal(this.last)
     const prevHash = this.last?.hash ?? GENESIS_HASH
@@ -283,6 +292,7 @@ export class HistoryFold {
             reason: extra.reason,
             restoredFrom: extra.restoredFrom,
             byEdit: extra.byEdit,
+            commentAction: extra.commentAction,
           })
     this.last = v
     this.stale = kind === 'edit'

@@ -3,6 +3,7 @@
  * obligations'", "United States edited 'Response deadline': 30 → 45 days").
  */
 import { describeChange } from '../../shared/describeChange'
+import type { CommentAction } from '../../shared/moveMeta'
 import type { VersionKind } from '../../shared/schemas'
 import type { TermText } from '../../shared/negotiation'
 
@@ -25,6 +26,17 @@ export interface SummaryInput {
   removed?: boolean
   /** a reopen caused by editing the agreed text (not the `term:reopen` command) */
   byEdit?: boolean
+  /** for comment and resolve versions */
+  commentAction?: CommentAction
+}
+
+const COMMENT_WORDS: Record<CommentAction, string> = {
+  add: 'commented on',
+  reply: 'replied on',
+  edit: 'edited a comment on',
+  delete: 'deleted a comment on',
+  resolve: 'resolved a thread on',
+  reopen: 'reopened a thread on',
 }
 
 import { clip } from '../../shared/describeChange'
@@ -58,6 +70,9 @@ export function summarize(s: SummaryInput): string {
       return `${who} marked checkpoint '${clip(s.name ?? '', 60)}'`
     case 'restore':
       return `${who} restored ${what}${s.restoredFrom ? ` to its text at version ${s.restoredFrom}` : ''}`
+    case 'comment':
+    case 'resolve':
+      return `${who} ${COMMENT_WORDS[s.commentAction ?? (s.kind === 'resolve' ? 'resolve' : 'add')]} ${what}`
     case 'edit': {
       if (s.putBack) return `${what} put back on the board: removing it was not a withdrawal`
       if (s.titles.length === 0) return `${who} edited the board`

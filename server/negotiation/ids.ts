@@ -14,6 +14,8 @@ function randomId(length: number): string {
 
 export const newNegotiationId = () => randomId(12)
 export const newTermId = () => `t-${randomId(10)}`
+/** Ids of comment threads (`th-…`) and comments (`c-…`). */
+export const newEntryId = (prefix: 'th' | 'c') => `${prefix}-${randomId(12)}`
 
 /** Delegation colours: distinct, readable as text on white and as fills (see client/src/design). */
 export const PARTY_COLORS = ['#1f5fbf', '#b3261e', '#1b7f4b', '#8a4bb8', '#b35c00', '#00727a', '#a8326f', '#4d5b6a']

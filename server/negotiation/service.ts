@@ -2,7 +2,8 @@
  * The negotiation layer as the rest of the server sees it: one object that
  * wires its three parts together and into the room registry —
  * negotiations.ts (create, read, delete), invites.ts (tokens and links) and
- * termCommands.ts (term moves, checkpoints, restores, reopens), with the
+ * termCommands.ts (term moves, checkpoints, restores, reopens),
+ * commentCommands.ts (comment threads), with the
  * ledger writer (ledgerWriter.ts) watching every loaded board. The ledger doc
  * is written by these and only these.
  */
@@ -14,6 +15,7 @@ import type { Room } from '../sync/room'
 import type { RoomRegistry } from '../sync/roomRegistry'
 import type { TokenService } from '../auth/tokens'
 import type { Revocations } from '../auth/revocations'
+import { CommentCommands } from './commentCommands'
 import { Invites } from './invites'
 import type { LedgerWriter } from './ledgerWriter'
 import { Negotiations } from './negotiations'
@@ -26,6 +28,9 @@ export class NegotiationService {
   readonly negotiations: Negotiations
   readonly invites: Invites
   readonly commands: TermCommands
+  readonly comments: CommentCommands
+  /** the names of the people online in a negotiation (set by the control channel): who may be @mentioned */
+  onlineUsers: (negotiationId: string) => Promise<string[]> = async () => []
 
   constructor(
     store: Store,
@@ -38,6 +43,7 @@ export class NegotiationService {
     this.negotiations = new Negotiations(store, registry, () => this.invites, now)
     this.invites = new Invites(store, tokens, revocations, baseUrl, (id) => this.negotiations.get(id), now)
     this.commands = new TermCommands(store, registry, (id) => this.negotiations.partiesOf(id), now)
+    this.comments = new CommentCommands(registry, this.commands, (id) => this.onlineUsers(id), now)
   }
 
   get ledgerWriter(): LedgerWriter {

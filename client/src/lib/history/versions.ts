@@ -13,6 +13,8 @@ export const KIND: Record<VersionKind, { icon: IconName; label: string }> = {
   agree: { icon: 'lock', label: 'Agreed' },
   checkpoint: { icon: 'bookmark', label: 'Checkpoint' },
   restore: { icon: 'history', label: 'Restored' },
+  comment: { icon: 'note', label: 'Commented' },
+  resolve: { icon: 'check', label: 'Resolved' },
 }
 
 /**
