@@ -159,7 +159,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     return { allowedRoots: allowedRootsByKind[kind], ...(clientWritten ? { layout: BOARD_LAYOUT } : {}) }
   })
 
-  const api = createApi({ adminToken: secrets.adminToken, admission, service, history })
+  const api = createApi({ adminToken: secrets.adminToken, admission, service, history, store })
   const serveClient = staticClient(CLIENT_DIR)
   const httpServer = createServer((req, res) => void handleRequest(req, res))
   const origins = new OriginPolicy(config.allowedOrigins, {

@@ -215,6 +215,25 @@ export interface TermDiff {
   state: { from: string | null; to: string | null }
 }
 
+/** `POST …/seen`: the caller has seen up to version n; `name` is the display name when the token has none. */
+export const SeenBodySchema = z.object({
+  n: z.number().int().min(0),
+  name: text(4096).optional(),
+})
+
+/** `GET …/catchup`: what changed since the caller last saw the negotiation (CONTRACT.md "Comments and catch-up"). */
+export interface CatchUp {
+  /** null: the caller has never marked anything seen */
+  lastSeen: number | null
+  latest: number
+  /** the versions after lastSeen (at most VERSION_PAGE_DEFAULT, oldest first) */
+  versions: Version[]
+  /** the redline from lastSeen to latest, changed terms only */
+  terms: TermDiff[]
+  /** comments that @mention the caller since they last looked, in threads they may read */
+  mentions: Array<{ threadId: string; commentId: string; by: { party: string | null; user: string }; at: string }>
+}
+
 export const DiffQuerySchema = z.object({
   from: z.coerce.number().int().min(0),
   to: z.coerce.number().int().min(0),

@@ -12,6 +12,7 @@ import {
   DiffQuerySchema,
   ExportQuerySchema,
   MintTokenSchema,
+  SeenBodySchema,
   VersionDensityQuerySchema,
   VersionListQuerySchema,
 } from '../../shared/schemas'
@@ -23,12 +24,15 @@ import type { NegotiationService } from '../negotiation/service'
 import type { HistoryQueries } from '../history/queries'
 import { renderHtml, renderMarkdown } from '../history/exportRender'
 import { Router } from './router'
+import { catchUp, viewerKey } from '../history/catchUp'
+import type { Store } from '../store/types'
 
 export interface ApiDeps {
   adminToken: string
   admission: TokenAdmission
   service: NegotiationService
   history: HistoryQueries
+  store: Store
 }
 
 /** The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1). */
@@ -149,6 +153,20 @@ export function createApi(deps: ApiDeps): Router {
       await requireHistoryReader(req, params.id!)
       const { from, to } = parse(DiffQuerySchema, { from: query.get('from') ?? undefined, to: query.get('to') ?? undefined })
       return { status: 200, json: { terms: await history.diff(params.id!, from, to) } }
+    })
+    .on('POST', '/api/negotiations/:id/seen', async ({ req, params, body }) => {
+      const claims = await requireHistoryReader(req, params.id!)
+      const { n, name } = parse(SeenBodySchema, body)
+      await deps.store.markSeen(params.id!, viewerKey(claims.jti, claims.name ?? name), n, Date.now())
+      return undefined
+    })
+    .on('GET', '/api/negotiations/:id/catchup', async ({ req, params, query }) => {
+      const claims = await requireHistoryReader(req, params.id!)
+      // Only a negotiator reads its delegation's internal threads (CONTRACT.md rights table).
+      const party = claims.role === 'negotiator' ? claims.party : null
+      const who = { jti: claims.jti, name: claims.name ?? query.get('name'), party }
+      const threads = (id: string, p: string | null) => service.comments.readableThreads(id, p)
+      return { status: 200, json: await catchUp({ store: deps.store, history, threads }, params.id!, who) }
     })
     .on('GET', '/api/negotiations/:id/export', async ({ req, params, query }) => {
       await requireHistoryReader(req, params.id!)

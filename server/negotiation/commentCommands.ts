@@ -19,6 +19,7 @@ import {
   threadsMap,
   threadsOf,
   type PlainComment,
+  type PlainThread,
 } from '../../shared/comments'
 import { ErrorCode } from '../../shared/errors'
 import type { CommentAction, MoveMeta } from '../../shared/moveMeta'
@@ -103,6 +104,20 @@ export class CommentCommands {
     const termId = await this.termOf(actor, p.scope, p.threadId)
     const action: CommentAction = resolved ? 'resolve' : 'reopen'
     await this.write(actor, p.scope, termId, { threadId: p.threadId, action }, (doc) => setResolved(doc, p.threadId, resolved))
+  }
+
+  /** The threads a reader may read: the shared ones and, with a party, that delegation's own. */
+  async readableThreads(negotiationId: string, party: string | null): Promise<PlainThread[]> {
+    const names = [commentsDocName(negotiationId), ...(party ? [commentsDocName(negotiationId, party)] : [])]
+    const read = async (name: string) => {
+      const room = await this.registry.get(name)
+      try {
+        return threadsOf(room.doc)
+      } finally {
+        this.registry.scheduleUnload(room)
+      }
+    }
+    return (await Promise.all(names.map(read))).flat()
   }
 
   // ── the writes ───────────────────────────────────────────────────────────

@@ -273,6 +273,10 @@ const SQL = {
   historySnapshot: `SELECT seq, data FROM history_snapshots
                      WHERE doc_id = (SELECT id FROM docs WHERE name = $1) AND seq <= $2 ORDER BY seq DESC LIMIT 1`,
   historyState: `SELECT format, state FROM history_state WHERE negotiation_id = $1`,
+  // A tab that saw less (an old one, left open) never moves anyone's catch-up back.
+  markSeen: `INSERT INTO seen (negotiation_id, viewer, n, at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (negotiation_id, viewer) DO UPDATE SET n = excluded.n, at = excluded.at WHERE excluded.n >= seen.n`,
+  lastSeen: `SELECT n, at FROM seen WHERE negotiation_id = $1 AND viewer = $2`,
   // Blocks, snapshots and state in one statement: one round trip, all or nothing. A block or
   // snapshot whose key is stored replaces it (the open level-1 block is written again as it fills).
   putHistory: `WITH blocks AS (
@@ -745,6 +749,15 @@ export class PostgresStore implements Store {
     const rows = await this.q<{ seq: number; data: Buffer }>('historySnapshot', [historyDocName(negotiationId, doc), atOrBefore])
     const r = rows[0]
     return r ? { doc, seq: r.seq, data: bytesOf(r.data) } : null
+  }
+
+  async markSeen(negotiationId: string, viewer: string, n: number, at: number): Promise<void> {
+    await this.exec('markSeen', [negotiationId, viewer, n, at])
+  }
+
+  async lastSeen(negotiationId: string, viewer: string): Promise<{ n: number; at: number } | null> {
+    const rows = await this.q<{ n: number; at: number }>('lastSeen', [negotiationId, viewer])
+    return rows[0] ?? null
   }
 
   async historyState(negotiationId: string): Promise<HistoryState | null> {

@@ -733,6 +733,14 @@ export class SqliteStore implements Store {
     })
   }
 
+  markSeen(negotiationId: string, viewer: string, n: number, at: number): Promise<void> {
+    return this.write(() => void this.s.markSeen.run(negotiationId, viewer, n, at))
+  }
+
+  lastSeen(negotiationId: string, viewer: string): Promise<{ n: number; at: number } | null> {
+    return this.read(() => (this.s.lastSeen.get(negotiationId, viewer) as { n: number; at: number } | undefined) ?? null)
+  }
+
   historyState(negotiationId: string): Promise<HistoryState | null> {
     return this.read(() => (this.s.historyState.get(negotiationId) as HistoryState | undefined) ?? null)
   }
@@ -837,6 +845,12 @@ function prepareStatements(db: Db) {
     historyBlock: p('SELECT end_seq, data FROM history_blocks WHERE doc_id = ? AND level = ? AND start_seq = ?'),
     historySnapshot: p('SELECT seq, data FROM history_snapshots WHERE doc_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1'),
     historyState: p('SELECT format, state FROM history_state WHERE negotiation_id = ?'),
+    // A tab that saw less (an old one, left open) never moves anyone's catch-up back.
+    markSeen: p(
+      `INSERT INTO seen (negotiation_id, viewer, n, at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (negotiation_id, viewer) DO UPDATE SET n = excluded.n, at = excluded.at WHERE excluded.n >= seen.n`,
+    ),
+    lastSeen: p('SELECT n, at FROM seen WHERE negotiation_id = ? AND viewer = ?'),
     putHistoryBlock: p('INSERT OR REPLACE INTO history_blocks (doc_id, level, start_seq, end_seq, data) VALUES (?, ?, ?, ?, ?)'),
     putHistorySnapshot: p('INSERT OR REPLACE INTO history_snapshots (doc_id, seq, data) VALUES (?, ?, ?)'),
     putHistoryState: p('INSERT OR REPLACE INTO history_state (negotiation_id, format, state) VALUES (?, ?, ?)'),

@@ -327,6 +327,12 @@ export interface Store {
   /** How the versions spread over the history, in `buckets` ranges of n (for a density strip). */
   versionDensity(negotiationId: string, buckets: number): Promise<VersionDensity>
 
+  // ── catch-up (CONTRACT.md "Comments and catch-up") ──
+  /** `viewer` has seen the negotiation up to version `n` (kept at the highest n seen; `at` when). */
+  markSeen(negotiationId: string, viewer: string, n: number, at: number): Promise<void>
+  /** The last version `viewer` saw, and when they said so; null before their first visit. */
+  lastSeen(negotiationId: string, viewer: string): Promise<{ n: number; at: number } | null>
+
   // ── materialised history (derived from the logs; server/history/materialiser.ts) ──
   /** The stored blocks with these keys (those that exist), of one doc of a negotiation. */
   historyBlocks(negotiationId: string, doc: HistoryDoc, keys: HistoryBlockKey[]): Promise<HistoryBlock[]>

@@ -343,6 +343,19 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
       expect((await store.listNegotiations()).map((n) => n.id)).toEqual(['n1', 'n3'])
     })
 
+    it('[ST19] seen: per negotiation and viewer, kept at the highest version seen', async () => {
+      expect(await store.lastSeen('neg-seen', 'jti-1:Carter')).toBeNull()
+      await store.markSeen('neg-seen', 'jti-1:Carter', 7, 1000)
+      await store.markSeen('neg-seen', 'jti-1:Reyes', 3, 1100)
+      expect(await store.lastSeen('neg-seen', 'jti-1:Carter')).toEqual({ n: 7, at: 1000 })
+      await store.markSeen('neg-seen', 'jti-1:Carter', 5, 1200)
+      expect(await store.lastSeen('neg-seen', 'jti-1:Carter')).toEqual({ n: 7, at: 1000 })
+      await store.markSeen('neg-seen', 'jti-1:Carter', 9, 1300)
+      expect(await store.lastSeen('neg-seen', 'jti-1:Carter')).toEqual({ n: 9, at: 1300 })
+      expect(await store.lastSeen('neg-seen', 'jti-1:Reyes')).toEqual({ n: 3, at: 1100 })
+      expect(await store.lastSeen('neg-other', 'jti-1:Carter')).toBeNull()
+    })
+
     it('[ST9] tokens: revocation once, isRevoked, revokedSince', async () => {
       const base = { negotiationId: 'n1', createdAt: 100, expiresAt: null }
       await store.recordToken({ ...base, jti: 'j1', role: 'negotiator', party: 'a' })

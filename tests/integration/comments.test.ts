@@ -33,9 +33,10 @@ function doc(name: string, token: string, user = 'reader'): YClient {
   closers.push(() => c.destroy())
   return c
 }
-const ok = <T extends object>(a: Ack<T>): T & { ok: true } => {
+/** The answer of a command that succeeded (its ids), or the refusal thrown. */
+const ok = (a: Ack): { threadId: string; commentId: string } => {
   if (!a.ok) throw new Error(`refused: ${a.error.code} ${a.error.message}`)
-  return a as T & { ok: true }
+  return a as unknown as { threadId: string; commentId: string }
 }
 
 async function versions(): Promise<Version[]> {
@@ -195,7 +196,7 @@ describe('[CM1] threads', () => {
       },
       { what: 'six versions' },
     )
-    expect(vs.map((v) => [v.kind, v.party, v.termIds])).toEqual([
+    expect(vs!.map((v) => [v.kind, v.party, v.termIds])).toEqual([
       ['comment', 'us', [scopeId]],
       ['comment', 'ru', [scopeId]],
       ['comment', 'us', [scopeId]],
@@ -203,7 +204,7 @@ describe('[CM1] threads', () => {
       ['resolve', 'ru', [scopeId]],
       ['resolve', 'us', [scopeId]],
     ])
-    expect(vs.map((v) => v.summary)).toEqual([
+    expect(vs!.map((v) => v.summary)).toEqual([
       "United States commented on 'Scope'",
       "Russian Federation replied on 'Scope'",
       "United States edited a comment on 'Scope'",

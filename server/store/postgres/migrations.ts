@@ -268,6 +268,17 @@ CREATE SEQUENCE updates_gseq AS bigint;
     // A default, so instances of the previous build still running during a rolling upgrade keep inserting.
     sql: 'ALTER TABLE versions ADD COLUMN IF NOT EXISTS layout_only boolean NOT NULL DEFAULT false',
   },
+  {
+    version: 6,
+    name: 'seen: the last version each participant saw (catch-up)',
+    sql: `CREATE TABLE IF NOT EXISTS seen (
+      negotiation_id text NOT NULL,
+      viewer         text NOT NULL,
+      n              integer NOT NULL,
+      at             bigint NOT NULL,
+      PRIMARY KEY (negotiation_id, viewer)
+    )`,
+  },
 ]
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

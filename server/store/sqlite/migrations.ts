@@ -158,6 +158,18 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     // Added, not rebuilt: existing versions stay as they were (0), and their hashes do not cover it.
     up: (db) => db.exec('ALTER TABLE versions ADD COLUMN layout_only INTEGER NOT NULL DEFAULT 0'),
   },
+  {
+    version: 6,
+    name: 'seen: the last version each participant saw (catch-up)',
+    up: (db) =>
+      db.exec(`CREATE TABLE seen (
+        negotiation_id TEXT NOT NULL,
+        viewer         TEXT NOT NULL,
+        n              INTEGER NOT NULL,
+        at             INTEGER NOT NULL,
+        PRIMARY KEY (negotiation_id, viewer)
+      ) WITHOUT ROWID`),
+  },
 ]
 
 export const SQLITE_LATEST = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version
