@@ -47,6 +47,25 @@ describe('SaveTracker', () => {
     expect(unsaved()).toBe(0)
   })
 
+  it('edits restored from the local copy after a reload ride in the full state and wait for its receipt', () => {
+    const { tr, unsaved } = tracker()
+    tr.restored(2)
+    expect(unsaved()).toBe(2)
+    tr.connected()
+    expect(tr.fullStateSent(false)).toBe(true)
+    expect(unsaved()).toBe(2)
+    tr.receipt() // the full state was committed
+    expect(unsaved()).toBe(0)
+  })
+
+  it('restored edits the server already had: the full state is empty and they are saved', () => {
+    const { tr, unsaved } = tracker()
+    tr.restored(1)
+    tr.connected()
+    expect(tr.fullStateSent(true)).toBe(false)
+    expect(unsaved()).toBe(0)
+  })
+
   it('an empty full state means the server already had everything', () => {
     const { tr, unsaved } = tracker()
     tr.localEdit(false)

@@ -2,6 +2,10 @@
  * One Yjs document and its stock WebsocketProvider, with the connection's
  * state as reactive fields: link status, first sync, why it closed for good,
  * and (for writable docs) how many local edits are not yet saved.
+ *
+ * A doc with a local copy (localCopy.ts) reads it before it connects: the
+ * doc shows at once, offline too, and the provider's first sync sends the
+ * server whatever the copy holds that it lacks.
  */
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -18,6 +22,7 @@ import {
   tokenSubprotocols,
 } from '../../../../shared/protocol'
 import { SaveTracker } from './saveTracker'
+import { LocalCopy } from './localCopy'
 
 export type LinkStatus = 'connecting' | 'connected' | 'disconnected'
 
@@ -28,6 +33,8 @@ export interface ChannelOptions {
   writable: boolean
   /** publish awareness (cursors, viewport); watchers' awareness is not relayed anyway */
   awareness: boolean
+  /** the IndexedDB database of this device's copy of the doc (localCopyName); none: no copy */
+  localCopy?: string
 }
 
 /** How long sent edits may wait for their receipts before a barrier settles them. */
@@ -47,8 +54,10 @@ export class DocChannel {
   status = $state<LinkStatus>('connecting')
   /** true once the doc holds the server's state (and again after each reconnect) */
   synced = $state(false)
-  /** at least one sync completed since the page opened: the board can be shown */
+  /** at least one sync completed since the page opened, or the local copy had content: the board can be shown */
   loaded = $state(false)
+  /** the doc was shown from this device's copy before the server answered */
+  fromLocalCopy = $state(false)
   /** set when the server closed the connection for good */
   closed = $state<{ code: number; reason: string } | null>(null)
   unsaved = $state(0)
@@ -57,6 +66,10 @@ export class DocChannel {
 
   private readonly tracker: SaveTracker
   private readonly stallCheck: ReturnType<typeof setInterval>
+  private local: LocalCopy | null
+  /** false while the local copy is read: the provider connects after it */
+  private started: boolean
+  private destroyed = false
 
   constructor(baseUrl: string, opts: ChannelOptions) {
     this.docName = opts.docName
@@ -65,7 +78,12 @@ export class DocChannel {
       const s = this.tracker.snapshot()
       this.unsaved = s.unsaved
       this.savingPaused = s.paused
+      this.local?.note()
     })
+    this.local = opts.localCopy
+      ? new LocalCopy(opts.localCopy, this.doc, opts.writable ? () => this.tracker.snapshot().unsaved : null)
+      : null
+    this.started = this.local === null
     this.provider = new WebsocketProvider(baseUrl, opts.docName, this.doc, {
       // The token rides in the handshake's Sec-WebSocket-Protocol header, not in the URL that
       // consoles and proxy logs show (shared/protocol.ts).
@@ -75,6 +93,8 @@ export class DocChannel {
       disableBc: true,
       maxBackoffTime: 2500,
       shouldReconnect: (event) => !FINAL_CLOSE_CODES.has(event.code),
+      // With a local copy, its content goes into the first sync: connect once it is read.
+      connect: this.started,
     })
     if (!opts.awareness) this.provider.awareness.setLocalState(null)
     this.installHandlers()
@@ -87,7 +107,10 @@ export class DocChannel {
     })
     this.provider.on('sync', (isSynced: boolean) => {
       this.synced = isSynced
-      if (isSynced) this.loaded = true
+      if (isSynced) {
+        this.loaded = true
+        this.local?.noteSynced()
+      }
     })
     this.provider.on('connection-close', () => this.tracker.disconnected())
     this.provider.on('closed', (event) => {
@@ -97,14 +120,44 @@ export class DocChannel {
     this.stallCheck = setInterval(() => {
       if (this.writable && this.tracker.stalled(STALL_MS)) this.sendBarrier()
     }, 1000)
-    if (opts.writable) {
-      this.doc.on('update', (_update: Uint8Array, origin: unknown) => {
-        // Mirrors the provider: it sends every update not from itself, if the socket is open.
-        if (origin === this.provider) return
+    this.doc.on('update', (_update: Uint8Array, origin: unknown) => {
+      const local = this.local
+      // Mirrors the provider: it sends every update not from itself, if the socket is open.
+      // What the local copy loads is counted once it is read (openLocalCopy).
+      if (this.writable && origin !== this.provider && (local === null || origin !== local.origin)) {
         const ws = this.provider.ws
         this.tracker.localEdit(this.provider.wsconnected && ws !== null && ws.readyState === WebSocket.OPEN)
-      })
+      }
+      local?.note()
+    })
+    if (this.local) void this.openLocalCopy(this.local)
+  }
+
+  /** Reads the local copy into the doc, counts its unconfirmed edits, then connects. */
+  private async openLocalCopy(local: LocalCopy): Promise<void> {
+    const restored = await local.load()
+    if (this.destroyed) return
+    if (restored === null) {
+      this.local = null
+    } else {
+      if (restored.content) {
+        this.fromLocalCopy = true
+        this.loaded = true
+      }
+      if (this.writable && restored.unsaved > 0) this.tracker.restored(restored.unsaved)
     }
+    this.started = true
+    if (!this.closed) this.provider.connect()
+  }
+
+  /**
+   * Stops keeping the local copy and hands it over, for removal (the link lost
+   * its access: see removeLocalCopies).
+   */
+  takeLocalCopy(): LocalCopy | null {
+    const local = this.local
+    this.local = null
+    return local
   }
 
   get awareness(): Awareness {
@@ -119,7 +172,7 @@ export class DocChannel {
 
   /** Try the connection again now (after "offline", or a user's click). */
   reconnect(): void {
-    if (this.closed) return
+    if (this.closed || !this.started) return
     if (this.provider.ws === null) this.provider.connect()
   }
 
@@ -135,7 +188,9 @@ export class DocChannel {
   }
 
   destroy(): void {
+    this.destroyed = true
     clearInterval(this.stallCheck)
+    this.local?.drop()
     this.provider.destroy()
     this.doc.destroy()
   }

@@ -3,9 +3,14 @@
  * socket.io client of a negotiation session, and exposes them as small
  * reactive models. Components read these models and call the methods here;
  * they never see a socket.
+ *
+ * The board and the caucus are also kept on this device (localCopy.ts); when
+ * the link loses its access for good (revoked, expired, negotiation deleted),
+ * those copies are removed.
  */
 import { boardDocName, caucusDocName, ledgerDocName } from '../../../../shared/docNames'
 import { docAccess, mayCommand, mayReadHistory, relaysAwareness, type Grant } from '../../../../shared/roles'
+import { untrack } from 'svelte'
 import { CloseCode } from '../../../../shared/protocol'
 import { termText } from '../../../../shared/docLayout'
 import type { SessionInfo, Sheet, TermDiff, VersionDensityAnswer, VersionList } from '../../../../shared/schemas'
@@ -15,9 +20,16 @@ import { LedgerModel } from '../board/ledgerModel.svelte'
 import { partyStyles, selectionOf, type PartyStyle } from '../design/colors'
 import { ControlChannel, type CommandResult } from './controlChannel.svelte'
 import { DocChannel } from './docChannel.svelte'
+import { localCopyName, removeLocalCopies, tokenClaims } from './localCopy'
 import { Peers, type PeerUser } from './peers.svelte'
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'ended'
+
+/** This device's copies of the board and caucus: kept, or being removed / removed after the link lost its access. */
+export type LocalCopyState = 'kept' | 'removing' | 'removed'
+
+/** Close codes that mean the link lost its access for good: its local copies go. */
+const ACCESS_LOST: ReadonlySet<number> = new Set<number>([CloseCode.unauthorized, CloseCode.negotiationGone])
 
 export interface Surface {
   kind: BoardKind
@@ -37,9 +49,13 @@ export class NegotiationSession {
   readonly ledger: LedgerModel
   readonly control: ControlChannel
   private readonly channels: DocChannel[]
+  /** the channels that keep a copy on this device (board, caucus) */
+  private readonly kept: DocChannel[]
+  private readonly stopWatching: () => void
 
   /** navigator.onLine, kept current */
   browserOnline = $state(true)
+  localCopy = $state<LocalCopyState>('kept')
 
   constructor(
     info: SessionInfo,
@@ -55,19 +71,31 @@ export class NegotiationSession {
     this.me = { name, color, colorLight: selectionOf(color), party: info.party, role: info.role }
 
     const base = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/yjs`
-    const open = (docName: string, awareness = relaysAwareness(this.grant)) =>
-      new DocChannel(base, { docName, token, name, writable: docAccess(this.grant, docName) === 'write', awareness })
+    // Copies are per link: two links of different parties in one browser never share one.
+    const identity = tokenClaims(token).identity
+    const open = (docName: string, opts: { awareness?: boolean; keep: boolean }) =>
+      new DocChannel(base, {
+        docName,
+        token,
+        name,
+        writable: docAccess(this.grant, docName) === 'write',
+        awareness: opts.awareness ?? relaysAwareness(this.grant),
+        localCopy: opts.keep ? localCopyName(docName, identity) : undefined,
+      })
 
-    const boardChannel = open(boardDocName(id))
-    // Nobody looks at anybody's cursor in the ledger: it publishes no awareness.
-    const ledgerChannel = open(ledgerDocName(id), false)
+    const boardChannel = open(boardDocName(id), { keep: true })
+    // Nobody looks at anybody's cursor in the ledger: it publishes no awareness. The server
+    // writes it and sends it whole on every connect: no local copy.
+    const ledgerChannel = open(ledgerDocName(id), { awareness: false, keep: false })
     this.board = this.surface('board', boardChannel)
     this.ledger = new LedgerModel(ledgerChannel)
     this.channels = [boardChannel, ledgerChannel]
+    this.kept = [boardChannel]
     if (info.party && docAccess(this.grant, caucusDocName(id, info.party)) === 'write') {
-      const caucusChannel = open(caucusDocName(id, info.party))
+      const caucusChannel = open(caucusDocName(id, info.party), { keep: true })
       this.caucus = this.surface('caucus', caucusChannel)
       this.channels.push(caucusChannel)
+      this.kept.push(caucusChannel)
     } else {
       this.caucus = null
     }
@@ -76,6 +104,25 @@ export class NegotiationSession {
     this.browserOnline = navigator.onLine
     addEventListener('online', this.onOnline)
     addEventListener('offline', this.onOffline)
+
+    this.stopWatching = $effect.root(() => {
+      $effect(() => {
+        const ended = this.ended
+        if (ended && ACCESS_LOST.has(ended.code)) untrack(() => void this.removeLocalCopies())
+      })
+    })
+  }
+
+  /** The link lost its access: its copies of the board and caucus leave this device. */
+  private async removeLocalCopies(): Promise<void> {
+    if (this.localCopy !== 'kept') return
+    this.localCopy = 'removing'
+    const open = this.kept.flatMap((c) => c.takeLocalCopy() ?? [])
+    try {
+      await removeLocalCopies(this.info.negotiation.id, this.token, open)
+    } finally {
+      this.localCopy = 'removed'
+    }
   }
 
   private surface(kind: BoardKind, channel: DocChannel): Surface {
@@ -111,7 +158,8 @@ export class NegotiationSession {
   // ── connection state, summed over every channel ───────────────────────
 
   get loaded(): boolean {
-    return this.channels.every((c) => c.loaded)
+    // A board shown from this device's copy is loaded; what the server alone has (the ledger) follows.
+    return this.kept.some((c) => c.fromLocalCopy) || this.channels.every((c) => c.loaded)
   }
 
   get unsaved(): number {
@@ -214,6 +262,7 @@ export class NegotiationSession {
   destroy(): void {
     removeEventListener('online', this.onOnline)
     removeEventListener('offline', this.onOffline)
+    this.stopWatching()
     this.control.destroy()
     for (const c of this.channels) c.destroy()
   }

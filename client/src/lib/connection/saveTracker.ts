@@ -17,6 +17,9 @@
  * barrier is saved. Barriers follow every full-state answer, and any queue
  * that has waited too long.
  *
+ * Edits restored from the browser's local copy after a reload count as
+ * unsent ones (`restored`): the full state carries them.
+ *
  * Anything unclear counts as unsaved: the number may be too high for a
  * moment, never too low.
  */
@@ -69,6 +72,16 @@ export class SaveTracker {
     const n = this.nextEdit++
     this.pending.add(n)
     if (sent) this.enqueue([n])
+    this.onChange()
+  }
+
+  /**
+   * Edits found in this device's copy of the doc (localCopy.ts) that the server
+   * had not confirmed when the copy was written: pending and never sent, so the
+   * full state sent after connecting carries them.
+   */
+  restored(count: number): void {
+    for (let i = 0; i < count; i++) this.pending.add(this.nextEdit++)
     this.onChange()
   }
 
