@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { ID_PATTERN } from './docNames'
 import { ROLES } from './roles'
 import { TERM_STATES, type PartyInfo } from './negotiation'
+import type { PlainThread } from './comments'
 
 const text = (max: number) => z.string().max(max)
 const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb')
@@ -165,6 +166,8 @@ export interface Sheet {
   terms: SheetTerm[]
   notes: Array<{ id: string; text: string; x: number; y: number }>
   links: Array<{ id: string; from: string; to: string; label: string }>
+  /** the shared comment threads as they stood (issue 14: the replay shows a discussion as it was) */
+  threads: PlainThread[]
 }
 
 /** `GET …/versions?after=N&limit=K` (CONTRACT.md): a page of versions, oldest first. */

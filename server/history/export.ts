@@ -7,7 +7,8 @@
  * chains so the record can be checked against the store later
  * (`npm run verify -- <id> --against export.json`).
  *
- * Built from the store alone; caucus docs are never read. The per-term
+ * Built from the store alone; caucus docs and a delegation's internal
+ * comment threads are never read. The per-term
  * redlines come from one replay of the board's log (redline.ts), which is
  * the only part whose cost grows with the history; `onProgress` reports it.
  */
@@ -20,6 +21,8 @@ import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
 import { BoardReplay, textOf, wordSegs } from './redline'
 import { docAt } from './reconstruct'
 import { toVersion } from './versionIndex'
+import { sharedThreadsAt } from './threadsAt'
+import type { PlainThread } from '../../shared/comments'
 
 export const EXPORT_FORMAT = 'parley-export/1'
 
@@ -71,6 +74,8 @@ export interface ExportDoc {
   heads: ExportHeads
   terms: ExportTerm[]
   notes: Array<{ id: string; text: string }>
+  /** the shared comment threads as of the export's version (a delegation's internal ones never leave it) */
+  threads: PlainThread[]
   versions: Array<Version & { hash: string }>
   /** board entries that do not fit the layout and are left out (`terms/<id>` …); absent when there are none */
   skipped?: string[]
@@ -106,11 +111,12 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
   const last = versions[versions.length - 1] ?? null
   const pos = last ? { boardSeq: last.boardSeq, ledgerSeq: last.ledgerSeq } : { boardSeq: 0, ledgerSeq: 0 }
 
-  const [boardHead, ledgerHead, board, ledger] = await Promise.all([
+  const [boardHead, ledgerHead, board, ledger, threads] = await Promise.all([
     docHead(store, boardName),
     docHead(store, ledgerName),
     docAt(store, boardName, pos.boardSeq),
     docAt(store, ledgerName, pos.ledgerSeq),
+    sharedThreadsAt(store, record.id, pos.ledgerSeq),
   ])
   const replay = await BoardReplay.build(store, boardName, 0, pos.boardSeq, (done, total) =>
     input.onProgress?.('history', done, total),
@@ -185,6 +191,7 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
       },
       terms,
       notes: notesOf(board).map(({ id, text }) => ({ id, text })),
+      threads,
       versions: versions.map((v) => ({ ...toVersion(v), hash: v.hash })),
       ...(skipped.length > 0 ? { skipped } : {}),
     }

@@ -191,6 +191,21 @@ export function renderMarkdown(doc: ExportDoc): string {
     }
   }
 
+  if (doc.threads.length > 0) {
+    out.push('## Discussion', '')
+    for (const t of doc.threads) {
+      const term = doc.terms.find((x) => x.id === t.termId)
+      const on = term ? `'${mdText(term.title)}'` : mdCode(t.termId)
+      const quote = t.quote ? `, on “${mdText(t.quote)}”` : ''
+      out.push(`### Thread on ${on}${quote} (${t.resolved ? 'resolved' : 'open'})`, '')
+      for (const c of t.comments) {
+        const who = `${mdText(name(c.party) ?? '—')}, ${mdText(c.user)}, ${mdText(when(new Date(c.at).toISOString()))}`
+        out.push(`- ${who}: ${c.deleted ? '*comment deleted*' : mdText(c.body)}${c.editedAt && !c.deleted ? ' *(edited)*' : ''}`)
+      }
+      out.push('')
+    }
+  }
+
   if (doc.notes.length > 0) {
     out.push('## Notes on the board', '')
     for (const note of doc.notes) out.push(`- ${mdText(note.text)}`)
@@ -321,6 +336,21 @@ export function renderHtml(doc: ExportDoc): string {
           ? `<p class="small">Changes since version ${t.redline.since}:</p>${changed(t.redline.title) ? `<p>Title: ${htmlSegs(t.redline.title, name)}</p>` : ''}<div class="text">${htmlSegs(t.redline.body, name)}</div>`
           : `<p class="small">Unchanged since version ${t.redline.since}.</p>`,
         '</section>',
+      )
+    }
+  }
+  if (doc.threads.length > 0) {
+    parts.push('<h2>Discussion</h2>')
+    for (const t of doc.threads) {
+      const term = doc.terms.find((x) => x.id === t.termId)
+      const quote = t.quote ? `, on “${esc(t.quote)}”` : ''
+      parts.push(
+        `<section class="thread"><h3>Thread on ${esc(term?.title ?? t.termId)}${quote} (${t.resolved ? 'resolved' : 'open'})</h3><ul>`,
+        ...t.comments.map(
+          (c) =>
+            `<li><span class="small">${esc(name(c.party) ?? '—')}, ${esc(c.user)}, ${esc(when(new Date(c.at).toISOString()))}</span> ${c.deleted ? '<em>comment deleted</em>' : esc(c.body)}${c.editedAt && !c.deleted ? ' <em>(edited)</em>' : ''}</li>`,
+        ),
+        '</ul></section>',
       )
     }
   }

@@ -7,6 +7,7 @@
  */
 import type { Seg, Sheet, TermDiff } from '../../shared/schemas'
 import type { NegotiationRecord } from '../store/types'
+import type { PlainThread } from '../../shared/comments'
 import {
   deleteAll,
   redlineOf,
@@ -35,7 +36,13 @@ export function termIdsInOrder(board: BoardState): string[] {
 }
 
 /** CONTRACT.md `Sheet` from materialised states (sheet.ts `sheetOf` reads the same from docs). */
-export function sheetOfStates(record: NegotiationRecord, n: number, board: BoardState, ledger: LedgerState): Sheet {
+export function sheetOfStates(
+  record: NegotiationRecord,
+  n: number,
+  board: BoardState,
+  ledger: LedgerState,
+  threads: PlainThread[] = [],
+): Sheet {
   const byId = <T>(o: Record<string, T>) => Object.keys(o).sort((a, b) => a.localeCompare(b))
   return {
     n,
@@ -60,6 +67,7 @@ export function sheetOfStates(record: NegotiationRecord, n: number, board: Board
       return { id, text: runsText(note.text), x: note.x, y: note.y }
     }),
     links: byId(board.links).map((id) => ({ id, ...board.links[id]! })),
+    threads,
   }
 }
 

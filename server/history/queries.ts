@@ -12,6 +12,7 @@ import { ErrorCode } from '../../shared/errors'
 import { applyBoard, type BoardDelta, type BoardState, type LedgerState } from './delta'
 import type { Position } from './fold'
 import { buildExport, type ExportDoc, type ExportProgress } from './export'
+import { sharedThreadsAt } from './threadsAt'
 import { HistoryReader } from './materialiser'
 import { diffStates, sheetOfStates, termTextOf } from './pastStates'
 import { toVersion, type VersionIndex } from './versionIndex'
@@ -88,8 +89,11 @@ export class HistoryQueries {
     const record = await this.negotiation(negotiationId)
     const pos = record && (await this.position(negotiationId, n))
     if (!record || !pos) return null
-    const { board, ledger } = await this.statesAt(negotiationId, pos)
-    return sheetOfStates(record, n, board, ledger)
+    const [{ board, ledger }, threads] = await Promise.all([
+      this.statesAt(negotiationId, pos),
+      sharedThreadsAt(this.store, negotiationId, pos.ledgerSeq),
+    ])
+    return sheetOfStates(record, n, board, ledger, threads)
   }
 
   /** A term's title and body right after version n; null when the version or the term did not exist. */

@@ -2,9 +2,10 @@
 import type * as Y from 'yjs'
 import { allStatuses, linksOf, notesOf, termsInOrder } from '../../shared/docLayout'
 import type { Sheet } from '../../shared/schemas'
+import type { PlainThread } from '../../shared/comments'
 import type { NegotiationRecord } from '../store/types'
 
-export function sheetOf(record: NegotiationRecord, n: number, board: Y.Doc, ledger: Y.Doc): Sheet {
+export function sheetOf(record: NegotiationRecord, n: number, board: Y.Doc, ledger: Y.Doc, threads: PlainThread[] = []): Sheet {
   const statuses = allStatuses(ledger)
   return {
     n,
@@ -25,5 +26,6 @@ export function sheetOf(record: NegotiationRecord, n: number, board: Y.Doc, ledg
     }),
     notes: notesOf(board).map(({ id, text, x, y }) => ({ id, text, x, y })),
     links: linksOf(board),
+    threads,
   }
 }

@@ -238,3 +238,35 @@ describe('[CM1] threads', () => {
     })
   })
 })
+
+describe('[CM2] in the record', () => {
+  it('the replay shows a thread as it stood at each version; exports carry shared threads, never internal ones', async () => {
+    const us = await control(neg.tokens.negotiator.us!, 'J. Carter')
+    const ru = await control(neg.tokens.negotiator.ru!, 'A. Volkova')
+    const { threadId } = ok(await us.command('comment:add', { termId: scopeId, scope: 'shared', body: 'Record me' }))
+    ok(await ru.command('comment:reply', { threadId, scope: 'shared', body: 'Recorded' }))
+    ok(await us.command('comment:add', { termId: scopeId, scope: 'delegation', body: 'Internal: never exported' }))
+    const vs = await versions()
+    const [opened, replied] = vs.slice(-2)
+    expect([opened!.kind, replied!.kind]).toEqual(['comment', 'comment'])
+    const sheetAt = async (n: number) =>
+      (await (await server.api(`/api/negotiations/${neg.id}/versions/${n}`, { token: neg.tokens.reviewer })).json()) as {
+        threads: Array<{ id: string; comments: Array<{ body: string }> }>
+      }
+    const thread = async (n: number) => (await sheetAt(n)).threads.find((t) => t.id === threadId)
+    expect(await thread(opened!.n - 1)).toBeUndefined()
+    expect((await thread(opened!.n))!.comments.map((c) => c.body)).toEqual(['Record me'])
+    expect((await thread(replied!.n))!.comments.map((c) => c.body)).toEqual(['Record me', 'Recorded'])
+    const json = (await (
+      await server.api(`/api/negotiations/${neg.id}/export?format=json`, { token: neg.tokens.reviewer })
+    ).json()) as {
+      threads: Array<{ comments: Array<{ body: string }> }>
+    }
+    const bodies = json.threads.flatMap((t) => t.comments.map((c) => c.body))
+    expect(bodies).toContain('Recorded')
+    expect(bodies).not.toContain('Internal: never exported')
+    const md = await (await server.api(`/api/negotiations/${neg.id}/export?format=md`, { token: neg.tokens.reviewer })).text()
+    expect(md).toContain('## Discussion')
+    expect(md).not.toContain('Internal')
+  })
+})

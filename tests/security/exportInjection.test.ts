@@ -1,6 +1,6 @@
 /**
  * [EX1]–[EX3] What a delegation types cannot rewrite the record: titles,
- * party and user names, term ids, term texts, notes and checkpoint names
+ * party and user names, term ids, term texts, notes, checkpoint names and comments
  * carrying Markdown, HTML and line breaks are exported through the real API
  * as text, nothing more.
  *
@@ -58,6 +58,8 @@ const HOSTILE = {
   checkpoint: 'cp\n\n# fake <i>x</i>',
   secondTermId: '`',
   secondTitle: '  - leading spaces',
+  comment: 'Agreed?\n\n# fake heading <img src=x onerror=alert(3)>\n- item [x](javascript:alert(4)) | cell |',
+  quote: 'ransomware <b>x</b>\n===',
 }
 
 type Spec = typeof HOSTILE
@@ -78,6 +80,8 @@ function plain(spec: Spec): Spec {
     checkpoint: 'plain',
     secondTermId: 'plain-second',
     secondTitle: 'plain',
+    comment: 'plain',
+    quote: 'plain',
   }
 }
 
@@ -121,6 +125,7 @@ async function seed(id: string, spec: Spec): Promise<string> {
     body.insert(body.length, spec.inserted)
   })
   await parley.service.checkpoint(actorB, spec.checkpoint)
+  await parley.service.comments.add(actorB, { termId: spec.termId, scope: 'shared', body: spec.comment, quote: spec.quote })
   await parley.service.move(actorB, 'reject', spec.secondTermId, spec.checkpoint)
   return (await parley.service.mintToken(id, { role: 'reviewer' })).token
 }
@@ -234,6 +239,8 @@ describe('exports escape what delegations typed', () => {
     // Each party gets one rule of its own, whatever its stored id and colour.
     expect(style.match(/^\.p-[A-Za-z0-9_-]+ \{ --c: [^;{}]+; \}$/gm)).toHaveLength(2)
     expect(hostileHtml).toContain('&lt;img src=x onerror=alert(1)&gt;')
-    expect(hostileHtml.match(/<section /g)).toHaveLength(2)
+    // two terms and one discussion thread, no section more
+    expect(hostileHtml.match(/<section /g)).toHaveLength(3)
+    expect(hostileHtml).toContain('&lt;img src=x onerror=alert(3)&gt;')
   })
 })
