@@ -83,7 +83,7 @@ describe.skipIf(!chromiumForTests('e2e/offline'))('offline and reload', () => {
     await browser?.close()
     await server?.close()
     for (const s of servers) await s.kill('SIGTERM').catch(() => {})
-    for (const p of profiles) rmSync(p, { recursive: true, force: true })
+    for (const d of [...profiles, ...new Set(servers.map((s) => s.dataDir))]) rmSync(d, { recursive: true, force: true })
   })
 
   it('[E7] edits typed while the server is down survive a browser restart and a reload offline, then reach the server', async () => {
