@@ -14,6 +14,8 @@ import type { Store } from '../store/types'
 
 export async function sharedThreadsAt(store: Store, negotiationId: string, ledgerSeq: number): Promise<PlainThread[]> {
   if (ledgerSeq <= 0) return []
+  // Most negotiations have no shared thread yet: then no log is read at all.
+  if ((await store.headSeq(commentsDocName(negotiationId))) === 0) return []
   const [[row], rows] = await Promise.all([
     store.readUpdates(ledgerDocName(negotiationId), ledgerSeq - 1, ledgerSeq),
     store.readUpdates(commentsDocName(negotiationId), 0),

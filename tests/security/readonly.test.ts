@@ -142,6 +142,15 @@ describe('[RO2] every mutating socket.io command from a watcher is refused with 
       'term:reopen': [{ termId }],
       'checkpoint:create': [{ name: 'sneaky' }],
       'term:restore': [{ termId, n: 1 }],
+      'comment:add': [
+        { termId, scope: 'shared', body: 'a watcher speaks' },
+        { termId, scope: 'delegation', body: 'x', party: 'a' },
+      ],
+      'comment:reply': [{ threadId: 'th-x', scope: 'shared', body: 'x' }],
+      'comment:edit': [{ threadId: 'th-x', commentId: 'c-x', scope: 'shared', body: 'x' }],
+      'comment:delete': [{ threadId: 'th-x', commentId: 'c-x', scope: 'shared' }],
+      'comment:resolve': [{ threadId: 'th-x', scope: 'shared' }],
+      'comment:reopen': [{ threadId: 'th-x', scope: 'shared' }],
     }
     expect(Object.keys(payloads).sort()).toEqual([...COMMAND_NAMES].sort())
     for (const role of watchers) {
@@ -150,6 +159,8 @@ describe('[RO2] every mutating socket.io command from a watcher is refused with 
       try {
         for (const name of COMMAND_NAMES) {
           for (const p of [...payloads[name]!, null, 'x', { __proto__: { termId } }]) {
+            // Within the token's command budget (20/s), so each answer is the role's refusal, not the budget's.
+            await new Promise((r) => setTimeout(r, 60))
             const ack = await ctl.command(name, p)
             expect(ack, `${role} ${name} ${JSON.stringify(p)}`).toMatchObject({ ok: false, error: { code: 'wrong-role' } })
           }
@@ -160,6 +171,7 @@ describe('[RO2] every mutating socket.io command from a watcher is refused with 
     }
     expect(await head(ledger)).toBe(ledgerHead)
     expect(await head(board)).toBe(boardHead)
+    expect(await head(`${neg.id}/comments`)).toBe(0)
     // Barrier: a real checkpoint by a negotiator is the next version anyone hears of.
     expect(await negotiator.command('checkpoint:create', { name: 'real' })).toEqual({ ok: true })
     await waitFor(() => negotiator.versions.length > versionsBefore)
