@@ -6,8 +6,16 @@
  */
 import * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import { Compartment, EditorState, Transaction, type Extension } from '@codemirror/state'
-import { EditorView, keymap, placeholder as placeholderExt } from '@codemirror/view'
+import {
+  Compartment,
+  EditorState,
+  RangeSetBuilder,
+  StateEffect,
+  StateField,
+  Transaction,
+  type Extension,
+} from '@codemirror/state'
+import { Decoration, EditorView, keymap, placeholder as placeholderExt, type DecorationSet } from '@codemirror/view'
 import { defaultKeymap } from '@codemirror/commands'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 
@@ -21,11 +29,32 @@ export interface CollabEditorOptions {
   /** Enter in a single-line field, Mod-Enter in a multi-line one */
   onSubmit?: () => void
   onEscape?: () => void
+  /** the selected range changed (null: nothing selected) — where a comment on selected words would go */
+  onSelection?: (range: TextRange | null) => void
+  /** a marked range (a comment thread's words) was clicked */
+  onMarkClick?: (id: string) => void
+}
+
+/** Offsets in the editor's text, which are the Y.Text's indices. */
+export interface TextRange {
+  from: number
+  to: number
+}
+
+/** A range drawn marked in the text: the words a comment thread is about. */
+export interface TextMark extends TextRange {
+  id: string
+  /** the thread being looked at: drawn stronger */
+  active: boolean
 }
 
 export interface CollabEditor {
   view: EditorView
   setReadOnly(readOnly: boolean): void
+  /** replaces the marked ranges; they then follow the text as it is typed until the next call */
+  setMarks(marks: readonly TextMark[]): void
+  /** the selected range, also in a read-only editor; null when nothing is selected */
+  selection(): TextRange | null
   focus(): void
   destroy(): void
 }
@@ -71,6 +100,62 @@ const theme = EditorView.theme({
   '.cm-ySelectionCaretDot': { display: 'none' },
 })
 
+const setMarksEffect = StateEffect.define<readonly TextMark[]>()
+
+function markSet(marks: readonly TextMark[], length: number): DecorationSet {
+  const builder = new RangeSetBuilder<Decoration>()
+  const sorted = marks
+    .map((m) => ({ ...m, from: Math.max(0, Math.min(m.from, length)), to: Math.max(0, Math.min(m.to, length)) }))
+    .filter((m) => m.to > m.from)
+    .sort((a, b) => a.from - b.from || a.to - b.to)
+  for (const m of sorted) {
+    builder.add(
+      m.from,
+      m.to,
+      Decoration.mark({
+        class: m.active ? 'cm-thread-mark cm-thread-active' : 'cm-thread-mark',
+        attributes: { 'data-thread-id': m.id },
+      }),
+    )
+  }
+  return builder.finish()
+}
+
+/** Comment threads' words: set from outside, mapped through every change (local or remote) in between. */
+const marksField = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(value, tr) {
+    let next = value.map(tr.changes)
+    for (const e of tr.effects) if (e.is(setMarksEffect)) next = markSet(e.value, tr.state.doc.length)
+    return next
+  },
+  provide: (f) => EditorView.decorations.from(f),
+})
+
+const markTheme = EditorView.baseTheme({
+  '.cm-thread-mark': {
+    backgroundColor: 'rgb(255 200 60 / 0.28)',
+    borderBottom: '2px solid rgb(201 138 26 / 0.75)',
+    cursor: 'pointer',
+  },
+  '.cm-thread-active': { backgroundColor: 'rgb(255 190 40 / 0.55)', borderBottomColor: '#8a5300' },
+})
+
+/** The selection of a read-only editor lives in the DOM only (no caret): read it from there. */
+function domSelection(view: EditorView): TextRange | null {
+  const sel = view.dom.ownerDocument.getSelection()
+  if (!sel || sel.rangeCount === 0 || sel.isCollapsed) return null
+  const { anchorNode, focusNode } = sel
+  if (!anchorNode || !focusNode || !view.contentDOM.contains(anchorNode) || !view.contentDOM.contains(focusNode)) return null
+  try {
+    const a = view.posAtDOM(anchorNode, sel.anchorOffset)
+    const b = view.posAtDOM(focusNode, sel.focusOffset)
+    return a === b ? null : { from: Math.min(a, b), to: Math.max(a, b) }
+  } catch {
+    return null
+  }
+}
+
 export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOptions): CollabEditor {
   const readOnly = new Compartment()
   const submitKeys = opts.singleLine ? ['Enter'] : ['Mod-Enter']
@@ -111,13 +196,44 @@ export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOption
         }),
         readOnly.of(readOnlyExt(opts.readOnly)),
         theme,
+        marksField,
+        markTheme,
+        EditorView.updateListener.of((u) => {
+          if (!u.selectionSet || !opts.onSelection) return
+          const r = u.state.selection.main
+          opts.onSelection(r.empty ? null : { from: r.from, to: r.to })
+        }),
+        EditorView.domEventHandlers({
+          click: (e) => {
+            const mark = (e.target as Element | null)?.closest?.('[data-thread-id]')
+            const id = mark?.getAttribute('data-thread-id')
+            if (id && opts.onMarkClick) opts.onMarkClick(id)
+            return false
+          },
+        }),
       ],
     }),
   })
+  // A read-only editor keeps no selection of its own: follow the page's.
+  const onDomSelection = () => {
+    if (!opts.onSelection || view.state.facet(EditorView.editable)) return
+    opts.onSelection(domSelection(view))
+  }
+  view.dom.ownerDocument.addEventListener('selectionchange', onDomSelection)
+  const selection = (): TextRange | null => {
+    const r = view.state.selection.main
+    if (!r.empty) return { from: r.from, to: r.to }
+    return domSelection(view)
+  }
   return {
     view,
     setReadOnly: (ro) => view.dispatch({ effects: readOnly.reconfigure(readOnlyExt(ro)) }),
+    setMarks: (marks) => view.dispatch({ effects: setMarksEffect.of(marks) }),
+    selection,
     focus: () => view.focus(),
-    destroy: () => view.destroy(),
+    destroy: () => {
+      view.dom.ownerDocument.removeEventListener('selectionchange', onDomSelection)
+      view.destroy()
+    },
   }
 }
