@@ -70,6 +70,8 @@ export const ICONS = {
   stepForward: ['M18 5v14', 'M6 5l9 7-9 7z'],
   move: ['M5 9l-3 3 3 3', 'M9 5l3-3 3 3', 'M15 19l-3 3-3-3', 'M19 9l3 3-3 3', 'M2 12h20', 'M12 2v20'],
   chevronUp: ['M6 15l6-6 6 6'],
+  comment: ['M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z'],
+  at: ['M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8z', 'M16 8v5a3 3 0 0 0 6 0v-1a10 10 0 1 0-4 8'],
 } as const
 
 export type IconName = keyof typeof ICONS

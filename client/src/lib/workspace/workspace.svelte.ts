@@ -7,9 +7,18 @@ import { createContext } from 'svelte'
 import type { NegotiationSession, Surface } from '../connection/negotiationSession.svelte'
 import { Viewport } from '../board/viewport.svelte'
 import { parseReplayParams, replaySearch, type ReplayParams } from '../history/replayUrl'
+import type { Discussion } from '../comments/discussion.svelte'
+import type { CatchUp } from '../comments/catchUp.svelte'
 
 export type View = 'canvas' | 'sheet'
-export type Panel = { kind: 'term'; id: string } | { kind: 'history' } | null
+export type Panel =
+  | { kind: 'term'; id: string }
+  | { kind: 'history' }
+  /** every thread, filterable */
+  | { kind: 'comments' }
+  /** what changed since this person was last here */
+  | { kind: 'catchup' }
+  | null
 
 export interface Toast {
   id: number
@@ -29,8 +38,16 @@ export class Workspace {
   /** the replay that is open (history readers only), as first asked for; the replay view owns it from there */
   replay = $state.raw<ReplayParams | null>(null)
   readonly viewports = { board: new Viewport(), caucus: new Viewport() }
+  /** the thread (threadKey) the term panel shows first when it opens */
+  focusThread = $state<string | null>(null)
 
-  constructor(readonly session: NegotiationSession) {
+  constructor(
+    readonly session: NegotiationSession,
+    /** comment threads */
+    readonly discussion: Discussion,
+    /** what changed since the last visit (history readers only) */
+    readonly catchUp: CatchUp | null,
+  ) {
     // A link to a version (`?v=12&from=9`) opens the replay there; for observers it means nothing.
     const asked = parseReplayParams(location.search)
     if (asked && session.canReadHistory) this.replay = asked
@@ -68,8 +85,12 @@ export class Workspace {
     this.replay = null
   }
 
-  openTerm(id: string): void {
+  /** Opens a term's panel, at one of its threads if asked; the term no longer counts as changed since the last visit. */
+  openTerm(id: string, thread: string | null = null): void {
+    if (thread && this.surfaceKind !== 'board') this.switchSurface('board')
+    this.focusThread = thread
     this.panel = { kind: 'term', id }
+    if (this.surfaceKind === 'board') this.catchUp?.markTermSeen(id)
   }
 
   closePanel(): void {
