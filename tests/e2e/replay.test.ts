@@ -425,4 +425,49 @@ describe.skipIf(!chromiumForTests('e2e/replay'))('replaying the demo negotiation
     expect(await audit(p.page, 'history panel with an open session')).toEqual([])
     expect(p.errors).toEqual([])
   }, 180_000)
+
+  it('[R17] the replay shows the shared discussion as it stood at the version: a reply made later is not there yet', async () => {
+    const service = server.parley.service
+    const neg = await service.create({
+      title: 'Discussed then',
+      parties: [
+        { id: 'us', name: 'United States', color: '#1f5fbf' },
+        { id: 'ru', name: 'Russian Federation', color: '#b3261e' },
+      ],
+      terms: [{ title: 'Scope', body: 'Each party extradites persons charged with ransomware attacks.' }],
+    })
+    const board = await service.boardRoom(neg.id)
+    const scopeId = termsInOrder(board.doc)[0]!.id
+    service.releaseRoom(board)
+    const actor = (party: string, user: string) => ({
+      negotiationId: neg.id,
+      role: 'negotiator' as const,
+      party,
+      user,
+      session: `e2e-${party}`,
+    })
+    const { threadId } = await service.comments.add(actor('us', 'J. Carter'), {
+      termId: scopeId,
+      scope: 'shared',
+      body: 'Does this cover <b>affiliates</b>?',
+      quote: 'ransomware attacks',
+    })
+    await service.comments.reply(actor('ru', 'A. Volkova'), { threadId, scope: 'shared', body: 'Only when named.' })
+    const all = await versionsOf(neg)
+    const [asked, answered] = all.filter((v) => v.kind === 'comment')
+    expect(answered!.n).toBeGreaterThan(asked!.n)
+
+    const p = await open(withParams(neg.links.reviewer, `?v=${asked!.n}`), 'L. Okafor')
+    await showing(p.page, asked!.n)
+    const comments = () => p.page.getByTestId('replay-comment').allTextContents()
+    await expect.poll(comments, { timeout: T }).toHaveLength(1)
+    expect((await comments())[0]).toContain('Does this cover <b>affiliates</b>?')
+    expect(await p.page.getByTestId('replay-thread').textContent()).toContain('“ransomware attacks”')
+    await p.page.getByTestId('redline-to').selectOption(String(answered!.n))
+    await showing(p.page, answered!.n)
+    await expect.poll(comments, { timeout: T }).toHaveLength(2)
+    expect((await comments())[1]).toContain('Only when named.')
+    expect(await audit(p.page, 'replay with a discussion')).toEqual([])
+    expect(p.errors).toEqual([])
+  }, 180_000)
 })
