@@ -12,6 +12,7 @@
  */
 import * as Y from 'yjs'
 import type { PartyInfo, TermState, TermStatus, TermText } from './negotiation'
+import { isSuggestionFormat, textWithoutSuggestions } from './suggestions'
 
 export const BOARD_ROOTS = ['terms', 'order', 'notes', 'links'] as const
 export const LEDGER_ROOTS = ['meta', 'status'] as const
@@ -51,13 +52,19 @@ const coordinate: LayoutNode = { kind: 'number', test: isCoordinate }
 const shortString = (max: number): LayoutNode => ({ kind: 'string', test: (s) => s.length <= max })
 const entryIdString: LayoutNode = { kind: 'string', test: isEntryId }
 
+const termTextNode: LayoutNode = { kind: 'text', format: isSuggestionFormat }
+
 /** `<id>/board` and `<id>/caucus/<party>` (CONTRACT.md "Yjs documents"). */
 export const BOARD_LAYOUT: DocLayout = {
   roots: {
     terms: {
       kind: 'collection',
       key: isEntryId,
-      value: { kind: 'map', keys: { title: { kind: 'text' }, body: { kind: 'text' }, x: coordinate, y: coordinate } },
+      value: {
+        kind: 'map',
+        // Formatting in a term's text is suggestions only (shared/suggestions.ts); notes take none.
+        keys: { title: termTextNode, body: termTextNode, x: coordinate, y: coordinate },
+      },
     },
     // Entries that name no term are skipped by every reader, so any short string may stand here.
     order: { kind: 'array', item: shortString(64) },
@@ -101,9 +108,10 @@ export function ledger(doc: Y.Doc): Ledger {
 
 // ── terms ─────────────────────────────────────────────────────────────────
 
+/** A text field of a term or note: a term's title and body without its pending suggestions (shared/suggestions.ts). */
 export const textOf = (map: Y.Map<unknown> | undefined, key: string): string => {
   const t = map instanceof Y.Map ? map.get(key) : undefined
-  return t instanceof Y.Text ? t.toString() : typeof t === 'string' ? t : ''
+  return t instanceof Y.Text ? textWithoutSuggestions(t) : typeof t === 'string' ? t : ''
 }
 
 const numberOf = (map: Y.Map<unknown>, key: string): number => {

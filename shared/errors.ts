@@ -19,6 +19,7 @@ export const ErrorCode = {
   termClosed: { name: 'term-closed', status: 409 },
   termOpen: { name: 'term-open', status: 409 },
   unknownVersion: { name: 'unknown-version', status: 404 },
+  pendingSuggestions: { name: 'pending-suggestions', status: 409 },
 } as const
 
 /**

@@ -34,6 +34,8 @@ export const PermissionDeniedReason = {
   rejectedByPolicy: 'rejected-by-policy',
   /** the update would put a value of the wrong kind, or under an unknown key, into the doc's layout */
   badLayout: 'bad-layout',
+  /** a `suggestion` attribute in another party's or user's name (CONTRACT.md "Suggestions and authorship") */
+  forgedSuggestion: 'forged-suggestion',
 } as const
 
 /**

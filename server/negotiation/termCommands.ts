@@ -7,9 +7,11 @@
  * too, under the same lock (ledgerWriter.ts queues them).
  */
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
-import { insertTerm, ledger as ledgerLayout, readStatus, setTermText, termText, writeStatus } from '../../shared/docLayout'
+import * as Y from 'yjs'
+import { board, insertTerm, ledger as ledgerLayout, readStatus, setTermText, termText, writeStatus } from '../../shared/docLayout'
 import { applyMove, TermRuleError, type PartyInfo, type TermMove, type TermText } from '../../shared/negotiation'
 import { ErrorCode } from '../../shared/errors'
+import { hasPendingSuggestions } from '../../shared/suggestions'
 import type { MoveMeta } from '../../shared/moveMeta'
 import { mayCommand, type Role } from '../../shared/roles'
 import type { Author, Store } from '../store/types'
@@ -41,6 +43,16 @@ export const MAX_NAMED_CHECKPOINTS = 500
 
 /** A round of reopen decisions that failed (the lock or the store) is tried again this much later. */
 const REOPEN_RETRY_MS = 1000
+
+/** A term whose title or body holds a suggestion not yet decided (CONTRACT.md: it cannot be accepted). */
+function termHasPendingSuggestions(doc: Y.Doc, termId: string): boolean {
+  const term = board(doc).terms.get(termId)
+  if (!(term instanceof Y.Map)) return false
+  return ['title', 'body'].some((k) => {
+    const t = term.get(k)
+    return t instanceof Y.Text && hasPendingSuggestions(t)
+  })
+}
 
 /** The party a command is made for; refused (shared/roles.ts `mayCommand`) for anyone but a negotiator. */
 function commandingParty(actor: Actor): string {
@@ -99,6 +111,8 @@ export class TermCommands implements LedgerWriterHost {
     const text = termText(board.doc, termId)
     const status = readStatus(ledger.doc, termId)
     if (!text || !status) throw new ParleyError(ErrorCode.unknownTerm.name, `no term "${termId}" on the board`)
+    if (kind === 'accept' && termHasPendingSuggestions(board.doc, termId))
+      throw new ParleyError(ErrorCode.pendingSuggestions.name, 'the term holds suggestions: accept or reject them first')
     const move: TermMove = kind === 'accept' ? { kind, party: actor.party, text } : { kind, party: actor.party }
     let transition
     try {

@@ -3,11 +3,13 @@
  * well-formed and within limits (updateScan), adds anything, may this
  * connection write, within its struct budget, is the store taking writes,
  * does it start where the doc is, whose client ids does it write under, does
- * it keep the doc's layout. Each check is cheap and none applies anything:
- * the verdict tells the room what to do.
+ * it keep the doc's layout, are its suggestions in the writer's own name.
+ * Each check is cheap and none applies anything: the verdict tells the room
+ * what to do.
  */
 import type * as Y from 'yjs'
 import { PermissionDeniedReason } from '../../shared/protocol'
+import { parseSuggestionJson, SUGGESTION_KEY } from '../../shared/suggestions'
 import type { Connection } from './connection'
 import { addsToDoc, newClientIds, newDeleteRanges, startsPastState } from './docState'
 import { LayoutChecker } from './layoutCheck'
@@ -66,6 +68,18 @@ export class UpdateChecks {
       this.layoutChecker ??= new LayoutChecker(doc, this.limits.layout!)
       const violation = this.layoutChecker.check(shape.items)
       if (violation !== null) return { kind: 'refuse', reason: PermissionDeniedReason.badLayout, detail: violation }
+      // Suggestions are tracked changes with a name on them: the writer's own, never another's.
+      for (const item of shape.items) {
+        const c = item.content
+        if (c.kind !== 'format' || c.key !== SUGGESTION_KEY) continue
+        const s = parseSuggestionJson(c.value)
+        if (s !== null && (s === 'invalid' || s.party !== conn.peer.party || s.user !== conn.peer.user))
+          return {
+            kind: 'refuse',
+            reason: PermissionDeniedReason.forgedSuggestion,
+            detail: `suggestion ${c.value.slice(0, 120)}`,
+          }
+      }
     }
     return { kind: 'accept', claims }
   }

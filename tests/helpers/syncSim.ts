@@ -11,6 +11,7 @@ import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import { MessageType } from '../../shared/protocol'
 import type { Role } from '../../shared/roles'
+import type { DocLayout } from '../../shared/docLayout'
 import type { AppendResult, ClientClaim, NewUpdate, Store } from '../../server/store/types'
 import { CommitQueue } from '../../server/sync/commitQueue'
 import { Connection } from '../../server/sync/connection'
@@ -81,6 +82,8 @@ export interface SimOptions {
   name?: string
   /** updates between checkpoints at least (RoomDeps.checkpointEvery) */
   checkpointEvery?: number
+  /** the doc's layout, judged for every client update (none: any content) */
+  layout?: DocLayout
 }
 
 /** One room on a simulated network. */
@@ -101,7 +104,7 @@ export class SyncSim {
       opts.name ?? 'sim/board',
       { doc, seq: 0, baseState: Y.encodeStateAsUpdate(doc), tail: [], checkpointSeq: 0, owners: new Map() },
       {
-        limits: LIMITS,
+        limits: opts.layout ? { ...LIMITS, layout: opts.layout } : LIMITS,
         checkpointEvery: opts.checkpointEvery ?? 1_000_000,
         now: () => this.clock,
         schedule: (room) => this.queue.schedule(room),

@@ -1,0 +1,68 @@
+/**
+ * Suggestions (CONTRACT.md "Suggestions and authorship"): tracked changes
+ * inside a term's title or body. Suggested insertions carry the format
+ * attribute `suggestion: {id, kind: 'ins', party, user, at}`; text suggested
+ * for removal stays in place carrying `suggestion: {id, kind: 'del', …}`. The
+ * server checks every such attribute against the writing connection
+ * (server/sync/updateChecks.ts): nobody suggests in another's name.
+ */
+import type * as Y from 'yjs'
+import { z } from 'zod'
+
+export const SUGGESTION_KEY = 'suggestion'
+
+export const SuggestionSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/),
+  kind: z.enum(['ins', 'del']),
+  party: z.string().max(64),
+  user: z.string().max(256),
+  at: z.number().finite(),
+})
+export type Suggestion = z.infer<typeof SuggestionSchema>
+
+/** A suggestion attribute's JSON value as written in an update: the suggestion, `null` (its end), or invalid. */
+export function parseSuggestionJson(json: string): Suggestion | null | 'invalid' {
+  let value: unknown
+  try {
+    value = JSON.parse(json)
+  } catch {
+    return 'invalid'
+  }
+  if (value === null) return null
+  const parsed = SuggestionSchema.safeParse(value)
+  return parsed.success ? parsed.data : 'invalid'
+}
+
+/** The layout check's judgement of a formatting attribute in a term's title or body: only well-formed suggestions. */
+export const isSuggestionFormat = (key: string, json: string): boolean =>
+  key === SUGGESTION_KEY && parseSuggestionJson(json) !== 'invalid'
+
+/** Yjs marks a Y.Text once any formatting was ever inserted into it; until then its text holds no suggestion. */
+const mayHoldSuggestions = (t: Y.Text): boolean => (t as unknown as { _hasFormatting?: boolean })._hasFormatting !== false
+
+const suggestionOf = (attributes: unknown): Suggestion | null => {
+  const s = (attributes as Record<string, unknown> | undefined)?.[SUGGESTION_KEY]
+  return s && typeof s === 'object' ? (s as Suggestion) : null
+}
+
+/**
+ * A term's text with every pending suggestion rejected — suggested insertions
+ * left out, text suggested for removal kept: what its hash is over (CONTRACT.md).
+ * A text that never held formatting is read as it is (no delta is built).
+ */
+export function textWithoutSuggestions(t: Y.Text): string {
+  if (!mayHoldSuggestions(t)) return t.toString()
+  let out = ''
+  for (const op of t.toDelta() as Array<{ insert?: unknown; attributes?: unknown }>) {
+    if (typeof op.insert !== 'string') continue
+    if (suggestionOf(op.attributes)?.kind === 'ins') continue
+    out += op.insert
+  }
+  return out
+}
+
+/** True when the text holds a suggestion not yet accepted or rejected. */
+export function hasPendingSuggestions(t: Y.Text): boolean {
+  if (!mayHoldSuggestions(t)) return false
+  return (t.toDelta() as Array<{ attributes?: unknown }>).some((op) => suggestionOf(op.attributes) !== null)
+}
