@@ -18,6 +18,8 @@ export const MOVE_KINDS = [
   'restore',
   'comment',
   'resolve',
+  'suggestion-accept',
+  'suggestion-reject',
 ] as const
 
 /** What happened to a shared thread (a `comment` or `resolve` version). */

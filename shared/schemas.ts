@@ -84,6 +84,8 @@ export const CommandSchemas = {
   'comment:delete': z.object({ threadId: entryId, commentId: entryId, scope: commentScope }),
   'comment:resolve': z.object({ threadId: entryId, scope: commentScope }),
   'comment:reopen': z.object({ threadId: entryId, scope: commentScope }),
+  'suggestion:accept': z.object({ termId, id: entryId }),
+  'suggestion:reject': z.object({ termId, id: entryId }),
 } as const
 export type CommandName = keyof typeof CommandSchemas
 export const COMMAND_NAMES = Object.keys(CommandSchemas) as CommandName[]
@@ -128,6 +130,8 @@ export const VERSION_KINDS = [
   'restore',
   'comment',
   'resolve',
+  'suggestion-accept',
+  'suggestion-reject',
 ] as const
 export type VersionKind = (typeof VERSION_KINDS)[number]
 

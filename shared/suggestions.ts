@@ -66,3 +66,34 @@ export function hasPendingSuggestions(t: Y.Text): boolean {
   if (!mayHoldSuggestions(t)) return false
   return (t.toDelta() as Array<{ attributes?: unknown }>).some((op) => suggestionOf(op.attributes) !== null)
 }
+
+/** The runs of one suggestion in a text, by position, with the suggestion itself. */
+export function suggestionRuns(t: Y.Text, id: string): Array<{ index: number; length: number; suggestion: Suggestion }> {
+  const runs: Array<{ index: number; length: number; suggestion: Suggestion }> = []
+  if (!mayHoldSuggestions(t)) return runs
+  let index = 0
+  for (const op of t.toDelta() as Array<{ insert?: unknown; attributes?: unknown }>) {
+    const length = typeof op.insert === 'string' ? op.insert.length : 1
+    const s = suggestionOf(op.attributes)
+    if (s && s.id === id) runs.push({ index, length, suggestion: s })
+    index += length
+  }
+  return runs
+}
+
+/**
+ * Decides one suggestion in a text (inside the caller's transaction):
+ * accepting keeps an insertion (its mark removed) and carries out a removal;
+ * rejecting takes an insertion out and keeps the text marked for removal.
+ * Returns false when the text holds no such suggestion.
+ */
+export function decideSuggestion(t: Y.Text, id: string, accept: boolean): boolean {
+  const runs = suggestionRuns(t, id)
+  // From the end, so earlier positions stay where they are.
+  for (const run of [...runs].reverse()) {
+    const remove = run.suggestion.kind === 'ins' ? !accept : accept
+    if (remove) t.delete(run.index, run.length)
+    else t.format(run.index, run.length, { [SUGGESTION_KEY]: null })
+  }
+  return runs.length > 0
+}

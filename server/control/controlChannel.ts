@@ -181,6 +181,10 @@ export class ControlChannel {
         case 'comment:delete':
           await this.service.comments.delete(actor, parsed.data as CommandPayload<'comment:delete'>)
           break
+        case 'suggestion:accept':
+        case 'suggestion:reject':
+          await this.service.commands.decideSuggestion(actor, p.termId as string, p.id as string, name === 'suggestion:accept')
+          break
         case 'comment:resolve':
         case 'comment:reopen':
           await this.service.comments.resolve(actor, parsed.data as CommandPayload<'comment:resolve'>, name === 'comment:resolve')

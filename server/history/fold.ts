@@ -118,7 +118,8 @@ export class HistoryFold {
     // A row that cannot grow the open run ends it: seal it while the board still shows how it ended.
     const ev = { kind: 'edit' as const, at: row.at, party: row.author.party, user: row.author.user, termIds: [] }
     const extendsRun = !!this.last && extendsVersion(this.last, ev)
-    if (this.last && this.stale && (meta?.kind === 'restore' || !extendsRun)) this.seal(this.last)
+    const ownVersion = meta?.kind === 'restore' || meta?.kind === 'suggestion-accept' || meta?.kind === 'suggestion-reject'
+    if (this.last && this.stale && (ownVersion || !extendsRun)) this.seal(this.last)
     this.startsRun = !extendsRun
     this.touches = noTouches()
     try {
@@ -159,6 +160,10 @@ export class HistoryFold {
           restoredFrom: meta.restoredFrom,
         }),
       ]
+    }
+    // A suggestion decided (accepted or rejected) by a command: a version of its own, of the deciding party.
+    if (meta?.kind === 'suggestion-accept' || meta?.kind === 'suggestion-reject') {
+      return [this.create(meta.kind, row, meta.party, meta.user, meta.termIds.length ? meta.termIds : changed)]
     }
     if (changed.length === 0 && !t.other) return []
     // Card moves are versions of their own (`layoutOnly`), which the lists hide unless asked: a drag

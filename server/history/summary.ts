@@ -70,6 +70,10 @@ export function summarize(s: SummaryInput): string {
       return `${who} marked checkpoint '${clip(s.name ?? '', 60)}'`
     case 'restore':
       return `${who} restored ${what}${s.restoredFrom ? ` to its text at version ${s.restoredFrom}` : ''}`
+    case 'suggestion-accept':
+      return `${who} accepted a suggestion in ${what}`
+    case 'suggestion-reject':
+      return `${who} rejected a suggestion in ${what}`
     case 'comment':
     case 'resolve':
       return `${who} ${COMMENT_WORDS[s.commentAction ?? (s.kind === 'resolve' ? 'resolve' : 'add')]} ${what}`

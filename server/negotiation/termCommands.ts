@@ -8,10 +8,18 @@
  */
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import * as Y from 'yjs'
-import { board, insertTerm, ledger as ledgerLayout, readStatus, setTermText, termText, writeStatus } from '../../shared/docLayout'
+import {
+  board as boardLayout,
+  insertTerm,
+  ledger as ledgerLayout,
+  readStatus,
+  setTermText,
+  termText,
+  writeStatus,
+} from '../../shared/docLayout'
 import { applyMove, TermRuleError, type PartyInfo, type TermMove, type TermText } from '../../shared/negotiation'
 import { ErrorCode } from '../../shared/errors'
-import { hasPendingSuggestions } from '../../shared/suggestions'
+import { decideSuggestion, hasPendingSuggestions, suggestionRuns } from '../../shared/suggestions'
 import type { MoveMeta } from '../../shared/moveMeta'
 import { mayCommand, type Role } from '../../shared/roles'
 import type { Author, Store } from '../store/types'
@@ -46,7 +54,7 @@ const REOPEN_RETRY_MS = 1000
 
 /** A term whose title or body holds a suggestion not yet decided (CONTRACT.md: it cannot be accepted). */
 function termHasPendingSuggestions(doc: Y.Doc, termId: string): boolean {
-  const term = board(doc).terms.get(termId)
+  const term = boardLayout(doc).terms.get(termId)
   if (!(term instanceof Y.Map)) return false
   return ['title', 'body'].some((k) => {
     const t = term.get(k)
@@ -125,6 +133,44 @@ export class TermCommands implements LedgerWriterHost {
     const meta: MoveMeta = { kind: transition.outcome, termIds: [termId], party: actor.party, user: actor.user, reason }
     const write = ledger.serverWrite(this.authorOf(actor), (doc) => writeStatus(doc, termId, transition.status), meta)
     if (write) await write
+  }
+
+  /**
+   * Accepts or rejects one suggestion in a term (CONTRACT.md "Suggestions and authorship"), as an
+   * edit of the deciding party: accepting is for a delegation other than the suggester's, rejecting
+   * for anyone (the suggester withdraws it). A version of its own (suggestion-accept / -reject).
+   */
+  async decideSuggestion(actor: Actor, termId: string, id: string, accept: boolean): Promise<void> {
+    const party = commandingParty(actor)
+    const board = await this.boardRoom(actor.negotiationId)
+    try {
+      await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
+        await this.registry.catchUpNow(board)
+        const term = boardLayout(board.doc).terms.get(termId)
+        if (!(term instanceof Y.Map)) throw new ParleyError(ErrorCode.unknownTerm.name, `no term "${termId}" on the board`)
+        const texts = ['title', 'body'].map((k) => term.get(k)).filter((t): t is Y.Text => t instanceof Y.Text)
+        const runs = texts.flatMap((t) => suggestionRuns(t, id))
+        if (runs.length === 0) throw new ParleyError(ErrorCode.notFound.name, `no suggestion "${id}" in that term`)
+        if (accept && runs.some((r) => r.suggestion.party === party))
+          throw new ParleyError(ErrorCode.wrongParty.name, 'a suggestion is accepted by another delegation than its own')
+        const kind = accept ? 'suggestion-accept' : 'suggestion-reject'
+        const meta: MoveMeta = { kind, termIds: [termId], party, user: actor.user }
+        const write = board.serverWrite(
+          this.authorOf(actor),
+          (doc) => {
+            const m = boardLayout(doc).terms.get(termId)
+            for (const k of ['title', 'body']) {
+              const t = m instanceof Y.Map ? m.get(k) : undefined
+              if (t instanceof Y.Text) decideSuggestion(t, id, accept)
+            }
+          },
+          meta,
+        )
+        if (write) await write
+      })
+    } finally {
+      this.registry.scheduleUnload(board)
+    }
   }
 
   /** A named checkpoint: a version of its own, recorded in the ledger so it is part of the log. */

@@ -23,10 +23,10 @@ import { board as boardOf, insertTerm, replaceText } from '../../shared/docLayou
 import { COMMAND_NAMES } from '../../shared/schemas'
 
 /**
- * The commands on terms, in their original order: the comment:* commands (server-written thread
- * documents, tests/integration/comments.test.ts) are left out so every kept seed replays as before.
+
+
  */
-const TERM_COMMANDS = COMMAND_NAMES.filter((n) => !n.startsWith('comment:'))
+const TERM_COMMANDS = COMMAND_NAMES.filter((n) => !n.startsWith('comment:') && !n.startsWith('suggestion:'))
 import { waitFor, yClient, type YClient } from '../helpers/clients'
 import { Cleanup } from '../helpers/cleanup'
 import { LogReader, verifyLog } from '../helpers/storeLog'

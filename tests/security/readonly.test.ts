@@ -151,6 +151,8 @@ describe('[RO2] every mutating socket.io command from a watcher is refused with 
       'comment:delete': [{ threadId: 'th-x', commentId: 'c-x', scope: 'shared' }],
       'comment:resolve': [{ threadId: 'th-x', scope: 'shared' }],
       'comment:reopen': [{ threadId: 'th-x', scope: 'shared' }],
+      'suggestion:accept': [{ termId, id: 's-x' }],
+      'suggestion:reject': [{ termId, id: 's-x' }],
     }
     expect(Object.keys(payloads).sort()).toEqual([...COMMAND_NAMES].sort())
     for (const role of watchers) {

@@ -15,6 +15,8 @@ export const KIND: Record<VersionKind, { icon: IconName; label: string }> = {
   restore: { icon: 'history', label: 'Restored' },
   comment: { icon: 'note', label: 'Commented' },
   resolve: { icon: 'check', label: 'Resolved' },
+  'suggestion-accept': { icon: 'check', label: 'Suggestion accepted' },
+  'suggestion-reject': { icon: 'reject', label: 'Suggestion rejected' },
 }
 
 /**
