@@ -1,31 +1,20 @@
 /**
  * The `meta` a server write carries in the update log: which ledger move it
- * was (propose, accept, agree, reject, withdraw, reopen, checkpoint), or a
- * restore on the board. Written by the negotiation layer (commands and the
+ * was (propose, accept, agree, reject, withdraw, reopen, checkpoint, a shared
+ * comment event), or a restore or a decided suggestion on the board. Written by the negotiation layer (commands and the
  * ledger writer), read back by the history fold and the exports; one schema
  * for both, so what is written is what is read.
  */
 import { z } from 'zod'
+import { VERSION_KINDS, type VersionKind } from './schemas'
 
-export const MOVE_KINDS = [
-  'propose',
-  'accept',
-  'agree',
-  'reject',
-  'withdraw',
-  'reopen',
-  'checkpoint',
-  'restore',
-  'comment',
-  'resolve',
-  'suggestion-accept',
-  'suggestion-reject',
-] as const
+/** Every kind of version but a plain `edit`: each is made by a server write that says so in its meta. */
+export type MoveKind = Exclude<VersionKind, 'edit'>
+export const MOVE_KINDS = VERSION_KINDS.filter((k): k is MoveKind => k !== 'edit') as [MoveKind, ...MoveKind[]]
 
 /** What happened to a shared thread (a `comment` or `resolve` version). */
 export const COMMENT_ACTIONS = ['add', 'reply', 'edit', 'delete', 'resolve', 'reopen'] as const
 export type CommentAction = (typeof COMMENT_ACTIONS)[number]
-export type MoveKind = (typeof MOVE_KINDS)[number]
 
 /**
  * Lenient where the log is old or odd: a field of the wrong type reads as
