@@ -154,6 +154,11 @@ export class HistoryFold {
       if (last && !onBoard(id)) this.removedTexts.set(id, last)
     }
 
+    // The row took away a term the open run edited (its proposer withdrawing it by removal): the run is
+    // sealed with the term as the row found it, as a seal before the row — the live index sealing between
+    // steps — would have it, so a rebuild folding both rows at once writes the same summary and hash.
+    if (this.last && this.stale && extendsRun && this.last.termIds.some((id) => t.removed.has(id))) this.seal(this.last, t.before)
+
     if (meta?.kind === 'restore') {
       return [
         this.create('restore', row, meta.party, meta.user, meta.termIds.length ? meta.termIds : changed, {
@@ -312,7 +317,14 @@ export class HistoryFold {
     // The one term's text is read to quote what changed — unless it is long (an annex): the summary
     // then names the term only, and no version costs the length of a long text.
     const quoted = only !== null && !v.layoutOnly && this.runBefore.has(only) ? terms.get(only) : undefined
-    const after = quoted instanceof Y.Map && !isLong(quoted.get('body')) ? termText(this.board, only!) : null
+    // A term the sealing row took away is read as that row found it (beforeRow).
+    const lastText = only !== null && !(terms.get(only) instanceof Y.Map) ? beforeRow?.get(only) : undefined
+    const after =
+      quoted instanceof Y.Map && !isLong(quoted.get('body'))
+        ? termText(this.board, only!)
+        : lastText && this.runBefore.has(only!) && lastText.body.length <= LONG_TEXT
+          ? lastText
+          : null
     return summarize({
       kind: 'edit',
       partyName: this.partyName(v.party) ?? v.user,
@@ -320,7 +332,10 @@ export class HistoryFold {
       before: after ? this.runBefore.get(only!) : undefined,
       after: after ?? undefined,
       layoutOnly: v.layoutOnly === true,
-      removed: !v.layoutOnly && v.termIds.length > 0 && v.termIds.every((id) => !(terms.get(id) instanceof Y.Map)),
+      removed:
+        !v.layoutOnly &&
+        v.termIds.length > 0 &&
+        v.termIds.every((id) => !(terms.get(id) instanceof Y.Map) && !beforeRow?.has(id)),
       // Only the server edits the board without a party: it puts back terms removed without the right to.
       putBack: v.party === null,
     })
