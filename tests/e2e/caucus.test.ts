@@ -58,7 +58,8 @@ describe.skipIf(!chromiumForTests('e2e/caucus'))('caucus', () => {
     await up1.page.keyboard.press('Escape')
 
     // The other member of the delegation sees it live; the caucus draft can go to the shared board.
-    await up2.page.getByTestId('note-card').filter({ hasText: secret }).waitFor({ timeout: 10_000 })
+    // (waited for whole: the note arrives as it is typed)
+    await up2.page.getByTestId('note-card').filter({ hasText: 'موقفنا النهائي' }).waitFor({ timeout: 10_000 })
     expect(await up2.page.getByTestId('note-card').locator('button.as-button').textContent()).toContain(
       'Наша позиция — موقفنا النهائي',
     )
