@@ -209,6 +209,11 @@ export class NegotiationSession {
     return this.control.command('term:reopen', reason ? { termId, reason } : { termId })
   }
 
+  /** Accepts (another party's) or rejects (anyone's) a suggestion in a term's text. */
+  decideSuggestion(termId: string, id: string, accept: boolean): Promise<CommandResult> {
+    return this.control.command(accept ? 'suggestion:accept' : 'suggestion:reject', { termId, id })
+  }
+
   checkpoint(name: string): Promise<CommandResult> {
     return this.control.command('checkpoint:create', { name })
   }

@@ -17,7 +17,13 @@ import {
 } from '@codemirror/state'
 import { Decoration, EditorView, keymap, placeholder as placeholderExt, type DecorationSet } from '@codemirror/view'
 import { defaultKeymap } from '@codemirror/commands'
-import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
+import { yCollab, ySyncAnnotation, ySyncFacet, yUndoManagerKeymap } from 'y-codemirror.next'
+import { spansOf } from '../../../../shared/suggestEdit'
+import { pendingSuggestions, setSuggestionRuns, suggestionField, suggestionMarks, suggestionView, type PendingSuggestion, type SuggestionView } from './suggestionMarks'
+import { setSuggesting, termSync, type TermAuthor } from './termSync'
+
+export type { PendingSuggestion, SuggestionView } from './suggestionMarks'
+export type { TermAuthor } from './termSync'
 
 export interface CollabEditorOptions {
   ytext: Y.Text
@@ -33,6 +39,14 @@ export interface CollabEditorOptions {
   onSelection?: (range: TextRange | null) => void
   /** a marked range (a comment thread's words) was clicked */
   onMarkClick?: (id: string) => void
+  /** who types here (suggestions carry it); edits that cannot be made are reported to it */
+  author: TermAuthor
+  /** Suggest mode at the start */
+  suggesting?: boolean
+  /** how suggestions are named, coloured and decided */
+  suggestionView?: SuggestionView
+  /** the pending suggestions changed */
+  onSuggestions?: (list: PendingSuggestion[]) => void
 }
 
 /** Offsets in the editor's text, which are the Y.Text's indices. */
@@ -53,6 +67,8 @@ export interface CollabEditor {
   setReadOnly(readOnly: boolean): void
   /** replaces the marked ranges; they then follow the text as it is typed until the next call */
   setMarks(marks: readonly TextMark[]): void
+  /** Suggest mode on or off: typing suggests, deleting marks for removal */
+  setSuggesting(on: boolean): void
   /** the selected range, also in a read-only editor; null when nothing is selected */
   selection(): TextRange | null
   focus(): void
@@ -165,6 +181,10 @@ export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOption
       doc: opts.ytext.toString(),
       extensions: [
         yCollab(opts.ytext, opts.awareness, { undoManager: new Y.UndoManager(opts.ytext) }),
+        // After yCollab: its observer puts remote text in before this one marks it.
+        termSync(opts.author),
+        suggestionMarks,
+        opts.suggestionView ? suggestionView.of(opts.suggestionView) : [],
         keymap.of([
           ...submitKeys.map((key) => ({
             key,
@@ -199,6 +219,10 @@ export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOption
         marksField,
         markTheme,
         EditorView.updateListener.of((u) => {
+          if (opts.onSuggestions && u.startState.field(suggestionField) !== u.state.field(suggestionField))
+            opts.onSuggestions(pendingSuggestions(u.state))
+        }),
+        EditorView.updateListener.of((u) => {
           if (!u.selectionSet || !opts.onSelection) return
           const r = u.state.selection.main
           opts.onSelection(r.empty ? null : { from: r.from, to: r.to })
@@ -214,6 +238,13 @@ export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOption
       ],
     }),
   })
+  // The suggestions already in the text, and the mode this person left it in.
+  const initial = spansOf(opts.ytext).filter((s) => s.suggestion !== null)
+  view.dispatch({
+    effects: [setSuggestionRuns.of(initial), setSuggesting.of(opts.suggesting ?? false)],
+    annotations: ySyncAnnotation.of(view.state.facet(ySyncFacet)),
+  })
+  if (initial.length === 0) opts.onSuggestions?.([])
   // A read-only editor keeps no selection of its own: follow the page's.
   const onDomSelection = () => {
     if (!opts.onSelection || view.state.facet(EditorView.editable)) return
@@ -229,6 +260,7 @@ export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOption
     view,
     setReadOnly: (ro) => view.dispatch({ effects: readOnly.reconfigure(readOnlyExt(ro)) }),
     setMarks: (marks) => view.dispatch({ effects: setMarksEffect.of(marks) }),
+    setSuggesting: (on) => view.dispatch({ effects: setSuggesting.of(on) }),
     selection,
     focus: () => view.focus(),
     destroy: () => {

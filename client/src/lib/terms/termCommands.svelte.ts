@@ -42,6 +42,15 @@ export class TermCommands {
     )
   }
 
+  /** Accepts or rejects one suggestion in the term's text (the server writes the result). */
+  decideSuggestion(id: string, accept: boolean): Promise<void> {
+    return this.run(
+      accept ? 'suggestion-accept' : 'suggestion-reject',
+      () => this.ws.session.decideSuggestion(this.termId(), id, accept),
+      accept ? 'Suggestion accepted.' : 'Suggestion rejected.',
+    )
+  }
+
   private reasonGiven(): string | undefined {
     return this.reason.trim() || undefined
   }

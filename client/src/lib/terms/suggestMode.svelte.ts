@@ -1,0 +1,45 @@
+/**
+ * Suggest mode, remembered per person and negotiation (as a word processor
+ * remembers Track Changes per document): whoever switched it on finds it on
+ * when they come back. Stored in the browser only; a storage that refuses
+ * (private windows, quotas) just forgets.
+ */
+import type { SuggestionView } from '../editor/codemirror'
+import type { PartyStyle } from '../design/colors'
+
+/** Tracked changes in this term (the shared board only): the mode, how they are drawn, who decides. */
+export interface SuggestOptions {
+  /** Suggest mode is on */
+  on: boolean
+  set(on: boolean): void
+  view: SuggestionView
+  party: (id: string) => PartyStyle | undefined
+  myParty: string | null
+  mayDecide: boolean
+  busy: string | null
+  decide(id: string, accept: boolean): void
+}
+
+export class SuggestMode {
+  on = $state(false)
+  private readonly key: string
+
+  constructor(negotiationId: string, party: string | null, user: string) {
+    this.key = `parley:suggest:${negotiationId}:${party ?? ''}:${user}`
+    try {
+      this.on = localStorage.getItem(this.key) === '1'
+    } catch {
+      this.on = false
+    }
+  }
+
+  set(on: boolean): void {
+    this.on = on
+    try {
+      if (on) localStorage.setItem(this.key, '1')
+      else localStorage.removeItem(this.key)
+    } catch {
+      // not remembered; the mode still holds for this page
+    }
+  }
+}
