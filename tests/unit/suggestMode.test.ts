@@ -17,7 +17,7 @@ function editor(text: string, opts: { suggesting?: boolean; onBlocked?: () => vo
   ytext.insert(0, text)
   let state = EditorState.create({
     doc: text,
-    extensions: [ySyncFacet.of(new YSyncConfig(ytext, null)), termSync({ party: 'us', user: 'Jane', onBlocked: opts.onBlocked }), suggestionField],
+    extensions: [ySyncFacet.of(new YSyncConfig(ytext, null)), termSync({ party: 'us', user: 'Jane', onBlocked: opts.onBlocked }).before, suggestionField],
   })
   state = state.update({ effects: setSuggesting.of(opts.suggesting ?? true) }).state
   const ed = {

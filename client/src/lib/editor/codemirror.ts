@@ -175,14 +175,15 @@ function domSelection(view: EditorView): TextRange | null {
 export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOptions): CollabEditor {
   const readOnly = new Compartment()
   const submitKeys = opts.singleLine ? ['Enter'] : ['Mod-Enter']
+  const sync = termSync(opts.author)
   const view = new EditorView({
     parent,
     state: EditorState.create({
       doc: opts.ytext.toString(),
       extensions: [
+        sync.before,
         yCollab(opts.ytext, opts.awareness, { undoManager: new Y.UndoManager(opts.ytext) }),
-        // After yCollab: its observer puts remote text in before this one marks it.
-        termSync(opts.author),
+        sync.after,
         suggestionMarks,
         opts.suggestionView ? suggestionView.of(opts.suggestionView) : [],
         keymap.of([

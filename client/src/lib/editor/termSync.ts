@@ -122,31 +122,12 @@ const suggestionOfAttributes = (attributes: Record<string, unknown> | undefined)
   return s && typeof s === 'object' ? (s as Suggestion) : null
 }
 
-class TermSyncPlugin {
+/** Writes local edits to the Y.Text: before y-codemirror.next's plugins, whose remote carets read the Y.Text. */
+class LocalEditWriter {
   private readonly conf: YSyncConfig
-  private readonly observer: (event: Y.YTextEvent, tr: Y.Transaction) => void
 
-  constructor(private readonly view: EditorView) {
+  constructor(view: EditorView) {
     this.conf = view.state.facet(ySyncFacet)
-    // Registered after ySync's observer, which has put the text in by now: these positions are the new text's.
-    this.observer = (event, tr) => {
-      if (tr.origin === this.conf) return
-      const runs: TextSpan[] = []
-      let pos = 0
-      for (const d of event.delta as Array<{ insert?: unknown; delete?: number; retain?: number; attributes?: Record<string, unknown> }>) {
-        if (typeof d.insert === 'string') {
-          runs.push({ from: pos, to: pos + d.insert.length, suggestion: suggestionOfAttributes(d.attributes) })
-          pos += d.insert.length
-        } else if (d.retain !== undefined) {
-          if (d.attributes && SUGGESTION_KEY in d.attributes) runs.push({ from: pos, to: pos + d.retain, suggestion: suggestionOfAttributes(d.attributes) })
-          pos += d.retain
-        }
-      }
-      // Plain text among no suggestions changes no mark: no transaction for it.
-      const marked = this.view.state.field(suggestionField).size > 0 || runs.some((r) => r.suggestion !== null)
-      if (marked) this.view.dispatch({ effects: setSuggestionRuns.of(runs), annotations: ySyncAnnotation.of(this.conf) })
-    }
-    this.conf.ytext.observe(this.observer)
   }
 
   update(update: ViewUpdate): void {
@@ -168,16 +149,45 @@ class TermSyncPlugin {
       )
     }
   }
+}
+
+/** Marks remote text by its suggestion: after y-codemirror.next's observer, which has put the text in by then. */
+class RemoteSuggestionRuns {
+  private readonly conf: YSyncConfig
+  private readonly observer: (event: Y.YTextEvent, tr: Y.Transaction) => void
+
+  constructor(view: EditorView) {
+    this.conf = view.state.facet(ySyncFacet)
+    this.observer = (event, tr) => {
+      if (tr.origin === this.conf) return
+      const runs: TextSpan[] = []
+      let pos = 0
+      for (const d of event.delta as Array<{ insert?: unknown; delete?: number; retain?: number; attributes?: Record<string, unknown> }>) {
+        if (typeof d.insert === 'string') {
+          runs.push({ from: pos, to: pos + d.insert.length, suggestion: suggestionOfAttributes(d.attributes) })
+          pos += d.insert.length
+        } else if (d.retain !== undefined) {
+          if (d.attributes && SUGGESTION_KEY in d.attributes) runs.push({ from: pos, to: pos + d.retain, suggestion: suggestionOfAttributes(d.attributes) })
+          pos += d.retain
+        }
+      }
+      // Plain text among no suggestions changes no mark: no transaction for it.
+      const marked = view.state.field(suggestionField).size > 0 || runs.some((r) => r.suggestion !== null)
+      if (marked) view.dispatch({ effects: setSuggestionRuns.of(runs), annotations: ySyncAnnotation.of(this.conf) })
+    }
+    this.conf.ytext.observe(this.observer)
+  }
 
   destroy(): void {
     this.conf.ytext.unobserve(this.observer)
   }
 }
 
-/** After yCollab(…) in the extensions: its sync observer must run before this one's. */
-export const termSync = (author: TermAuthor): Extension => [
-  termAuthor.of(author),
-  suggestingField,
-  EditorState.transactionFilter.of(routeLocalEdit),
-  ViewPlugin.fromClass(TermSyncPlugin),
-]
+/**
+ * Around yCollab(…): `before` goes ahead of it (local edits reach the Y.Text before its remote carets
+ * read it), `after` behind it (its observer puts remote text in before this one marks it).
+ */
+export const termSync = (author: TermAuthor): { before: Extension; after: Extension } => ({
+  before: [termAuthor.of(author), suggestingField, EditorState.transactionFilter.of(routeLocalEdit), ViewPlugin.fromClass(LocalEditWriter)],
+  after: ViewPlugin.fromClass(RemoteSuggestionRuns),
+})
