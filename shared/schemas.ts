@@ -8,6 +8,7 @@ import { ID_PATTERN } from './docNames'
 import { ROLES } from './roles'
 import { TERM_STATES, type PartyInfo } from './negotiation'
 import type { PlainThread } from './comments'
+import type { Suggestion } from './suggestions'
 
 const text = (max: number) => z.string().max(max)
 const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour is #rrggbb')
@@ -212,6 +213,12 @@ export interface Seg {
   op: 'eq' | 'ins' | 'del'
   text: string
   party?: string
+  /**
+   * The text is a pending suggestion at the redline's `to` version (CONTRACT.md "Suggestions and
+   * authorship"): a suggested insertion (`kind: 'ins'`) or text suggested for removal (`'del'`),
+   * not an accepted change. Only on `eq` and `ins` runs (what `to` holds).
+   */
+  suggestion?: Suggestion
 }
 
 export interface TermDiff {

@@ -6,7 +6,7 @@
  * server checks every such attribute against the writing connection
  * (server/sync/updateChecks.ts): nobody suggests in another's name.
  */
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 
 export const SUGGESTION_KEY = 'suggestion'
 
@@ -64,6 +64,45 @@ const suggestionOf = (attributes: unknown): Suggestion | null => {
   const s = (attributes as Record<string, unknown> | undefined)?.[SUGGESTION_KEY]
   return s && typeof s === 'object' ? (s as Suggestion) : null
 }
+
+/** A stored attribute value as a suggestion, or null for anything else (its end, or a malformed one from an older store). */
+export const asSuggestion = (value: unknown): Suggestion | null => (isSuggestion(value) ? value : null)
+
+/** One stretch of a text, in order: its characters and the suggestion they carry (null: plain text). */
+export interface SuggestionPiece {
+  text: string
+  suggestion: Suggestion | null
+}
+
+/**
+ * A text as stretches of plain and suggested characters, in order (their
+ * `text`s joined are `t.toString()`): what a reader needs to draw the
+ * suggestions. A text that never held formatting is one plain piece, read
+ * without building a delta.
+ */
+export function suggestionPieces(t: Y.Text): SuggestionPiece[] {
+  if (!mayHoldSuggestions(t)) {
+    const text = t.toString()
+    return text ? [{ text, suggestion: null }] : []
+  }
+  const out: SuggestionPiece[] = []
+  for (const op of t.toDelta() as Array<{ insert?: unknown; attributes?: unknown }>) {
+    if (typeof op.insert !== 'string' || op.insert === '') continue
+    const suggestion = asSuggestion((op.attributes as Record<string, unknown> | undefined)?.[SUGGESTION_KEY])
+    const last = out[out.length - 1]
+    if (last && sameSuggestion(last.suggestion, suggestion)) last.text += op.insert
+    else out.push({ text: op.insert, suggestion })
+  }
+  return out
+}
+
+/** A term's field as pieces, as the layout's readers see it: a Y.Text with its suggestions, a string (older stores) plain. */
+export const fieldPieces = (v: unknown): SuggestionPiece[] =>
+  v instanceof Y.Text ? suggestionPieces(v) : typeof v === 'string' && v ? [{ text: v, suggestion: null }] : []
+
+/** The same suggestion (or both plain): the same id and kind (one id names one suggestion of one kind). */
+export const sameSuggestion = (a: Suggestion | null | undefined, b: Suggestion | null | undefined): boolean =>
+  (a ?? null) === (b ?? null) || (!!a && !!b && a.id === b.id && a.kind === b.kind)
 
 /**
  * A term's text with every pending suggestion rejected — suggested insertions

@@ -276,6 +276,12 @@ export interface TermState {
   body: AttributedText
   x: number
   y: number
+  /**
+   * A row put `suggestion` formatting into its title or body since the term
+   * was created (kept once set): runs carry no formats, so a reader wanting
+   * its suggestions reads them from the doc — and only for such terms.
+   */
+  suggested?: true
 }
 
 export interface NoteState {
@@ -320,6 +326,8 @@ export interface TermDelta {
   body?: TextDelta
   x?: number
   y?: number
+  /** the rows put formatting (suggestions: shared/suggestions.ts) into its title or body */
+  suggested?: true
 }
 
 export interface NoteDelta {
@@ -390,7 +398,7 @@ function composeRecords<V>(
 }
 
 const TERM_TEXTS = ['title', 'body'] as const
-const TERM_VALUES = ['x', 'y'] as const
+const TERM_VALUES = ['x', 'y', 'suggested'] as const
 const NOTE_TEXTS = ['text'] as const
 const NOTE_VALUES = ['x', 'y', 'color'] as const
 

@@ -7,18 +7,24 @@
  * chains so the record can be checked against the store later
  * (`npm run verify -- <id> --against export.json`).
  *
+ * A term's `title` and `body` are its text without pending suggestions, as
+ * its hash is (CONTRACT.md "Suggestions and authorship"); the suggestions
+ * are beside them (`suggestions`), and its redline marks what is a pending
+ * suggestion at the end (Seg `suggestion`) rather than showing it as a change.
+ *
  * Built from the store alone; caucus docs and a delegation's internal
  * comment threads are never read. The per-term
  * redlines come from one replay of the board's log (redline.ts), which is
  * the only part whose cost grows with the history; `onProgress` reports it.
  */
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
-import { allStatuses, malformedEntries, notesOf, termsInOrder } from '../../shared/docLayout'
+import { allStatuses, board as boardOf, malformedEntries, notesOf, termsInOrder } from '../../shared/docLayout'
+import { fieldPieces, type SuggestionPiece } from '../../shared/suggestions'
 import { termHash, type PartyInfo, type TermState } from '../../shared/negotiation'
 import type { Seg, Version } from '../../shared/schemas'
 import { GENESIS_HASH } from '../store/chain'
 import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
-import { BoardReplay, textOf, wordSegs } from './redline'
+import { BoardReplay, wordSegs, type Run } from './redline'
 import { docAt } from './reconstruct'
 import { toVersion } from './versionIndex'
 import { sharedThreadsAt } from './threadsAt'
@@ -44,8 +50,28 @@ export interface Stamp {
   user: string
 }
 
+/**
+ * A pending suggestion in a term's title or body (CONTRACT.md "Suggestions
+ * and authorship"), one per stretch of text it covers. The term's `title`
+ * and `body` are its text without pending suggestions (what its hash is
+ * over); `index` is where in that field the suggestion stands: a suggested
+ * insertion goes in there, text suggested for removal starts there.
+ */
+export interface ExportSuggestion {
+  id: string
+  kind: 'ins' | 'del'
+  party: string
+  user: string
+  /** when it was suggested (ISO 8601; '' when the stored time is not one) */
+  at: string
+  field: 'title' | 'body'
+  index: number
+  text: string
+}
+
 export interface ExportTerm {
   id: string
+  /** the title and body without pending suggestions (the text its hash is over); `suggestions` has those */
   title: string
   body: string
   state: TermState
@@ -63,6 +89,8 @@ export interface ExportTerm {
   redline: { since: number; title: Seg[]; body: Seg[] }
   /** versions that touched the term */
   versions: number[]
+  /** pending suggestions in its title and body, in text order; absent when there are none */
+  suggestions?: ExportSuggestion[]
 }
 
 export interface ExportDoc {
@@ -93,6 +121,37 @@ export interface ExportInput {
 
 const iso = (ms: number) => new Date(ms).toISOString()
 const stamp = (v: VersionRecord): Stamp => ({ n: v.n, at: iso(v.at), party: v.party, user: v.user })
+
+/** A time a client wrote (a suggestion's `at`): '' when it is no date. */
+export const isoOrEmpty = (ms: number): string => {
+  const d = new Date(ms)
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString()
+}
+
+/**
+ * The pending suggestions of one field, from its pieces (shared/suggestions.ts
+ * `suggestionPieces`), placed in its text without suggestions.
+ */
+export function exportSuggestions(field: 'title' | 'body', pieces: readonly SuggestionPiece[]): ExportSuggestion[] {
+  const out: ExportSuggestion[] = []
+  let index = 0
+  for (const { text, suggestion: s } of pieces) {
+    if (s) out.push({ id: s.id, kind: s.kind, party: s.party, user: s.user, at: isoOrEmpty(s.at), field, index, text })
+    if (s?.kind !== 'ins') index += text.length
+  }
+  return out
+}
+
+/** A field's text without pending suggestions, from its pieces. */
+const withoutSuggestions = (pieces: readonly SuggestionPiece[]) =>
+  pieces
+    .filter((p) => p.suggestion?.kind !== 'ins')
+    .map((p) => p.text)
+    .join('')
+
+/** What the window's end holds of a field (runs from `runs(id, field, at, at)`), as pieces. */
+const piecesOfRuns = (runs: Run[]): SuggestionPiece[] =>
+  runs.filter((r) => r.op !== 'del').map((r) => ({ text: r.text, suggestion: r.suggestion ?? null }))
 
 /**
  * The chain head of a doc: its last row and that row's full hash, as the
@@ -132,7 +191,14 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
     const byTerm = new Map<string, VersionRecord[]>()
     for (const v of versions) for (const id of v.termIds) byTerm.set(id, [...(byTerm.get(id) ?? []), v])
 
-    const termOf = (id: string, text: { title: string; body: string }, present: boolean, until = pos.boardSeq): ExportTerm => {
+    const termOf = (
+      id: string,
+      text: { title: string; body: string },
+      present: boolean,
+      pieces: { title: SuggestionPiece[]; body: SuggestionPiece[] },
+      until = pos.boardSeq,
+    ): ExportTerm => {
+      const suggestions = [...exportSuggestions('title', pieces.title), ...exportSuggestions('body', pieces.body)]
       const s = statuses.get(id)
       const history = byTerm.get(id) ?? []
       const latest = (pred: (v: VersionRecord) => boolean) => [...history].reverse().find(pred) ?? null
@@ -164,19 +230,26 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
           body: wordSegs(replay.runs(id, 'body', since, until)),
         },
         versions: history.map((v) => v.n),
+        ...(suggestions.length > 0 ? { suggestions } : {}),
       }
+    }
+    const boardPieces = (id: string) => {
+      const m = boardOf(board).terms.get(id)
+      return { title: fieldPieces(m?.get('title')), body: fieldPieces(m?.get('body')) }
     }
 
     const terms = [
-      ...onBoard.map((t) => termOf(t.id, t, true)),
+      ...onBoard.map((t) => termOf(t.id, t, true, boardPieces(t.id))),
       ...offBoard.map((id) => {
         const seen = replay.lastSeen(id)
-        const text = {
-          title: textOf(replay.runs(id, 'title', seen, seen), 'to'),
-          body: textOf(replay.runs(id, 'body', seen, seen), 'to'),
+        const pieces = {
+          title: piecesOfRuns(replay.runs(id, 'title', seen, seen)),
+          body: piecesOfRuns(replay.runs(id, 'body', seen, seen)),
         }
+        // its last text, read as a term on the board is (without pending suggestions)
+        const text = { title: withoutSuggestions(pieces.title), body: withoutSuggestions(pieces.body) }
         // its changes while it was on the board; taking it off is its withdrawal, shown as such
-        return termOf(id, text, false, seen)
+        return termOf(id, text, false, pieces, seen)
       }),
     ]
     return {

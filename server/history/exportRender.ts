@@ -5,9 +5,14 @@
  * Redlines in Markdown use CriticMarkup — `{--removed--}{>>ru<<}` and
  * `{++added++}{>>ru<<}`, the comment naming the delegation — because it is
  * the one plain-text convention for tracked changes that editors know.
+ * Pending suggestions (CONTRACT.md "Suggestions and authorship") are marked
+ * the same way in the term's text and its redline, the comment saying who
+ * suggested it and when (`{>>suggested by United States (J. Carter), …<<}`);
+ * in HTML they are `<ins class="suggestion">` / `<del class="suggestion">`.
  */
 import type { Seg } from '../../shared/schemas'
-import type { ExportDoc, ExportTerm, Stamp } from './export'
+import type { Suggestion } from '../../shared/suggestions'
+import { isoOrEmpty, type ExportDoc, type ExportSuggestion, type ExportTerm, type Stamp } from './export'
 
 type Group = 'agreed' | 'open' | 'rejected' | 'withdrawn'
 
@@ -66,7 +71,38 @@ function proposal(t: ExportTerm, name: (id: string | null) => string | null): st
   return `${who} (version ${t.proposed.n}, ${when(t.proposed.at)}).`
 }
 
-const changed = (segs: Seg[]) => segs.some((s) => s.op !== 'eq')
+const changed = (segs: Seg[]) => segs.some((s) => s.op !== 'eq' || s.suggestion)
+
+/** Who suggested what when, as one line: "suggested by United States (J. Carter), 2026-01-12 10:00:00 UTC" (plain text; callers escape). */
+function suggestedBy(s: { party: string; user: string; at: string }, name: (id: string | null) => string | null): string {
+  return `suggested by ${name(s.party) ?? s.party} (${s.user}), ${when(s.at)}`
+}
+
+/** A redline's suggestion in the shape of an export's (its time as text). */
+const segSuggestion = (s: Suggestion) => ({ kind: s.kind, party: s.party, user: s.user, at: isoOrEmpty(s.at) })
+
+const hasSuggestions = (doc: ExportDoc) =>
+  doc.terms.some((t) => t.suggestions?.length || [...t.redline.title, ...t.redline.body].some((s) => s.suggestion))
+
+/**
+ * A field's text with its pending suggestions where they stand, in pieces:
+ * plain text, and each suggestion (its insertion put in, or the text it
+ * would remove) — for a renderer to escape and mark.
+ */
+function markedPieces(text: string, suggestions: readonly ExportSuggestion[] | undefined, field: 'title' | 'body') {
+  const out: Array<{ text: string; suggestion: ExportSuggestion | null }> = []
+  let pos = 0
+  for (const s of suggestions ?? []) {
+    if (s.field !== field || s.index < pos) continue
+    if (s.index > pos) out.push({ text: text.slice(pos, s.index), suggestion: null })
+    out.push({ text: s.text, suggestion: s })
+    pos = s.kind === 'del' ? s.index + s.text.length : s.index
+  }
+  if (pos < text.length) out.push({ text: text.slice(pos), suggestion: null })
+  return out
+}
+
+const fieldSuggested = (t: ExportTerm, field: 'title' | 'body') => !!t.suggestions?.some((s) => s.field === field)
 
 /** Board entries that do not fit the layout (stored before the server refused them) are named, not drawn. */
 const SKIPPED_NOTE =
@@ -133,16 +169,41 @@ const mdQuote = (escaped: string) =>
     .map((line) => (/^[ \t]*$/.test(line) ? '>' : `> ${mdLineStart(line)}`))
     .join('\n')
 
+/**
+ * A pending suggestion as CriticMarkup: the text, char-escaped (`text`),
+ * then a comment saying who suggested it and when, always on one line.
+ */
+function mdSuggestion(
+  kind: 'ins' | 'del',
+  escaped: string,
+  s: { party: string; user: string; at: string },
+  name: (id: string | null) => string | null,
+): string {
+  const who = `{>>${mdChars(suggestedBy(s, name).replace(LINE_END, ' '))}<<}`
+  return kind === 'ins' ? `{++${escaped}++}${who}` : `{--${escaped}--}${who}`
+}
+
 /** A redline as CriticMarkup, char-escaped; `inline` folds newlines into spaces (for a title). */
-function mdSegs(segs: Seg[], inline: boolean): string {
+function mdSegs(segs: Seg[], inline: boolean, name: (id: string | null) => string | null): string {
   const text = (t: string) => mdChars(inline ? t.replace(LINE_END, ' ') : t)
   const out = segs
     .map((s) => {
+      // What `to` holds as a pending suggestion is shown as one, whoever wrote the text.
+      if (s.suggestion) return mdSuggestion(s.suggestion.kind, text(s.text), segSuggestion(s.suggestion), name)
       const who = s.party ? `{>>${text(s.party)}<<}` : ''
       if (s.op === 'ins') return `{++${text(s.text)}++}${who}`
       if (s.op === 'del') return `{--${text(s.text)}--}${who}`
       return text(s.text)
     })
+    .join('')
+  return inline ? mdLineStart(out) : out
+}
+
+/** A term's title or body with its pending suggestions as CriticMarkup, char-escaped; `inline` as for mdSegs. */
+function mdMarked(t: ExportTerm, field: 'title' | 'body', inline: boolean, name: (id: string | null) => string | null): string {
+  const text = (x: string) => mdChars(inline ? x.replace(LINE_END, ' ') : x)
+  const out = markedPieces(t[field], t.suggestions, field)
+    .map((p) => (p.suggestion ? mdSuggestion(p.suggestion.kind, text(p.text), p.suggestion, name) : text(p.text)))
     .join('')
   return inline ? mdLineStart(out) : out
 }
@@ -167,6 +228,12 @@ export function renderMarkdown(doc: ExportDoc): string {
     'Redlines use CriticMarkup: {++added++} and {--removed--}, each followed by {>>the delegation<<} that made the change.',
     '',
   )
+  if (hasSuggestions(doc)) {
+    out.push(
+      'Pending suggestions are marked the same way in the text, each followed by {>>suggested by the delegation (the person), when<<}: they are not part of the text until accepted.',
+      '',
+    )
+  }
 
   for (const { group, heading } of GROUPS) {
     const terms = doc.terms.filter((t) => groupOf(t) === group)
@@ -174,17 +241,24 @@ export function renderMarkdown(doc: ExportDoc): string {
     out.push(`## ${heading}`, '')
     for (const t of terms) {
       const s = standing(t, name)
-      out.push(`### ${mdText(t.title || 'Untitled term')}`, '')
+      out.push(`### ${fieldSuggested(t, 'title') ? mdMarked(t, 'title', true, name) : mdText(t.title || 'Untitled term')}`, '')
       out.push(`**${s.label}** — ${mdText(s.detail)}`, '')
       out.push(
         `${mdText(proposal(t, name))}${t.onBoard ? '' : ' Taken off the board; its last text is shown.'} Term id ${mdCode(t.id)}.`,
         '',
       )
-      out.push(t.body ? mdQuote(mdChars(t.body)) : '> _(no text)_', '')
+      out.push(
+        fieldSuggested(t, 'body')
+          ? mdQuote(mdMarked(t, 'body', false, name))
+          : t.body
+            ? mdQuote(mdChars(t.body))
+            : '> _(no text)_',
+        '',
+      )
       if (changed(t.redline.title) || changed(t.redline.body)) {
         out.push(`Changes since version ${t.redline.since}:`, '')
-        if (changed(t.redline.title)) out.push(`Title: ${mdSegs(t.redline.title, true)}`, '')
-        out.push(mdQuote(mdSegs(t.redline.body, false)), '')
+        if (changed(t.redline.title)) out.push(`Title: ${mdSegs(t.redline.title, true, name)}`, '')
+        out.push(mdQuote(mdSegs(t.redline.body, false, name)), '')
       } else {
         out.push(`Unchanged since version ${t.redline.since}.`, '')
       }
@@ -254,9 +328,27 @@ const partyClass = (id: string) => `p-${id.replace(/[^A-Za-z0-9-]/g, (c) => `_${
 /** A stored colour goes into CSS only if it is one; otherwise the default ink. */
 const cssColor = (c: string) => (/^#[0-9a-fA-F]{3,8}$/.test(c) ? c : 'currentColor')
 
+/** A pending suggestion: `<ins class="suggestion …">` or `<del …>`, its title saying who suggested it and when. */
+function htmlSuggestion(
+  kind: 'ins' | 'del',
+  text: string,
+  s: { party: string; user: string; at: string },
+  name: (id: string | null) => string | null,
+): string {
+  return `<${kind} class="suggestion ${partyClass(s.party)}" title="${esc(suggestedBy(s, name))}">${esc(text)}</${kind}><sup class="who">${esc(s.party)}, suggested</sup>`
+}
+
+/** A term's title or body with its pending suggestions marked. */
+function htmlMarked(t: ExportTerm, field: 'title' | 'body', name: (id: string | null) => string | null): string {
+  return markedPieces(t[field], t.suggestions, field)
+    .map((p) => (p.suggestion ? htmlSuggestion(p.suggestion.kind, p.text, p.suggestion, name) : esc(p.text)))
+    .join('')
+}
+
 function htmlSegs(segs: Seg[], name: (id: string | null) => string | null): string {
   return segs
     .map((s) => {
+      if (s.suggestion) return htmlSuggestion(s.suggestion.kind, s.text, segSuggestion(s.suggestion), name)
       if (s.op === 'eq') return esc(s.text)
       const who = s.party ? `<sup class="who">${esc(s.party)}</sup>` : ''
       const cls = s.party ? ` class="${partyClass(s.party)}"` : ''
@@ -300,9 +392,15 @@ code, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, monospace; fon
 }
 `
 
+/** Added to the page of a record that holds suggestions (a record without reads as before). */
+const SUGGESTION_CSS = `
+ins.suggestion, del.suggestion { text-decoration-style: dashed; background: none; outline: 1px dashed var(--c, var(--muted)); outline-offset: 1px; }
+`
+
 export function renderHtml(doc: ExportDoc): string {
   const name = namer(doc)
   const n = doc.negotiation
+  const suggestions = hasSuggestions(doc)
   const partyCss = n.parties.map((p) => `.${partyClass(p.id)} { --c: ${cssColor(p.color)}; }`).join('\n')
   const parts: string[] = []
   parts.push(
@@ -312,12 +410,12 @@ export function renderHtml(doc: ExportDoc): string {
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${esc(n.title)} — negotiation record</title>`,
-    `<style>${CSS}\n${partyCss}</style>`,
+    `<style>${CSS}${suggestions ? SUGGESTION_CSS : ''}\n${partyCss}</style>`,
     '</head>',
     '<body>',
     `<h1>${esc(n.title)}</h1>`,
     `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${andList(n.parties.map((p) => `<span class="${partyClass(p.id)}">${esc(p.name)}</span>`))}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
-    `<p class="legend small">${n.parties.map((p) => `<span class="${partyClass(p.id)}"><sup class="who">${esc(p.id)}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span></p>`,
+    `<p class="legend small">${n.parties.map((p) => `<span class="${partyClass(p.id)}"><sup class="who">${esc(p.id)}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span>${suggestions ? '<span><ins class="suggestion">suggested</ins> <del class="suggestion">suggested for removal</del> (pending)</span>' : ''}</p>`,
   )
   for (const { group, heading } of GROUPS) {
     const terms = doc.terms.filter((t) => groupOf(t) === group)
@@ -328,10 +426,10 @@ export function renderHtml(doc: ExportDoc): string {
       const redline = changed(t.redline.title) || changed(t.redline.body)
       parts.push(
         `<section class="term ${group}" id="term-${esc(t.id)}">`,
-        `<h3>${esc(t.title || 'Untitled term')}</h3>`,
+        `<h3>${fieldSuggested(t, 'title') ? htmlMarked(t, 'title', name) : esc(t.title || 'Untitled term')}</h3>`,
         `<p><span class="badge">${esc(s.label)}</span>${esc(s.detail)}</p>`,
         `<p class="small">${esc(proposal(t, name))}${t.onBoard ? '' : ' Taken off the board; its last text is shown.'} Term id <code>${esc(t.id)}</code>.</p>`,
-        `<div class="text">${esc(t.body) || '<em>(no text)</em>'}</div>`,
+        `<div class="text">${fieldSuggested(t, 'body') ? htmlMarked(t, 'body', name) : esc(t.body) || '<em>(no text)</em>'}</div>`,
         redline
           ? `<p class="small">Changes since version ${t.redline.since}:</p>${changed(t.redline.title) ? `<p>Title: ${htmlSegs(t.redline.title, name)}</p>` : ''}<div class="text">${htmlSegs(t.redline.body, name)}</div>`
           : `<p class="small">Unchanged since version ${t.redline.since}.</p>`,

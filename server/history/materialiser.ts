@@ -35,8 +35,11 @@ import {
 import type { HistoryBlock, HistoryBlockKey, HistorySnapshot } from '../store/types'
 import type { LogDoc } from './logRows'
 
-/** Bump when what is stored here changes meaning: the materialised history is then rebuilt from the log. */
-export const HISTORY_FORMAT = 1
+/**
+ * Bump when what is stored here changes meaning: the materialised history is then rebuilt from the log.
+ * 2: terms carry `suggested` (delta.ts), which histories stored before lack.
+ */
+export const HISTORY_FORMAT = 2
 export const FANOUT = 16
 /** The first snapshot waits for this many bytes of blocks (small boards need none sooner). */
 const MIN_SNAPSHOT_SPACING = 16 * 1024

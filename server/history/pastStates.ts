@@ -19,7 +19,8 @@ import {
   type TermDelta,
   type TermState,
 } from './delta'
-import { wordSegs, textOf as sideText, type Run } from './redline'
+import { markSuggestions, wordSegs, textOf as sideText, type Run } from './redline'
+import { sameSuggestion, type SuggestionPiece } from '../../shared/suggestions'
 
 /** The board's terms in its order: ids in `order` first (once each), then the rest by id (docLayout.termsInOrder). */
 export function termIdsInOrder(board: BoardState): string[] {
@@ -86,26 +87,52 @@ const eqSegs = (runs: AttributedText | undefined): Seg[] => {
 }
 
 /**
+ * The suggestions of terms' titles and bodies at one end of a redline, read
+ * from the doc there (the materialised runs carry no formats): only for the
+ * terms whose state says they ever held one (TermState `suggested`).
+ */
+export type TermMarks = ReadonlyMap<string, { title: SuggestionPiece[]; body: SuggestionPiece[] }>
+
+/** Terms of a materialised board whose text has held suggestions (their marks are read from the doc). */
+export const suggestedTerms = (board: BoardState): string[] =>
+  Object.keys(board.terms).filter((id) => board.terms[id]!.suggested === true)
+
+/** Do two readings of a field mark the same text the same way? */
+function sameMarks(a: SuggestionPiece[] | undefined, b: SuggestionPiece[] | undefined): boolean {
+  const plain = (p: SuggestionPiece[] | undefined) => !p || p.every((x) => !x.suggestion)
+  if (plain(a) && plain(b)) return true
+  if (!a || !b || a.length !== b.length) return false
+  return a.every((x, i) => x.text === b[i]!.text && sameSuggestion(x.suggestion, b[i]!.suggestion))
+}
+
+/**
  * Term diffs between two positions: the board at the first (`from`), what
  * the window did (`delta`, the composition of its rows) and the board after
  * it (`to`), with the ledger at both ends. Terms in the board's order at the
  * end, then those removed in the window.
  */
 export function diffStates(
-  from: { board: BoardState; ledger: LedgerState },
+  from: { board: BoardState; ledger: LedgerState; marks?: TermMarks },
   delta: BoardDelta | null,
-  to: { board: BoardState; ledger: LedgerState },
+  to: { board: BoardState; ledger: LedgerState; marks?: TermMarks },
 ): TermDiff[] {
   const present = termIdsInOrder(to.board)
   const gone = termIdsInOrder(from.board).filter((id) => !Object.hasOwn(to.board.terms, id))
   return [...present, ...gone].map((id) => termDiffOf(id, from, delta, to))
 }
 
+/**
+ * Term diffs with suggestions: `to.marks` (the suggestions at `to`) mark the
+ * text that is a pending suggestion there (Seg `suggestion`), and a window
+ * that only formatted a term's text — suggested a removal, decided a
+ * suggestion — is a change of it when the marks at its ends (`from.marks`)
+ * differ.
+ */
 function termDiffOf(
   id: string,
-  from: { board: BoardState; ledger: LedgerState },
+  from: { board: BoardState; ledger: LedgerState; marks?: TermMarks },
   delta: BoardDelta | null,
-  to: { board: BoardState; ledger: LedgerState },
+  to: { board: BoardState; ledger: LedgerState; marks?: TermMarks },
 ): TermDiff {
   const before: TermState | undefined = Object.hasOwn(from.board.terms, id) ? from.board.terms[id] : undefined
   const after: TermState | undefined = Object.hasOwn(to.board.terms, id) ? to.board.terms[id] : undefined
@@ -113,14 +140,20 @@ function termDiffOf(
     (Object.hasOwn(ledger.status, id) ? ledger.status[id]!.state : null) ?? (present ? 'proposed' : null)
   const state = { from: stateAt(!!before, from.ledger), to: stateAt(!!after, to.ledger) }
   const d = delta?.terms && Object.hasOwn(delta.terms, id) ? delta.terms[id]! : undefined
-  if (!d || (!d.cut && !d.title && !d.body)) {
+  const marks = after ? to.marks?.get(id) : undefined
+  if (!d || (!d.cut && !d.title && !d.body && !d.suggested)) {
     // The window left its text alone (it may have moved).
     const t = after ?? before
-    return { id, change: 'unchanged', title: eqSegs(t?.title), body: eqSegs(t?.body), state }
+    const segs = (field: 'title' | 'body') =>
+      marks ? wordSegs(markSuggestions(eqRuns(t?.[field]), marks[field])) : eqSegs(t?.[field])
+    return { id, change: 'unchanged', title: segs('title'), body: segs('body'), state }
   }
-  const title = fieldRuns(before?.title, d, 'title')
-  const body = fieldRuns(before?.body, d, 'body')
-  const textChanged = [title, body].some((runs) => sideText(runs, 'from') !== sideText(runs, 'to'))
+  const title = markSuggestions(fieldRuns(before?.title, d, 'title'), marks?.title ?? [])
+  const body = markSuggestions(fieldRuns(before?.body, d, 'body'), marks?.body ?? [])
+  const marksFrom = before && d.suggested && !d.cut ? from.marks?.get(id) : undefined
+  const textChanged =
+    [title, body].some((runs) => sideText(runs, 'from') !== sideText(runs, 'to')) ||
+    (!!d.suggested && !(sameMarks(marksFrom?.title, marks?.title) && sameMarks(marksFrom?.body, marks?.body)))
   return {
     id,
     change: !before ? 'added' : !after ? 'removed' : textChanged ? 'modified' : 'unchanged',
@@ -128,6 +161,11 @@ function termDiffOf(
     body: wordSegs(body),
     state,
   }
+}
+
+const eqRuns = (runs: AttributedText | undefined): Run[] => {
+  const text = runs ? runsText(runs) : ''
+  return text ? [{ op: 'eq', text, party: null, seq: 0 }] : []
 }
 
 /** A term's title and body in a materialised board (null: not on it). */

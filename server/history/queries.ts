@@ -4,7 +4,11 @@
  * and redlines between two versions — read from the materialised history
  * (materialiser.ts, pastStates.ts), which the version index keeps stored.
  */
+import * as Y from 'yjs'
 import type { TermText } from '../../shared/negotiation'
+import { boardDocName } from '../../shared/docNames'
+import { board as boardOf } from '../../shared/docLayout'
+import { fieldPieces, type SuggestionPiece } from '../../shared/suggestions'
 import type { Sheet, TermDiff, VersionDensityAnswer, VersionList } from '../../shared/schemas'
 import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
 import { ParleyError, badRequest } from '../errors'
@@ -14,7 +18,8 @@ import type { Position } from './fold'
 import { buildExport, type ExportDoc, type ExportProgress } from './export'
 import { sharedThreadsAt } from './threadsAt'
 import { HistoryReader } from './materialiser'
-import { diffStates, sheetOfStates, termTextOf } from './pastStates'
+import { diffStates, sheetOfStates, suggestedTerms, termTextOf, type TermMarks } from './pastStates'
+import { docAt } from './reconstruct'
 import { toVersion, type VersionIndex } from './versionIndex'
 
 const ORIGIN: Position = { boardSeq: 0, ledgerSeq: 0 }
@@ -124,7 +129,46 @@ export class HistoryQueries {
       this.reader.state(negotiationId, 'ledger', b.ledgerSeq),
     ])
     const boardTo = delta ? applyBoard(start.board, delta as BoardDelta) : start.board
-    return diffStates(start, delta as BoardDelta | null, { board: boardTo, ledger: ledgerTo as LedgerState })
+    // Suggestions are formats, which the materialised runs do not carry: the terms that ever held one
+    // are read from the doc — at `to`, and at `from` where the window formatted them (to tell a change).
+    const windowFormatted = new Set(
+      Object.entries((delta as BoardDelta | null)?.terms ?? {})
+        .filter(([, d]) => d.suggested)
+        .map(([id]) => id),
+    )
+    const [marksFrom, marksTo] = await Promise.all([
+      this.marksAt(
+        negotiationId,
+        a.boardSeq,
+        suggestedTerms(start.board).filter((id) => windowFormatted.has(id)),
+      ),
+      this.marksAt(negotiationId, b.boardSeq, suggestedTerms(boardTo)),
+    ])
+    return diffStates({ ...start, marks: marksFrom }, delta as BoardDelta | null, {
+      board: boardTo,
+      ledger: ledgerTo as LedgerState,
+      marks: marksTo,
+    })
+  }
+
+  /**
+   * The suggestions in these terms' titles and bodies right after board row `boardSeq`, read from
+   * the doc rebuilt there (checkpoint + tail): paid only by redlines of terms that held suggestions.
+   */
+  private async marksAt(negotiationId: string, boardSeq: number, termIds: string[]): Promise<TermMarks> {
+    const marks = new Map<string, { title: SuggestionPiece[]; body: SuggestionPiece[] }>()
+    if (termIds.length === 0) return marks
+    const doc = await docAt(this.store, boardDocName(negotiationId), boardSeq)
+    try {
+      const terms = boardOf(doc).terms
+      for (const id of termIds) {
+        const term = terms.get(id)
+        if (term instanceof Y.Map) marks.set(id, { title: fieldPieces(term.get('title')), body: fieldPieces(term.get('body')) })
+      }
+    } finally {
+      doc.destroy()
+    }
+    return marks
   }
 
   /** The sheet, its history and the chain heads, for `…/export` and `npm run export`. */

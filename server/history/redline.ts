@@ -21,6 +21,7 @@ import * as Y from 'yjs'
 import { diffArrays } from 'diff'
 import { board as boardOf } from '../../shared/docLayout'
 import type { Seg } from '../../shared/schemas'
+import { asSuggestion, sameSuggestion, SUGGESTION_KEY, type Suggestion, type SuggestionPiece } from '../../shared/suggestions'
 import type { Store, StoredUpdate } from '../store/types'
 import { docAt } from './reconstruct'
 
@@ -114,6 +115,8 @@ export interface Run {
   party: string | null
   /** the row that inserted (ins) or deleted (del) it; 0 for eq */
   seq: number
+  /** eq and ins runs: the pending suggestion the text is at the window's end (absent: none) */
+  suggestion?: Suggestion | null
 }
 
 export interface ReplayProgress {
@@ -257,22 +260,35 @@ export class BoardReplay {
     return seen
   }
 
-  /** Character runs of a term's title or body between seqs `from` and `to`. */
+  /**
+   * Character runs of a term's title or body between seqs `from` and `to`;
+   * what `to` holds carries the suggestion it is then (the `suggestion`
+   * format items alive at `to` decide it, as Yjs's own reading does with
+   * the items alive now).
+   */
   runs(termId: string, field: 'title' | 'body', from: number, to: number): Run[] {
     const runs: Run[] = []
+    let suggestion: Suggestion | null = null
     const push = (op: Run['op'], text: string, mark?: Mark) => {
       const party = mark?.party ?? null
       const seq = mark?.seq ?? 0
+      const sug = op === 'del' ? null : suggestion
       const last = runs[runs.length - 1]
-      if (last && last.op === op && last.party === party && last.seq === seq) last.text += text
-      else runs.push({ op, text, party, seq })
+      if (last && last.op === op && last.party === party && last.seq === seq && sameSuggestion(last.suggestion, sug))
+        last.text += text
+      else runs.push(sug ? { op, text, party, seq, suggestion: sug } : { op, text, party, seq })
     }
     for (const termItem of this.termMaps(termId)) {
       if (!(termItem.content instanceof Y.ContentType)) continue
       const termMap = termItem.content.type as unknown as { _map: Map<string, Y.Item> }
       for (const fieldItem of chain(termMap._map.get(field))) {
         if (!(fieldItem.content instanceof Y.ContentType)) continue
+        suggestion = null
         for (let item = (fieldItem.content.type as Y.Text)._start; item; item = item.right) {
+          if (item.content instanceof Y.ContentFormat) {
+            if (item.content.key === SUGGESTION_KEY && this.itemAlive(item, to)) suggestion = asSuggestion(item.content.value)
+            continue
+          }
           if (!(item.content instanceof Y.ContentString)) continue
           const str = item.content.str
           const { client, clock } = item.id
@@ -329,6 +345,44 @@ export const textOf = (runs: Run[], side: 'from' | 'to') =>
     .map((r) => r.text)
     .join('')
 
+/**
+ * Runs with the suggestions of the text they end at: `pieces` is that text
+ * as read from its Y.Text (shared/suggestions.ts `suggestionPieces`), and
+ * each eq or ins run is split where a suggestion begins or ends. Runs whose
+ * `to` side is not that text (read at another point) are returned as they are.
+ */
+export function markSuggestions(runs: Run[], pieces: readonly SuggestionPiece[]): Run[] {
+  if (!pieces.some((p) => p.suggestion)) return runs
+  if (pieces.map((p) => p.text).join('') !== textOf(runs, 'to')) return runs
+  const out: Run[] = []
+  let i = 0 // the piece
+  let offset = 0 // characters of it already used
+  for (const r of runs) {
+    if (r.op === 'del') {
+      out.push(r)
+      continue
+    }
+    let at = 0
+    while (at < r.text.length) {
+      const piece = pieces[i]!
+      const take = Math.min(piece.text.length - offset, r.text.length - at)
+      const { suggestion: _old, ...run } = r
+      out.push(
+        piece.suggestion
+          ? { ...run, text: r.text.slice(at, at + take), suggestion: piece.suggestion }
+          : { ...run, text: r.text.slice(at, at + take) },
+      )
+      at += take
+      offset += take
+      if (offset === piece.text.length) {
+        i++
+        offset = 0
+      }
+    }
+  }
+  return out
+}
+
 // ── words ────────────────────────────────────────────────────────────────
 
 /**
@@ -342,21 +396,28 @@ interface Cell {
   op: Seg['op']
   del: Run | null
   ins: Run | null
+  /** the pending suggestion the character is at the window's end (never on a deleted one) */
+  sug: Suggestion | null
 }
 
 // Han and kana are written without spaces: a character is a word there, or a whole sentence would widen.
 const WORD_CHAR = /^(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}])[\p{L}\p{M}\p{N}_]$/u
 const isWordChar = (ch: string) => WORD_CHAR.test(ch)
 
-/** Words (runs of word characters); every other character, whitespace included, is a token of its own. */
-function tokens<T extends { ch: string }>(cells: T[]): T[][] {
+/**
+ * Words (runs of word characters); every other character, whitespace
+ * included, is a token of its own. A word also ends where a suggestion
+ * begins or ends: a suggestion is shown as it was made, never widened into
+ * the text around it (nor that text into it).
+ */
+function tokens<T extends { ch: string; sug: Suggestion | null }>(cells: T[]): T[][] {
   const out: T[][] = []
   let word: T[] | null = null
   for (const c of cells) {
     if (!isWordChar(c.ch)) {
       word = null
       out.push([c])
-    } else if (word) word.push(c)
+    } else if (word && sameSuggestion(word[word.length - 1]!.sug, c.sug)) word.push(c)
     else out.push((word = [c]))
   }
   return out
@@ -386,14 +447,15 @@ export function wordSegs(runs: Run[]): Seg[] {
     came = []
   }
   for (const r of runs) {
+    const sug = r.op === 'del' ? null : (r.suggestion ?? null)
     if (r.op === 'eq') {
       flush()
-      pushUnchanged(cells, r.text)
+      pushUnchanged(cells, r.text, sug)
       continue
     }
     for (const ch of r.text) {
-      if (r.op === 'del') gone.push({ ch, op: 'del', del: r, ins: null })
-      else came.push({ ch, op: 'ins', del: null, ins: r })
+      if (r.op === 'del') gone.push({ ch, op: 'del', del: r, ins: null, sug: null })
+      else came.push({ ch, op: 'ins', del: null, ins: r, sug })
     }
   }
   flush()
@@ -405,23 +467,32 @@ export function wordSegs(runs: Run[]): Seg[] {
     .filter((c) => c.op !== 'del')
     .map((c) => c.ch)
     .join('')
-  if (oldText === newText) return oldText ? [{ op: 'eq', text: oldText }] : []
 
   const segs: Seg[] = []
-  const emit = (op: Seg['op'], text: string, party: string | null) => {
+  const emit = (op: Seg['op'], text: string, party: string | null, sug: Suggestion | null) => {
     const last = segs[segs.length - 1]
-    if (last && last.op === op && (last.party ?? null) === (op === 'eq' ? null : party)) last.text += text
-    else segs.push(op === 'eq' || party === null ? { op, text } : { op, text, party })
+    if (last && last.op === op && (last.party ?? null) === (op === 'eq' ? null : party) && sameSuggestion(last.suggestion, sug))
+      last.text += text
+    else {
+      const seg: Seg = op === 'eq' || party === null ? { op, text } : { op, text, party }
+      if (sug) seg.suggestion = sug
+      segs.push(seg)
+    }
+  }
+  if (oldText === newText) {
+    // Nothing changed but what was deleted and typed again identically: the text as it stands, with its suggestions.
+    for (const c of cells) if (c.op !== 'del') emit('eq', c.ch, null, c.sug)
+    return segs
   }
   for (const word of tokens(cells)) {
     if (word.every((c) => c.op === 'eq')) {
-      for (const c of word) emit('eq', c.ch, null)
+      for (const c of word) emit('eq', c.ch, null, c.sug)
       continue
     }
     const deleted = latest(word.map((c) => (c.op === 'del' ? c.del : null)))
     const written = latest(word.map((c) => (c.op === 'ins' ? c.ins : null)))
-    for (const c of word) if (c.op !== 'ins') emit('del', c.ch, (c.del ?? deleted ?? written)!.party)
-    for (const c of word) if (c.op !== 'del') emit('ins', c.ch, (c.ins ?? written ?? deleted)!.party)
+    for (const c of word) if (c.op !== 'ins') emit('del', c.ch, (c.del ?? deleted ?? written)!.party, null)
+    for (const c of word) if (c.op !== 'del') emit('ins', c.ch, (c.ins ?? written ?? deleted)!.party, c.sug)
   }
   return segs
 }
@@ -433,19 +504,20 @@ export function wordSegs(runs: Run[]): Seg[] {
  * a token of its own (a long term with one word changed costs that word,
  * not a cell per character of the term).
  */
-function pushUnchanged(cells: Cell[], text: string): void {
+function pushUnchanged(cells: Cell[], text: string, sug: Suggestion | null): void {
   const chars = [...text]
+  const cell = (ch: string): Cell => ({ ch, op: 'eq', del: null, ins: null, sug })
   let first = 0
   while (first < chars.length && isWordChar(chars[first]!)) first++
   let last = chars.length - 1
   while (last >= first && isWordChar(chars[last]!)) last--
   if (last - first < 16) {
-    for (const ch of chars) cells.push({ ch, op: 'eq', del: null, ins: null })
+    for (const ch of chars) cells.push(cell(ch))
     return
   }
-  for (let i = 0; i < first; i++) cells.push({ ch: chars[i]!, op: 'eq', del: null, ins: null })
-  cells.push({ ch: chars.slice(first, last + 1).join(''), op: 'eq', del: null, ins: null })
-  for (let i = last + 1; i < chars.length; i++) cells.push({ ch: chars[i]!, op: 'eq', del: null, ins: null })
+  for (let i = 0; i < first; i++) cells.push(cell(chars[i]!))
+  cells.push(cell(chars.slice(first, last + 1).join('')))
+  for (let i = last + 1; i < chars.length; i++) cells.push(cell(chars[i]!))
 }
 
 const latest = (marks: Array<Run | null>): Run | null =>
@@ -469,7 +541,7 @@ function realign(gone: Cell[], came: Cell[]): Cell[] {
     else {
       for (let k = 0; k < part.count; k++) {
         const [x, y] = [a[i++]!, b[j++]!]
-        x.forEach((c, n) => out.push({ ch: c.ch, op: 'eq', del: c.del, ins: y[n]!.ins }))
+        x.forEach((c, n) => out.push({ ch: c.ch, op: 'eq', del: c.del, ins: y[n]!.ins, sug: y[n]!.sug }))
       }
     }
   }

@@ -127,6 +127,13 @@ function runsOf(map: Y.Map<unknown>, key: string, partyOf: PartyOf, s: number): 
   return runs
 }
 
+/** Does a text hold formatting items (suggestions: shared/suggestions.ts), alive or deleted? */
+function holdsFormats(v: unknown): boolean {
+  if (!(v instanceof Y.Text)) return false
+  for (let n = v._start; n !== null; n = n.right) if (n.content instanceof Y.ContentFormat) return true
+  return false
+}
+
 /** A board (or caucus) doc as plain attributed data; every run gets seq `s`. */
 export function boardStateOf(doc: Y.Doc, partyOf: PartyOf, s = 0): BoardState {
   const b = boardOf(doc)
@@ -138,6 +145,7 @@ export function boardStateOf(doc: Y.Doc, partyOf: PartyOf, s = 0): BoardState {
       body: runsOf(m, 'body', partyOf, s),
       x: numberValue(m.get('x')),
       y: numberValue(m.get('y')),
+      ...(holdsFormats(m.get('title')) || holdsFormats(m.get('body')) ? { suggested: true as const } : {}),
     }
   })
   state.order = orderValue(b.order)
@@ -206,6 +214,8 @@ class Touched {
   readonly entries = new Map<Y.AbstractType<any>, Map<string, Set<string>>>()
   readonly roots = new Set<Y.AbstractType<any>>()
   readonly texts = new Map<Y.Text, TextChanges>()
+  /** texts the row put formatting items into, or took them out of (suggestions: shared/suggestions.ts) */
+  readonly formatted = new Set<Y.Text>()
 
   constructor(
     tr: Y.Transaction,
@@ -261,7 +271,7 @@ class Touched {
         c.changed.push(s)
         c.deleted += s.length
       } else if (!s.deleted) this.text(parent).changed.push(s)
-    }
+    } else if (parent instanceof Y.Text && s.content instanceof Y.ContentFormat) this.formatted.add(parent)
     let top: Y.Item = s
     let below: Y.Item | null = null
     for (;;) {
@@ -440,6 +450,13 @@ export class RowDeltas<K extends DocKind = DocKind> {
     const was = before instanceof Y.Map ? before : null
     const is = now instanceof Y.Map ? now : null
     const d: Record<string, unknown> = {}
+    // Runs carry no formats: a term whose text the row formatted is flagged, and read from the doc when its suggestions are wanted.
+    if (is && root === (this.roots as ReturnType<typeof boardOf>).terms) {
+      for (const k of texts) {
+        const v = is.get(k)
+        if (v instanceof Y.Text && touched.formatted.has(v)) d.suggested = true
+      }
+    }
     if (was !== is) {
       if (was) d.cut = { p: a.party, s: a.seq }
       if (!is) {
