@@ -1,8 +1,9 @@
 /**
  * [EX1]–[EX3] What a delegation types cannot rewrite the record: titles,
- * party and user names, term ids, term texts, notes, checkpoint names and comments
- * carrying Markdown, HTML and line breaks are exported through the real API
- * as text, nothing more.
+ * party and user names, term ids, term texts, notes, checkpoint names, comments
+ * and suggestions (their text, and the names and time they carry) carrying
+ * Markdown, HTML and line breaks are exported through the real API as text,
+ * nothing more.
  *
  * The hostile values are written on the server side (store record, room
  * serverWrite, service commands), not through a websocket client: the server
@@ -60,6 +61,7 @@ const HOSTILE = {
   secondTitle: '  - leading spaces',
   comment: 'Agreed?\n\n# fake heading <img src=x onerror=alert(3)>\n- item [x](javascript:alert(4)) | cell |',
   quote: 'ransomware <b>x</b>\n===',
+  suggested: ' or\n# suggested <img src=x onerror=alert(5)>\n- {++x++}{>>y<<} | cell |',
 }
 
 type Spec = typeof HOSTILE
@@ -82,6 +84,7 @@ function plain(spec: Spec): Spec {
     secondTitle: 'plain',
     comment: 'plain',
     quote: 'plain',
+    suggested: lines(spec.suggested),
   }
 }
 
@@ -123,6 +126,14 @@ async function seed(id: string, spec: Spec): Promise<string> {
   await board.serverWrite(parley.service.authorOf(actorB), (doc) => {
     const body = (doc.getMap('terms').get(spec.termId) as Y.Map<unknown>).get('body') as Y.Text
     body.insert(body.length, spec.inserted)
+  })
+  // A suggestion in B's name, written as the server writes (the pre-scan of client updates is not what is tested
+  // here): a suggested insertion, and the body's first five characters suggested for removal, at a time that is no date.
+  const suggestion = (kind: 'ins' | 'del') => ({ id: `s-${kind}`, kind, party: spec.partyB.id, user: spec.user, at: 8.64e15 + 1 })
+  await board.serverWrite(parley.service.authorOf(actorB), (doc) => {
+    const body = (doc.getMap('terms').get(spec.termId) as Y.Map<unknown>).get('body') as Y.Text
+    body.insert(body.length, spec.suggested, { suggestion: suggestion('ins') })
+    body.format(0, 5, { suggestion: suggestion('del') })
   })
   await parley.service.checkpoint(actorB, spec.checkpoint)
   await parley.service.comments.add(actorB, { termId: spec.termId, scope: 'shared', body: spec.comment, quote: spec.quote })
@@ -201,6 +212,9 @@ describe('exports escape what delegations typed', () => {
     // The body, every line of it, inside the term's quote (the blank line is a paragraph break there).
     const quoted = textsAfter(tokens, 'paragraph_open').join('\n')
     for (const line of HOSTILE.body.split(/\r\n?|\n/).filter((l) => l.trim())) expect(quoted, line).toContain(line.trim())
+    // The suggestion too, marked as one, with who suggested it (the time is no date: unknown)
+    for (const line of HOSTILE.suggested.split(/\r\n?|\n/).filter((l) => l.trim())) expect(quoted, line).toContain(line.trim())
+    expect(quoted).toContain(`{--Fine.--}{>>suggested by ${flat(HOSTILE.partyB.name)} (${flat(HOSTILE.user)}), unknown time<<}`)
   })
 
   it('[EX2] Markdown escapers: code spans survive any backtick run; inline text never starts a block', () => {
@@ -242,5 +256,8 @@ describe('exports escape what delegations typed', () => {
     // two terms and one discussion thread, no section more
     expect(hostileHtml.match(/<section /g)).toHaveLength(3)
     expect(hostileHtml).toContain('&lt;img src=x onerror=alert(3)&gt;')
+    // the suggestion: marked, its text and names escaped, its party's class spelled out
+    expect(hostileHtml).toMatch(/<ins class="suggestion p-b_60__20__3c_b_3e_x_3c__2f_b_3e__20__7b__7d_" title="suggested by Beta/)
+    expect(hostileHtml).toContain('&lt;img src=x onerror=alert(5)&gt;')
   })
 })
