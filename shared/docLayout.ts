@@ -9,13 +9,15 @@
  * ledger:         `meta` Y.Map{title, parties, createdAt}
  *                 `status` Y.Map termId → Y.Map{state, proposedBy, acceptedBy: Y.Map party → hash,
  *                                               agreedText, agreedHash, updatedAt, updatedBy}
+ *                 `authors` Y.Map clientId (decimal string) → {party, user}: who introduced each Yjs
+ *                                               client id of the board (written by the server)
  */
 import * as Y from 'yjs'
 import type { PartyInfo, TermState, TermStatus, TermText } from './negotiation'
 import { isSuggestionFormat, textWithoutSuggestions } from './suggestions'
 
 export const BOARD_ROOTS = ['terms', 'order', 'notes', 'links'] as const
-export const LEDGER_ROOTS = ['meta', 'status'] as const
+export const LEDGER_ROOTS = ['meta', 'status', 'authors'] as const
 
 // ── the layout as data, for the server's check of client updates ──────────
 
@@ -100,10 +102,11 @@ export function board(doc: Y.Doc): Board {
 export interface Ledger {
   meta: Y.Map<unknown>
   status: Y.Map<Y.Map<unknown>>
+  authors: Y.Map<unknown>
 }
 
 export function ledger(doc: Y.Doc): Ledger {
-  return { meta: doc.getMap('meta'), status: doc.getMap('status') }
+  return { meta: doc.getMap('meta'), status: doc.getMap('status'), authors: doc.getMap('authors') }
 }
 
 // ── terms ─────────────────────────────────────────────────────────────────
@@ -322,6 +325,52 @@ export function writeMeta(doc: Y.Doc, m: LedgerMeta): void {
   meta.set('title', m.title)
   meta.set('parties', m.parties)
   meta.set('createdAt', m.createdAt)
+}
+
+// ── authors ───────────────────────────────────────────────────────────────
+
+/** The delegation and person behind one Yjs client id of the board. */
+export interface AuthorEntry {
+  party: string | null
+  user: string
+}
+
+/** A Yjs client id as the `authors` map keys it. */
+export const authorKey = (clientId: number): string => String(clientId)
+
+/**
+ * The ledger's `authors`: Yjs client id → who introduced it on the board, so
+ * a reader can colour each character by the delegation that wrote it (an
+ * item's `id.client`). Entries of any other shape are skipped.
+ */
+export function authorsOf(doc: Y.Doc): Map<number, AuthorEntry> {
+  const out = new Map<number, AuthorEntry>()
+  ledger(doc).authors.forEach((v, key) => {
+    const clientId = Number(key)
+    if (!Number.isSafeInteger(clientId) || clientId < 0 || authorKey(clientId) !== key) return
+    if (!v || typeof v !== 'object') return
+    const { party, user } = v as Record<string, unknown>
+    if (typeof user !== 'string' || (party !== null && typeof party !== 'string')) return
+    out.set(clientId, { party, user })
+  })
+  return out
+}
+
+/**
+ * Adds the entries `authors` lacks (call inside a transaction); one already
+ * there is kept as it is: a client id belongs to whoever introduced it first.
+ * Returns how many were added.
+ */
+export function addAuthors(doc: Y.Doc, entries: Iterable<readonly [number, AuthorEntry]>): number {
+  const authors = ledger(doc).authors
+  let added = 0
+  for (const [clientId, { party, user }] of entries) {
+    const key = authorKey(clientId)
+    if (authors.has(key)) continue
+    authors.set(key, { party, user })
+    added++
+  }
+  return added
 }
 
 // ── notes, links, positions (added for the client) ───────────────────────
