@@ -21,9 +21,18 @@ export type BatchItem =
   | { kind: 'broadcast'; except: Connection | null; message: Uint8Array }
   | { kind: 'receipt'; conn: Connection }
 
+/** A Yjs client id a connection introduced, with who that connection is (not stored: the store keeps `claims`). */
+export interface ClaimedClientId {
+  clientId: number
+  party: string | null
+  user: string
+}
+
 export interface Batch {
   items: BatchItem[]
   claims: ClientClaim[]
+  /** the claims of `claims` that connections made (the server's own are not here), with their party and user */
+  claimedBy: ClaimedClientId[]
 }
 
-export const emptyBatch = (): Batch => ({ items: [], claims: [] })
+export const emptyBatch = (): Batch => ({ items: [], claims: [], claimedBy: [] })

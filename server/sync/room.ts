@@ -25,7 +25,7 @@ import {
   type AwarenessEntry,
   type InboundMessage,
 } from './messages'
-import { emptyBatch, type Batch, type BatchItem } from './batch'
+import { emptyBatch, type Batch, type BatchItem, type ClaimedClientId } from './batch'
 import { prepareOutbox, sendOutbox, type Outbox } from './outbox'
 import { RebuildLog } from './rebuildLog'
 import { RoomAwareness } from './roomAwareness'
@@ -34,7 +34,7 @@ import { UpdateChecks } from './updateChecks'
 import type { UpdateLimits } from './updateScan'
 
 export { STORED_ORIGIN, type UpdateOrigin } from './updateOrigin'
-export type { Batch } from './batch'
+export type { Batch, ClaimedClientId } from './batch'
 export type { Outbox } from './outbox'
 
 /** Fan-out to other server instances (server/cluster); absent on a single instance. */
@@ -66,6 +66,12 @@ export interface CommittedUpdate {
 export interface RoomListener {
   /** Called once updates are durable, in commit order. */
   onCommitted?(room: Room, updates: CommittedUpdate[]): void
+  /**
+   * Called after onCommitted when the batch stored new Yjs client ids that
+   * connections introduced (never the server's own), each with the party and
+   * user of the connection that did; not called for a batch whose commit failed.
+   */
+  onClaimsCommitted?(room: Room, claims: ClaimedClientId[]): void
   /** The doc object was replaced after a failed commit: re-attach observers to `room.doc`. */
   onDocReplaced?(room: Room, old: Y.Doc): void
 }
@@ -219,11 +225,12 @@ export class Room {
       case 'accept':
         break
     }
+    const { user, party, role } = conn.peer
     for (const client of verdict.claims) {
       this.owners.set(client, conn.peer.ownerKey)
       this.batch.claims.push({ doc: this.name, clientId: client, owner: conn.peer.ownerKey })
+      this.batch.claimedBy.push({ clientId: client, party, user })
     }
-    const { user, party, role } = conn.peer
     this.applyAndQueue(update, { source: 'connection', conn, author: { user, party, role, conn: conn.id } })
   }
 
@@ -454,6 +461,9 @@ export class Room {
       if (this.ahead.size > 0) this.deps.catchUp?.(this)
       else this.maybeCheckpoint()
     }
+    // The claims are stored with the batch even when its update could not be applied (so the id stays
+    // its claimant's): listeners hear of them whenever they were committed.
+    if (batch.claimedBy.length > 0) for (const l of this.listeners) l.onClaimsCommitted?.(this, batch.claimedBy)
     this.drainInbox()
     return outbox
   }
