@@ -8,7 +8,9 @@
  *   a row that only creates terms waits for their `propose`; a board row with
  *   restore meta is a `restore` version;
  * - a ledger row with move meta is a version of its own (`agree` also records
- *   the acceptance that completed it); rows without meta make none.
+ *   the acceptance that completed it); rows without meta make none — the
+ *   opening `meta` write, and the `authors` names (negotiation/authorsWriter.ts),
+ *   which neither end an edit run nor touch a term.
  *
  * The live index and a catch-up after a crash run this same code over the
  * same rows in the same order (`nextRow`: the store's gseq), so numbering

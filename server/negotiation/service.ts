@@ -4,8 +4,8 @@
  * negotiations.ts (create, read, delete), invites.ts (tokens and links) and
  * termCommands.ts (term moves, checkpoints, restores, reopens),
  * commentCommands.ts (comment threads), with the
- * ledger writer (ledgerWriter.ts) watching every loaded board. The ledger doc
- * is written by these and only these.
+ * ledger writer (ledgerWriter.ts) and the authors writer (authorsWriter.ts)
+ * watching every loaded board. The ledger doc is written by these and only these.
  */
 import { ledgerDocName, parseDocName } from '../../shared/docNames'
 import type { PartyInfo, TermMove, TermText } from '../../shared/negotiation'
@@ -15,6 +15,7 @@ import type { Room } from '../sync/room'
 import type { RoomRegistry } from '../sync/roomRegistry'
 import type { TokenService } from '../auth/tokens'
 import type { Revocations } from '../auth/revocations'
+import { watchAuthors } from './authorsWriter'
 import { CommentCommands } from './commentCommands'
 import { Invites } from './invites'
 import type { LedgerWriter } from './ledgerWriter'
@@ -58,6 +59,7 @@ export class NegotiationService {
     if (ref?.kind !== 'board') return
     const ledger = await this.registry.get(ledgerDocName(ref.negotiationId))
     this.registry.pin(ledger)
+    watchAuthors(room, ledger)
     await this.ledgerWriter.watch(room, ledger)
   }
 

@@ -13,9 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { insertTerm, ledger } from '../../shared/docLayout'
+import * as Y from 'yjs'
+import { authorsOf, insertTerm, ledger } from '../../shared/docLayout'
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import { moveMeta } from '../../server/history/logRows'
+import type { StoredUpdate } from '../../server/store/types'
 import { SERVER_AUTHOR, startHistoryStack } from '../helpers/historyStack'
 
 const dirs: string[] = []
@@ -41,8 +43,18 @@ describe('the order of one group commit', () => {
       const ledgerRows = await s.store.readUpdates(ledgerDocName(s.id), 0)
       const created = boardRows.at(-1)!
       const propose = ledgerRows.find((r) => moveMeta(r.meta)?.kind === 'propose')!
-      const note = ledgerRows.at(-2)!
+      // Ann's first edit introduced her client id: the ledger names her (authors) once that commit
+      // is durable, in a write of its own after it — the last ledger row, after the note and the propose.
+      const [note, proposeRow, names] = ledgerRows.slice(-3) as [StoredUpdate, StoredUpdate, StoredUpdate]
+      expect(proposeRow).toBe(propose)
       expect(moveMeta(note.meta)).toBeNull()
+      expect(names.meta).toBeUndefined()
+      expect(names.gseq).toBeGreaterThan(propose.gseq)
+      const named = new Y.Doc()
+      for (const r of ledgerRows.slice(0, -1)) Y.applyUpdate(named, r.update)
+      expect(authorsOf(named).size).toBe(0)
+      Y.applyUpdate(named, names.update)
+      expect(Object.fromEntries(authorsOf(named))).toEqual({ [a.doc.clientID]: { party: 'a', user: 'Ann' } })
       // one commit: the note and the propose are consecutive ledger rows, and the board row comes before the propose
       expect(propose.seq).toBe(note.seq + 1)
       expect(propose.gseq).toBe(note.gseq + 1)

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { board, insertTerm, replaceText, writeMeta, writeStatus } from '../../shared/docLayout'
+import { addAuthors, allStatuses, board, insertTerm, replaceText, writeMeta, writeStatus } from '../../shared/docLayout'
 import { applyMove, type TermStatus } from '../../shared/negotiation'
 import type { Author, VersionRecord } from '../../server/store/types'
 import { HistoryFold, LONG_TEXT, RowQueue, nextRow } from '../../server/history/fold'
@@ -292,6 +292,29 @@ describe('one version per move', () => {
     const vs = fold(log)
     expect(kinds(vs)).toEqual(['propose', 'edit', 'restore'])
     expect(vs[2]).toMatchObject({ party: 'a', user: 'Ann', summary: "Alpha restored 'Deadline' to its text at version 1" })
+  })
+})
+
+describe('rows that are no version', () => {
+  it('[AU3] the ledger naming a client id (authors) is no version, does not split an edit run and moves no term', () => {
+    const typed = () =>
+      new Log()
+        .open()
+        .add(SERVER, T0, 't1', 'Deadline', 'Within 30 days.')
+        .move(A, T0 + 100, 'accept', 't1')
+        .type(A, T0 + 1000, 't1', 'Within 45 days.')
+    const plain = typed().type(A, T0 + 1500, 't1', 'Within 46 days.')
+    const named = typed()
+    // As the server writes it: after the board row that introduced the id, by the server, with no meta.
+    named.write('ledger', SERVER, T0 + 1001, (d) => addAuthors(d, [[4242, { party: 'a', user: 'Ann' }]]))
+    named.type(A, T0 + 1500, 't1', 'Within 46 days.')
+    const [without, with_] = [fold(plain), fold(named)]
+    expect(kinds(with_)).toEqual(['propose', 'accept', 'edit'])
+    // The same versions but for where the ledger stood: the run's last row came after the names.
+    const strip = (vs: VersionRecord[]) => vs.map(({ ledgerSeq: _l, hash: _h, prevHash: _p, ...v }) => v)
+    expect(strip(with_)).toEqual(strip(without))
+    expect(with_[2]!.ledgerSeq).toBe(without[2]!.ledgerSeq + 1)
+    expect(allStatuses(named.ledger)).toEqual(allStatuses(plain.ledger))
   })
 })
 
