@@ -100,6 +100,13 @@ export function suggestionPieces(t: Y.Text): SuggestionPiece[] {
 export const fieldPieces = (v: unknown): SuggestionPiece[] =>
   v instanceof Y.Text ? suggestionPieces(v) : typeof v === 'string' && v ? [{ text: v, suggestion: null }] : []
 
+/** Pieces read as the text with every pending suggestion rejected (as `textWithoutSuggestions` reads a Y.Text). */
+export const withoutSuggestions = (pieces: readonly SuggestionPiece[]): string =>
+  pieces
+    .filter((p) => p.suggestion?.kind !== 'ins')
+    .map((p) => p.text)
+    .join('')
+
 /** The same suggestion (or both plain): the same id and kind (one id names one suggestion of one kind). */
 export const sameSuggestion = (a: Suggestion | null | undefined, b: Suggestion | null | undefined): boolean =>
   (a ?? null) === (b ?? null) || (!!a && !!b && a.id === b.id && a.kind === b.kind)

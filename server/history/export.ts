@@ -19,7 +19,7 @@
  */
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import { allStatuses, board as boardOf, malformedEntries, notesOf, termsInOrder } from '../../shared/docLayout'
-import { fieldPieces, type SuggestionPiece } from '../../shared/suggestions'
+import { fieldPieces, withoutSuggestions, type SuggestionPiece } from '../../shared/suggestions'
 import { termHash, type PartyInfo, type TermState } from '../../shared/negotiation'
 import type { Seg, Version } from '../../shared/schemas'
 import { GENESIS_HASH } from '../store/chain'
@@ -141,13 +141,6 @@ export function exportSuggestions(field: 'title' | 'body', pieces: readonly Sugg
   }
   return out
 }
-
-/** A field's text without pending suggestions, from its pieces. */
-const withoutSuggestions = (pieces: readonly SuggestionPiece[]) =>
-  pieces
-    .filter((p) => p.suggestion?.kind !== 'ins')
-    .map((p) => p.text)
-    .join('')
 
 /** What the window's end holds of a field (runs from `runs(id, field, at, at)`), as pieces. */
 const piecesOfRuns = (runs: Run[]): SuggestionPiece[] =>

@@ -8,7 +8,7 @@ import * as Y from 'yjs'
 import type { TermText } from '../../shared/negotiation'
 import { boardDocName } from '../../shared/docNames'
 import { board as boardOf } from '../../shared/docLayout'
-import { fieldPieces, type SuggestionPiece } from '../../shared/suggestions'
+import { fieldPieces, withoutSuggestions, type SuggestionPiece } from '../../shared/suggestions'
 import type { Sheet, TermDiff, VersionDensityAnswer, VersionList } from '../../shared/schemas'
 import type { NegotiationRecord, Store, VersionRecord } from '../store/types'
 import { ParleyError, badRequest } from '../errors'
@@ -98,14 +98,32 @@ export class HistoryQueries {
       this.statesAt(negotiationId, pos),
       sharedThreadsAt(this.store, negotiationId, pos.ledgerSeq),
     ])
-    return sheetOfStates(record, n, board, ledger, threads)
+    const sheet = sheetOfStates(record, n, board, ledger, threads)
+    // Terms read as the live sheet reads them (sheet.ts): without their pending suggestions.
+    const plain = await this.plainTexts(negotiationId, pos.boardSeq, suggestedTerms(board))
+    if (plain.size > 0) sheet.terms = sheet.terms.map((t) => ({ ...t, ...plain.get(t.id) }))
+    return sheet
   }
 
-  /** A term's title and body right after version n; null when the version or the term did not exist. */
+  /**
+   * A term's title and body right after version n, without pending suggestions (what `term:restore`
+   * writes back: a suggestion is not made text by restoring); null when the version or the term did not exist.
+   */
   async termTextAt(negotiationId: string, n: number, termId: string): Promise<TermText | null> {
     const pos = await this.position(negotiationId, n)
     if (!pos) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${n}`)
-    return termTextOf(await this.boardAt(negotiationId, pos.boardSeq), termId)
+    const board = await this.boardAt(negotiationId, pos.boardSeq)
+    const text = termTextOf(board, termId)
+    if (!text || !board.terms[termId]!.suggested) return text
+    return (await this.plainTexts(negotiationId, pos.boardSeq, [termId])).get(termId) ?? text
+  }
+
+  /** The titles and bodies of these terms right after board row `boardSeq`, without pending suggestions. */
+  private async plainTexts(negotiationId: string, boardSeq: number, termIds: string[]): Promise<Map<string, TermText>> {
+    const marks = await this.marksAt(negotiationId, boardSeq, termIds)
+    return new Map(
+      [...marks].map(([id, m]) => [id, { title: withoutSuggestions(m.title), body: withoutSuggestions(m.body) }] as const),
+    )
   }
 
   /** Word-level redline of every term between versions `from` and `to` (from ≤ to). */

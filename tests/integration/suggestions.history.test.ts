@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { board as boardOf, termsInOrder } from '../../shared/docLayout'
-import type { Seg, TermDiff, Version } from '../../shared/schemas'
+import type { Seg, Sheet, TermDiff, Version } from '../../shared/schemas'
 import type { Suggestion } from '../../shared/suggestions'
 import type { ExportDoc } from '../../server/history/export'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
@@ -158,10 +158,27 @@ describe('suggestions in the redline and the exports', () => {
     expect(html).not.toContain('class="suggestion')
   })
 
+  it('[SX11] a past sheet reads a term without its pending suggestions, as the live one does, and restoring that version does not make a suggestion text', async () => {
+    const sheet = await get<Sheet>(`/versions/${suggested}`)
+    expect(sheet.terms.find((t) => t.id === termId)!.body).toBe(DEADLINE)
+    const carter = track(controlClient(server.url, neg.tokens.negotiator.us!, 'J. Carter'))
+    await connected(carter)
+    // now "…within 45 days." (accepted); back to the text at the version that only suggested 45
+    expect(await carter.command('term:restore', { termId, n: suggested })).toEqual({ ok: true })
+    const board = track(yClient(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.observer, name: 'obs' }))
+    await synced(board)
+    await waitFor(() => bodyOf(board, termId).toString() === DEADLINE, { what: 'the restored text' })
+    expect(bodyOf(board, termId).toDelta()).toEqual([{ insert: DEADLINE }])
+    // and forward again, for the next case
+    const latest = (await versions()).length
+    expect(await carter.command('term:restore', { termId, n: latest - 1 })).toEqual({ ok: true })
+    await waitFor(() => bodyOf(board, termId).toString() === 'Requests are answered within 45 days.', { what: 'the text again' })
+  })
+
   it('[SX4] a suggested removal alone (no text typed) is a change of the term in the redline', async () => {
     const carter = track(yClient(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.negotiator.us!, name: 'J. Carter' }))
     await synced(carter)
-    await waitFor(async () => (await versions()).at(-1)!.kind === 'suggestion-accept', { what: 'the versions so far' })
+    await waitFor(async () => (await versions()).at(-1)!.kind === 'restore', { what: 'the versions so far' })
     const from = (await versions()).length
     const text = bodyOf(carter, termId)
     await waitFor(() => text.toString() === 'Requests are answered within 45 days.', { what: 'the decided text' })
