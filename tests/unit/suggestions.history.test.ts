@@ -6,7 +6,8 @@
  * [SX7] word-level redlines keep a suggestion as it was made (never widened into the text around it);
  * [SX8] the materialised history flags a term whose text a row formatted, and keeps the flag;
  * [SX9] an export's suggestions, placed in the text without them;
- * [SX10] the materialised redline (…/diff) and the export's (a replay of the log) mark the same suggestions.
+ * [SX10] the materialised redline (…/diff) and the export's (a replay of the log) mark the same suggestions;
+ * [SX12] the client's redline model: a suggestion is its suggester's, and a restore reads the text without it.
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -16,6 +17,8 @@ import { markSuggestions, wordSegs, type Run } from '../../server/history/redlin
 import { applyBoard, composeBoard, emptyBoard, type BoardDelta } from '../../server/history/delta'
 import { RowDeltas, boardStateOf } from '../../server/history/rowDelta'
 import { exportSuggestions } from '../../server/history/export'
+import type { Seg, TermDiff } from '../../shared/schemas'
+import { plainSideText, redlineParties, segEmphasised, sideText, visibleDiffs } from '../../client/src/lib/history/replayModel'
 import { startHistoryStack } from '../helpers/historyStack'
 
 const sug = (id: string, kind: 'ins' | 'del', party = 'us', user = 'J. Carter'): Suggestion => ({
@@ -241,5 +244,39 @@ describe('[SX10] the materialised redline and the export mark the same suggestio
     } finally {
       await s.close()
     }
+  })
+})
+
+describe('[SX12] the client’s redline model with suggestions', () => {
+  const body: Seg[] = [
+    { op: 'eq', text: 'Requests are answered within ' },
+    { op: 'ins', text: '45', party: 'us', suggestion: S45 },
+    { op: 'eq', text: '30', suggestion: S30 },
+    { op: 'eq', text: ' days.' },
+  ]
+  const diff: TermDiff = {
+    id: 't-1',
+    change: 'modified',
+    title: [{ op: 'eq', text: 'Deadline' }],
+    body,
+    state: { from: 'proposed', to: 'proposed' },
+  }
+
+  it('the restore preview is the text without pending suggestions; the `to` side keeps them', () => {
+    expect(plainSideText(body)).toBe('Requests are answered within 30 days.')
+    expect(sideText(body, 'to')).toBe('Requests are answered within 4530 days.')
+  })
+
+  it('a suggestion counts as its suggester’s in the legend, the delegation filter and the colours', () => {
+    const removal: TermDiff = {
+      ...diff,
+      body: [{ op: 'eq', text: 'Requests', suggestion: sug('s-r', 'del', 'ru', 'A. Volkova') }],
+    }
+    expect(redlineParties([removal])).toEqual(['ru'])
+    const view = { termId: null, showUnchanged: false, touched: new Set<string>() }
+    expect(visibleDiffs([removal], { ...view, parties: ['ru'] })).toEqual([removal])
+    expect(visibleDiffs([removal], { ...view, parties: ['us'] })).toEqual([])
+    expect(segEmphasised(removal.body[0]!, ['ru'])).toBe(true)
+    expect(segEmphasised(removal.body[0]!, ['us'])).toBe(false)
   })
 })

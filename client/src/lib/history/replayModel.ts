@@ -246,10 +246,27 @@ export function sideText(segs: readonly Seg[], side: 'from' | 'to'): string {
   return s
 }
 
-/** Delegations (null: not attributed to one) that inserted or deleted something in these redlines. */
+/**
+ * The text a term stands at on the `to` side without its pending suggestions (as the board reads
+ * a term, and as `term:restore` writes it back): suggested insertions left out, text suggested for
+ * removal kept.
+ */
+export const plainSideText = (segs: readonly Seg[]): string =>
+  sideText(
+    segs.filter((s) => s.suggestion?.kind !== 'ins'),
+    'to',
+  )
+
+/** Whom a run is credited to: the suggester of a pending suggestion, else the delegation that wrote or removed it. */
+export const segParty = (seg: Seg): string | undefined => seg.suggestion?.party ?? seg.party
+
+/** A run the redline marks: a change, or a pending suggestion. */
+export const isMarked = (seg: Seg): boolean => seg.op !== 'eq' || seg.suggestion !== undefined
+
+/** Delegations (null: not attributed to one) that inserted, deleted or suggested something in these redlines. */
 export function redlineParties(diffs: readonly TermDiff[]): Array<string | null> {
   const seen = new Set<string | null>()
-  for (const d of diffs) for (const seg of [...d.title, ...d.body]) if (seg.op !== 'eq') seen.add(seg.party ?? null)
+  for (const d of diffs) for (const seg of [...d.title, ...d.body]) if (isMarked(seg)) seen.add(segParty(seg) ?? null)
   return [...seen]
 }
 
@@ -271,7 +288,10 @@ export function visibleDiffs(diffs: readonly TermDiff[], view: RedlineView): Ter
   if (view.termId !== null) return diffs.filter((d) => d.id === view.termId)
   return diffs.filter((d) => {
     if (view.parties.length > 0) {
-      const wrote = [...d.title, ...d.body].some((s) => s.op !== 'eq' && s.party !== undefined && view.parties.includes(s.party))
+      const wrote = [...d.title, ...d.body].some((s) => {
+        const party = segParty(s)
+        return isMarked(s) && party !== undefined && view.parties.includes(party)
+      })
       return wrote || view.touched.has(d.id)
     }
     return view.showUnchanged || hasChange(d)
@@ -279,8 +299,10 @@ export function visibleDiffs(diffs: readonly TermDiff[], view: RedlineView): Ter
 }
 
 /** A changed run is drawn in its delegation's colour unless a delegation filter leaves that delegation out. */
-export const segEmphasised = (seg: Seg, parties: readonly string[]): boolean =>
-  parties.length === 0 || (seg.party !== undefined && parties.includes(seg.party))
+export const segEmphasised = (seg: Seg, parties: readonly string[]): boolean => {
+  const party = segParty(seg)
+  return parties.length === 0 || (party !== undefined && parties.includes(party))
+}
 
 // ── the replayed board ──────────────────────────────────────────────────
 
