@@ -115,7 +115,7 @@ describe.skipIf(!chromiumForTests('e2e/suggestions'))('suggestions in the browse
     expect(await card(ru.page, 'Response deadline').locator('.body').textContent()).toContain('45 days')
   })
 
-  it('[SE2] suggestions of both delegations in one term; typing inside the other’s is refused; the mode is remembered', async () => {
+  it('[SE2] suggestions of both delegations in one term; typing inside the other’s is refused; the mode is remembered; who wrote what', async () => {
     // Russia suggests in its own colour.
     await ru.page.getByTestId('suggest-mode').check()
     const text = await editorText(ru.page)
@@ -133,6 +133,17 @@ describe.skipIf(!chromiumForTests('e2e/suggestions'))('suggestions in the browse
     await us.page.getByText('another delegation’s suggestion').first().waitFor({ timeout: T })
     expect(await editorText(us.page)).toBe(before)
     expect(await editorText(ru.page)).toBe(before)
+
+    // Who wrote what: the US's "45" (accepted, still its words) and Russia's " calendar" in their colours;
+    // the opening draft, which the server wrote, untinted.
+    await us.page.getByTestId('authorship-mode').check()
+    const tinted = () =>
+      us.page
+        .locator('[data-testid="body-editor"] .cm-author')
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-author-party')}:${e.textContent}`))
+    await expect.poll(tinted, { timeout: T }).toEqual(['us:45', 'ru: calendar'])
+    await us.page.getByTestId('authorship-mode').uncheck()
+    await expect.poll(tinted, { timeout: T }).toEqual([])
 
     if (shoot('suggestions.png')) {
       mkdirSync(SHOTS, { recursive: true })

@@ -3,7 +3,7 @@
  * status, and the negotiation's meta.
  */
 import { createSubscriber } from 'svelte/reactivity'
-import { allStatuses, ledger, readMeta, type LedgerMeta } from '../../../../shared/docLayout'
+import { allStatuses, authorKey, ledger, readMeta, type LedgerMeta } from '../../../../shared/docLayout'
 import type { TermStatus } from '../../../../shared/negotiation'
 import type { DocChannel } from '../connection/docChannel.svelte'
 
@@ -12,8 +12,12 @@ export class LedgerModel {
   private statuses: Map<string, TermStatus> | null = null
   private previous = new Map<string, TermStatus>()
 
+  /** grows whenever the server records whose more Yjs client ids are (the `authors` map) */
+  authorsVersion = $state(0)
+
   constructor(readonly channel: DocChannel) {
     const doc = channel.doc
+    ledger(doc).authors.observe(() => this.authorsVersion++)
     doc.on('update', () => (this.statuses = null))
     this.subscribe = createSubscriber((update) => {
       const onUpdate = () => update()
@@ -39,6 +43,12 @@ export class LedgerModel {
 
   status(termId: string): TermStatus | undefined {
     return this.all.get(termId)
+  }
+
+  /** The delegation that wrote under a Yjs client id of the board; null when unknown or the server's. */
+  authorParty(clientId: number): string | null {
+    const v = ledger(this.channel.doc).authors.get(authorKey(clientId)) as { party?: unknown } | undefined
+    return typeof v?.party === 'string' ? v.party : null
   }
 
   get meta(): LedgerMeta | null {

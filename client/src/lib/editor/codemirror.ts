@@ -21,9 +21,11 @@ import { yCollab, ySyncAnnotation, ySyncFacet, yUndoManagerKeymap } from 'y-code
 import { spansOf } from '../../../../shared/suggestEdit'
 import { pendingSuggestions, setSuggestionRuns, suggestionField, suggestionMarks, suggestionView, type PendingSuggestion, type SuggestionView } from './suggestionMarks'
 import { setSuggesting, termSync, type TermAuthor } from './termSync'
+import { authorship, authorshipStart, refreshAuthorship, setAuthorship, type AuthorshipView } from './authorship'
 
 export type { PendingSuggestion, SuggestionView } from './suggestionMarks'
 export type { TermAuthor } from './termSync'
+export type { AuthorshipView } from './authorship'
 
 export interface CollabEditorOptions {
   ytext: Y.Text
@@ -47,6 +49,8 @@ export interface CollabEditorOptions {
   suggestionView?: SuggestionView
   /** the pending suggestions changed */
   onSuggestions?: (list: PendingSuggestion[]) => void
+  /** "Who wrote what" at the start: how to tint the text by delegation (null: off) */
+  authorship?: AuthorshipView | null
 }
 
 /** Offsets in the editor's text, which are the Y.Text's indices. */
@@ -69,6 +73,10 @@ export interface CollabEditor {
   setMarks(marks: readonly TextMark[]): void
   /** Suggest mode on or off: typing suggests, deleting marks for removal */
   setSuggesting(on: boolean): void
+  /** "Who wrote what" on (how to read and tint it) or off */
+  setAuthorship(view: AuthorshipView | null): void
+  /** the ledger learnt whose more client ids are: tint again */
+  refreshAuthorship(): void
   /** the selected range, also in a read-only editor; null when nothing is selected */
   selection(): TextRange | null
   focus(): void
@@ -186,6 +194,8 @@ export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOption
         sync.after,
         suggestionMarks,
         opts.suggestionView ? suggestionView.of(opts.suggestionView) : [],
+        authorshipStart.of(opts.authorship ?? null),
+        authorship,
         keymap.of([
           ...submitKeys.map((key) => ({
             key,
@@ -262,6 +272,8 @@ export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOption
     setReadOnly: (ro) => view.dispatch({ effects: readOnly.reconfigure(readOnlyExt(ro)) }),
     setMarks: (marks) => view.dispatch({ effects: setMarksEffect.of(marks) }),
     setSuggesting: (on) => view.dispatch({ effects: setSuggesting.of(on) }),
+    setAuthorship: (a) => view.dispatch({ effects: setAuthorship.of(a) }),
+    refreshAuthorship: () => view.dispatch({ effects: refreshAuthorship.of(null) }),
     selection,
     focus: () => view.focus(),
     destroy: () => {

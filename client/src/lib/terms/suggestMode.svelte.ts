@@ -4,7 +4,7 @@
  * when they come back. Stored in the browser only; a storage that refuses
  * (private windows, quotas) just forgets.
  */
-import type { SuggestionView } from '../editor/codemirror'
+import type { AuthorshipView, SuggestionView } from '../editor/codemirror'
 import type { PartyStyle } from '../design/colors'
 
 /** Tracked changes in this term (the shared board only): the mode, how they are drawn, who decides. */
@@ -19,6 +19,20 @@ export interface SuggestOptions {
   busy: string | null
   decide(id: string, accept: boolean): void
 }
+
+/** "Who wrote what": on or off, how to tint, and what to read again when the ledger learns more authors. */
+export interface AuthorshipOptions {
+  on: boolean
+  set(on: boolean): void
+  view: AuthorshipView
+  /** the delegations, for the legend */
+  parties: PartyStyle[]
+  /** changes when the ledger's `authors` grew */
+  version: number
+}
+
+/** "Who wrote what" holds from term to term while the page is open. */
+export const authorshipShown = $state({ on: false })
 
 export class SuggestMode {
   on = $state(false)
