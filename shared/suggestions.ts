@@ -107,6 +107,13 @@ export const withoutSuggestions = (pieces: readonly SuggestionPiece[]): string =
     .map((p) => p.text)
     .join('')
 
+/** Pieces read as the text with every pending suggestion accepted: what the suggesters propose. */
+export const withSuggestionsAccepted = (pieces: readonly SuggestionPiece[]): string =>
+  pieces
+    .filter((p) => p.suggestion?.kind !== 'del')
+    .map((p) => p.text)
+    .join('')
+
 /** The same suggestion (or both plain): the same id and kind (one id names one suggestion of one kind). */
 export const sameSuggestion = (a: Suggestion | null | undefined, b: Suggestion | null | undefined): boolean =>
   (a ?? null) === (b ?? null) || (!!a && !!b && a.id === b.id && a.kind === b.kind)

@@ -18,13 +18,14 @@
  * nor on the clocks of the instances that committed them.
  */
 import * as Y from 'yjs'
-import { board as boardOf, readStatus, termText, textOf } from '../../shared/docLayout'
+import { board as boardOf, readStatus, textOf } from '../../shared/docLayout'
 import type { TermText } from '../../shared/negotiation'
+import { fieldPieces, withSuggestionsAccepted, withoutSuggestions } from '../../shared/suggestions'
 import type { VersionKind } from '../../shared/schemas'
 import { GENESIS_HASH, versionRowHash } from '../store/chain'
 import type { VersionRecord } from '../store/types'
 import { extendsVersion, mergeTermIds } from './grouping'
-import { aliveBefore, termBefore } from '../yjs/termBefore'
+import { aliveBefore, textViewsBefore, valueBefore } from '../yjs/termBefore'
 import { forEachTermChange } from '../yjs/termChanges'
 import { moveMeta, type LogRow } from './logRows'
 import type { CommentAction } from '../../shared/moveMeta'
@@ -33,6 +34,32 @@ import { summarize } from './summary'
 export interface Position {
   boardSeq: number
   ledgerSeq: number
+}
+
+/**
+ * A term's text as an edit summary quotes it: `title`/`body` without pending
+ * suggestions (the term's text, docLayout.textOf), and — when it holds
+ * suggestions — `proposed`, the text with every one accepted, so that a run
+ * that only suggested reads "suggested a change to …" (summary.ts).
+ */
+export type RunText = TermText & { proposed?: TermText }
+
+/** A term's RunText as it stands in a doc. */
+export function runTextOf(term: Y.Map<unknown>): RunText {
+  const [title, body] = [fieldPieces(term.get('title')), fieldPieces(term.get('body'))]
+  const text = { title: withoutSuggestions(title), body: withoutSuggestions(body) }
+  const proposed = { title: withSuggestionsAccepted(title), body: withSuggestionsAccepted(body) }
+  return proposed.title === text.title && proposed.body === text.body ? text : { ...text, proposed }
+}
+
+/** A term's RunText as it was before `txn` (read from inside its observers: see yjs/termBefore.ts). */
+function runTextBefore(term: Y.Map<unknown>, txn: Y.Transaction): RunText {
+  const title = textViewsBefore(valueBefore(term, 'title', txn), txn)
+  const body = textViewsBefore(valueBefore(term, 'body', txn), txn)
+  const text = { title: title.plain, body: body.plain }
+  return title.proposed === title.plain && body.proposed === body.plain
+    ? text
+    : { ...text, proposed: { title: title.proposed, body: body.proposed } }
 }
 
 export interface FoldInit {
@@ -45,7 +72,7 @@ export interface FoldInit {
   /** the newest version so far */
   last: VersionRecord | null
   /** for an open edit run: each of its terms' text when the run began */
-  runBefore?: Map<string, TermText>
+  runBefore?: Map<string, RunText>
 }
 
 /** Texts longer than this (characters; Y.Text.length costs nothing) are not quoted in summaries. */
@@ -62,7 +89,7 @@ interface Touches {
   /** notes or links changed */
   other: boolean
   /** the text before the row of each touched term the open run had not touched yet (read from the row's items) */
-  before: Map<string, TermText>
+  before: Map<string, RunText>
 }
 
 const noTouches = (): Touches => ({
@@ -81,10 +108,10 @@ export class HistoryFold {
   readonly pos: Position
   last: VersionRecord | null
   /** the last text of terms removed from the board (for titles); live terms are read when a version needs them */
-  private removedTexts = new Map<string, TermText>()
+  private removedTexts = new Map<string, RunText>()
   /** the row being applied starts a new run: every term it touches needs its text from before the row */
   private startsRun = true
-  private runBefore: Map<string, TermText>
+  private runBefore: Map<string, RunText>
   /** the open edit run grew since its summary and hash were computed */
   private stale = false
   private touches: Touches = noTouches()
@@ -146,7 +173,7 @@ export class HistoryFold {
     const changed = mergeTermIds([], [...t.text, ...t.layout, ...t.removed, ...t.added]).filter(
       (id) => !awaitingPropose.has(id) && !withdrawn.has(id),
     )
-    const before = new Map<string, TermText>()
+    const before = new Map<string, RunText>()
     for (const id of changed) {
       const prev = t.before.get(id)
       if (prev && !t.added.has(id)) before.set(id, prev)
@@ -206,8 +233,7 @@ export class HistoryFold {
       // A long text is not quoted in a summary (see editSummary): reading it would cost its length per run.
       if (map instanceof Y.Map && isLong(map.get('body')) && !t.removed.has(termId)) return
       if (map instanceof Y.Map && map._item && aliveBefore(txn, map._item)) {
-        const { title, body } = termBefore(map, txn)
-        t.before.set(termId, { title, body })
+        t.before.set(termId, runTextBefore(map, txn))
       }
     }
     forEachTermChange(events, terms, (termId, change, old) => {
@@ -248,7 +274,7 @@ export class HistoryFold {
   // ── versions ────────────────────────────────────────────────────────────
 
   /** Brings a grown edit version's summary and hash up to date (before it is written or followed). */
-  seal(v: VersionRecord, beforeRow?: ReadonlyMap<string, TermText>): VersionRecord {
+  seal(v: VersionRecord, beforeRow?: ReadonlyMap<string, RunText>): VersionRecord {
     if (v === this.last && this.stale) {
       this.stale = false
       v.summary = this.editSummary(v, beforeRow)
@@ -313,7 +339,7 @@ export class HistoryFold {
   }
 
   /** Computed from the board as it is now: the fold seals a run before any row that could change it without growing it. */
-  private editSummary(v: VersionRecord, beforeRow?: ReadonlyMap<string, TermText>): string {
+  private editSummary(v: VersionRecord, beforeRow?: ReadonlyMap<string, RunText>): string {
     const terms = boardOf(this.board).terms
     const only = v.termIds.length === 1 ? v.termIds[0]! : null
     // The one term's text is read to quote what changed — unless it is long (an annex): the summary
@@ -321,18 +347,24 @@ export class HistoryFold {
     const quoted = only !== null && !v.layoutOnly && this.runBefore.has(only) ? terms.get(only) : undefined
     // A term the sealing row took away is read as that row found it (beforeRow).
     const lastText = only !== null && !(terms.get(only) instanceof Y.Map) ? beforeRow?.get(only) : undefined
-    const after =
+    const after: RunText | null =
       quoted instanceof Y.Map && !isLong(quoted.get('body'))
-        ? termText(this.board, only!)
+        ? runTextOf(quoted)
         : lastText && this.runBefore.has(only!) && lastText.body.length <= LONG_TEXT
           ? lastText
           : null
+    const before = after ? this.runBefore.get(only!) : undefined
+    // Either end holds suggestions: the texts with them accepted tell what was suggested.
+    const suggestions = !!(before?.proposed || after?.proposed)
     return summarize({
       kind: 'edit',
       partyName: this.partyName(v.party) ?? v.user,
       titles: v.termIds.map((id) => beforeRow?.get(id)?.title || this.titleOf(id)),
-      before: after ? this.runBefore.get(only!) : undefined,
+      before,
       after: after ?? undefined,
+      ...(suggestions && before && after
+        ? { proposedBefore: before.proposed ?? before, proposedAfter: after.proposed ?? after }
+        : {}),
       layoutOnly: v.layoutOnly === true,
       removed:
         !v.layoutOnly &&

@@ -15,9 +15,12 @@ export interface SummaryInput {
   name?: string
   reason?: string
   restoredFrom?: number
-  /** for a one-term edit: the text when the run began and now */
+  /** for a one-term edit: the text when the run began and now (without pending suggestions) */
   before?: TermText
   after?: TermText
+  /** the same with every pending suggestion accepted, when either holds one: a run that only suggested reads as such */
+  proposedBefore?: TermText
+  proposedAfter?: TermText
   /** the edit only moved cards */
   layoutOnly?: boolean
   /** the server put back terms that were removed by someone who may not withdraw them */
@@ -84,7 +87,10 @@ export function summarize(s: SummaryInput): string {
       if (s.layoutOnly) return `${who} moved ${what}`
       if (s.titles.length === 1 && s.before && s.after) {
         const change = describeChange(s.before, s.after)
-        return change ? `${who} edited ${what}: ${change}` : `${who} edited ${what}`
+        if (change) return `${who} edited ${what}: ${change}`
+        // The text itself is as it was: what changed is what is suggested for it.
+        const suggested = s.proposedBefore && s.proposedAfter ? describeChange(s.proposedBefore, s.proposedAfter) : null
+        return suggested ? `${who} suggested a change to ${what}: ${suggested}` : `${who} edited ${what}`
       }
       return `${who} edited ${what}`
     }

@@ -23,13 +23,13 @@
  * commits). Any instance may advance the index; none writes over another.
  * Steps follow local commits after a short delay, so a burst is one step.
  */
+import * as Y from 'yjs'
 import { boardDocName, ledgerDocName, parseDocName } from '../../shared/docNames'
-import { termText } from '../../shared/docLayout'
-import type { TermText } from '../../shared/negotiation'
+import { board as boardOf } from '../../shared/docLayout'
 import type { Version, VersionKind } from '../../shared/schemas'
 import type { NegotiationRecord, Store, VersionPage, VersionRecord } from '../store/types'
 import type { CommittedUpdate, Room } from '../sync/room'
-import { HistoryFold, RowQueue, nextRow, type FoldEvent } from './fold'
+import { HistoryFold, RowQueue, nextRow, runTextOf, type FoldEvent, type RunText } from './fold'
 import { fromCommitted, fromStored, type LogDoc, type LogRow } from './logRows'
 import { HistoryWriter, storedHistoryPosition } from './historyWriter'
 import { docAt } from './reconstruct'
@@ -317,15 +317,15 @@ export class VersionIndex {
       docAt(store, boardDocName(negotiationId), pos.boardSeq),
       docAt(store, ledgerDocName(negotiationId), pos.ledgerSeq),
     ])
-    let runBefore: Map<string, TermText> | undefined
+    let runBefore: Map<string, RunText> | undefined
     if (last?.kind === 'edit') {
       // An edit run may go on after a restart; its summary needs the text it started from.
       const prev = last.n > 1 ? await store.getVersion(negotiationId, last.n - 1) : null
       const start = await docAt(store, boardDocName(negotiationId), prev?.boardSeq ?? 0)
       runBefore = new Map()
       for (const id of last.termIds) {
-        const text = termText(start, id)
-        if (text) runBefore.set(id, text)
+        const term = boardOf(start).terms.get(id)
+        if (term instanceof Y.Map) runBefore.set(id, runTextOf(term))
       }
       start.destroy()
     }

@@ -23,6 +23,7 @@
  */
 import * as Y from 'yjs'
 import type { NewTerm } from '../../shared/docLayout'
+import { asSuggestion, SUGGESTION_KEY, type Suggestion } from '../../shared/suggestions'
 
 const insertedBy = (txn: Y.Transaction, id: Y.ID): boolean => id.clock >= (txn.beforeState.get(id.client) ?? 0)
 
@@ -66,4 +67,31 @@ export function termBefore(term: Y.Map<unknown>, txn: Y.Transaction): NewTerm {
     x: num('x'),
     y: num('y'),
   }
+}
+
+/**
+ * A term's text as it was before `txn`, read both ways its pending suggestions
+ * (shared/suggestions.ts) can go: `plain` with every one rejected — the term's
+ * text, as docLayout.textOf reads it — and `proposed` with every one accepted.
+ * The suggestion in force at a character is the last `suggestion` format item
+ * alive before `txn` to its left, as Yjs reads attributes. Same cost as textBefore.
+ */
+export function textViewsBefore(value: unknown, txn: Y.Transaction): { plain: string; proposed: string } {
+  if (typeof value === 'string') return { plain: value, proposed: value }
+  if (!(value instanceof Y.Text)) return { plain: '', proposed: '' }
+  let plain = ''
+  let proposed = ''
+  let current: Suggestion | null = null
+  for (let n = value._start; n !== null; n = n.right) {
+    if (n.content instanceof Y.ContentFormat) {
+      if (n.content.key === SUGGESTION_KEY && aliveBefore(txn, n)) current = asSuggestion(n.content.value)
+      continue
+    }
+    if (n.countable && n.content.constructor === Y.ContentString && aliveBefore(txn, n)) {
+      const str = (n.content as Y.ContentString).str
+      if (current?.kind !== 'ins') plain += str
+      if (current?.kind !== 'del') proposed += str
+    }
+  }
+  return { plain, proposed }
 }

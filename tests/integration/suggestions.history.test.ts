@@ -2,7 +2,8 @@
  * Suggestions in the record (issue 15, item 2, last part): the redline and
  * the exports show a pending suggestion as what it is — a suggested
  * insertion or removal, by a delegation and a person, at a time — and not
- * as an accepted change; once decided, the text reads plainly. Through the
+ * as an accepted change, and a version that only suggested says so; once
+ * decided, the text reads plainly. Through the
  * real server: the stock y-websocket client suggests, socket.io decides,
  * HTTP reads.
  */
@@ -91,6 +92,13 @@ describe('suggestions in the redline and the exports', () => {
       { op: 'eq', text: ' days.' },
     ])
     expect(marked(d.title)).toEqual([])
+    // The version reads as what it is.
+    await waitFor(
+      async () =>
+        (await versions()).find((v) => v.n === suggested)!.summary ===
+        "United States suggested a change to 'Deadline': 30 → 45 days",
+      { what: 'the summary' },
+    )
     // A redline that ends before the suggestion knows nothing of it.
     if (before > 1) expect(marked((await diff(before - 1, before)).flatMap((t) => t.body))).toEqual([])
   })
@@ -194,6 +202,10 @@ describe('suggestions in the redline and the exports', () => {
       { what: 'the suggested removal in the redline', timeout: 10_000 },
     ))!
     expect(d.change).toBe('modified')
+    await waitFor(
+      async () => (await versions()).at(-1)!.summary === "United States suggested a change to 'Deadline': removed “Requests”",
+      { what: 'the summary' },
+    )
     expect(d.body).toEqual([
       { op: 'eq', text: 'Requests ', suggestion: removal },
       { op: 'eq', text: 'are answered within 45 days.' },

@@ -7,7 +7,9 @@
  * [SX8] the materialised history flags a term whose text a row formatted, and keeps the flag;
  * [SX9] an export's suggestions, placed in the text without them;
  * [SX10] the materialised redline (…/diff) and the export's (a replay of the log) mark the same suggestions;
- * [SX12] the client's redline model: a suggestion is its suggester's, and a restore reads the text without it.
+ * [SX12] the client's redline model: a suggestion is its suggester's, and a restore reads the text without it;
+ * [SX13] an edit that only suggested reads "… suggested a change to …"; the fold's text before a row (read from
+ *        the row's items) is the text read from the doc before it, both ways (seeded, random, several peers).
  */
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -19,6 +21,10 @@ import { RowDeltas, boardStateOf } from '../../server/history/rowDelta'
 import { exportSuggestions } from '../../server/history/export'
 import type { Seg, TermDiff } from '../../shared/schemas'
 import { plainSideText, redlineParties, segEmphasised, sideText, visibleDiffs } from '../../client/src/lib/history/replayModel'
+import { summarize } from '../../server/history/summary'
+import { runTextOf } from '../../server/history/fold'
+import { textViewsBefore, valueBefore } from '../../server/yjs/termBefore'
+import { prng } from '../helpers/prng'
 import { startHistoryStack } from '../helpers/historyStack'
 
 const sug = (id: string, kind: 'ins' | 'del', party = 'us', user = 'J. Carter'): Suggestion => ({
@@ -278,5 +284,80 @@ describe('[SX12] the client’s redline model with suggestions', () => {
     expect(visibleDiffs([removal], { ...view, parties: ['us'] })).toEqual([])
     expect(segEmphasised(removal.body[0]!, ['ru'])).toBe(true)
     expect(segEmphasised(removal.body[0]!, ['us'])).toBe(false)
+  })
+})
+
+describe('[SX13] versions that suggest', () => {
+  it('one line: the text is as it was, what is suggested for it is quoted', () => {
+    const base = { kind: 'edit' as const, partyName: 'United States', titles: ['Deadline'] }
+    const text = { title: 'Deadline', body: 'within 30 days' }
+    expect(
+      summarize({ ...base, before: text, after: text, proposedBefore: text, proposedAfter: { ...text, body: 'within 45 days' } }),
+    ).toBe("United States suggested a change to 'Deadline': 30 → 45 days")
+    // an edit of the text itself is an edit, whatever is suggested beside it
+    expect(
+      summarize({
+        ...base,
+        before: text,
+        after: { ...text, body: 'within 31 days' },
+        proposedBefore: text,
+        proposedAfter: { ...text, body: 'within 45 days' },
+      }),
+    ).toBe("United States edited 'Deadline': 30 → 31 days")
+    expect(summarize({ ...base, before: text, after: text })).toBe("United States edited 'Deadline'")
+  })
+
+  it('the text before a row, read from its items inside the row, is the text read from the doc before it (seeded, random)', () => {
+    const failures: string[] = []
+    let checked = 0
+    for (let seed = 1; seed <= 30; seed++) {
+      const rand = prng(seed)
+      const server = new Y.Doc()
+      server.transact(() => insertTerm(server, 't', { title: 'Deadline', body: 'Requests are answered within 30 days.' }))
+      const peers = ['us', 'ru'].map((party, i) => {
+        const d = new Y.Doc()
+        d.clientID = 10 + i
+        Y.applyUpdate(d, Y.encodeStateAsUpdate(server))
+        return { d, party }
+      })
+      const term = () => board(server).terms.get('t') as Y.Map<unknown>
+      let expected = runTextOf(term())
+      board(server).terms.observeDeep((_e, txn) => {
+        const title = textViewsBefore(valueBefore(term(), 'title', txn), txn)
+        const body = textViewsBefore(valueBefore(term(), 'body', txn), txn)
+        const got = { title: title.plain, body: body.plain, proposed: { title: title.proposed, body: body.proposed } }
+        const want = {
+          title: expected.title,
+          body: expected.body,
+          proposed: expected.proposed ?? { title: expected.title, body: expected.body },
+        }
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          failures.push(`seed ${seed}: ${JSON.stringify(got)} ≠ ${JSON.stringify(want)}`)
+        checked++
+      })
+      for (let step = 0; step < 40; step++) {
+        const updates: Uint8Array[] = []
+        for (const { d, party } of peers) {
+          if (updates.length > 0 && rand() < 0.5) continue
+          const sv = Y.encodeStateVector(d)
+          const t = (board(d).terms.get('t') as Y.Map<unknown>).get(rand() < 0.8 ? 'body' : 'title') as Y.Text
+          const at = Math.floor(rand() * (t.length + 1))
+          const len = Math.min(t.length - at, 1 + Math.floor(rand() * 4))
+          const mark = (kind: 'ins' | 'del') => ({ suggestion: sug(`s-${seed}-${step}-${party}`, kind, party) })
+          const r = rand()
+          if (r < 0.3) t.insert(at, 'xy'.slice(0, 1 + Math.floor(rand() * 2)), mark('ins'))
+          else if (r < 0.5 && len > 0) t.format(at, len, mark('del'))
+          else if (r < 0.65 && len > 0) t.format(at, len, { suggestion: null })
+          else if (r < 0.8 && len > 0) t.delete(at, len)
+          else t.insert(at, 'ab')
+          updates.push(Y.encodeStateAsUpdate(d, sv))
+        }
+        Y.applyUpdate(server, Y.mergeUpdates(updates))
+        expected = runTextOf(term())
+        for (const { d } of peers) Y.applyUpdate(d, Y.encodeStateAsUpdate(server, Y.encodeStateVector(d)))
+      }
+    }
+    expect(failures.slice(0, 3)).toEqual([])
+    expect(checked).toBeGreaterThan(500)
   })
 })
