@@ -161,6 +161,18 @@ export interface SheetTerm {
   /** where the card stood on the board */
   x: number
   y: number
+  /**
+   * Who wrote what (`GET …/versions/:n` only): the title and body as runs of one delegation's
+   * characters (null: the server's — the opening draft, a restore), their texts joined being
+   * `title` and `body`.
+   */
+  authors?: { title: AuthorRun[]; body: AuthorRun[] }
+}
+
+/** A stretch of a term's text written by one delegation (null: by the server). */
+export interface AuthorRun {
+  text: string
+  party: string | null
 }
 
 /** The board as it stood right after version n: positions and links included, so a replay draws it as it was. */

@@ -5,7 +5,7 @@
  * What a read costs depends on the board's size and on the number of blocks
  * in a cover (a few per level), not on how long the history is.
  */
-import type { Seg, Sheet, TermDiff } from '../../shared/schemas'
+import type { AuthorRun, Seg, Sheet, TermDiff } from '../../shared/schemas'
 import type { NegotiationRecord } from '../store/types'
 import type { PlainThread } from '../../shared/comments'
 import {
@@ -70,6 +70,45 @@ export function sheetOfStates(
     links: byId(board.links).map((id) => ({ id, ...board.links[id]! })),
     threads,
   }
+}
+
+/**
+ * Who wrote each character of a field, as the sheet reads it: the materialised runs, less the
+ * characters of pending suggested insertions when the field holds suggestions (`pieces`, read from
+ * the doc: the sheet's text leaves those out). Null when the two readings disagree on the text.
+ */
+export function authorRunsOf(runs: AttributedText | undefined, pieces?: readonly SuggestionPiece[]): AuthorRun[] | null {
+  const out: AuthorRun[] = []
+  const push = (text: string, party: string | null) => {
+    if (!text) return
+    const last = out[out.length - 1]
+    if (last && last.party === party) last.text += text
+    else out.push({ text, party })
+  }
+  if (!pieces) {
+    for (const r of runs ?? []) push(r.t, r.p)
+    return out
+  }
+  // Walk the runs and the pieces together, character stretch by stretch.
+  const rs = runs ?? []
+  let ri = 0
+  let ro = 0
+  for (const piece of pieces) {
+    let left = piece.text.length
+    while (left > 0) {
+      const r = rs[ri]
+      if (!r) return null
+      const take = Math.min(left, r.t.length - ro)
+      if (piece.suggestion?.kind !== 'ins') push(r.t.slice(ro, ro + take), r.p)
+      left -= take
+      ro += take
+      if (ro === r.t.length) {
+        ri++
+        ro = 0
+      }
+    }
+  }
+  return ri === rs.length ? out : null
 }
 
 /** One field's character runs over the window: what it started as, cut (removed whole) or not, then the window's changes. */

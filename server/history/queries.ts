@@ -18,7 +18,7 @@ import type { Position } from './fold'
 import { buildExport, type ExportDoc, type ExportProgress } from './export'
 import { sharedThreadsAt } from './threadsAt'
 import { HistoryReader } from './materialiser'
-import { diffStates, sheetOfStates, suggestedTerms, termTextOf, type TermMarks } from './pastStates'
+import { authorRunsOf, diffStates, sheetOfStates, suggestedTerms, termTextOf, type TermMarks } from './pastStates'
 import { docAt } from './reconstruct'
 import { toVersion, type VersionIndex } from './versionIndex'
 
@@ -100,8 +100,18 @@ export class HistoryQueries {
     ])
     const sheet = sheetOfStates(record, n, board, ledger, threads)
     // Terms read as the live sheet reads them (sheet.ts): without their pending suggestions.
-    const plain = await this.plainTexts(negotiationId, pos.boardSeq, suggestedTerms(board))
-    if (plain.size > 0) sheet.terms = sheet.terms.map((t) => ({ ...t, ...plain.get(t.id) }))
+    const marks = await this.marksAt(negotiationId, pos.boardSeq, suggestedTerms(board))
+    sheet.terms = sheet.terms.map((t) => {
+      const m = marks.get(t.id)
+      const state = board.terms[t.id]
+      const title = authorRunsOf(state?.title, m?.title)
+      const body = authorRunsOf(state?.body, m?.body)
+      return {
+        ...t,
+        ...(m ? { title: withoutSuggestions(m.title), body: withoutSuggestions(m.body) } : {}),
+        ...(title && body ? { authors: { title, body } } : {}),
+      }
+    })
     return sheet
   }
 

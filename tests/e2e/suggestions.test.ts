@@ -113,7 +113,7 @@ describe.skipIf(!chromiumForTests('e2e/suggestions'))('suggestions in the browse
     await expect.poll(() => acceptance(us.page, 'us'), { timeout: T }).toBe('stale')
     await expect.poll(() => acceptance(ru.page, 'us'), { timeout: T }).toBe('stale')
     expect(await card(ru.page, 'Response deadline').locator('.body').textContent()).toContain('45 days')
-  })
+  }, 120_000)
 
   it('[SE2] suggestions of both delegations in one term; typing inside the other’s is refused; the mode is remembered; who wrote what', async () => {
     // Russia suggests in its own colour.
@@ -121,6 +121,8 @@ describe.skipIf(!chromiumForTests('e2e/suggestions'))('suggestions in the browse
     const text = await editorText(ru.page)
     await caretAt(ru.page, text.indexOf(' days'))
     await ru.page.keyboard.type(' calendar')
+    // All of it at the US before the US reads where its words are.
+    await expect.poll(() => drawn(us.page), { timeout: T }).toEqual(['ins:ru: calendar'])
     await selectWords(us.page, 'of receipt')
     await us.page.keyboard.press('Backspace')
     await expect.poll(() => drawn(us.page), { timeout: T }).toEqual(['ins:ru: calendar', 'del:us:of receipt'])
@@ -152,6 +154,16 @@ describe.skipIf(!chromiumForTests('e2e/suggestions'))('suggestions in the browse
       await ru.page.screenshot({ path: join(SHOTS, 'suggestions.png') })
     }
 
+    // Who wrote what in the replay, at the latest version: the sheet's text (Russia's pending " calendar" is not
+    // in it yet), the US's accepted "45" in the US colour.
+    await ru.page.getByTestId('history-button').click()
+    await ru.page.getByTestId('open-replay').click()
+    await ru.page.getByTestId('replay-board').waitFor({ timeout: T })
+    await ru.page.getByTestId('replay-authorship').check()
+    const replayed = ru.page.locator('[data-testid="replay-board"] [data-testid="card-authors"]')
+    await expect.poll(() => replayed.textContent(), { timeout: T }).toBe('Requests are answered within 45 days of receipt.')
+    expect(await replayed.locator('[data-author-party]').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-author-party')}:${e.textContent}`))).toEqual(['us:45'])
+
     // Suggest mode comes back on after a reload.
     await us.page.reload()
     await us.page.locator('[data-testid="connection-status"][data-state="live"]').waitFor({ timeout: 45_000 })
@@ -159,5 +171,5 @@ describe.skipIf(!chromiumForTests('e2e/suggestions'))('suggestions in the browse
     expect(await us.page.getByTestId('suggest-mode').isChecked()).toBe(true)
     expect(us.errors).toEqual([])
     expect(ru.errors).toEqual([])
-  })
+  }, 120_000)
 })
