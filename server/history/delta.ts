@@ -277,9 +277,10 @@ export interface TermState {
   x: number
   y: number
   /**
-   * A row put `suggestion` formatting into its title or body since the term
-   * was created (kept once set): runs carry no formats, so a reader wanting
-   * its suggestions reads them from the doc — and only for such terms.
+   * Its title or body holds formatting (`suggestion` formats: shared/suggestions.ts;
+   * any format counts): runs carry no formats, so a reader wanting its
+   * suggestions reads them from the doc — and only for such terms. Absent
+   * once the last one is gone (accepted, rejected, its text deleted or replaced).
    */
   suggested?: true
 }
@@ -326,8 +327,13 @@ export interface TermDelta {
   body?: TextDelta
   x?: number
   y?: number
-  /** the rows put formatting (suggestions: shared/suggestions.ts) into its title or body */
-  suggested?: true
+  /**
+   * Present when the rows put formatting (suggestions: shared/suggestions.ts) into its title or
+   * body, took it out, or replaced a text that held some: whether the term holds formatting after
+   * them (TermState `suggested`). Readers asking whether the rows formatted the term test
+   * `!== undefined`.
+   */
+  suggested?: boolean
 }
 
 export interface NoteDelta {
@@ -438,7 +444,9 @@ export function applyBoard(state: BoardState, d: BoardDelta): BoardState {
   if (d.terms) {
     out.terms = { ...state.terms }
     for (const [id, td] of Object.entries(d.terms)) {
-      const t = applyEntry(state.terms[id], td, TERM_TEXTS, () => ({ title: [], body: [], x: 0, y: 0 }))
+      const t = applyEntry(state.terms[id], td, TERM_TEXTS, (): TermState => ({ title: [], body: [], x: 0, y: 0 }))
+      // `suggested: false` in a delta is the flag taken away.
+      if (t && !t.suggested) delete t.suggested
       if (t) out.terms[id] = t
       else delete out.terms[id]
     }

@@ -38,8 +38,10 @@ import type { LogDoc } from './logRows'
 /**
  * Bump when what is stored here changes meaning: the materialised history is then rebuilt from the log.
  * 2: terms carry `suggested` (delta.ts), which histories stored before lack.
+ * 3: `suggested` says the term holds formatting now (a delta may take it away: `false`); in 2 it
+ *    stayed once set.
  */
-export const HISTORY_FORMAT = 2
+export const HISTORY_FORMAT = 3
 export const FANOUT = 16
 /** The first snapshot waits for this many bytes of blocks (small boards need none sooner). */
 const MIN_SNAPSHOT_SPACING = 16 * 1024

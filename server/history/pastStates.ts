@@ -128,11 +128,11 @@ const eqSegs = (runs: AttributedText | undefined): Seg[] => {
 /**
  * The suggestions of terms' titles and bodies at one end of a redline, read
  * from the doc there (the materialised runs carry no formats): only for the
- * terms whose state says they ever held one (TermState `suggested`).
+ * terms whose state says they hold one (TermState `suggested`).
  */
 export type TermMarks = ReadonlyMap<string, { title: SuggestionPiece[]; body: SuggestionPiece[] }>
 
-/** Terms of a materialised board whose text has held suggestions (their marks are read from the doc). */
+/** Terms of a materialised board whose text holds suggestions (their marks are read from the doc). */
 export const suggestedTerms = (board: BoardState): string[] =>
   Object.keys(board.terms).filter((id) => board.terms[id]!.suggested === true)
 
@@ -180,7 +180,8 @@ function termDiffOf(
   const state = { from: stateAt(!!before, from.ledger), to: stateAt(!!after, to.ledger) }
   const d = delta?.terms && Object.hasOwn(delta.terms, id) ? delta.terms[id]! : undefined
   const marks = after ? to.marks?.get(id) : undefined
-  if (!d || (!d.cut && !d.title && !d.body && !d.suggested)) {
+  // `d.suggested` is present when the window formatted the term (its value: whether formatting is left).
+  if (!d || (!d.cut && !d.title && !d.body && d.suggested === undefined)) {
     // The window left its text alone (it may have moved).
     const t = after ?? before
     const segs = (field: 'title' | 'body') =>
@@ -189,10 +190,10 @@ function termDiffOf(
   }
   const title = markSuggestions(fieldRuns(before?.title, d, 'title'), marks?.title ?? [])
   const body = markSuggestions(fieldRuns(before?.body, d, 'body'), marks?.body ?? [])
-  const marksFrom = before && d.suggested && !d.cut ? from.marks?.get(id) : undefined
+  const marksFrom = before && d.suggested !== undefined && !d.cut ? from.marks?.get(id) : undefined
   const textChanged =
     [title, body].some((runs) => sideText(runs, 'from') !== sideText(runs, 'to')) ||
-    (!!d.suggested && !(sameMarks(marksFrom?.title, marks?.title) && sameMarks(marksFrom?.body, marks?.body)))
+    (d.suggested !== undefined && !(sameMarks(marksFrom?.title, marks?.title) && sameMarks(marksFrom?.body, marks?.body)))
   return {
     id,
     change: !before ? 'added' : !after ? 'removed' : textChanged ? 'modified' : 'unchanged',

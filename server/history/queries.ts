@@ -157,11 +157,11 @@ export class HistoryQueries {
       this.reader.state(negotiationId, 'ledger', b.ledgerSeq),
     ])
     const boardTo = delta ? applyBoard(start.board, delta as BoardDelta) : start.board
-    // Suggestions are formats, which the materialised runs do not carry: the terms that ever held one
-    // are read from the doc — at `to`, and at `from` where the window formatted them (to tell a change).
+    // Suggestions are formats, which the materialised runs do not carry: the terms that hold one are
+    // read from the doc — at `to`, and at `from` where the window formatted them (to tell a change).
     const windowFormatted = new Set(
       Object.entries((delta as BoardDelta | null)?.terms ?? {})
-        .filter(([, d]) => d.suggested)
+        .filter(([, d]) => d.suggested !== undefined)
         .map(([id]) => id),
     )
     const [marksFrom, marksTo] = await Promise.all([

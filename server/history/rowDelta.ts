@@ -57,6 +57,8 @@ export type RowDelta<K extends DocKind> = K extends 'board' ? BoardDelta : Ledge
 export interface RowDeltaStats extends WalkStats {
   /** rows applied */
   rows: number
+  /** whole-text walks counting a text's formatting items: once per text a row formats (or whose term it flags) */
+  formatWalks: number
 }
 
 export interface RowDeltasOptions {
@@ -127,12 +129,22 @@ function runsOf(map: Y.Map<unknown>, key: string, partyOf: PartyOf, s: number): 
   return runs
 }
 
-/** Does a text hold formatting items (suggestions: shared/suggestions.ts), alive or deleted? */
-function holdsFormats(v: unknown): boolean {
-  if (!(v instanceof Y.Text)) return false
-  for (let n = v._start; n !== null; n = n.right) if (n.content instanceof Y.ContentFormat) return true
-  return false
+/**
+ * Formatting items (suggestions: shared/suggestions.ts) alive in a text (walks it). Deleted ones do
+ * not count: a doc that collects garbage (every doc the history reads, reconstruct.ts) turns them
+ * into plain deleted content at the end of the row that deleted them, so whether a deleted one is
+ * still there says nothing the readers can rely on — and they read only the alive ones.
+ */
+function liveFormats(text: Y.Text): number {
+  let n = 0
+  for (let item = text._start; item !== null; item = item.right) {
+    if (!item.deleted && item.content instanceof Y.ContentFormat) n++
+  }
+  return n
 }
+
+/** Does a title or body hold formatting now? (A value that is no text holds none.) */
+const holdsFormats = (v: unknown): boolean => v instanceof Y.Text && liveFormats(v) > 0
 
 /** A board (or caucus) doc as plain attributed data; every run gets seq `s`. */
 export function boardStateOf(doc: Y.Doc, partyOf: PartyOf, s = 0): BoardState {
@@ -216,6 +228,8 @@ class Touched {
   readonly texts = new Map<Y.Text, TextChanges>()
   /** texts the row put formatting items into, or took them out of (suggestions: shared/suggestions.ts) */
   readonly formatted = new Set<Y.Text>()
+  /** per formatted text, alive formatting items after the row less those before it */
+  readonly formatChange = new Map<Y.Text, number>()
 
   constructor(
     tr: Y.Transaction,
@@ -271,7 +285,12 @@ class Touched {
         c.changed.push(s)
         c.deleted += s.length
       } else if (!s.deleted) this.text(parent).changed.push(s)
-    } else if (parent instanceof Y.Text && s.content instanceof Y.ContentFormat) this.formatted.add(parent)
+    } else if (parent instanceof Y.Text && s.content instanceof Y.ContentFormat) {
+      this.formatted.add(parent)
+      // The delete set holds only items alive before the row; an insert the row deleted again is neither.
+      const change = deletedPass ? -1 : s.deleted ? 0 : 1
+      this.formatChange.set(parent, (this.formatChange.get(parent) ?? 0) + change)
+    }
     let top: Y.Item = s
     let below: Y.Item | null = null
     for (;;) {
@@ -317,6 +336,41 @@ const TERM_TEXTS = ['title', 'body'] as const
 const NOTE_TEXTS = ['text'] as const
 
 /**
+ * Alive formatting items per title or body, kept from each row's own formatting items (the
+ * transaction's, see Touched) so that telling whether a term still holds suggestions after a row
+ * costs what the row did, not the text. A text is counted by one walk the first time it is asked
+ * about (texts already in the doc when the history started, texts a row created).
+ */
+class FormatCounts {
+  private counts = new WeakMap<Y.Text, number>()
+  walks = 0
+
+  /** Takes in one transaction's formatting changes (for the texts counted already). */
+  add(touched: Touched): void {
+    for (const [text, change] of touched.formatChange) {
+      const n = this.counts.get(text)
+      if (n !== undefined) this.counts.set(text, n + change)
+    }
+  }
+
+  holds(v: unknown): boolean {
+    if (!(v instanceof Y.Text)) return false
+    let n = this.counts.get(v)
+    if (n === undefined) {
+      n = liveFormats(v)
+      this.counts.set(v, n)
+      this.walks++
+    }
+    return n > 0
+  }
+
+  /** Forgets every count (the doc changed in a way no row showed). */
+  reset(): void {
+    this.counts = new WeakMap()
+  }
+}
+
+/**
  * Applies a doc's log rows one by one and returns what each did, as an
  * attributed delta (see the top of this file). The doc must change only
  * through `apply`: a change made otherwise is in no delta (the materialised
@@ -325,6 +379,7 @@ const NOTE_TEXTS = ['text'] as const
  */
 export class RowDeltas<K extends DocKind = DocKind> {
   private readonly indexes: TextIndexes
+  private readonly formats = new FormatCounts()
   private rows = 0
   /** the row being applied, with what its transactions did so far */
   private row: (RowAuthor & { delta: BoardDelta | LedgerDelta | null; error: unknown }) | null = null
@@ -363,7 +418,7 @@ export class RowDeltas<K extends DocKind = DocKind> {
   }
 
   stats(): RowDeltaStats {
-    return { rows: this.rows, ...this.indexes.stats }
+    return { rows: this.rows, ...this.indexes.stats, formatWalks: this.formats.walks }
   }
 
   /** For tests: the text index of a text, if it has one. */
@@ -378,14 +433,16 @@ export class RowDeltas<K extends DocKind = DocKind> {
   private transaction(tr: Y.Transaction): void {
     const row = this.row
     if (!row) {
-      // Changed outside `apply`: positions the indexes hold may be off.
+      // Changed outside `apply`: positions the indexes hold may be off, and so may the format counts.
       this.indexes.reset()
+      this.formats.reset()
       return
     }
     if (row.error !== undefined) return
     try {
       const view = new TransactionView(tr)
       const touched = new Touched(tr, view)
+      this.formats.add(touched)
       if (this.kind === 'board') {
         const d = this.boardDelta(touched, view, row)
         row.delta = row.delta ? composeBoard(row.delta as BoardDelta, d) : d
@@ -397,6 +454,7 @@ export class RowDeltas<K extends DocKind = DocKind> {
       // A fault here must not pass unnoticed (the history would be wrong), nor leave half-moved markers.
       row.error = e
       this.indexes.reset()
+      this.formats.reset()
     }
   }
 
@@ -450,12 +508,13 @@ export class RowDeltas<K extends DocKind = DocKind> {
     const was = before instanceof Y.Map ? before : null
     const is = now instanceof Y.Map ? now : null
     const d: Record<string, unknown> = {}
-    // Runs carry no formats: a term whose text the row formatted is flagged, and read from the doc when its suggestions are wanted.
+    // Runs carry no formats. When the row put formatting into a term's title or body, took it out,
+    // or replaced a text that held some, the delta says whether the term holds formatting now
+    // (`suggested`): a term that does is read from the doc when its suggestions are wanted.
     if (is && root === (this.roots as ReturnType<typeof boardOf>).terms) {
-      for (const k of texts) {
-        const v = is.get(k)
-        if (v instanceof Y.Text && touched.formatted.has(v)) d.suggested = true
-      }
+      const formatted = (v: unknown) => v instanceof Y.Text && touched.formatted.has(v)
+      const reread = texts.some((k) => formatted(is.get(k)) || (fields.has(k) && formatted(valueBefore(is, k, row))))
+      if (reread) d.suggested = texts.some((k) => this.formats.holds(is.get(k)))
     }
     if (was !== is) {
       if (was) d.cut = { p: a.party, s: a.seq }

@@ -36,6 +36,7 @@ import type { TermStatus } from '../../shared/negotiation'
 import {
   applyBoard,
   applyLedger,
+  composeBoard,
   emptyBoard,
   type AttributedText,
   type BoardDelta,
@@ -801,6 +802,35 @@ describe('[RD5] single rows', () => {
     const stringTitle: Op = { t: 'junk', peer: 0, kind: 1, n: 0, at: 0 }
     runBoard({ parties: 2, late: 0, ops: [add, stringTitle, stringTitle] })
     runBoard({ parties: 2, late: 0, ops: [add, stringTitle, { ...stringTitle, peer: 2 }] })
+  })
+
+  it('[RD5] a term whose formatting is all gone (erased, text replaced) is no longer flagged `suggested`, folded or read (seed 1051029935)', () => {
+    // Deleted formatting items are garbage-collected at the end of the row that deleted them: the doc cannot tell they were there.
+    const add: Op = { t: 'add', peer: 0, text: '30 ', x: 0 }
+    const format: Op = { t: 'junk', peer: 0, kind: 8, n: 0, at: 0 }
+    const replace: Op = { t: 'replace', peer: 0, n: 0, field: 'body', at: 0, len: 8, text: '30 30 30 30 ' }
+    runBoard({ parties: 2, late: 1, ops: [add, format, replace] })
+    runBoard({
+      parties: 2,
+      late: 0,
+      ops: [
+        add,
+        format,
+        { t: 'erase', peer: 0, n: 0, field: 'body', at: 0, len: 3 },
+        { t: 'erase', peer: 0, n: 0, field: 'body', at: 0, len: 5 },
+      ],
+    })
+    runBoard({ parties: 2, late: 0, ops: [add, format, { t: 'retext', peer: 0, n: 0, field: 'body', text: '30 ' }] })
+    runBoard({ parties: 2, late: 2, ops: [add, format, { t: 'junk', peer: 1, kind: 9, n: 1, at: 0 }] })
+    // The row that takes the last formatting out says so (`suggested: false`): the state drops the flag.
+    const { a, out, body } = setup()
+    body().format(4, 7, { bold: true })
+    body().format(4, 7, { bold: null })
+    expect(out.slice(1).map((d) => d.terms?.['t-1']?.suggested)).toEqual([true, false])
+    const state = out.reduce(applyBoard, emptyBoard())
+    expect(state.terms['t-1']).not.toHaveProperty('suggested')
+    expect(applyBoard(emptyBoard(), out.reduce(composeBoard)).terms['t-1']).toEqual(state.terms['t-1'])
+    expect(boardStateOf(a, () => 'us').terms['t-1']).not.toHaveProperty('suggested')
   })
 
   it('[RD5] a row Yjs cannot read returns what it changed (nothing) and the next rows still fold', () => {
