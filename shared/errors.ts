@@ -5,6 +5,8 @@
  */
 export const ErrorCode = {
   badRequest: { name: 'bad-request', status: 400 },
+  /** an uploaded Word file that cannot be read: not a .docx, or over its unpacked bounds (CONTRACT.md "Word documents") */
+  badDocument: { name: 'bad-document', status: 400 },
   unauthorized: { name: 'unauthorized', status: 401 },
   forbidden: { name: 'forbidden', status: 403 },
   notFound: { name: 'not-found', status: 404 },

@@ -19,15 +19,18 @@ export const PartyInputSchema = z.object({
   color: color.optional(),
 })
 
+/** What a negotiation accepts at creation: title length, each opening term's title and body lengths, how many terms. */
+export const NEGOTIATION_LIMITS = { title: 200, termTitle: 500, termBody: 20_000, terms: 200 } as const
+
 export const TermInputSchema = z.object({
-  title: text(500),
-  body: text(20_000),
+  title: text(NEGOTIATION_LIMITS.termTitle),
+  body: text(NEGOTIATION_LIMITS.termBody),
 })
 
 export const CreateNegotiationSchema = z.object({
-  title: text(200).min(1),
+  title: text(NEGOTIATION_LIMITS.title).min(1),
   parties: z.array(PartyInputSchema).min(2, 'a negotiation has 2 to 8 parties').max(8, 'a negotiation has 2 to 8 parties'),
-  terms: z.array(TermInputSchema).max(200).optional(),
+  terms: z.array(TermInputSchema).max(NEGOTIATION_LIMITS.terms).optional(),
 })
 export type CreateNegotiationInput = z.infer<typeof CreateNegotiationSchema>
 
