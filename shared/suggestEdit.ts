@@ -21,7 +21,7 @@
  * the server refuses it as forged. `insertionAllowed` says where that cannot
  * happen.
  */
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import { SUGGESTION_KEY, type Suggestion } from './suggestions'
 
 export interface SuggestionAuthor {
@@ -128,19 +128,24 @@ export function spansOf(t: Y.Text): TextSpan[] {
 
 /**
  * Carries out a plan on the Y.Text it was made against, in one transaction
- * with `origin`. Text going in where another author's suggestion is in force
- * goes in plain and is then marked: formatting consumes the item that ends
- * their suggestion instead of restating it.
+ * with `origin`. Text going in right after a suggestion it does not continue
+ * goes in after the item that ends that suggestion, so Yjs does not restate it.
  */
 export function applySuggestedEdit(t: Y.Text, plan: SuggestedEditPlan, spans: readonly TextSpan[], origin?: unknown): void {
-  const apply = () => {
+  const apply = (tr?: Y.Transaction) => {
     if (plan.insert.length > 0) {
+      if (tr) dropOverriddenFormats(t, tr, plan.at)
       const ins = { [SUGGESTION_KEY]: { ...plan.suggestion, kind: 'ins' } }
       const before = plan.at > 0 ? suggestionAt(spans, plan.at - 1) : null
-      const foreign = before !== null && !isOwnSuggestion(before, plan.suggestion)
-      if (foreign) {
-        t.insert(plan.at, plan.insert, {})
-        t.format(plan.at, plan.insert.length, ins)
+      const continues = before !== null && before.id === plan.suggestion.id && before.kind === 'ins'
+      if (before !== null && !continues) {
+        // After a suggestion (another's, or one's own removal): past the item that ends it first (a
+        // retain of nothing steps over it), so the text goes in with its marks as one run after it.
+        // Inserted before that end, Yjs would restate the suggestion after the text — in its
+        // author's name — and a decision of it made meanwhile elsewhere leaves that restatement
+        // marking whatever follows; and a mark put before their end lets another edit typed there
+        // at the same time land between the mark and the text.
+        t.applyDelta([{ retain: plan.at }, { retain: 0 }, { insert: plan.insert, attributes: ins }])
       } else {
         t.insert(plan.at, plan.insert, ins)
       }
@@ -160,12 +165,47 @@ export function applySuggestedEdit(t: Y.Text, plan: SuggestedEditPlan, spans: re
   else apply()
 }
 
-/** Replaces [from, to) by `insert` outright (no suggestion): inserted text is plain whatever surrounds it. */
+/**
+ * Before text goes in at `pos`: drops the suggestion format items between the characters at pos-1
+ * and pos that a later one there overrides. Yjs leaves such items (text inserted before the end of
+ * a differing run restates that run just before its end, concurrent edits leave others, and its
+ * cleanup after remote updates does not reach them), and an insert after another author's
+ * suggestion takes the first of them for what follows it: unless it is that suggestion's end, Yjs
+ * restates the suggestion there, in its author's name (refused as forged). What each character
+ * carries is unchanged; the item left says what holds after the gap (at the end of the text: its end).
+ */
+function dropOverriddenFormats(t: Y.Text, tr: Y.Transaction, pos: number): void {
+  if (pos === 0) return
+  let item = t._start
+  let index = 0
+  // the item holding the character at pos - 1
+  while (item && !(item.countable && !item.deleted && index + item.length >= pos)) {
+    if (item.countable && !item.deleted) index += item.length
+    item = item.right
+  }
+  if (!item || index + item.length > pos) return // no gap: pos - 1 and pos in one item
+  let last: Y.Item | null = null
+  for (let r = item.right; r && !(r.countable && !r.deleted); r = r.right) {
+    if (r.deleted || !(r.content instanceof Y.ContentFormat) || r.content.key !== SUGGESTION_KEY) continue
+    last?.delete(tr)
+    last = r
+  }
+}
+
+/**
+ * Replaces [from, to) by `insert` outright (no suggestion): inserted text is plain whatever surrounds it.
+ * It goes in at `to`, where `insertionAllowed` was asked, and then [from, to) goes: inserted at `from`
+ * after the deletion it would sit between other neighbours, e.g. right after another author's
+ * suggestion and before a further one, and Yjs would restate the first in its author's name.
+ */
 export function applyPlainEdit(t: Y.Text, from: number, to: number, insert: string, origin?: unknown): void {
-  const apply = () => {
+  const apply = (tr?: Y.Transaction) => {
+    if (insert.length > 0) {
+      if (tr) dropOverriddenFormats(t, tr, to)
+      // Empty attributes, not none: Yjs would otherwise carry the neighbouring suggestion over the new text.
+      t.insert(to, insert, {})
+    }
     if (to > from) t.delete(from, to - from)
-    // Empty attributes, not none: Yjs would otherwise carry the neighbouring suggestion over the new text.
-    if (insert.length > 0) t.insert(from, insert, {})
   }
   if (t.doc) t.doc.transact(apply, origin)
   else apply()
