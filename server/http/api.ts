@@ -24,6 +24,7 @@ import type { NegotiationService } from '../negotiation/service'
 import type { HistoryQueries } from '../history/queries'
 import { renderHtml, renderMarkdown } from '../history/exportRender'
 import { Router } from './router'
+import { termParseRoute } from './termParse'
 import { catchUp, viewerKey } from '../history/catchUp'
 import type { Store } from '../store/types'
 
@@ -96,6 +97,7 @@ export function createApi(deps: ApiDeps): Router {
       if (!(await service.delete(params.id!))) throw notFound('no such negotiation')
       return undefined
     })
+    .on('POST', '/api/terms/parse', termParseRoute(deps, bearer), { body: 'raw' })
     .on('DELETE', '/api/tokens/:jti', async ({ req, params }) => {
       requireAdmin(req)
       if (!(await service.revoke(params.jti!))) throw notFound('no such token, or already revoked')

@@ -23,19 +23,30 @@ export interface RequestContext {
 export type Reply =
   { status: number; json?: unknown; text?: string; contentType?: string; headers?: Record<string, string> } | undefined
 
-type Handler = (ctx: RequestContext) => Promise<Reply> | Reply
+export type Handler = (ctx: RequestContext) => Promise<Reply> | Reply
+
+export interface RouteOptions {
+  /**
+   * `json` (the default): a POST, PUT or PATCH body is read and parsed as JSON,
+   * up to 1 MiB, before the handler runs. `raw`: the body is left to the
+   * handler, which reads it with `readBody` once it knows who is asking — so
+   * an anonymous caller costs no upload — and with its own limit.
+   */
+  body?: 'json' | 'raw'
+}
 
 interface Route {
   method: string
   pattern: RegExp
   keys: string[]
   handler: Handler
+  body: 'json' | 'raw'
 }
 
 export class Router {
   private routes: Route[] = []
 
-  on(method: string, path: string, handler: Handler): this {
+  on(method: string, path: string, handler: Handler, opts: RouteOptions = {}): this {
     const keys: string[] = []
     const pattern = new RegExp(
       '^' +
@@ -45,7 +56,7 @@ export class Router {
         }) +
         '/?$',
     )
-    this.routes.push({ method, pattern, keys, handler })
+    this.routes.push({ method, pattern, keys, handler, body: opts.body ?? 'json' })
     return this
   }
 
@@ -68,7 +79,8 @@ export class Router {
       const m = url.pathname.match(route.pattern)!
       const params: Record<string, string> = {}
       route.keys.forEach((k, i) => (params[k] = decodeURIComponent(m[i + 1]!))) // decodable: parseTarget checked
-      const body = ['POST', 'PUT', 'PATCH'].includes(req.method ?? '') ? await readJson(req) : undefined
+      const hasBody = ['POST', 'PUT', 'PATCH'].includes(req.method ?? '') && route.body === 'json'
+      const body = hasBody ? await readJson(req) : undefined
       send(res, await route.handler({ req, res, params, query: url.searchParams, body }))
     } catch (err) {
       // A store that cannot write (disk full, database locked or down) is not a bug: say so, 503.
@@ -79,6 +91,7 @@ export class Router {
             ? new ParleyError(ErrorCode.storeUnavailable.name, 'the store could not save this; try again')
             : new ParleyError(ErrorCode.internal.name, 'internal error')
       if (!(err instanceof ParleyError)) (res as ServerResponse & { parleyError?: unknown }).parleyError = err
+      if (!req.readableEnded) lingerUnread(req)
       sendError(res, e)
     }
     return true
@@ -103,9 +116,27 @@ export function parseTarget(target: string | undefined): URL | null {
 
 /** Answers `{error:{code, message}}` with the code's status. */
 export function sendError(res: ServerResponse, e: ParleyError): void {
-  // An unread oversized body would otherwise be parsed as the next request on this connection.
-  const headers: Record<string, string> = e.code === ErrorCode.tooLarge.name ? { connection: 'close' } : {}
-  send(res, { status: e.status, json: { error: e.toBody() }, headers })
+  send(res, { status: e.status, json: { error: e.toBody() } })
+}
+
+/** How long a refused request's unread body is let through before its connection is cut. */
+export const LINGER_MS = 5_000
+
+/**
+ * A request refused before its body was read (too large, no token, wrong
+ * role): what the client still sends is let through unread — never held —
+ * for up to LINGER_MS, then the connection is cut. Closing at once would
+ * reset a socket with unread data on it, and the client, still uploading,
+ * would lose the answer; letting it through lets the client read the refusal
+ * and stop (nginx's "lingering close"). A body that ends in time leaves the
+ * connection usable: Node parses the next request after it.
+ */
+function lingerUnread(req: IncomingMessage): void {
+  const cut = setTimeout(() => req.socket.destroy(), LINGER_MS)
+  cut.unref()
+  const stop = () => clearTimeout(cut)
+  req.once('end', stop).once('close', stop)
+  req.resume()
 }
 
 function send(res: ServerResponse, reply: Reply): void {
@@ -124,19 +155,50 @@ function send(res: ServerResponse, reply: Reply): void {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/**
+ * The request body, refused with 413 (`tooLarge`) past `maxBytes` — at once
+ * when Content-Length says so, else as soon as the count passes it: never
+ * more than `maxBytes` (and one network chunk) is held. The router lets the
+ * rest through unread (lingerUnread) while it answers.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number, tooLarge: string): Promise<Buffer> {
+  const refuse = () => new ParleyError(ErrorCode.tooLarge.name, tooLarge)
   const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > MAX_MESSAGE_BYTES) throw new ParleyError(ErrorCode.tooLarge.name, 'body over 1 MiB')
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > MAX_MESSAGE_BYTES) throw new ParleyError(ErrorCode.tooLarge.name, 'body over 1 MiB')
-    chunks.push(chunk)
-  }
-  if (size === 0) return {}
+  if (declared > maxBytes) return Promise.reject(refuse())
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const done = () => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= maxBytes) return void chunks.push(chunk)
+      done()
+      chunks.length = 0
+      reject(refuse())
+    }
+    const onEnd = () => {
+      done()
+      resolve(Buffer.concat(chunks, size))
+    }
+    const onError = (err: Error) => {
+      done()
+      reject(err)
+    }
+    const onClose = () => {
+      done()
+      reject(badRequest('the request body was cut off'))
+    }
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose)
+  })
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const bytes = await readBody(req, MAX_MESSAGE_BYTES, 'body over 1 MiB')
+  if (bytes.length === 0) return {}
   try {
-    return parseJsonSafely(Buffer.concat(chunks).toString('utf8'))
+    return parseJsonSafely(bytes.toString('utf8'))
   } catch {
     throw badRequest('body is not valid JSON')
   }

@@ -51,7 +51,7 @@ export interface ServerBase extends Target {
   wsUrl: string
   port: number
   dataDir: string
-  /** fetch of `path` on this server; a `body` is sent as JSON (POST unless `method` says otherwise) */
+  /** fetch of `path` on this server; a `body` is sent as JSON, or as it is if bytes (POST unless `method` says otherwise) */
   api(path: string, init?: ApiInit): Promise<Response>
   /** a negotiation made by the admin (see `createNegotiation` below for the default body) */
   createNegotiation(body?: unknown): Promise<CreatedNegotiation>
@@ -311,14 +311,20 @@ function generatedToken(dataDir: string): string {
 // ── what any server answers ───────────────────────────────────────────────
 
 function api(base: string, path: string, init: ApiInit = {}): Promise<Response> {
+  const bytes = init.body instanceof Uint8Array
   return fetch(base + path, {
     method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
     headers: {
-      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(init.body !== undefined ? { 'content-type': bytes ? 'application/octet-stream' : 'application/json' } : {}),
       ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
       ...init.headers,
     },
-    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body),
+    body:
+      init.body === undefined
+        ? undefined
+        : bytes || typeof init.body === 'string'
+          ? (init.body as string | Uint8Array<ArrayBuffer>)
+          : JSON.stringify(init.body),
   })
 }
 
