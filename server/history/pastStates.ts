@@ -19,7 +19,7 @@ import {
   type TermDelta,
   type TermState,
 } from './delta'
-import { markSuggestions, wordSegs, textOf as sideText, type Run } from './redline'
+import { markSuggestions, wordSegs, textOf as sideText, type Run, type RowSeg } from './redline'
 import { sameSuggestion, type SuggestionPiece } from '../../shared/suggestions'
 
 /** The board's terms in its order: ids in `order` first (once each), then the rest by id (docLayout.termsInOrder). */
@@ -154,10 +154,22 @@ export function diffStates(
   from: { board: BoardState; ledger: LedgerState; marks?: TermMarks },
   delta: BoardDelta | null,
   to: { board: BoardState; ledger: LedgerState; marks?: TermMarks },
-): TermDiff[] {
+  opts: DiffOptions = {},
+): RowTermDiff[] {
   const present = termIdsInOrder(to.board)
   const gone = termIdsInOrder(from.board).filter((id) => !Object.hasOwn(to.board.terms, id))
-  return [...present, ...gone].map((id) => termDiffOf(id, from, delta, to))
+  return [...present, ...gone].map((id) => termDiffOf(id, from, delta, to, opts))
+}
+
+export interface DiffOptions {
+  /** segments carry the board row that made each change (RowSeg `seq`): for the Word export */
+  rows?: boolean
+}
+
+/** A TermDiff whose segments may carry their row (DiffOptions `rows`); without it, exactly a TermDiff. */
+export interface RowTermDiff extends TermDiff {
+  title: RowSeg[]
+  body: RowSeg[]
 }
 
 /**
@@ -172,7 +184,8 @@ function termDiffOf(
   from: { board: BoardState; ledger: LedgerState; marks?: TermMarks },
   delta: BoardDelta | null,
   to: { board: BoardState; ledger: LedgerState; marks?: TermMarks },
-): TermDiff {
+  opts: DiffOptions,
+): RowTermDiff {
   const before: TermState | undefined = Object.hasOwn(from.board.terms, id) ? from.board.terms[id] : undefined
   const after: TermState | undefined = Object.hasOwn(to.board.terms, id) ? to.board.terms[id] : undefined
   const stateAt = (present: boolean, ledger: LedgerState) =>
@@ -197,8 +210,8 @@ function termDiffOf(
   return {
     id,
     change: !before ? 'added' : !after ? 'removed' : textChanged ? 'modified' : 'unchanged',
-    title: wordSegs(title),
-    body: wordSegs(body),
+    title: opts.rows ? wordSegs(title, { rows: true }) : wordSegs(title),
+    body: opts.rows ? wordSegs(body, { rows: true }) : wordSegs(body),
     state,
   }
 }

@@ -18,7 +18,7 @@ import type { Position } from './fold'
 import { buildExport, type ExportDoc, type ExportProgress } from './export'
 import { sharedThreadsAt } from './threadsAt'
 import { HistoryReader } from './materialiser'
-import { authorRunsOf, diffStates, sheetOfStates, suggestedTerms, termTextOf, type TermMarks } from './pastStates'
+import { authorRunsOf, diffStates, sheetOfStates, suggestedTerms, termTextOf, type RowTermDiff, type TermMarks } from './pastStates'
 import { docAt } from './reconstruct'
 import { toVersion, type VersionIndex } from './versionIndex'
 
@@ -138,15 +138,49 @@ export class HistoryQueries {
 
   /** Word-level redline of every term between versions `from` and `to` (from ≤ to). */
   async diff(negotiationId: string, from: number, to: number): Promise<TermDiff[]> {
+    const [a, b] = await this.window(negotiationId, from, to)
+    return this.diffAt(negotiationId, a, b)
+  }
+
+  /**
+   * `diff` for the Word export (server/word/): each changed segment with the board row that made it
+   * (RowSeg `seq`), and the suggestions pending at `from` in every term that held one then (the
+   * sheet at `from` leaves suggested insertions out, so a tracked change is told from them).
+   */
+  async redline(negotiationId: string, from: number, to: number): Promise<{ terms: RowTermDiff[]; marksFrom: TermMarks }> {
+    const [a, b] = await this.window(negotiationId, from, to)
+    const marksFrom: { marks?: TermMarks } = {}
+    const terms = await this.diffAt(negotiationId, a, b, { rows: true, marksFrom })
+    return { terms, marksFrom: marksFrom.marks ?? new Map() }
+  }
+
+  /** The positions of versions `from` and `to`: 400 when from > to, 404 for an unknown version. */
+  private async window(negotiationId: string, from: number, to: number): Promise<[Position, Position]> {
     if (from > to) throw badRequest('`from` must not be a later version than `to`')
     const [a, b] = await Promise.all([this.position(negotiationId, from), this.position(negotiationId, to)])
     if (!a) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${from}`)
     if (!b) throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${to}`)
-    return this.diffAt(negotiationId, a, b)
+    return [a, b]
   }
 
-  /** Term diffs between two positions of the logs (`a` not after `b`): what `diff` answers for two versions. */
-  async diffAt(negotiationId: string, a: Position, b: Position): Promise<TermDiff[]> {
+  /** The newest version's n (0: none yet), with whatever the log holds folded in. */
+  async latest(negotiationId: string): Promise<number> {
+    const stored = await this.store.lastVersion(negotiationId)
+    const after = await this.index.list(negotiationId, { after: stored?.n ?? 0 })
+    return after.at(-1)?.n ?? stored?.n ?? 0
+  }
+
+  /**
+   * Term diffs between two positions of the logs (`a` not after `b`): what `diff` answers for two versions.
+   * `rows`: segments carry their rows (RowSeg); `marksFrom`: set to the suggestions at `a` of every term
+   * holding one there (not only those the window formatted).
+   */
+  async diffAt(
+    negotiationId: string,
+    a: Position,
+    b: Position,
+    opts: { rows?: boolean; marksFrom?: { marks?: TermMarks } } = {},
+  ): Promise<RowTermDiff[]> {
     await this.index.materialised(negotiationId, {
       boardSeq: Math.max(a.boardSeq, b.boardSeq),
       ledgerSeq: Math.max(a.ledgerSeq, b.ledgerSeq),
@@ -164,19 +198,21 @@ export class HistoryQueries {
         .filter(([, d]) => d.suggested !== undefined)
         .map(([id]) => id),
     )
+    const heldFrom = suggestedTerms(start.board)
+    const sameDoc = a.boardSeq === b.boardSeq
     const [marksFrom, marksTo] = await Promise.all([
-      this.marksAt(
-        negotiationId,
-        a.boardSeq,
-        suggestedTerms(start.board).filter((id) => windowFormatted.has(id)),
-      ),
+      sameDoc && opts.marksFrom
+        ? null
+        : this.marksAt(negotiationId, a.boardSeq, opts.marksFrom ? heldFrom : heldFrom.filter((id) => windowFormatted.has(id))),
       this.marksAt(negotiationId, b.boardSeq, suggestedTerms(boardTo)),
     ])
-    return diffStates({ ...start, marks: marksFrom }, delta as BoardDelta | null, {
-      board: boardTo,
-      ledger: ledgerTo as LedgerState,
-      marks: marksTo,
-    })
+    if (opts.marksFrom) opts.marksFrom.marks = marksFrom ?? marksTo
+    return diffStates(
+      { ...start, marks: marksFrom ?? marksTo },
+      delta as BoardDelta | null,
+      { board: boardTo, ledger: ledgerTo as LedgerState, marks: marksTo },
+      { rows: opts.rows },
+    )
   }
 
   /**

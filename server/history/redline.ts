@@ -119,6 +119,15 @@ export interface Run {
   suggestion?: Suggestion | null
 }
 
+/**
+ * A redline segment with the board row that made it (`seq`, on ins and del: the row that wrote or
+ * removed the text; widened characters take the word's latest change). Server-internal — the Word
+ * export turns the row into who and when (server/word/rowAuthors.ts); `GET …/diff` answers plain Segs.
+ */
+export interface RowSeg extends Seg {
+  seq?: number
+}
+
 export interface ReplayProgress {
   (done: number, total: number): void
 }
@@ -437,7 +446,10 @@ function tokens<T extends { ch: string; sug: Suggestion | null }>(cells: T[]): T
  *    the characters the window left alone and the widening pulled in take a
  *    party, that of the latest change in the same word.
  */
-export function wordSegs(runs: Run[]): Seg[] {
+export function wordSegs(runs: Run[]): Seg[]
+export function wordSegs(runs: Run[], opts: { rows: true }): RowSeg[]
+export function wordSegs(runs: Run[], opts: { rows?: boolean } = {}): RowSeg[] {
+  const rows = opts.rows === true
   const cells: Cell[] = []
   let gone: Cell[] = []
   let came: Cell[] = []
@@ -468,14 +480,18 @@ export function wordSegs(runs: Run[]): Seg[] {
     .map((c) => c.ch)
     .join('')
 
-  const segs: Seg[] = []
-  const emit = (op: Seg['op'], text: string, party: string | null, sug: Suggestion | null) => {
+  const segs: RowSeg[] = []
+  /** `by`: the run whose row made the change (ins, del); with `rows`, segments also part where that row changes */
+  const emit = (op: Seg['op'], text: string, by: Run | null, sug: Suggestion | null) => {
+    const party = op === 'eq' ? null : (by?.party ?? null)
+    const seq = rows && op !== 'eq' ? (by?.seq ?? 0) : undefined
     const last = segs[segs.length - 1]
-    if (last && last.op === op && (last.party ?? null) === (op === 'eq' ? null : party) && sameSuggestion(last.suggestion, sug))
+    if (last && last.op === op && (last.party ?? null) === party && last.seq === seq && sameSuggestion(last.suggestion, sug))
       last.text += text
     else {
-      const seg: Seg = op === 'eq' || party === null ? { op, text } : { op, text, party }
+      const seg: RowSeg = party === null ? { op, text } : { op, text, party }
       if (sug) seg.suggestion = sug
+      if (seq !== undefined) seg.seq = seq
       segs.push(seg)
     }
   }
@@ -491,8 +507,8 @@ export function wordSegs(runs: Run[]): Seg[] {
     }
     const deleted = latest(word.map((c) => (c.op === 'del' ? c.del : null)))
     const written = latest(word.map((c) => (c.op === 'ins' ? c.ins : null)))
-    for (const c of word) if (c.op !== 'ins') emit('del', c.ch, (c.del ?? deleted ?? written)!.party, null)
-    for (const c of word) if (c.op !== 'del') emit('ins', c.ch, (c.ins ?? written ?? deleted)!.party, c.sug)
+    for (const c of word) if (c.op !== 'ins') emit('del', c.ch, c.del ?? deleted ?? written, null)
+    for (const c of word) if (c.op !== 'del') emit('ins', c.ch, c.ins ?? written ?? deleted, c.sug)
   }
   return segs
 }
