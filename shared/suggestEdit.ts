@@ -109,7 +109,12 @@ export function planSuggestedEdit(
     }
   }
   if (remove.length === 0 && mark.length === 0 && insert.length === 0) return null
-  const base = continued ?? { ...fresh(), kind: 'ins' as const, ...author }
+  const f = fresh()
+  // A continuation keeps the id but takes its own time — always a later one — so its text carries a
+  // mark of its own: written with the same attributes Yjs would write no format item, and the text
+  // would be a suggestion only by standing after the earlier text's mark, which a concurrent decision
+  // on that text deletes (the text then came out plain, accepted by nobody).
+  const base = continued ? { ...continued, at: Math.max(f.at, continued.at + 1) } : { ...f, kind: 'ins' as const, ...author }
   return { remove, mark, at: to, insert, suggestion: { ...base, kind: 'ins' } }
 }
 

@@ -8,7 +8,7 @@
  */
 import { Facet, StateEffect, StateField, type EditorState } from '@codemirror/state'
 import { Decoration, EditorView, hoverTooltip, type DecorationSet } from '@codemirror/view'
-import type { Suggestion } from '../../../../shared/suggestions'
+import { sameSuggestion, type Suggestion } from '../../../../shared/suggestions'
 import type { TextSpan } from '../../../../shared/suggestEdit'
 
 /** How suggestions are drawn and decided here: names and colours of parties, and what this person may do. */
@@ -52,8 +52,6 @@ function decorationOf(s: Suggestion, view: SuggestionView | null): Decoration {
 
 const suggestionOf = (d: Decoration): Suggestion => (d.spec as { suggestion: Suggestion }).suggestion
 
-const sameSuggestion = (a: Suggestion, b: Suggestion): boolean =>
-  a.id === b.id && a.kind === b.kind && a.party === b.party && a.user === b.user && a.at === b.at
 
 function applyRuns(set: DecorationSet, runs: readonly TextSpan[], view: SuggestionView | null): DecorationSet {
   for (const run of runs) {
