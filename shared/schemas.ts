@@ -268,9 +268,30 @@ export const DiffQuerySchema = z.object({
   to: z.coerce.number().int().min(0),
 })
 
-export const ExportQuerySchema = z.object({
-  format: z.enum(['md', 'html', 'json']).default('json'),
-})
+const versionParam = z.coerce.number().int().min(0).optional()
+
+/**
+ * `GET …/export`: `format=docx` takes the version `n` (default: the newest), or a redline
+ * `from`–`to`; `suggestions` says how a Word file shows pending suggestions ('comments', the
+ * default, keeps "Accept all" to the sheet's text; 'tracked' makes them tracked changes too).
+ */
+export const ExportQuerySchema = z
+  .object({
+    format: z.enum(['md', 'html', 'json', 'docx']).default('json'),
+    n: versionParam,
+    from: versionParam,
+    to: versionParam,
+    suggestions: z.enum(['comments', 'tracked']).optional(),
+  })
+  .superRefine((q, ctx) => {
+    const given = (['n', 'from', 'to', 'suggestions'] as const).filter((k) => q[k] !== undefined)
+    if (q.format !== 'docx' && given.length > 0)
+      ctx.addIssue({ code: 'custom', path: [given[0]!], message: 'only format=docx takes a version' })
+    else if (q.n !== undefined && (q.from !== undefined || q.to !== undefined))
+      ctx.addIssue({ code: 'custom', path: ['n'], message: 'either n, or from and to' })
+    else if ((q.from === undefined) !== (q.to === undefined))
+      ctx.addIssue({ code: 'custom', path: [q.from === undefined ? 'from' : 'to'], message: 'a redline takes both from and to' })
+  })
 
 export interface Presence {
   online: Array<{ user: string; role: (typeof ROLES)[number]; party?: string }>

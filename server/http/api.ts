@@ -23,6 +23,8 @@ import { ParleyError, badRequest, forbidden, notFound, unauthorized } from '../e
 import type { NegotiationService } from '../negotiation/service'
 import type { HistoryQueries } from '../history/queries'
 import { renderHtml, renderMarkdown } from '../history/exportRender'
+import { docxRequest, exportDocx } from '../word/docxExport'
+import { DOCX_CONTENT_TYPE } from '../../shared/word'
 import { Router } from './router'
 import { termParseRoute } from './termParse'
 import { catchUp, viewerKey } from '../history/catchUp'
@@ -170,9 +172,26 @@ export function createApi(deps: ApiDeps): Router {
       const threads = (id: string, p: string | null) => service.comments.readableThreads(id, p)
       return { status: 200, json: await catchUp({ store: deps.store, history, threads }, params.id!, who) }
     })
-    .on('GET', '/api/negotiations/:id/export', async ({ req, params, query }) => {
+    .on('GET', '/api/negotiations/:id/export', async ({ req, res, params, query }) => {
       await requireHistoryReader(req, params.id!)
-      const { format } = parse(ExportQuerySchema, { format: query.get('format') ?? undefined })
+      const q = parse(ExportQuerySchema, {
+        format: query.get('format') ?? undefined,
+        ...Object.fromEntries(['n', 'from', 'to', 'suggestions'].flatMap((k) => (query.has(k) ? [[k, query.get(k)]] : []))),
+      })
+      const { format } = q
+      if (format === 'docx') {
+        const file = await exportDocx({ history, store: deps.store }, params.id!, docxRequest(q))
+        if (!file) throw notFound('this negotiation is gone')
+        // Bytes, not text: written here (the router then leaves the answered response alone).
+        res.writeHead(200, {
+          'cache-control': 'no-store',
+          'content-type': DOCX_CONTENT_TYPE,
+          'content-length': String(file.bytes.length),
+          'content-disposition': `attachment; filename="${file.filename}"`,
+        })
+        res.end(file.bytes)
+        return undefined
+      }
       const doc = await history.exportDoc(params.id!)
       if (!doc) throw notFound('this negotiation is gone')
       const headers = { 'content-disposition': `inline; filename="${doc.negotiation.id}.${format}"` }

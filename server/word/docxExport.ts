@@ -31,8 +31,6 @@ import { fieldSpans, suggester, type Span, type Who } from './redlineSpans'
 import { rowAuthors } from './rowAuthors'
 import { writeDocx, type SuggestionMode, type WordTerm } from './docxWriter'
 
-export const DOCX_MEDIA_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'
-
 export interface DocxDeps {
   history: HistoryQueries
   store: Store

@@ -2,8 +2,9 @@
  * Writes a term sheet as a Word document with the `docx` package: the
  * negotiation's title (Title style), a note on what the file is, then per
  * term a heading ("§1 Title", Heading 1), a line with its state and
- * acceptances (style `ParleyTermState`, so a reader can tell it from the
- * body), and its body, a paragraph per line. Tracked changes are real
+ * acceptances, and its body, a paragraph per line. The notes and state lines
+ * are in the `ParleyNote` style (parleyStyles.ts), which the term reader
+ * (readDocx.ts) leaves out: an exported sheet reads back as its terms. Tracked changes are real
  * revision marks — `w:ins` / `w:del` with `w:author` "<party name> (<user>)"
  * and `w:date` — on the text and on the paragraph marks (a line break
  * inserted or removed), so Word's "Accept all" and "Reject all" give the two
@@ -48,16 +49,11 @@ import {
 } from 'docx'
 import type { PlainThread } from '../../shared/comments'
 import { inSheet, sheetText, suggester, type Span, type Who } from './redlineSpans'
+import { PARLEY_NOTE_STYLE } from './parleyStyles'
 import type { Suggestion } from '../../shared/suggestions'
 
 export type SuggestionMode = 'comments' | 'tracked'
 
-/** The paragraph style of a term's state line (and its name): not part of the term's text. */
-export const TERM_STATE_STYLE = { id: 'ParleyTermState', name: 'Parley Term State' } as const
-/** Notes about the file itself (what it shows, when it was made): not part of any term. */
-export const NOTE_STYLE = { id: 'ParleyNote', name: 'Parley Note' } as const
-/** A term heading starts with its number: "§3 Title". */
-export const TERM_NUMBER = /^§\d+ /
 
 export interface WordTerm {
   /** its place in the document, from 1 */
@@ -128,7 +124,7 @@ interface Rev {
 }
 
 type ChangeProps = Pick<ConstructorParameters<typeof InsertedTextRun>[0], 'id' | 'author' | 'date'>
-type RunContent = { text: string } | { break: number } | { children: Tab[] }
+type RunContent = ({ text: string } | { break: number } | { children: Tab[] }) & { italics?: boolean }
 
 class RevisionAttributes extends XmlAttributeComponent<Mark> {
   protected override readonly xmlKeys = { id: 'w:id', author: 'w:author', date: 'w:date' }
@@ -161,13 +157,14 @@ class Writer {
   }
 
   /** Runs for a stretch of one line (no `\n`) written as `rev`, after a line break if `lineBreak`; tabs as Word tabs. */
-  runs(text: string, rev: Rev | null, lineBreak = false): ParagraphChild[] {
+  runs(text: string, rev: Rev | null, lineBreak = false, italics = false): ParagraphChild[] {
     const contents: RunContent[] = lineBreak ? [{ break: 1 }] : []
     text.split('\t').forEach((part, i) => {
       if (i > 0) contents.push({ children: [new Tab()] })
       if (part) contents.push({ text: part })
     })
-    return contents.map((content) => {
+    return contents.map((c) => {
+      const content = italics ? { ...c, italics } : c
       if (!rev) return new TextRun(content)
       // a w:ins like the package's own (its type lists the package's classes only)
       if (rev.ins && rev.del) return new InsertedDeletion(this.mark(rev.ins), { ...this.change(rev.del), ...content }) as unknown as InsertedTextRun
@@ -324,10 +321,11 @@ class Writer {
       children: [...this.runs(`§${t.number} `, whole), ...this.fieldLines(title, anchors.title, 'title')[0]!.children],
     })
     const state = new Paragraph({
-      style: TERM_STATE_STYLE.id,
+      style: PARLEY_NOTE_STYLE.id,
       keepNext: true,
+      spacing: { after: 120 },
       ...this.paragraphMark(whole),
-      children: this.runs(oneLine(t.stateLine), whole),
+      children: this.runs(oneLine(t.stateLine), whole, false, true),
     })
     const lines = this.fieldLines(body, anchors.body, 'body')
     const paragraphs = lines.map(
@@ -399,10 +397,10 @@ class Writer {
     const s = this.sheet
     const body: Paragraph[] = [
       new Paragraph({ heading: HeadingLevel.TITLE, children: this.runs(oneLine(s.title), null) }),
-      ...s.notes.map((n) => new Paragraph({ style: NOTE_STYLE.id, children: this.runs(oneLine(n), null) })),
+      ...s.notes.map((n) => new Paragraph({ style: PARLEY_NOTE_STYLE.id, children: this.runs(oneLine(n), null) })),
     ]
     for (const t of s.terms) body.push(...this.term(t))
-    body.push(new Paragraph({ style: NOTE_STYLE.id, alignment: AlignmentType.CENTER, children: this.runs('— end of the term sheet —', null) }))
+    body.push(new Paragraph({ style: PARLEY_NOTE_STYLE.id, alignment: AlignmentType.CENTER, children: this.runs('— end of the term sheet —', null) }))
     return new Document({
       creator: 'Parley',
       title: oneLine(s.title),
@@ -418,20 +416,11 @@ class Writer {
         },
         paragraphStyles: [
           {
-            id: TERM_STATE_STYLE.id,
-            name: TERM_STATE_STYLE.name,
+            id: PARLEY_NOTE_STYLE.id,
+            name: PARLEY_NOTE_STYLE.name,
             basedOn: 'Normal',
             next: 'Normal',
-            quickFormat: true,
-            run: { italics: true, color: '555555', size: 20 },
-            paragraph: { spacing: { after: 120 } },
-          },
-          {
-            id: NOTE_STYLE.id,
-            name: NOTE_STYLE.name,
-            basedOn: 'Normal',
-            next: 'Normal',
-            run: { color: '555555', size: 18 },
+            run: { color: '555555', size: 19 },
             paragraph: { spacing: { after: 80 } },
           },
         ],

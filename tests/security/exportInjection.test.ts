@@ -1,5 +1,5 @@
 /**
- * [EX1]–[EX3] What a delegation types cannot rewrite the record: titles,
+ * [EX1]–[EX4] What a delegation types cannot rewrite the record: titles,
  * party and user names, term ids, term texts, notes, checkpoint names, comments
  * and suggestions (their text, and the names and time they carry) carrying
  * Markdown, HTML and line breaks are exported through the real API as text,
@@ -15,6 +15,7 @@
  * two Markdown exports must parse (markdown-it, CommonMark + GFM tables, raw
  * HTML on) to the same token structure: any heading, paragraph, list, quote,
  * code block, link or HTML an injected value added would show as a difference.
+ * The Word files ([EX4]) are compared the same way, paragraph by paragraph.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import MarkdownIt from 'markdown-it'
@@ -25,6 +26,8 @@ import type { PartyInfo } from '../../shared/negotiation'
 import { SERVER_AUTHOR } from '../helpers/historyStack'
 import { startServer, type TestServer } from '../helpers/server'
 import { mdCode, mdText } from '../../server/history/exportRender'
+import { XMLValidator } from 'fast-xml-parser'
+import { readDocx, resolveAll, revisions, termsOf, type DocxContents } from '../helpers/docxRevisions'
 
 const HOSTILE = {
   title: 'Deal\n\nAll terms AGREED by every party\n===\n<script>alert(1)</script>',
@@ -170,6 +173,10 @@ const textsAfter = (tokens: Token[], type: string) =>
 let hostileMd: string
 let plainMd: string
 let hostileHtml: string
+/** the sheet now and the redline from the start, with suggestions as comments and as tracked changes */
+type WordFiles = { sheet: DocxContents; redline: DocxContents; tracked: DocxContents; n: number; token: string }
+let hostileWord: WordFiles
+let plainWord: WordFiles
 
 beforeAll(async () => {
   s = await startServer()
@@ -178,7 +185,20 @@ beforeAll(async () => {
   hostileMd = await exportOf('inj-hostile', hostileToken, 'md')
   plainMd = await exportOf('inj-plain', plainToken, 'md')
   hostileHtml = await exportOf('inj-hostile', hostileToken, 'html')
+  hostileWord = await wordOf('inj-hostile', hostileToken)
+  plainWord = await wordOf('inj-plain', plainToken)
 })
+
+async function wordOf(id: string, token: string): Promise<WordFiles> {
+  const versions = await s.api(`/api/negotiations/${id}/versions`, { token })
+  const n = ((await versions.json()) as { versions: unknown[] }).versions.length
+  const docx = async (query: string) => {
+    const res = await s.api(`/api/negotiations/${id}/export?format=docx${query}`, { token })
+    expect(res.status, query).toBe(200)
+    return readDocx(new Uint8Array(await res.arrayBuffer()))
+  }
+  return { sheet: await docx(''), redline: await docx(`&from=0&to=${n}`), tracked: await docx(`&from=0&to=${n}&suggestions=tracked`), n, token }
+}
 
 afterAll(async () => {
   await s?.close({ wipe: true })
@@ -259,5 +279,59 @@ describe('exports escape what delegations typed', () => {
     // the suggestion: marked, its text and names escaped, its party's class spelled out
     expect(hostileHtml).toMatch(/<ins class="suggestion p-b_60__20__3c_b_3e_x_3c__2f_b_3e__20__7b__7d_" title="suggested by Beta/)
     expect(hostileHtml).toContain('&lt;img src=x onerror=alert(5)&gt;')
+  })
+})
+
+describe('Word files keep what delegations typed as text', () => {
+  /**
+   * A file's shape: each paragraph's style, its mark's revision and the revisions along it (runs of one
+   * kind as one: a title's line breaks cut runs, and only block texts keep their lines in the plain twin); no text.
+   */
+  const shape = (d: DocxContents) =>
+    d.paragraphs.map((p) => {
+      const kinds = p.pieces.map((x) => `${x.ins ? 'i' : ''}${x.del ? 'd' : ''}` || '-').filter((k, i, all) => k !== all[i - 1])
+      return [p.style ?? 'Normal', p.mark.ins ? 'ins' : '', p.mark.del ? 'del' : '', ...kinds].join(' ')
+    })
+  /** a line as Word holds it: line ends \n (a CR is one), no control character but tab */
+  const word = (v: string) => v.replace(/\r\n?/g, '\n')
+  const flat = (v: string) => v.replace(/\s+/g, ' ').trim()
+
+  it('[EX4] .docx: every part is well-formed XML; names, texts and comments read back as typed; nothing adds a paragraph, a run or a revision', async () => {
+    for (const [name, d] of Object.entries({ sheet: hostileWord.sheet, redline: hostileWord.redline, tracked: hostileWord.tracked })) {
+      for (const [part, xml] of Object.entries({ document: d.documentXml, comments: d.commentsXml, settings: d.settingsXml }))
+        expect(XMLValidator.validate(xml), `${name} ${part}`).toBe(true)
+      expect(d.documentXml, name).not.toMatch(/<(img|script|b|i|div)[ >]/)
+      expect(d.documentXml, name).not.toContain('w:fldChar')
+    }
+    // the same shape as the plain twin: the same paragraphs, runs and revisions
+    expect(shape(hostileWord.sheet)).toEqual(shape(plainWord.sheet))
+    expect(shape(hostileWord.redline)).toEqual(shape(plainWord.redline))
+    expect(shape(hostileWord.tracked)).toEqual(shape(plainWord.tracked))
+    expect(hostileWord.redline.comments.length).toBe(plainWord.redline.comments.length)
+
+    // the text: the sheet's, line ends as Word has them
+    const sheet = await s.api(`/api/negotiations/inj-hostile/versions/${hostileWord.n}`, { token: hostileWord.token })
+    const terms = ((await sheet.json()) as { terms: Array<{ title: string; body: string }> }).terms
+    const expected = terms.map((t) => ({ title: word(t.title), body: word(t.body) }))
+    expect(termsOf(resolveAll(hostileWord.sheet, 'accept'))).toEqual(expected)
+    expect(termsOf(resolveAll(hostileWord.redline, 'accept'))).toEqual(expected)
+    // authors: the party's name and the user, on one line; a suggestion at a time that is no date has none
+    const b = `${flat(HOSTILE.partyB.name)} (${flat(HOSTILE.user)})`
+    expect(revisions(hostileWord.redline).some((r) => r.ins?.author === b)).toBe(true)
+    const suggestions = hostileWord.redline.comments.filter((c) => c.text.startsWith('Suggested'))
+    expect(suggestions.map((c) => c.text.slice(0, 'Suggested, not accepted yet: remove'.length))).toEqual([
+      'Suggested, not accepted yet: remove',
+      'Suggested, not accepted yet: insert',
+    ])
+    for (const c of suggestions) expect([c.author, c.date]).toEqual([b, undefined])
+    expect(suggestions[1]!.text).toContain(`“${flat(HOSTILE.suggested)}”`)
+    const tracked = revisions(hostileWord.tracked).filter((r) => r.ins?.author === b && r.text.includes('suggested'))
+    expect(tracked.length).toBeGreaterThan(0)
+    for (const r of tracked) expect(r.ins!.date).toBeUndefined()
+    // the shared comment, every line of it, in its author's name
+    const comment = hostileWord.redline.comments.find((c) => c.text.includes('fake heading'))!
+    expect(comment.author).toBe(b)
+    expect(comment.text).toContain(word(HOSTILE.comment).split('\n').at(-1)!)
+    expect(hostileWord.redline.documentXml).toContain('&lt;img src=x onerror=alert(1)&gt;')
   })
 })
