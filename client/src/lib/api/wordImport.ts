@@ -1,0 +1,51 @@
+/**
+ * `POST /api/terms/parse` from the browser (CONTRACT.md "Word documents"):
+ * a .docx file in, the terms it holds out, for review before they are used.
+ * XMLHttpRequest rather than fetch because only it reports upload progress;
+ * errors are the same ApiError as every other call, with the two a person
+ * meets most spelled out.
+ */
+import { MAX_WORD_FILE_BYTES, type ParsedTermSheet } from '../../../../shared/word'
+import { ApiError } from './http'
+
+export const TOO_LARGE_MESSAGE = 'The file is larger than 10 MiB.'
+
+/** Where an upload stands: sending (with the fraction sent, when known), then waiting for the server to read it. */
+export type WordProgress = { phase: 'uploading'; fraction: number | null } | { phase: 'reading' }
+
+export function parseWordFile(
+  token: string,
+  file: File,
+  opts: { onprogress?: (p: WordProgress) => void; signal?: AbortSignal } = {},
+): Promise<ParsedTermSheet> {
+  if (file.size > MAX_WORD_FILE_BYTES) return Promise.reject(new ApiError(413, 'too-large', TOO_LARGE_MESSAGE))
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', '/api/terms/parse')
+    xhr.setRequestHeader('authorization', `Bearer ${token}`)
+    xhr.setRequestHeader('accept', 'application/json')
+    // the browser's idea of the file's type may be anything (or nothing): the bytes are what count
+    xhr.setRequestHeader('content-type', 'application/octet-stream')
+    xhr.responseType = 'text'
+    xhr.upload.onprogress = (e) =>
+      opts.onprogress?.({ phase: 'uploading', fraction: e.lengthComputable ? e.loaded / e.total : null })
+    xhr.upload.onload = () => opts.onprogress?.({ phase: 'reading' })
+    xhr.onerror = () => reject(new ApiError(0, 'network', 'The Parley server could not be reached.'))
+    xhr.onabort = () => reject(new DOMException('The upload was cancelled.', 'AbortError'))
+    xhr.onload = () => {
+      let body: unknown = null
+      try {
+        body = JSON.parse(xhr.responseText)
+      } catch {
+        // a proxy's error page: the status says enough
+      }
+      if (xhr.status === 200 && body && typeof body === 'object') return resolve(body as ParsedTermSheet)
+      const e = (body as { error?: { code?: string; message?: string } } | null)?.error
+      if (xhr.status === 413) return reject(new ApiError(413, e?.code ?? 'too-large', TOO_LARGE_MESSAGE))
+      reject(new ApiError(xhr.status, e?.code ?? `http-${xhr.status}`, e?.message ?? `The server answered ${xhr.status}.`))
+    }
+    opts.signal?.addEventListener('abort', () => xhr.abort(), { once: true })
+    opts.onprogress?.({ phase: 'uploading', fraction: 0 })
+    xhr.send(file)
+  })
+}
