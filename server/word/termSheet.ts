@@ -71,7 +71,9 @@ function titleOfHeading(text: string): string {
   return rest ? rest : t
 }
 
-const nonEmpty = (b: Block) => b.kind === 'table' || b.text.trim() !== ''
+/** An empty paragraph: spacing, never a term's start, but kept inside a body as an empty line. */
+const blank = (b: Block | undefined) => b?.kind === 'paragraph' && b.text.trim() === ''
+const isParagraph = (b: Block | undefined): b is Paragraph => b?.kind === 'paragraph' && b.text.trim() !== ''
 
 const levelOf = (p: Paragraph): number | undefined =>
   p.heading === undefined ? undefined : p.heading === 'title' ? 0 : p.heading
@@ -105,10 +107,10 @@ export function termsFromBody(body: WordBody): ParsedTermSheet {
   const changes = describeChanges(body)
   if (changes) warnings.push(changes)
 
-  let blocks = body.blocks.filter(nonEmpty)
+  let blocks = body.blocks
   let title: string | undefined
-  const firstTitle = blocks.findIndex((b) => b.kind === 'paragraph' && b.heading === 'title')
-  const firstHeading = blocks.findIndex((b) => b.kind === 'paragraph' && typeof b.heading === 'number')
+  const firstTitle = blocks.findIndex((b) => isParagraph(b) && b.heading === 'title')
+  const firstHeading = blocks.findIndex((b) => isParagraph(b) && typeof b.heading === 'number')
   if (firstTitle >= 0 && (firstHeading < 0 || firstTitle < firstHeading)) {
     title = (blocks[firstTitle] as Paragraph).text.replace(/\s+/g, ' ').trim()
     blocks = blocks.filter((_, i) => i !== firstTitle)
@@ -135,7 +137,7 @@ function preamble(blocks: Block[], warnings: string[]): ParsedTerm[] {
 }
 
 function byHeadings(blocks: Block[], warnings: string[]): ParsedTerm[] | undefined {
-  const starts = blocks.flatMap((b, i) => (b.kind === 'paragraph' && levelOf(b) !== undefined ? [i] : []))
+  const starts = blocks.flatMap((b, i) => (isParagraph(b) && levelOf(b) !== undefined ? [i] : []))
   if (starts.length === 0) return undefined
   const terms = preamble(blocks.slice(0, starts[0]), warnings)
   const sections: string[] = []
@@ -160,10 +162,10 @@ function byHeadings(blocks: Block[], warnings: string[]): ParsedTerm[] | undefin
 }
 
 function byNumbers(blocks: Block[], warnings: string[]): ParsedTerm[] | undefined {
-  const firstList = blocks.find((b): b is Paragraph => b.kind === 'paragraph' && b.list?.level === 0)
+  const firstList = blocks.find((b): b is Paragraph => isParagraph(b) && b.list?.level === 0)
   const termList = firstList?.list?.numId
   const isStart = (b: Block): b is Paragraph =>
-    b.kind === 'paragraph' &&
+    isParagraph(b) &&
     ((termList !== undefined && b.list?.numId === termList && b.list.level === 0) || (!b.list && TOP_LABEL.test(b.text.trim())))
   const starts = blocks.flatMap((b, i) => (isStart(b) ? [i] : []))
   if (starts.length === 0) return undefined
@@ -183,10 +185,13 @@ function byNumbers(blocks: Block[], warnings: string[]): ParsedTerm[] | undefine
     const lead = strongLeadAfter(p, skip).trim()
     const colon = /^([^:.;\n]{1,60}):\s+(\S[\s\S]*)$/.exec(rest)
     if (!rest) {
-      const next = blocks[at + 1]
-      if (next && next.kind === 'paragraph' && from < end && readsAsTitle(next.text.trim(), next.allStrong)) {
+      // "ARTICLE 1" on its own: the title may be the next paragraph with text
+      let n = at + 1
+      while (n < end && blank(blocks[n])) n++
+      const next = blocks[n]
+      if (n < end && isParagraph(next) && readsAsTitle(next.text.trim(), next.allStrong)) {
         title = cleanTitle(next.text)
-        from++
+        from = n + 1
       } else title = /^[\d(]/.test(label.trim()) || !label ? `Term ${terms.length + 1}` : cleanTitle(label)
       rest0 = ''
     } else if (lead && lead.length < rest.length && rest.startsWith(lead) && readsAsTitle(cleanTitle(lead), true)) {
@@ -213,7 +218,7 @@ function byNumbers(blocks: Block[], warnings: string[]): ParsedTerm[] | undefine
 }
 
 function byBoldLines(blocks: Block[], warnings: string[]): ParsedTerm[] | undefined {
-  const isStart = (b: Block): b is Paragraph => b.kind === 'paragraph' && b.allStrong && readsAsTitle(b.text.trim(), true)
+  const isStart = (b: Block): b is Paragraph => isParagraph(b) && b.allStrong && readsAsTitle(b.text.trim(), true)
   const starts = blocks.flatMap((b, i) => (isStart(b) ? [i] : []))
   if (starts.length < 2) return undefined
   warnings.push('The document has no headings or numbered paragraphs: its short lines in bold were read as term titles.')

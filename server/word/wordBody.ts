@@ -320,7 +320,12 @@ function finish(d: Draft): Paragraph {
   return p
 }
 
-/** Blocks as plain lines: a paragraph per line, a table row per line with its cells split by tabs; empty lines dropped. */
+/**
+ * Blocks as plain lines: a paragraph per line, a table row per line with its
+ * cells split by tabs. Empty paragraphs inside stay as empty lines (a body
+ * "a\n\nb" exported as three paragraphs reads back as itself); at either end
+ * they are dropped.
+ */
 export function blocksAsText(blocks: Block[]): string {
   const lines: string[] = []
   for (const b of blocks) {
@@ -328,5 +333,5 @@ export function blocksAsText(blocks: Block[]): string {
     if (b.kind === 'paragraph') lines.push(b.text.replace(/ *\n */g, '\n').trim())
     else for (const row of b.rows) lines.push(row.cells.map((c) => c.replace(/\s*\n\s*/g, ' ').trim()).join('\t'))
   }
-  return lines.filter((l) => l).join('\n')
+  return lines.join('\n').replace(/^\n+|\n+$/g, '')
 }

@@ -54,13 +54,17 @@ describe('[WI1] headings start terms', () => {
         new Paragraph({ text: '2. Deadline', heading: HeadingLevel.HEADING_2 }),
         new Paragraph('Within 30 days.'),
         new Paragraph({ text: 'Article 3 – Governing law', heading: HeadingLevel.HEADING_3 }),
+        new Paragraph(''),
         new Paragraph('English law.'),
+        new Paragraph(''),
+        new Paragraph({ text: '', heading: HeadingLevel.HEADING_1 }),
         new Paragraph({ text: 'Open points', heading: HeadingLevel.HEADING_1 }),
       ]),
     )
     expect(sheet.title).toBe('Supply agreement — term sheet')
     expect(sheet.terms).toEqual([
-      { title: 'Price', body: 'The price is 12 million.\nPayable in two instalments.' },
+      // an empty paragraph inside a body is an empty line (a body with one exported reads back as itself)
+      { title: 'Price', body: 'The price is 12 million.\n\nPayable in two instalments.' },
       { title: 'Deadline', body: 'Within 30 days.' },
       { title: 'Governing law', body: 'English law.' },
       { title: 'Open points', body: '' },
@@ -177,6 +181,7 @@ describe('[WI2] without headings, numbered paragraphs start terms', () => {
         new Paragraph('§ 3 Deadline'),
         new Paragraph('3.1 Thirty days.'),
         new Paragraph('ARTICLE 4'),
+        new Paragraph(''),
         new Paragraph('GOVERNING LAW'),
         new Paragraph('English law.'),
       ]),
