@@ -45,7 +45,8 @@ function docxArgs(values: Map<string, string>): DocxRequest | string {
   const [n, from, to] = [num('n'), num('from'), num('to')]
   const suggestions = values.get('suggestions')
   if ([n, from, to].some((x) => Number.isNaN(x))) return 'a version is a non-negative integer'
-  if (suggestions !== undefined && suggestions !== 'comments' && suggestions !== 'tracked') return '--suggestions is comments or tracked'
+  if (suggestions !== undefined && suggestions !== 'comments' && suggestions !== 'tracked')
+    return '--suggestions is comments or tracked'
   if (n !== undefined && (from !== undefined || to !== undefined)) return 'either --n, or --from and --to'
   if ((from === undefined) !== (to === undefined)) return 'a redline takes both --from and --to'
   const s = suggestions ? { suggestions: suggestions as 'comments' | 'tracked' } : {}
@@ -80,7 +81,9 @@ async function main(): Promise<number> {
     const index = new VersionIndex({ store, negotiation, persist: false, log: (level, msg, err) => log[level](msg, err) })
     const history = new HistoryQueries(store, index, negotiation)
     if (docx) {
-      const file = await exportDocx({ history, store }, id, docx, (done, total) => bar.update('reading who changed what', done, total))
+      const file = await exportDocx({ history, store }, id, docx, (done, total) =>
+        bar.update('reading who changed what', done, total),
+      )
       bar.finish()
       await index.close()
       if (!file) {

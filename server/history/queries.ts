@@ -18,7 +18,15 @@ import type { Position } from './fold'
 import { buildExport, type ExportDoc, type ExportProgress } from './export'
 import { sharedThreadsAt } from './threadsAt'
 import { HistoryReader } from './materialiser'
-import { authorRunsOf, diffStates, sheetOfStates, suggestedTerms, termTextOf, type RowTermDiff, type TermMarks } from './pastStates'
+import {
+  authorRunsOf,
+  diffStates,
+  sheetOfStates,
+  suggestedTerms,
+  termTextOf,
+  type RowTermDiff,
+  type TermMarks,
+} from './pastStates'
 import { docAt } from './reconstruct'
 import { toVersion, type VersionIndex } from './versionIndex'
 

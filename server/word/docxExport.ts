@@ -46,7 +46,8 @@ export interface DocxFile {
   terms: number
 }
 
-export type DocxRequest = { n?: number; suggestions?: SuggestionMode } | { from: number; to: number; suggestions?: SuggestionMode }
+export type DocxRequest =
+  { n?: number; suggestions?: SuggestionMode } | { from: number; to: number; suggestions?: SuggestionMode }
 
 /** The request of a parsed `…/export?format=docx` query (ExportQuerySchema has checked the combination). */
 export const docxRequest = (q: { n?: number; from?: number; to?: number; suggestions?: SuggestionMode }): DocxRequest =>
@@ -64,7 +65,8 @@ const STATE_LABEL: Record<string, string> = {
 }
 
 const andList = (items: string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`)
-const isoOf = (ms: number | undefined) => (ms === undefined || Number.isNaN(new Date(ms).getTime()) ? '' : new Date(ms).toISOString())
+const isoOf = (ms: number | undefined) =>
+  ms === undefined || Number.isNaN(new Date(ms).getTime()) ? '' : new Date(ms).toISOString()
 
 /** A file name of safe characters only (the id is the server's, but stores made by hand hold anything). */
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_')
@@ -144,10 +146,18 @@ export async function exportDocx(
 }
 
 /** Who added (or removed) a term in the window: who wrote (or removed) its first text. */
-function wholeChange(change: 'added' | 'removed', spans: Span[], authorOf: (seq: number | undefined, party: string | null) => Who) {
+function wholeChange(
+  change: 'added' | 'removed',
+  spans: Span[],
+  authorOf: (seq: number | undefined, party: string | null) => Who,
+) {
   const kind = change === 'added' ? ('ins' as const) : ('del' as const)
   const first = spans.find((s) => s.kind === kind || s.kind === 'suggested')
-  const by = !first ? authorOf(undefined, null) : first.kind === 'suggested' ? suggester(first.suggestion) : (first as { by: Who }).by
+  const by = !first
+    ? authorOf(undefined, null)
+    : first.kind === 'suggested'
+      ? suggester(first.suggestion)
+      : (first as { by: Who }).by
   return { kind, by }
 }
 

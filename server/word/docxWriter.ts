@@ -54,7 +54,6 @@ import type { Suggestion } from '../../shared/suggestions'
 
 export type SuggestionMode = 'comments' | 'tracked'
 
-
 export interface WordTerm {
   /** its place in the document, from 1 */
   number: number
@@ -79,7 +78,8 @@ export interface WordSheet {
 
 // ── text Word can hold ────────────────────────────────────────────────────
 
-const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+const NOT_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
 
 /** Text for a run: `\n` line ends, no character XML 1.0 cannot hold. */
 export const wordText = (s: string): string => s.replace(/\r\n?/g, '\n').replace(NOT_XML, '\uFFFD')
@@ -167,7 +167,8 @@ class Writer {
       const content = italics ? { ...c, italics } : c
       if (!rev) return new TextRun(content)
       // a w:ins like the package's own (its type lists the package's classes only)
-      if (rev.ins && rev.del) return new InsertedDeletion(this.mark(rev.ins), { ...this.change(rev.del), ...content }) as unknown as InsertedTextRun
+      if (rev.ins && rev.del)
+        return new InsertedDeletion(this.mark(rev.ins), { ...this.change(rev.del), ...content }) as unknown as InsertedTextRun
       if (rev.ins) return new InsertedTextRun({ ...this.change(rev.ins), ...content })
       return new DeletedTextRun({ ...this.change(rev.del!), ...content })
     })
@@ -182,7 +183,9 @@ class Writer {
   /** The paragraph mark's revision (a line end inserted or removed). */
   paragraphMark(rev: Rev | null): { run?: { insertion?: ChangeProps; deletion?: ChangeProps } } {
     if (!rev) return {}
-    return { run: { ...(rev.ins ? { insertion: this.change(rev.ins) } : {}), ...(rev.del ? { deletion: this.change(rev.del) } : {}) } }
+    return {
+      run: { ...(rev.ins ? { insertion: this.change(rev.ins) } : {}), ...(rev.del ? { deletion: this.change(rev.del) } : {}) },
+    }
   }
 
   comment(c: Omit<ICommentOptions, 'id'>): number {
@@ -207,7 +210,11 @@ class Writer {
           rendered: true,
         }
       case 'suggested':
-        if (tracked) return { rev: span.suggestion.kind === 'ins' ? { ins: suggester(span.suggestion) } : { del: suggester(span.suggestion) }, rendered: true }
+        if (tracked)
+          return {
+            rev: span.suggestion.kind === 'ins' ? { ins: suggester(span.suggestion) } : { del: suggester(span.suggestion) },
+            rendered: true,
+          }
         return { rev: null, rendered: span.suggestion.kind === 'del' }
     }
   }
@@ -281,12 +288,11 @@ class Writer {
     // The quoted words where they stand once, else the whole term (the anchor was made against the live text,
     // which reading here would need the doc rebuilt; a quote found twice, or edited away, cannot be placed).
     const placed = at >= 0 && text.indexOf(q, at + 1) < 0
-    const range =
-      placed
-        ? { field: 'body' as const, start: this.displayAt(body, at), end: this.displayAt(body, at + q.length) }
-        : this.displayLength(body) > 0
-          ? { field: 'body' as const, start: 0, end: this.displayLength(body) }
-          : { field: 'title' as const, start: 0, end: this.displayLength(title) }
+    const range = placed
+      ? { field: 'body' as const, start: this.displayAt(body, at), end: this.displayAt(body, at + q.length) }
+      : this.displayLength(body) > 0
+        ? { field: 'body' as const, start: 0, end: this.displayLength(body) }
+        : { field: 'title' as const, start: 0, end: this.displayLength(title) }
     const ids: number[] = []
     thread.comments.forEach((c, i) => {
       const lines = c.deleted ? ['(deleted)'] : wordText(c.body).split('\n')
@@ -309,7 +315,10 @@ class Writer {
     const title = normalised(t.title)
     const body = normalised(t.body)
     const whole: Rev | null = t.whole ? (t.whole.kind === 'ins' ? { ins: t.whole.by } : { del: t.whole.by }) : null
-    const anchors: { title: Anchor[]; body: Anchor[] } = { title: this.suggestionComments(title), body: this.suggestionComments(body) }
+    const anchors: { title: Anchor[]; body: Anchor[] } = {
+      title: this.suggestionComments(title),
+      body: this.suggestionComments(body),
+    }
     for (const th of t.threads) {
       const a = this.threadComments(th, title, body)
       anchors[a.field].push(a)
@@ -339,7 +348,11 @@ class Writer {
    * the revision of its line end; a title's are line breaks in the one heading), with the comment
    * ranges of `anchors` (in shown characters) put where they begin and end.
    */
-  private fieldLines(spans: Span[], anchors: Anchor[], field: 'title' | 'body'): Array<{ children: ParagraphChild[]; mark: Rev | null }> {
+  private fieldLines(
+    spans: Span[],
+    anchors: Anchor[],
+    field: 'title' | 'body',
+  ): Array<{ children: ParagraphChild[]; mark: Rev | null }> {
     // At one place: ranges that end there, then those that begin there, then the ends of empty ones (a point).
     const events: Array<{ at: number; order: number; nodes: () => ParagraphChild[] }> = []
     for (const a of anchors) {
@@ -400,7 +413,13 @@ class Writer {
       ...s.notes.map((n) => new Paragraph({ style: PARLEY_NOTE_STYLE.id, children: this.runs(oneLine(n), null) })),
     ]
     for (const t of s.terms) body.push(...this.term(t))
-    body.push(new Paragraph({ style: PARLEY_NOTE_STYLE.id, alignment: AlignmentType.CENTER, children: this.runs('— end of the term sheet —', null) }))
+    body.push(
+      new Paragraph({
+        style: PARLEY_NOTE_STYLE.id,
+        alignment: AlignmentType.CENTER,
+        children: this.runs('— end of the term sheet —', null),
+      }),
+    )
     return new Document({
       creator: 'Parley',
       title: oneLine(s.title),

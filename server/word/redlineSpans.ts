@@ -47,7 +47,8 @@ export type Span =
 export const suggester = (s: Suggestion): Who => ({ party: s.party, user: s.user, at: s.at })
 
 /** Is the span's text part of the sheet's text at `to`? */
-export const inSheet = (s: Span): boolean => s.kind === 'text' || s.kind === 'ins' || (s.kind === 'suggested' && s.suggestion.kind === 'del')
+export const inSheet = (s: Span): boolean =>
+  s.kind === 'text' || s.kind === 'ins' || (s.kind === 'suggested' && s.suggestion.kind === 'del')
 
 /** The sheet's text at `to` (accept every tracked change, leave suggestions pending). */
 export const sheetText = (spans: readonly Span[]): string =>
@@ -140,8 +141,10 @@ export function fieldSpans(
   return spans
 }
 
-const sameWho = (a: Who, b: Who) => a.party === b.party && a.user === b.user && (a.at === b.at || (Number.isNaN(a.at) && Number.isNaN(b.at)))
-const sameSug = (a: Suggestion | undefined, b: Suggestion | undefined) => (!a && !b) || (!!a && !!b && a.id === b.id && a.kind === b.kind)
+const sameWho = (a: Who, b: Who) =>
+  a.party === b.party && a.user === b.user && (a.at === b.at || (Number.isNaN(a.at) && Number.isNaN(b.at)))
+const sameSug = (a: Suggestion | undefined, b: Suggestion | undefined) =>
+  (!a && !b) || (!!a && !!b && a.id === b.id && a.kind === b.kind)
 
 function sameKind(a: Span, b: Span): boolean {
   if (a.kind !== b.kind) return false

@@ -142,7 +142,9 @@ export async function readDocx(bytes: Uint8Array | ArrayBuffer): Promise<DocxCon
 /** Every revision of the text, in document order (paragraph marks left out). */
 export const revisions = (d: DocxContents): Array<Piece & { kind: 'ins' | 'del' | 'ins+del' }> =>
   d.paragraphs.flatMap((p) =>
-    p.pieces.filter((x) => x.ins || x.del).map((x) => ({ ...x, kind: x.ins && x.del ? ('ins+del' as const) : x.ins ? ('ins' as const) : ('del' as const) })),
+    p.pieces
+      .filter((x) => x.ins || x.del)
+      .map((x) => ({ ...x, kind: x.ins && x.del ? ('ins+del' as const) : x.ins ? ('ins' as const) : ('del' as const) })),
   )
 
 /**
@@ -182,7 +184,9 @@ export function termsOf(paragraphs: Array<{ style: string | null; text: string }
 
 /** Each term's state line: the note right under its heading. */
 export const stateLines = (d: DocxContents): string[] =>
-  d.paragraphs.flatMap((p, i) => (d.paragraphs[i - 1]?.style === 'Heading1' && p.style === 'ParleyNote' ? [p.pieces.map((x) => x.text).join('')] : []))
+  d.paragraphs.flatMap((p, i) =>
+    d.paragraphs[i - 1]?.style === 'Heading1' && p.style === 'ParleyNote' ? [p.pieces.map((x) => x.text).join('')] : [],
+  )
 
 /** The document as it reads with its revisions left as they are shown (both kinds of text), for eyeballing. */
 export const shownText = (d: DocxContents) => d.paragraphs.map((p) => p.pieces.map((x) => x.text).join('')).join('\n')

@@ -93,7 +93,9 @@ beforeAll(async () => {
   })
   await waitFor(() => text(ru, deadline).toString().includes('45') && boardOf(ru.doc).terms.has('t-dual'))
   // Russian Federation: words in and out of Scope, and a second line (a new paragraph) in Costs
-  ru.doc.transact(() => replaceText(text(ru, scope), 'Each party extradites nationals charged with ransomware attacks against the other.'))
+  ru.doc.transact(() =>
+    replaceText(text(ru, scope), 'Each party extradites nationals charged with ransomware attacks against the other.'),
+  )
   ru.doc.transact(() => text(ru, costs).insert(text(ru, costs).length, '\nTranslations are paid by the requested party.'))
   await waitFor(() => text(us, costs).toString().includes('Translations'))
   // United States suggests "requested" for "requesting" (pending)
@@ -302,7 +304,9 @@ describe('the command line', () => {
       expect(new Set(revisions(doc).map((r) => (r.ins ?? r.del)!.author))).toEqual(new Set([US, RU]))
       const one = join(dir, 'one.docx')
       await cli(['--n', String(from), '--out', one])
-      expect(termsOf(resolveAll(await readDocx(readFileSync(one)), 'accept'))).toEqual(sheetTerms(await json<Sheet>(`/versions/${from}`)))
+      expect(termsOf(resolveAll(await readDocx(readFileSync(one)), 'accept'))).toEqual(
+        sheetTerms(await json<Sheet>(`/versions/${from}`)),
+      )
       await expect(cli(['--from', '2'])).rejects.toMatchObject({ code: 2 })
     } finally {
       rmSync(dir, { recursive: true, force: true })
@@ -322,12 +326,26 @@ async function redlinePng(dir: string, convert: (to: string, ...files: string[])
   if (!pdftoppm) return null
   // 110 dpi: an A4 page is 909 × 1286; the text starts ~100 px in
   const crop = ['-x', '70', '-y', '90', '-W', '770', '-H', '680']
-  await run(pdftoppm, ['-png', '-r', '110', '-f', '1', '-l', '1', '-singlefile', '-hide-annotations', ...crop, join(dir, 'redline.pdf'), join(dir, 'redline')])
+  await run(pdftoppm, [
+    '-png',
+    '-r',
+    '110',
+    '-f',
+    '1',
+    '-l',
+    '1',
+    '-singlefile',
+    '-hide-annotations',
+    ...crop,
+    join(dir, 'redline.pdf'),
+    join(dir, 'redline'),
+  ])
   return existsSync(png) ? png : null
 }
 
 const soffice = ['/usr/bin/soffice', '/usr/local/bin/soffice', '/usr/bin/libreoffice'].find((p) => existsSync(p))
-if (!soffice) console.log('[WX9] skipped: LibreOffice (soffice) is not installed here, so the .docx files are not opened by a word processor')
+if (!soffice)
+  console.log('[WX9] skipped: LibreOffice (soffice) is not installed here, so the .docx files are not opened by a word processor')
 
 describe.skipIf(!soffice)('a word processor opens them (LibreOffice, headless)', () => {
   it('[WX9] the sheet and the redline convert to PDF; the redline renders to PNG (docs/screenshots/word-redline.png, with PARLEY_SCREENSHOTS=1 or when missing)', async () => {
@@ -338,9 +356,13 @@ describe.skipIf(!soffice)('a word processor opens them (LibreOffice, headless)',
       // its own profile: a second LibreOffice (a developer's, another test) must not take the conversion over
       const profile = `-env:UserInstallation=file://${join(dir, 'profile')}`
       const convert = (to: string, ...files: string[]) =>
-        run(soffice!, [profile, '--headless', '--norestore', '--convert-to', to, '--outdir', dir, ...files.map((f) => join(dir, f))], {
-          timeout: 90_000,
-        })
+        run(
+          soffice!,
+          [profile, '--headless', '--norestore', '--convert-to', to, '--outdir', dir, ...files.map((f) => join(dir, f))],
+          {
+            timeout: 90_000,
+          },
+        )
       await convert('pdf', 'sheet.docx', 'redline.docx')
       for (const f of ['sheet.pdf', 'redline.pdf']) {
         const pdf = readFileSync(join(dir, f))

@@ -197,7 +197,13 @@ async function wordOf(id: string, token: string): Promise<WordFiles> {
     expect(res.status, query).toBe(200)
     return readDocx(new Uint8Array(await res.arrayBuffer()))
   }
-  return { sheet: await docx(''), redline: await docx(`&from=0&to=${n}`), tracked: await docx(`&from=0&to=${n}&suggestions=tracked`), n, token }
+  return {
+    sheet: await docx(''),
+    redline: await docx(`&from=0&to=${n}`),
+    tracked: await docx(`&from=0&to=${n}&suggestions=tracked`),
+    n,
+    token,
+  }
 }
 
 afterAll(async () => {
@@ -297,7 +303,11 @@ describe('Word files keep what delegations typed as text', () => {
   const flat = (v: string) => v.replace(/\s+/g, ' ').trim()
 
   it('[EX4] .docx: every part is well-formed XML; names, texts and comments read back as typed; nothing adds a paragraph, a run or a revision', async () => {
-    for (const [name, d] of Object.entries({ sheet: hostileWord.sheet, redline: hostileWord.redline, tracked: hostileWord.tracked })) {
+    for (const [name, d] of Object.entries({
+      sheet: hostileWord.sheet,
+      redline: hostileWord.redline,
+      tracked: hostileWord.tracked,
+    })) {
       for (const [part, xml] of Object.entries({ document: d.documentXml, comments: d.commentsXml, settings: d.settingsXml }))
         expect(XMLValidator.validate(xml), `${name} ${part}`).toBe(true)
       expect(d.documentXml, name).not.toMatch(/<(img|script|b|i|div)[ >]/)

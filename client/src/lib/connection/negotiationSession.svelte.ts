@@ -15,6 +15,7 @@ import { CloseCode } from '../../../../shared/protocol'
 import { termText } from '../../../../shared/docLayout'
 import type { SessionInfo, Sheet, TermDiff, VersionDensityAnswer, VersionList } from '../../../../shared/schemas'
 import { apiFetch } from '../api/http'
+import { apiDownload, type Download } from '../api/download'
 import { BoardModel, type BoardKind } from '../board/boardModel.svelte'
 import { LedgerModel } from '../board/ledgerModel.svelte'
 import { partyStyles, selectionOf, type PartyStyle } from '../design/colors'
@@ -248,6 +249,17 @@ export class NegotiationSession {
       signal,
     })
     return r.terms
+  }
+
+  /**
+   * The Word file of the sheet at version `n` (the newest when absent), or of the redline from `from`
+   * to `to` as tracked changes (CONTRACT.md "Word documents").
+   */
+  wordExport(q: { n?: number } | { from: number; to: number }): Promise<Download> {
+    const id = encodeURIComponent(this.info.negotiation.id)
+    const query = 'from' in q ? `&from=${q.from}&to=${q.to}` : q.n !== undefined ? `&n=${q.n}` : ''
+    const fallback = 'from' in q ? `${id}-v${q.from}-v${q.to}-redline.docx` : `${id}${q.n !== undefined ? `-v${q.n}` : ''}.docx`
+    return apiDownload(`/api/negotiations/${id}/export?format=docx${query}`, { token: this.token, fallback })
   }
 
   /** Puts a term's title and body back to their text at version `n`, as a new change of this delegation. */
