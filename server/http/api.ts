@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http'
 import { z } from 'zod'
 import { ErrorCode } from '../../shared/errors'
-import { mayReadHistory } from '../../shared/roles'
+import { mayCommand, mayReadHistory } from '../../shared/roles'
 import {
   CreateNegotiationSchema,
   DiffQuerySchema,
@@ -20,13 +20,14 @@ import type { TokenAdmission } from '../auth/admission'
 import type { Claims } from '../auth/tokens'
 import { adminTokenMatches } from '../auth/tokens'
 import { ParleyError, badRequest, forbidden, notFound, unauthorized } from '../errors'
-import type { NegotiationService } from '../negotiation/service'
+import type { Actor, NegotiationService } from '../negotiation/service'
+import { displayName } from '../auth/displayName'
 import type { HistoryQueries } from '../history/queries'
 import { renderHtml, renderMarkdown } from '../history/exportRender'
 import { docxRequest, exportDocx } from '../word/docxExport'
 import { DOCX_CONTENT_TYPE } from '../../shared/word'
 import { Router } from './router'
-import { termParseRoute } from './termParse'
+import { Gate, READS_AT_ONCE, READS_WAITING, readWordUpload, termParseRoute } from './termParse'
 import { catchUp, viewerKey } from '../history/catchUp'
 import type { Store } from '../store/types'
 
@@ -78,6 +79,9 @@ export function createApi(deps: ApiDeps): Router {
     return n
   }
 
+  /** Word files are read a few at a time, whichever route takes them (termParse.ts). */
+  const wordGate = new Gate(READS_AT_ONCE, READS_WAITING)
+
   return new Router()
     .on('POST', '/api/negotiations', async ({ req, body }) => {
       requireAdmin(req)
@@ -99,7 +103,7 @@ export function createApi(deps: ApiDeps): Router {
       if (!(await service.delete(params.id!))) throw notFound('no such negotiation')
       return undefined
     })
-    .on('POST', '/api/terms/parse', termParseRoute(deps, bearer), { body: 'raw' })
+    .on('POST', '/api/terms/parse', termParseRoute(deps, bearer, wordGate), { body: 'raw' })
     .on('DELETE', '/api/tokens/:jti', async ({ req, params }) => {
       requireAdmin(req)
       if (!(await service.revoke(params.jti!))) throw notFound('no such token, or already revoked')
@@ -158,6 +162,26 @@ export function createApi(deps: ApiDeps): Router {
       const { from, to } = parse(DiffQuerySchema, { from: query.get('from') ?? undefined, to: query.get('to') ?? undefined })
       return { status: 200, json: { terms: await history.diff(params.id!, from, to) } }
     })
+    .on(
+      'POST',
+      '/api/negotiations/:id/drafts',
+      async ({ req, params, query }) => {
+        // Who is asking is settled before the file is read: an observer's upload costs a refusal.
+        const claims = await requireClaims(req, params.id!)
+        if (!mayCommand(claims)) throw forbidden(`${claims.role}s cannot bring in drafts`)
+        const sheet = await readWordUpload(req, wordGate)
+        const actor: Actor = {
+          negotiationId: params.id!,
+          role: claims.role,
+          party: claims.party,
+          // as on the board (peerFromClaims): the token's name, else the one the client goes by
+          user: displayName(claims.name ?? query.get('name')),
+          session: `word-draft:${claims.jti}`,
+        }
+        return { status: 200, json: await service.drafts.bringIn(actor, sheet) }
+      },
+      { body: 'raw' },
+    )
     .on('POST', '/api/negotiations/:id/seen', async ({ req, params, body }) => {
       const claims = await requireHistoryReader(req, params.id!)
       const { n, name } = parse(SeenBodySchema, body)

@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { ErrorCode } from '../../shared/errors'
-import { MAX_WORD_FILE_BYTES, WORD_UPLOAD_CONTENT_TYPES } from '../../shared/word'
+import { MAX_WORD_FILE_BYTES, WORD_UPLOAD_CONTENT_TYPES, type ParsedTermSheet } from '../../shared/word'
 import type { TokenAdmission } from '../auth/admission'
 import { adminTokenMatches } from '../auth/tokens'
 import { ParleyError, badRequest, forbidden, unauthorized } from '../errors'
@@ -70,13 +70,25 @@ export class Gate {
   }
 }
 
-export function termParseRoute(deps: TermParseDeps, bearer: (req: IncomingMessage) => string | undefined): Handler {
-  const gate = new Gate(READS_AT_ONCE, READS_WAITING)
+/**
+ * The term sheet in an upload whose sender is settled: its content type checked, its body read up
+ * to MAX_WORD_FILE_BYTES (413 past it), read through `gate`. Every route that takes a .docx reads it
+ * so (here, and Word drafts: `POST …/drafts`), and shares one gate.
+ */
+export async function readWordUpload(req: IncomingMessage, gate: Gate): Promise<ParsedTermSheet> {
+  requireWordUpload(req)
+  const bytes = await readBody(req, MAX_WORD_FILE_BYTES, 'the file is larger than 10 MiB')
+  return gate.run(() => readTermSheet(bytes))
+}
+
+export function termParseRoute(
+  deps: TermParseDeps,
+  bearer: (req: IncomingMessage) => string | undefined,
+  gate = new Gate(READS_AT_ONCE, READS_WAITING),
+): Handler {
   return async ({ req }) => {
     await requireDrafter(deps, bearer(req))
-    requireWordUpload(req)
-    const bytes = await readBody(req, MAX_WORD_FILE_BYTES, 'the file is larger than 10 MiB')
-    const sheet = await gate.run(() => readTermSheet(bytes))
+    const sheet = await readWordUpload(req, gate)
     return { status: 200, json: fitTerms(sheet) }
   }
 }

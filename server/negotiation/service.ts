@@ -3,7 +3,8 @@
  * wires its three parts together and into the room registry —
  * negotiations.ts (create, read, delete), invites.ts (tokens and links) and
  * termCommands.ts (term moves, checkpoints, restores, reopens),
- * commentCommands.ts (comment threads), with the
+ * commentCommands.ts (comment threads), wordDrafts.ts (drafts brought in
+ * from Word as suggestions), with the
  * ledger writer (ledgerWriter.ts) and the authors writer (authorsWriter.ts)
  * watching every loaded board. The ledger doc is written by these and only these.
  */
@@ -21,6 +22,7 @@ import { Invites } from './invites'
 import type { LedgerWriter } from './ledgerWriter'
 import { Negotiations } from './negotiations'
 import { TermCommands, type Actor } from './termCommands'
+import { WordDrafts } from './wordDrafts'
 
 export type { CreatedNegotiation }
 export { commandLockKey, MAX_NAMED_CHECKPOINTS, type Actor } from './termCommands'
@@ -30,6 +32,7 @@ export class NegotiationService {
   readonly invites: Invites
   readonly commands: TermCommands
   readonly comments: CommentCommands
+  readonly drafts: WordDrafts
   /** the names of the people online in a negotiation (set by the control channel): who may be @mentioned */
   onlineUsers: (negotiationId: string) => Promise<string[]> = async () => []
 
@@ -45,6 +48,7 @@ export class NegotiationService {
     this.invites = new Invites(store, tokens, revocations, baseUrl, (id) => this.negotiations.get(id), now)
     this.commands = new TermCommands(store, registry, (id) => this.negotiations.partiesOf(id), now)
     this.comments = new CommentCommands(registry, this.commands, (id) => this.onlineUsers(id), now)
+    this.drafts = new WordDrafts(store, registry, this.commands, now)
   }
 
   get ledgerWriter(): LedgerWriter {
