@@ -28,7 +28,7 @@ export interface DocxBounds {
 
 export const DEFAULT_DOCX_BOUNDS: DocxBounds = {
   documentBytes: 20 * 1024 * 1024,
-  partBytes: 5 * 1024 * 1024,
+  partBytes: 2 * 1024 * 1024,
   totalBytes: 50 * 1024 * 1024,
   entries: 10_000,
 }

@@ -79,27 +79,43 @@ interface Draft {
 const TRANSPARENT_INLINE = new Set(['hyperlink', 'smartTag', 'customXml', 'fldSimple', 'dir', 'bdo', 'ins', 'moveTo'])
 const DROPPED_INLINE = new Set(['del', 'moveFrom'])
 
+/** A whole parsed word/document.xml at once (small documents, tests); WordBodyReader reads one in slices. */
 export function readWordBody(document: XmlNode[], styles: WordStyles, numbering: WordNumbering): WordBody {
   const root = rootNamed(document, 'document')
   const body = root && childNamed(root, 'body')
   if (!body) throw new BadDocumentError('not a Word document: word/document.xml has no document body')
-  return new BodyReader(styles, numbering).read(body)
+  const reader = new WordBodyReader(styles, numbering)
+  reader.feed(childrenOf(body))
+  return reader.finish()
 }
 
-class BodyReader {
+/** Block-level content being read: what is done, and a paragraph whose deleted mark joins it to the next. */
+interface BlockRun {
+  out: Block[]
+  carry: Draft | null
+}
+
+/** Reads a body's children in order, in as many `feed` calls as the caller cuts them into. */
+export class WordBodyReader {
   private readonly changes: TrackedChanges = { insertions: 0, deletions: 0, moves: 0, formatting: 0, authors: new Map() }
   private readonly leftOut = new Map<LeftOut, number>()
   private readonly comments = new Set<string>()
+  private readonly body: BlockRun = { out: [], carry: null }
 
   constructor(
     private readonly styles: WordStyles,
     private readonly numbering: WordNumbering,
   ) {}
 
-  read(body: XmlNode): WordBody {
-    const blocks = this.blocks(childrenOf(body))
+  /** The next top-level children of the body. */
+  feed(nodes: XmlNode[]): void {
+    this.blockRun(nodes, this.body)
+  }
+
+  finish(): WordBody {
+    this.flush(this.body)
     if (this.comments.size) this.leave('comment', this.comments.size)
-    return { blocks, changes: this.changes, leftOut: this.leftOut }
+    return { blocks: this.body.out, changes: this.changes, leftOut: this.leftOut }
   }
 
   private leave(kind: LeftOut, n = 1): void {
@@ -115,10 +131,22 @@ class BodyReader {
     if (author) this.changes.authors.set(author, (this.changes.authors.get(author) ?? 0) + 1)
   }
 
-  /** Block-level content (a body, a cell, a content control) in order; a deleted paragraph mark joins its paragraph to the next. */
+  /** Block-level content (a cell, a content control) in order, as blocks. */
   private blocks(nodes: XmlNode[]): Block[] {
-    const out: Block[] = []
-    let carry: Draft | null = null
+    const run: BlockRun = { out: [], carry: null }
+    this.blockRun(nodes, run)
+    this.flush(run)
+    return run.out
+  }
+
+  private flush(run: BlockRun): void {
+    if (run.carry && !run.carry.skip) run.out.push(finish(run.carry))
+    run.carry = null
+  }
+
+  /** Block-level nodes into `run`; a deleted paragraph mark joins its paragraph to the next. */
+  private blockRun(nodes: XmlNode[], run: BlockRun): void {
+    const out = run.out
     const emit = (d: Draft) => {
       if (!d.skip) out.push(finish(d))
     }
@@ -126,13 +154,14 @@ class BodyReader {
       switch (tagOf(node)) {
         case 'p': {
           let d = this.paragraph(node)
+          const carry = run.carry
           if (carry) {
             // Accepting the deleted mark joins the two; the first keeps its properties unless all its text went too.
             const keepFirst = carry.segments.some((s) => s.text.trim())
             d = keepFirst ? { ...carry, segments: [...carry.segments, ...d.segments], markDeleted: d.markDeleted } : d
-            carry = null
+            run.carry = null
           }
-          if (d.markDeleted) carry = d
+          if (d.markDeleted) run.carry = d
           else emit(d)
           break
         }
@@ -163,8 +192,6 @@ class BodyReader {
           break
       }
     }
-    if (carry) emit(carry)
-    return out
   }
 
   private isTocControl(sdt: XmlNode): boolean {

@@ -60,21 +60,124 @@ export function decodeXmlBytes(bytes: Uint8Array): string {
 }
 
 /**
- * Parses one part. `part` names it in refusals ("word/document.xml declares a
- * DTD …"). Throws BadDocumentError for a DTD, an entity declaration, or XML
- * the parser gives up on.
+ * A part's text, refused (BadDocumentError) if it declares a DTD or an
+ * entity. `part` names it in refusals ("word/document.xml declares …").
  */
-export function parseWordXml(bytes: Uint8Array, part: string): XmlNode[] {
+export function wordXmlText(bytes: Uint8Array, part: string): string {
   const xml = decodeXmlBytes(bytes)
   if (/<!DOCTYPE/i.test(xml) || /<!ENTITY/i.test(xml))
     throw new BadDocumentError(
       `not a Word document: ${part} declares a DTD or entities, which Word never writes; it was not read`,
     )
+  return xml
+}
+
+function parseXml(xml: string, part: string): XmlNode[] {
   try {
     return parser.parse(xml) as XmlNode[]
   } catch (err) {
     throw new BadDocumentError(`not a Word document: ${part} is not well-formed XML (${(err as Error).message})`)
   }
+}
+
+/** Parses one whole part (styles, numbering: small ones). Throws BadDocumentError for a DTD, an entity declaration, or XML the parser gives up on. */
+export function parseWordXml(bytes: Uint8Array, part: string): XmlNode[] {
+  return parseXml(wordXmlText(bytes, part), part)
+}
+
+/** Parses a run of body children (a slice of `bodySlices`) into their nodes. */
+export function parseBodySlice(slice: string, part: string): XmlNode[] {
+  const root = rootNamed(parseXml(`<body>${slice}</body>`, part), 'body')
+  return root ? childrenOf(root) : []
+}
+
+export interface SliceBounds {
+  /** a slice gathers body children until it is at least this long */
+  slice: number
+  /** a single body child (a paragraph, a table) may be at most this long */
+  element: number
+}
+
+export const DEFAULT_SLICE_BOUNDS: SliceBounds = { slice: 64 * 1024, element: 4 * 1024 * 1024 }
+
+/**
+ * The children of a document's `<w:body>`, as XML text in slices of whole
+ * elements, for parsing one slice at a time: the object tree of a large
+ * document never exists at once, and the caller can let the event loop run
+ * between slices. A light scan, not a parser: it follows tags, comments,
+ * CDATA and quoted attribute values to find where each top-level child ends.
+ * Throws BadDocumentError when the root is not a `document`, there is no
+ * body, the body never ends, or one child is longer than `bounds.element`.
+ */
+export function* bodySlices(xml: string, part: string, bounds: SliceBounds = DEFAULT_SLICE_BOUNDS): Generator<string> {
+  const broken = (why: string) => new BadDocumentError(`not a Word document: ${part} ${why}`)
+  const root = /<(?![?!])([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)/.exec(xml)
+  if (!root || root[2] !== 'document') throw broken('has no document body')
+  const open = /<([A-Za-z_][\w.-]*:)?body(?=[\s/>])/g
+  open.lastIndex = root.index
+  const body = open.exec(xml)
+  if (!body) throw broken('has no document body')
+  let pos = tagEnd(xml, body.index, broken) + 1
+  if (xml[pos - 2] === '/') return // <w:body/>
+  let depth = 0
+  let sliceStart = pos
+  let elementStart = pos
+  const tooLong = () =>
+    new BadDocumentError(
+      `${part} holds a paragraph or table over ${bounds.element / 1024 / 1024} MiB, more than a term sheet has`,
+    )
+  const skip = (close: string, from: number) => {
+    const j = xml.indexOf(close, from)
+    if (j < 0) throw broken('ends inside a comment or CDATA section')
+    return j + close.length
+  }
+  for (;;) {
+    const i = xml.indexOf('<', pos)
+    if (i < 0) throw broken('ends before its body does')
+    let closed = false
+    if (xml.startsWith('<!--', i)) pos = skip('-->', i + 4)
+    else if (xml.startsWith('<![CDATA[', i)) pos = skip(']]>', i + 9)
+    else if (xml.startsWith('<?', i)) pos = skip('?>', i + 2)
+    else if (xml[i + 1] === '!') throw broken('holds a declaration Word never writes')
+    else if (xml[i + 1] === '/') {
+      const end = xml.indexOf('>', i)
+      if (end < 0) throw broken('ends inside a tag')
+      if (depth === 0) {
+        // </w:body>
+        if (xml.slice(sliceStart, i).trim()) yield xml.slice(sliceStart, i)
+        return
+      }
+      depth--
+      pos = end + 1
+      closed = depth === 0
+    } else {
+      const end = tagEnd(xml, i, broken)
+      if (depth === 0) elementStart = i
+      pos = end + 1
+      if (xml[end - 1] !== '/') depth++
+      else closed = depth === 0
+    }
+    if (closed) {
+      // a body child ended at pos
+      if (pos - elementStart > bounds.element) throw tooLong()
+      if (pos - sliceStart >= bounds.slice) {
+        yield xml.slice(sliceStart, pos)
+        sliceStart = pos
+      }
+    } else if (depth > 0 && pos - elementStart > bounds.element) throw tooLong()
+  }
+}
+
+/** Where the tag opened at `at` ends (its `>`), past quoted attribute values. */
+function tagEnd(xml: string, at: number, broken: (why: string) => Error): number {
+  for (let k = at + 1; k < xml.length; k++) {
+    const c = xml.charCodeAt(k)
+    if (c === 0x22 || c === 0x27) {
+      k = xml.indexOf(c === 0x22 ? '"' : "'", k + 1)
+      if (k < 0) break
+    } else if (c === 0x3e) return k
+  }
+  throw broken('ends inside a tag')
 }
 
 const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }

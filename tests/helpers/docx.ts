@@ -62,23 +62,26 @@ export async function docxFromXml(parts: {
 }
 
 /**
- * A .docx whose word/document.xml inflates to `inflated` bytes (an XML
- * opening, then spaces) from a few dozen kilobytes: deflated by zlib from a
+ * A .docx whose word/document.xml inflates to `inflated` bytes (a
+ * paragraph, then spaces) from a few dozen kilobytes: deflated by zlib from a
  * stream, 1 MiB at a time, and wrapped in a zip by hand. With `declared`, the
  * archive lies about the size (local header and central directory both say
  * `declared`), so only a reader that counts while it inflates stops it.
  */
 export async function zipBomb(inflated: number, opts: { declared?: number } = {}): Promise<Uint8Array> {
-  const head = Buffer.from(documentXml('<w:p><w:r><w:t>boom</w:t></w:r></w:p>').replace('</w:body></w:document>', ''))
+  const tail = Buffer.from('</w:body></w:document>')
+  const head = Buffer.from(documentXml('<w:p><w:r><w:t>boom</w:t></w:r></w:p>').replace(tail.toString(), ''))
   const block = Buffer.alloc(1024 * 1024, 0x20)
   let crc = zlib.crc32(head)
   async function* source() {
     yield head
-    for (let left = inflated - head.length; left > 0; left -= block.length) {
+    for (let left = inflated - head.length - tail.length; left > 0; left -= block.length) {
       const piece = left >= block.length ? block : block.subarray(0, left)
       crc = zlib.crc32(piece, crc)
       yield piece
     }
+    crc = zlib.crc32(tail, crc)
+    yield tail
   }
   const out: Buffer[] = []
   await pipeline(Readable.from(source()), zlib.createDeflateRaw({ level: 9 }), async (deflated: AsyncIterable<Buffer>) => {

@@ -22,6 +22,7 @@ import {
 import JSZip from 'jszip'
 import { describe, expect, it } from 'vitest'
 import { BadDocumentError, fitTerms, readTermSheet } from '../../server/word/readDocx'
+import { bodySlices } from '../../server/word/wordXml'
 import { NEGOTIATION_LIMITS } from '../../shared/schemas'
 import { NUMBERED_TERMS, docxFromXml, docxOf, documentXml, zipBomb } from '../helpers/docx'
 
@@ -449,6 +450,61 @@ describe('[WI7] fitTerms: what a negotiation takes at creation', () => {
       `Term 1 ('word word word word word word word…'): its title was cut to 500 characters.`,
       `Term 1 ('word word word word word word word…'): its text was cut to 20000 characters; 11 were left out.`,
       `The document has 202 terms and a negotiation opens with at most 200: the last 2 (from 'T201') were left out.`,
+    ])
+  })
+})
+
+describe('[WI12] word/document.xml is read a slice of body children at a time', () => {
+  const slices = (xml: string, slice = 1) => [...bodySlices(xml, 'word/document.xml', { slice, element: 1024 })]
+
+  it('cuts only between body children, past comments, CDATA, processing instructions and quoted ">" or "<" in attributes', () => {
+    const children = [
+      '<w:p w:rsidR="00A1"><w:r><w:t>one</w:t></w:r></w:p>',
+      '<!-- a comment with <w:p> inside -->',
+      '<w:p><w:pPr><w:pStyle w:val="a>b"/></w:pPr><w:r><w:t xml:space=\'preserve\'>two &lt;</w:t></w:r></w:p>',
+      '<w:tbl><w:tr><w:tc><w:p/></w:tc></w:tr></w:tbl>',
+      '<?pi x?><w:p/>',
+      '<w:sectPr/>',
+    ]
+    const xml = documentXml(children.join('\n'))
+    const cut = slices(xml)
+    expect(cut.join('')).toBe(children.join('\n'))
+    expect(cut).toEqual([
+      children[0],
+      `\n${children[1]}\n${children[2]}`,
+      `\n${children[3]}`,
+      `\n<?pi x?><w:p/>`,
+      `\n${children[5]}`,
+    ])
+    expect(slices(xml, 1 << 20)).toEqual([children.join('\n')])
+    expect(slices(documentXml(''))).toEqual([])
+    expect(slices('<?xml version="1.0"?><w:document xmlns:w="w"><w:body/></w:document>')).toEqual([])
+  })
+
+  it('refuses a root that is no document, a body that never ends, and a body child past the bound', () => {
+    expect(() => slices('<?xml version="1.0"?><html><body><p>hi</p></body></html>')).toThrow(/has no document body/)
+    expect(() => slices(documentXml('<w:p><w:r><w:t>open').replace('</w:body></w:document>', ''))).toThrow(
+      /ends before its body does/,
+    )
+    expect(() => slices(documentXml(`<w:p><w:r><w:t>${'x'.repeat(2000)}</w:t></w:r></w:p>`))).toThrow(
+      /holds a paragraph or table over/,
+    )
+  })
+
+  it('a document read one child per slice reads as it does whole: terms, joined paragraphs, tracked changes', async () => {
+    const body =
+      p('Price', 'Heading1') +
+      `<w:p><w:pPr><w:rPr><w:del w:id="1" w:author="Jane" w:date="${by.date}"/></w:rPr></w:pPr><w:r><w:t xml:space="preserve">The price is </w:t></w:r></w:p>` +
+      `<w:p><w:r><w:t>twelve million.</w:t></w:r></w:p>` +
+      p('Law', 'Heading1') +
+      p('English.')
+    const docx = await fromBody(body)
+    const whole = await readTermSheet(docx)
+    const sliced = await readTermSheet(docx, { slices: { slice: 1, element: 1024 * 1024 } })
+    expect(sliced).toEqual(whole)
+    expect(sliced.terms).toEqual([
+      { title: 'Price', body: 'The price is twelve million.' },
+      { title: 'Law', body: 'English.' },
     ])
   })
 })
