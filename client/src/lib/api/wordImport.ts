@@ -1,6 +1,7 @@
 /**
  * `POST /api/terms/parse` from the browser (CONTRACT.md "Word documents"):
- * a .docx file in, the terms it holds out, for review before they are used.
+ * a .docx file in, the terms it holds out, for review before they are used;
+ * drafts (`POST …/drafts`) go up the same way.
  * XMLHttpRequest rather than fetch because only it reports upload progress;
  * errors are the same ApiError as every other call, with the two a person
  * meets most spelled out.
@@ -13,15 +14,20 @@ export const TOO_LARGE_MESSAGE = 'The file is larger than 10 MiB.'
 /** Where an upload stands: sending (with the fraction sent, when known), then waiting for the server to read it. */
 export type WordProgress = { phase: 'uploading'; fraction: number | null } | { phase: 'reading' }
 
-export function parseWordFile(
-  token: string,
-  file: File,
-  opts: { onprogress?: (p: WordProgress) => void; signal?: AbortSignal } = {},
-): Promise<ParsedTermSheet> {
+export interface WordUploadOptions {
+  onprogress?: (p: WordProgress) => void
+  signal?: AbortSignal
+}
+
+export const parseWordFile = (token: string, file: File, opts: WordUploadOptions = {}): Promise<ParsedTermSheet> =>
+  uploadWordFile<ParsedTermSheet>('/api/terms/parse', token, file, opts)
+
+/** A .docx file POSTed to `path` (a Word route: `/api/terms/parse`, `…/drafts`); the JSON it answers. */
+export function uploadWordFile<T>(path: string, token: string, file: File, opts: WordUploadOptions = {}): Promise<T> {
   if (file.size > MAX_WORD_FILE_BYTES) return Promise.reject(new ApiError(413, 'too-large', TOO_LARGE_MESSAGE))
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
-    xhr.open('POST', '/api/terms/parse')
+    xhr.open('POST', path)
     xhr.setRequestHeader('authorization', `Bearer ${token}`)
     xhr.setRequestHeader('accept', 'application/json')
     // the browser's idea of the file's type may be anything (or nothing): the bytes are what count
@@ -39,7 +45,7 @@ export function parseWordFile(
       } catch {
         // a proxy's error page: the status says enough
       }
-      if (xhr.status === 200 && body && typeof body === 'object') return resolve(body as ParsedTermSheet)
+      if (xhr.status === 200 && body && typeof body === 'object') return resolve(body as T)
       const e = (body as { error?: { code?: string; message?: string } } | null)?.error
       if (xhr.status === 413) return reject(new ApiError(413, e?.code ?? 'too-large', TOO_LARGE_MESSAGE))
       reject(new ApiError(xhr.status, e?.code ?? `http-${xhr.status}`, e?.message ?? `The server answered ${xhr.status}.`))

@@ -16,6 +16,8 @@ import { termText } from '../../../../shared/docLayout'
 import type { SessionInfo, Sheet, TermDiff, VersionDensityAnswer, VersionList } from '../../../../shared/schemas'
 import { apiFetch } from '../api/http'
 import { apiDownload, type Download } from '../api/download'
+import { uploadWordFile, type WordUploadOptions } from '../api/wordImport'
+import type { DraftAnswer } from '../../../../shared/wordDraft'
 import { BoardModel, type BoardKind } from '../board/boardModel.svelte'
 import { LedgerModel } from '../board/ledgerModel.svelte'
 import { partyStyles, selectionOf, type PartyStyle } from '../design/colors'
@@ -260,6 +262,16 @@ export class NegotiationSession {
     const query = 'from' in q ? `&from=${q.from}&to=${q.to}` : q.n !== undefined ? `&n=${q.n}` : ''
     const fallback = 'from' in q ? `${id}-v${q.from}-v${q.to}-redline.docx` : `${id}${q.n !== undefined ? `-v${q.n}` : ''}.docx`
     return apiDownload(`/api/negotiations/${id}/export?format=docx${query}`, { token: this.token, fallback })
+  }
+
+  /**
+   * Brings in a Word draft of the sheet (CONTRACT.md "Word documents"): its differences from the board
+   * become this delegation's suggestions, in this person's name (the one the board knows them by).
+   */
+  bringInDraft(file: File, opts: WordUploadOptions = {}): Promise<DraftAnswer> {
+    const id = encodeURIComponent(this.info.negotiation.id)
+    const path = `/api/negotiations/${id}/drafts?name=${encodeURIComponent(this.name)}`
+    return uploadWordFile<DraftAnswer>(path, this.token, file, opts)
   }
 
   /** Puts a term's title and body back to their text at version `n`, as a new change of this delegation. */
