@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import * as Y from 'yjs'
-import { board, insertTerm, readStatus, termText } from '../../shared/docLayout'
+import { authorsOf, board, insertTerm, readStatus, termText } from '../../shared/docLayout'
 import { PostgresStore } from '../../server/store/postgres'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { synced, yClient, type YClient } from '../helpers/clients'
@@ -156,9 +156,15 @@ describe.skipIf(!pgUrl || !redis)('Redis restarted, PostgreSQL unreachable', () 
     const ledger = y(1, 'ledger', neg.tokens.observer, 'watcher')
     await Promise.all([writer, watcher, ledger].map((c) => synced(c, SYNC_MS)))
     writer.doc.transact(() => insertTerm(writer.doc, 'tp', { title: 'Outage', body: 'saved.' }))
-    await waitFor(() => bodyOf(watcher.doc, 'tp') === 'saved.' && readStatus(ledger.doc, 'tp')?.state === 'proposed', {
-      timeout: SYNC_MS,
-    })
+    // Every write the proposal caused has landed — the move and the writer's name on the ledger (authors) —
+    // before the store goes away: one still committing when it does would wait for the store, not be refused.
+    await waitFor(
+      () =>
+        bodyOf(watcher.doc, 'tp') === 'saved.' &&
+        readStatus(ledger.doc, 'tp')?.state === 'proposed' &&
+        authorsOf(ledger.doc).has(writer.doc.clientID),
+      { timeout: SYNC_MS },
+    )
     const ca = control(0, neg.tokens.negotiator.a!, 'A')
     const cb = control(2, neg.tokens.negotiator.b!, 'B')
     await Promise.all([connected(ca), connected(cb)])

@@ -18,7 +18,7 @@ import type { TestServer } from '../helpers/server'
 import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
 import { audit } from './helpers/axe'
 import { chromiumForTests, openParticipant, type Participant } from './helpers/browser'
-import { bodyEditor, card, cardBody, editorText, openTerm } from './helpers/board'
+import { card, cardBody, openTerm, selectWords, US_AND_RU } from './helpers/board'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const SHOTS = join(ROOT, 'docs/screenshots')
@@ -38,17 +38,6 @@ async function enter(link: string, name: string, opts: { recordFrames?: boolean 
   const p = await openParticipant(browser, link, name, { ...SIZE, ...opts })
   people.push(p)
   return p
-}
-
-/** Selects `words` in the open term's text with the keyboard, as a person would. */
-async function selectWords(page: Page, words: string): Promise<void> {
-  const text = await editorText(page)
-  const at = text.indexOf(words)
-  expect(at, `"${words}" in "${text}"`).toBeGreaterThanOrEqual(0)
-  await bodyEditor(page).click()
-  await page.keyboard.press('Control+Home')
-  for (let i = 0; i < at; i++) await page.keyboard.press('ArrowRight')
-  for (let i = 0; i < words.length; i++) await page.keyboard.press('Shift+ArrowRight')
 }
 
 const thread = (page: Page, hasText: string) => page.getByTestId('thread').filter({ hasText })
@@ -77,10 +66,7 @@ describe.skipIf(!chromiumForTests('e2e/comments'))('comment threads and catch-up
     ;[server, browser] = await startBrowserSuite()
     neg = await server.createNegotiation({
       title: 'Cybercrime cooperation',
-      parties: [
-        { id: 'us', name: 'United States', color: '#1f5fbf' },
-        { id: 'ru', name: 'Russian Federation', color: '#c0392b' },
-      ],
+      parties: US_AND_RU,
       terms: [
         { title: 'Scope', body: SCOPE },
         { title: 'Response deadline', body: DEADLINE },

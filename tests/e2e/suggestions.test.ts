@@ -17,7 +17,7 @@ import type { TestServer } from '../helpers/server'
 import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
 import { audit } from './helpers/axe'
 import { chromiumForTests, openParticipant, type Participant } from './helpers/browser'
-import { bodyEditor, card, editorText, openTerm } from './helpers/board'
+import { card, caretAt, editorText, openTerm, selectWords, US_AND_RU } from './helpers/board'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const SHOTS = join(ROOT, 'docs/screenshots')
@@ -30,20 +30,6 @@ let browser: Browser
 const people: Participant[] = []
 
 const shoot = (name: string) => process.env.PARLEY_SCREENSHOTS === '1' || !existsSync(join(SHOTS, name))
-
-/** Puts the caret `offset` characters into the open term's text, with the keyboard. */
-async function caretAt(page: Page, offset: number): Promise<void> {
-  await bodyEditor(page).click()
-  await page.keyboard.press('Control+Home')
-  for (let i = 0; i < offset; i++) await page.keyboard.press('ArrowRight')
-}
-
-async function selectWords(page: Page, words: string): Promise<void> {
-  const at = (await editorText(page)).indexOf(words)
-  expect(at).toBeGreaterThanOrEqual(0)
-  await caretAt(page, at)
-  for (let i = 0; i < words.length; i++) await page.keyboard.press('Shift+ArrowRight')
-}
 
 /** The suggestion runs drawn in the open term's text: kind, party and words. */
 const drawn = (page: Page) =>
@@ -63,10 +49,7 @@ describe.skipIf(!chromiumForTests('e2e/suggestions'))('suggestions in the browse
     ;[server, browser] = await startBrowserSuite()
     neg = await server.createNegotiation({
       title: 'Cybercrime cooperation',
-      parties: [
-        { id: 'us', name: 'United States', color: '#1f5fbf' },
-        { id: 'ru', name: 'Russian Federation', color: '#c0392b' },
-      ],
+      parties: US_AND_RU,
       terms: [{ title: 'Response deadline', body: DEADLINE }],
     })
     ;[us, ru] = await Promise.all([

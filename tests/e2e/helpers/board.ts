@@ -1,5 +1,12 @@
 /** What the tests do on the board, through the UI only. */
+import { expect } from 'vitest'
 import type { Locator, Page } from 'playwright-core'
+
+/** The two delegations most browser suites negotiate between, in their usual colours. */
+export const US_AND_RU = [
+  { id: 'us', name: 'United States', color: '#1f5fbf' },
+  { id: 'ru', name: 'Russian Federation', color: '#c0392b' },
+]
 
 export const card = (page: Page, title: string): Locator =>
   page.locator('[data-testid="term-card"]', { has: page.locator('button.open', { hasText: title }) })
@@ -47,4 +54,20 @@ export async function connection(page: Page): Promise<{ state: string; unsaved: 
     state: (await el.getAttribute('data-state')) ?? '',
     unsaved: Number(await el.getAttribute('data-unsaved')),
   }
+}
+
+/** Puts the caret `offset` characters into the open term's text, with the keyboard, as a person would. */
+export async function caretAt(page: Page, offset: number): Promise<void> {
+  await bodyEditor(page).click()
+  await page.keyboard.press('Control+Home')
+  for (let i = 0; i < offset; i++) await page.keyboard.press('ArrowRight')
+}
+
+/** Selects `words` in the open term's text with the keyboard. */
+export async function selectWords(page: Page, words: string): Promise<void> {
+  const text = await editorText(page)
+  const at = text.indexOf(words)
+  expect(at, `"${words}" in "${text}"`).toBeGreaterThanOrEqual(0)
+  await caretAt(page, at)
+  for (let i = 0; i < words.length; i++) await page.keyboard.press('Shift+ArrowRight')
 }
