@@ -45,7 +45,7 @@ import type { Room } from '../sync/room'
 import type { RoomRegistry } from '../sync/roomRegistry'
 import { ParleyError, badRequest } from '../errors'
 import { matchDraft, titleKey } from '../word/draftMatch'
-import { suggestText, type SuggestOutcome } from '../yjs/suggestText'
+import { DIFF_TIMEOUT_MS, suggestText, type SuggestOutcome } from '../yjs/suggestText'
 import { newTermId } from './ids'
 import { commandLockKey, type Actor, type TermCommands } from './termCommands'
 
@@ -53,6 +53,12 @@ import { commandLockKey, type Actor, type TermCommands } from './termCommands'
 const COLUMN_WIDTH = 340
 const ROW_HEIGHT = 240
 const MARGIN = 40
+
+/**
+ * The word diffs of one draft may take this long in all (they run under the negotiation's command
+ * lock); past it, each remaining change is one suggestion from its first difference to its last.
+ */
+const DIFF_BUDGET_MS = 3000
 
 const quote = (s: string) => `“${s.length > 60 ? `${s.slice(0, 59)}…` : s}”`
 
@@ -173,6 +179,7 @@ export class WordDrafts {
     const at = this.now()
     const fresh = () => ({ id: newSuggestionId(), at })
     const outcomes = new Map<string, SuggestOutcome[]>()
+    const deadline = Date.now() + DIFF_BUDGET_MS
     const change = (doc: Y.Doc) => {
       const terms = boardLayout(doc).terms
       for (const e of edits) {
@@ -185,7 +192,7 @@ export class WordDrafts {
         ] as const) {
           const t = m.get(field)
           if (next === null || !(t instanceof Y.Text)) continue
-          done.push(suggestText(t, next, author, fresh))
+          done.push(suggestText(t, next, author, fresh, Math.min(DIFF_TIMEOUT_MS, Math.max(1, deadline - Date.now()))))
         }
         outcomes.set(e.term.id, done)
       }

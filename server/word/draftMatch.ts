@@ -67,24 +67,29 @@ export function titleKey(title: string): string {
 
 const wordsOf = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
 
-/** The Dice coefficient of two texts' words (with repeats): 1 for the same words, 0 for none in common. */
-export function textSimilarity(a: string, b: string): number {
-  const wa = wordsOf(a)
-  const wb = wordsOf(b)
-  if (wa.length === 0 && wb.length === 0) return 1
-  if (wa.length === 0 || wb.length === 0) return 0
-  const counts = new Map<string, number>()
-  for (const w of wa) counts.set(w, (counts.get(w) ?? 0) + 1)
-  let common = 0
-  for (const w of wb) {
-    const n = counts.get(w) ?? 0
-    if (n > 0) {
-      common++
-      counts.set(w, n - 1)
-    }
-  }
-  return (2 * common) / (wa.length + wb.length)
+/** A text's words, each with how often it occurs. */
+interface Bag {
+  size: number
+  counts: Map<string, number>
 }
+
+function bagOf(text: string): Bag {
+  const words = wordsOf(text)
+  const counts = new Map<string, number>()
+  for (const w of words) counts.set(w, (counts.get(w) ?? 0) + 1)
+  return { size: words.length, counts }
+}
+
+function dice(a: Bag, b: Bag): number {
+  if (a.size === 0 && b.size === 0) return 1
+  const [small, large] = a.counts.size <= b.counts.size ? [a, b] : [b, a]
+  let common = 0
+  for (const [w, n] of small.counts) common += Math.min(n, large.counts.get(w) ?? 0)
+  return (2 * common) / (a.size + b.size)
+}
+
+/** The Dice coefficient of two texts' words (with repeats): 1 for the same words, 0 for none in common. */
+export const textSimilarity = (a: string, b: string): number => dice(bagOf(a), bagOf(b))
 
 export function matchDraft(board: readonly TitledText[], draft: readonly TitledText[]): DraftMatch {
   /** draft index → board index */
@@ -105,6 +110,17 @@ export function matchDraft(board: readonly TitledText[], draft: readonly TitledT
     taken.add(j)
   })
 
+  // Each text is read into words once, however many places it is compared in.
+  const boardBags = new Map<number, Bag>()
+  const draftBags = new Map<number, Bag>()
+  const bag = (cache: Map<number, Bag>, k: number, text: string) => cache.get(k) ?? cache.set(k, bagOf(text)).get(k)!
+  const similar = (j: number, i: number) => {
+    const [a, b] = [bag(boardBags, j, board[j]!.body), bag(draftBags, i, draft[i]!.body)]
+    // Dice ≤ 2·min / (min + max), under SIMILAR_TEXT (½) when one text has over three times the other's words.
+    if (3 * Math.min(a.size, b.size) < Math.max(a.size, b.size)) return false
+    return dice(a, b) >= SIMILAR_TEXT
+  }
+
   // By place: walk the draft; `prev` is the board place of the last draft term matched before.
   let prev = -1
   for (let i = 0; i < draft.length; i++) {
@@ -122,7 +138,7 @@ export function matchDraft(board: readonly TitledText[], draft: readonly TitledT
       }
     }
     for (let j = prev + 1; j < next; j++) {
-      if (taken.has(j) || textSimilarity(board[j]!.body, draft[i]!.body) < SIMILAR_TEXT) continue
+      if (taken.has(j) || !similar(j, i)) continue
       boardOf.set(i, j)
       by.set(i, 'place')
       taken.add(j)

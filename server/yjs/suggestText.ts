@@ -49,14 +49,14 @@ export interface SuggestOutcome {
 }
 
 /** A word diff that takes longer than this is given up for one stretch from the first change to the last. */
-const DIFF_TIMEOUT_MS = 1000
+export const DIFF_TIMEOUT_MS = 1000
 
 const blank = (s: string) => s.trim() === ''
 
 /** The changed stretches from `a` to `b`, word by word; changes of spacing alone are left out. */
-export function changedStretches(a: string, b: string): Stretch[] {
+export function changedStretches(a: string, b: string, timeoutMs = DIFF_TIMEOUT_MS): Stretch[] {
   if (a === b) return []
-  const parts = diffWordsWithSpace(a, b, { timeout: DIFF_TIMEOUT_MS })
+  const parts = diffWordsWithSpace(a, b, { timeout: timeoutMs })
   const raw: Stretch[] = []
   if (!parts) raw.push(oneStretch(a, b))
   else {
@@ -158,11 +158,13 @@ export function suggestText(
   next: string,
   author: SuggestionAuthor,
   fresh: () => { id: string; at: number },
+  /** how long the word diff may take (then the change is one stretch) */
+  timeoutMs = DIFF_TIMEOUT_MS,
 ): SuggestOutcome {
   const outcome: SuggestOutcome = { made: 0, already: 0, blocked: [] }
   const spans0 = spansOf(t)
   const view0 = plainView(t, spans0)
-  const stretches = changedStretches(view0.text, next)
+  const stretches = changedStretches(view0.text, next, timeoutMs)
   if (stretches.length === 0) return outcome
   const own = ownChanges(t.toString(), spans0, author)
   const apply = () => {

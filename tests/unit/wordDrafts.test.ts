@@ -116,6 +116,18 @@ describe('[WD6] a text brought to a draft’s wording as suggestions', () => {
     expect(withoutSuggestions(suggestionPieces(t))).toBe('Requests are answered within 30 days. A request is written.')
   })
 
+  it('a word diff that runs out of time is one suggestion from the first difference to the last', () => {
+    const words = (n: number, step: number) => Array.from({ length: n }, (_, i) => `w${(i * step) % 997}`).join(' ')
+    const [a, b] = [`Head. ${words(3000, 7)} Tail.`, `Head. ${words(3000, 13)} Tail.`]
+    const stretches = changedStretches(a, b, 1)
+    expect(stretches).toHaveLength(1)
+    expect(a.slice(0, stretches[0]!.from)).toMatch(/^Head\. w/)
+    const t = textOf(a)
+    expect(suggestText(t, b, us, fresh, 1).made).toBe(1)
+    expect(proposed(t)).toBe(b)
+    expect(textWithoutSuggestions(t)).toBe(a)
+  })
+
   it('leaves a stretch that touches another delegation’s pending suggestion alone, and their suggestion as it was', () => {
     const t = textOf('Requests are answered within 30 days.')
     const ru = (kind: 'ins' | 'del') => ({ suggestion: { id: 'r1', kind, party: 'ru', user: 'A. Volkova', at: 1 } })
