@@ -5,6 +5,7 @@
  * clauses are proposed; who may bring one in; bad files change nothing.
  */
 import { HeadingLevel, Paragraph } from 'docx'
+import JSZip from 'jszip'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { board as boardOf, readStatus, termText, termsInOrder } from '../../shared/docLayout'
@@ -272,5 +273,51 @@ describe('[WD4] titles edited, clauses deleted, agreed terms, the other side’s
     expect(again).toMatchObject({ suggested: [], added: [], removed: [] })
     await new Promise((r) => setTimeout(r, 200))
     expect(marks()).toEqual(was)
+  })
+})
+
+describe('[WD8] the round trip: Parley’s own Word file, edited, brought back', () => {
+  it('an exported sheet brought back unchanged suggests nothing; with one word changed in Word, only that', async () => {
+    const terms = [
+      ...SHEET,
+      { title: 'Notice “in writing”', body: 'Notices are given in writing.\n\nA notice by e-mail counts as written.' },
+    ]
+    const neg = await server.createNegotiation({ title: 'Round trip', parties: PARTIES, terms })
+    const { board } = await watch(neg)
+    // a pending suggestion of Russia's: the export shows the text without it, and the draft leaves it alone
+    const volkova = track(yClient(server.wsUrl, `${neg.id}/board`, { token: neg.tokens.negotiator.ru!, name: 'A. Volkova' }))
+    await synced(volkova)
+    const scope = idByTitle(board, 'Scope')
+    field(volkova, scope, 'body').insert(0, 'Subject to this agreement, ', {
+      suggestion: { id: 'ru-1', kind: 'ins', party: 'ru', user: 'A. Volkova', at: 1 },
+    })
+    await waitFor(() => suggestionsIn(field(board, scope, 'body')).length === 1, { what: 'the Russian suggestion' })
+    const state = Y.encodeStateVector(board.doc)
+
+    const exported = await server.api(`/api/negotiations/${neg.id}/export?format=docx`, { token: neg.tokens.negotiator.us! })
+    expect(exported.status).toBe(200)
+    const bytes = new Uint8Array(await exported.arrayBuffer())
+    const unchanged = (await (await bringIn(neg.id, bytes, neg.tokens.negotiator.us!)).json()) as DraftAnswer
+    expect(unchanged).toMatchObject({ ok: true, suggested: [], added: [], unmatched: [], removed: [], skipped: [] })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(Y.encodeStateVector(board.doc)).toEqual(state)
+
+    // The lawyer changes one word in Word (the file's own XML, as Word would save it).
+    const zip = await JSZip.loadAsync(bytes)
+    const xml = await zip.file('word/document.xml')!.async('string')
+    expect(xml).toContain('within 30 days')
+    zip.file('word/document.xml', xml.replace('within 30 days', 'within 45 days'))
+    const edited = await zip.generateAsync({ type: 'uint8array' })
+    const deadline = idByTitle(board, 'Response deadline')
+    const answer = (await (await bringIn(neg.id, edited, neg.tokens.negotiator.us!)).json()) as DraftAnswer
+    expect(answer).toMatchObject({ suggested: [deadline], added: [], unmatched: [], removed: [], skipped: [] })
+    await waitFor(() => proposed(field(board, deadline, 'body')) === 'Requests are answered within 45 days.', {
+      what: 'the suggestion',
+    })
+    expect(suggestionsIn(field(board, deadline, 'body')).map((s) => [s.kind, s.party])).toEqual([
+      ['del', 'us'],
+      ['ins', 'us'],
+    ])
+    expect(suggestionsIn(field(board, scope, 'body')).map((s) => s.party)).toEqual(['ru'])
   })
 })
