@@ -6,6 +6,13 @@
 import { digest } from 'lib0/hash/sha256'
 import { ErrorCode, type ErrorCodeName } from './errors'
 
+/**
+ * What a new negotiation may hold (CreateNegotiationSchema checks it; the admin form and the Word import
+ * fit to it). Here rather than in schemas.ts: the admin form is in the client's first bundle, which must
+ * not load zod (its `new Function` probe breaks the Content-Security-Policy).
+ */
+export const NEGOTIATION_LIMITS = { title: 200, termTitle: 500, termBody: 20_000, terms: 200 } as const
+
 export interface PartyInfo {
   id: string
   name: string

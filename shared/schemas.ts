@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { ID_PATTERN } from './docNames'
 import { ROLES } from './roles'
-import { TERM_STATES, type PartyInfo } from './negotiation'
+import { NEGOTIATION_LIMITS, TERM_STATES, type PartyInfo } from './negotiation'
 import type { PlainThread } from './comments'
 import type { Suggestion } from './suggestions'
 
@@ -20,7 +20,7 @@ export const PartyInputSchema = z.object({
 })
 
 /** What a negotiation accepts at creation: title length, each opening term's title and body lengths, how many terms. */
-export const NEGOTIATION_LIMITS = { title: 200, termTitle: 500, termBody: 20_000, terms: 200 } as const
+export { NEGOTIATION_LIMITS }
 
 export const TermInputSchema = z.object({
   title: text(NEGOTIATION_LIMITS.termTitle),
