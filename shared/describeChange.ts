@@ -107,13 +107,22 @@ export function describeChange(before: TermText, after: TermText): string | null
 
 /** The same words for one term of a redline (`TermDiff`): its text before is what was kept and removed, after what was kept and put in. */
 export function describeTermDiff(d: TermDiff): string | null {
-  const side = (segs: Seg[], drop: Seg['op']) =>
+  const before = (segs: Seg[]) =>
     segs
-      .filter((s) => s.op !== drop)
+      .filter((s) => s.op !== 'ins')
       .map((s) => s.text)
       .join('')
-  return describeChange(
-    { title: side(d.title, 'ins'), body: side(d.body, 'ins') },
-    { title: side(d.title, 'del'), body: side(d.body, 'del') },
-  )
+  // What `to` holds, read with its pending suggestions left out (the text, as the sheet reads it) or all taken.
+  const after = (segs: Seg[], leaveOut: 'ins' | 'del') =>
+    segs
+      .filter((s) => s.op !== 'del' && s.suggestion?.kind !== leaveOut)
+      .map((s) => s.text)
+      .join('')
+  const from = { title: before(d.title), body: before(d.body) }
+  const text = { title: after(d.title, 'ins'), body: after(d.body, 'ins') }
+  const changed = describeChange(from, text)
+  if (changed !== null) return changed
+  // The text stands as it was: what changed is what is suggested for it.
+  const proposed = describeChange(text, { title: after(d.title, 'del'), body: after(d.body, 'del') })
+  return proposed === null ? null : `suggested ${proposed}`
 }

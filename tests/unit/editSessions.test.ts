@@ -98,4 +98,21 @@ describe('[ES2] a session in words, from its redline', () => {
       'added 8 words in 4 places',
     )
   })
+
+  it('a session that only suggested says so, from the text its suggestions would make', () => {
+    const s = (kind: 'ins' | 'del') => ({ id: 's1', kind, party: 'us', user: 'J. Carter', at: 1 })
+    const suggested = describeTermDiff({
+      id: 't1',
+      change: 'modified',
+      title: [{ op: 'eq', text: 'Deadline' }],
+      body: [
+        { op: 'eq', text: 'Requests are answered within ' },
+        { op: 'ins', text: '45', party: 'us', suggestion: s('ins') },
+        { op: 'eq', text: '30', suggestion: s('del') },
+        { op: 'eq', text: ' days.' },
+      ],
+      state: { from: 'proposed', to: 'proposed' },
+    })
+    expect(suggested).toBe('suggested 30 → 45 days')
+  })
 })
