@@ -140,6 +140,17 @@ export function hasPendingSuggestions(t: Y.Text): boolean {
   return (t.toDelta() as Array<{ attributes?: unknown }>).some((op) => suggestionOf(op.attributes) !== null)
 }
 
+/** How many suggestions (distinct ids) a text holds; no delta is built for a text that never held formatting. */
+export function pendingSuggestionCount(t: Y.Text): number {
+  if (!mayHoldSuggestions(t)) return 0
+  const ids = new Set<string>()
+  for (const op of t.toDelta() as Array<{ attributes?: unknown }>) {
+    const s = suggestionOf(op.attributes)
+    if (s) ids.add(s.id)
+  }
+  return ids.size
+}
+
 /** The runs of one suggestion in a text, by position, with the suggestion itself. */
 export function suggestionRuns(t: Y.Text, id: string): Array<{ index: number; length: number; suggestion: Suggestion }> {
   const runs: Array<{ index: number; length: number; suggestion: Suggestion }> = []

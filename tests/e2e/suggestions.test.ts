@@ -75,8 +75,9 @@ describe.skipIf(!chromiumForTests('e2e/suggestions'))('suggestions in the browse
     await expect.poll(() => drawn(us.page), { timeout: T }).toEqual(['del:us:30', 'ins:us:45'])
     expect(await editorText(us.page)).toBe('Requests are answered within 3045 days of receipt.')
     await expect.poll(() => drawn(ru.page), { timeout: T }).toEqual(['del:us:30', 'ins:us:45'])
-    // A pending suggestion is not the text: nobody's acceptance moved.
+    // A pending suggestion is not the text: nobody's acceptance moved. The card says one waits.
     expect(await acceptance(ru.page, 'us')).toBe('current')
+    await expect.poll(() => card(ru.page, 'Response deadline').getByTestId('card-suggestions').textContent(), { timeout: T }).toBe('1')
 
     // Who and when, on the mark and in the list; Russia may accept, the US only withdraw.
     const mark = ru.page.locator('[data-testid="body-editor"] .cm-sugg-ins')
@@ -96,6 +97,7 @@ describe.skipIf(!chromiumForTests('e2e/suggestions'))('suggestions in the browse
     await expect.poll(() => acceptance(us.page, 'us'), { timeout: T }).toBe('stale')
     await expect.poll(() => acceptance(ru.page, 'us'), { timeout: T }).toBe('stale')
     expect(await card(ru.page, 'Response deadline').locator('.body').textContent()).toContain('45 days')
+    expect(await card(ru.page, 'Response deadline').getByTestId('card-suggestions').count()).toBe(0)
   }, 120_000)
 
   it('[SE2] suggestions of both delegations in one term; typing inside the other’s is refused; the mode is remembered; who wrote what', async () => {

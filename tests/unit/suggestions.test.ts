@@ -8,13 +8,25 @@ import * as Y from 'yjs'
 import { BOARD_LAYOUT, board, insertTerm, termText } from '../../shared/docLayout'
 import { termHash } from '../../shared/negotiation'
 import { PermissionDeniedReason } from '../../shared/protocol'
-import { hasPendingSuggestions, isSuggestionFormat, parseSuggestionJson } from '../../shared/suggestions'
+import { hasPendingSuggestions, isSuggestionFormat, parseSuggestionJson, pendingSuggestionCount } from '../../shared/suggestions'
 import { SyncSim } from '../helpers/syncSim'
 
 const suggestion = (party: string, user: string, kind: 'ins' | 'del' = 'ins') => ({ id: 's-1', kind, party, user, at: 1 })
 const body = (doc: Y.Doc) => board(doc).terms.get('t1')!.get('body') as Y.Text
 
 describe('[SG1] the suggestion attribute', () => {
+  it('counts a text’s suggestions by id (a replacement of two runs is one)', () => {
+    const t = new Y.Doc().getText('t')
+    t.insert(0, 'within 30 days')
+    expect(pendingSuggestionCount(t)).toBe(0)
+    const s = (id: string, kind: 'ins' | 'del') => ({ suggestion: { id, kind, party: 'us', user: 'J', at: 1 } })
+    t.format(7, 2, s('a', 'del'))
+    t.insert(9, '45', s('a', 'ins'))
+    expect(pendingSuggestionCount(t)).toBe(1)
+    t.insert(t.length, ' (calendar)', s('b', 'ins'))
+    expect(pendingSuggestionCount(t)).toBe(2)
+  })
+
   it('parses a suggestion, its end (null), and nothing else', () => {
     expect(parseSuggestionJson(JSON.stringify(suggestion('us', 'Carter')))).toMatchObject({ party: 'us', kind: 'ins' })
     expect(parseSuggestionJson('null')).toBeNull()

@@ -25,8 +25,10 @@ import {
   type PlainTerm,
 } from '../../../../shared/docLayout'
 import type { DocChannel } from '../connection/docChannel.svelte'
+import { pendingSuggestionCount } from '../../../../shared/suggestions'
 
-export type TermView = PlainTerm
+/** A term as a card draws it: its text, and how many suggestions wait in it (shared/suggestions.ts). */
+export type TermView = PlainTerm & { suggestions: number }
 export type NoteView = PlainNote
 export type LinkView = PlainLink
 
@@ -39,6 +41,14 @@ interface Snapshot {
   termById: Map<string, TermView>
   /** entries that do not fit the layout and are not drawn (stores written before the server refused them) */
   malformed: string[]
+}
+
+/** Suggestions waiting in a term's title and body. */
+function suggestionsIn(doc: Y.Doc, termId: string): number {
+  const m = board(doc).terms.get(termId)
+  if (!(m instanceof Y.Map)) return 0
+  const count = (v: unknown) => (v instanceof Y.Text ? pendingSuggestionCount(v) : 0)
+  return count(m.get('title')) + count(m.get('body'))
 }
 
 function newId(prefix: string): string {
@@ -91,7 +101,10 @@ export class BoardModel {
     this.subscribe()
     if (!this.snap) {
       const doc = this.channel.doc
-      const terms = reuse(termsInOrder(doc), this.prev.terms)
+      const terms = reuse(
+        termsInOrder(doc).map((t) => ({ ...t, suggestions: suggestionsIn(doc, t.id) })),
+        this.prev.terms,
+      )
       const notes = reuse(notesOf(doc), this.prev.notes)
       const links = reuse(linksOf(doc), this.prev.links)
       this.prev = {
