@@ -100,6 +100,42 @@ export function suggestionPieces(t: Y.Text): SuggestionPiece[] {
 export const fieldPieces = (v: unknown): SuggestionPiece[] =>
   v instanceof Y.Text ? suggestionPieces(v) : typeof v === 'string' && v ? [{ text: v, suggestion: null }] : []
 
+/**
+ * Walks stretches of a text (`runs`, read by `textOf`) alongside the pieces of that same text, in order:
+ * `each` gets every part of a run that lies within one piece, with that piece's suggestion. Runs that
+ * `counts` leaves out stand outside the text (e.g. a redline's removed runs against the text at its end)
+ * and go to `each` whole, with no piece. The caller makes sure both spell the same text.
+ */
+export function alongPieces<R>(
+  runs: readonly R[],
+  textOf: (run: R) => string,
+  pieces: readonly SuggestionPiece[],
+  each: (run: R, text: string, piece: SuggestionPiece | null) => void,
+  counts: (run: R) => boolean = () => true,
+): void {
+  let i = 0 // the piece
+  let offset = 0 // characters of it already used
+  for (const run of runs) {
+    const text = textOf(run)
+    if (!counts(run)) {
+      each(run, text, null)
+      continue
+    }
+    let at = 0
+    while (at < text.length) {
+      const piece = pieces[i]!
+      const take = Math.min(piece.text.length - offset, text.length - at)
+      each(run, text.slice(at, at + take), piece)
+      at += take
+      offset += take
+      if (offset === piece.text.length) {
+        i++
+        offset = 0
+      }
+    }
+  }
+}
+
 /** Pieces read as the text with every pending suggestion rejected (as `textWithoutSuggestions` reads a Y.Text). */
 export const withoutSuggestions = (pieces: readonly SuggestionPiece[]): string =>
   pieces

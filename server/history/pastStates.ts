@@ -20,7 +20,7 @@ import {
   type TermState,
 } from './delta'
 import { markSuggestions, wordSegs, textOf as sideText, type Run, type RowSeg } from './redline'
-import { sameSuggestion, type SuggestionPiece } from '../../shared/suggestions'
+import { alongPieces, sameSuggestion, type SuggestionPiece } from '../../shared/suggestions'
 
 /** The board's terms in its order: ids in `order` first (once each), then the rest by id (docLayout.termsInOrder). */
 export function termIdsInOrder(board: BoardState): string[] {
@@ -89,26 +89,12 @@ export function authorRunsOf(runs: AttributedText | undefined, pieces?: readonly
     for (const r of runs ?? []) push(r.t, r.p)
     return out
   }
-  // Walk the runs and the pieces together, character stretch by stretch.
-  const rs = runs ?? []
-  let ri = 0
-  let ro = 0
-  for (const piece of pieces) {
-    let left = piece.text.length
-    while (left > 0) {
-      const r = rs[ri]
-      if (!r) return null
-      const take = Math.min(left, r.t.length - ro)
-      if (piece.suggestion?.kind !== 'ins') push(r.t.slice(ro, ro + take), r.p)
-      left -= take
-      ro += take
-      if (ro === r.t.length) {
-        ri++
-        ro = 0
-      }
-    }
-  }
-  return ri === rs.length ? out : null
+  // The two readings must spell the same text; else nothing is said of who wrote it.
+  if ((runs ?? []).map((r) => r.t).join('') !== pieces.map((p) => p.text).join('')) return null
+  alongPieces(runs ?? [], (r) => r.t, pieces, (r, text, piece) => {
+    if (piece?.suggestion?.kind !== 'ins') push(text, r.p)
+  })
+  return out
 }
 
 /** One field's character runs over the window: what it started as, cut (removed whole) or not, then the window's changes. */

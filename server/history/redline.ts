@@ -21,7 +21,7 @@ import * as Y from 'yjs'
 import { diffArrays } from 'diff'
 import { board as boardOf } from '../../shared/docLayout'
 import type { Seg } from '../../shared/schemas'
-import { asSuggestion, sameSuggestion, SUGGESTION_KEY, type Suggestion, type SuggestionPiece } from '../../shared/suggestions'
+import { alongPieces, asSuggestion, sameSuggestion, SUGGESTION_KEY, type Suggestion, type SuggestionPiece } from '../../shared/suggestions'
 import type { Store, StoredUpdate } from '../store/types'
 import { docAt } from './reconstruct'
 
@@ -364,31 +364,17 @@ export function markSuggestions(runs: Run[], pieces: readonly SuggestionPiece[])
   if (!pieces.some((p) => p.suggestion)) return runs
   if (pieces.map((p) => p.text).join('') !== textOf(runs, 'to')) return runs
   const out: Run[] = []
-  let i = 0 // the piece
-  let offset = 0 // characters of it already used
-  for (const r of runs) {
-    if (r.op === 'del') {
-      out.push(r)
-      continue
-    }
-    let at = 0
-    while (at < r.text.length) {
-      const piece = pieces[i]!
-      const take = Math.min(piece.text.length - offset, r.text.length - at)
+  alongPieces(
+    runs,
+    (r) => r.text,
+    pieces,
+    (r, text, piece) => {
+      if (!piece) return out.push(r)
       const { suggestion: _old, ...run } = r
-      out.push(
-        piece.suggestion
-          ? { ...run, text: r.text.slice(at, at + take), suggestion: piece.suggestion }
-          : { ...run, text: r.text.slice(at, at + take) },
-      )
-      at += take
-      offset += take
-      if (offset === piece.text.length) {
-        i++
-        offset = 0
-      }
-    }
-  }
+      out.push(piece.suggestion ? { ...run, text, suggestion: piece.suggestion } : { ...run, text })
+    },
+    (r) => r.op !== 'del',
+  )
   return out
 }
 

@@ -25,7 +25,7 @@
  * delegation accepted within the window — plain text at both ends of the raw
  * redline — the suggester, when they suggested it.
  */
-import type { Suggestion, SuggestionPiece } from '../../shared/suggestions'
+import { alongPieces, type Suggestion, type SuggestionPiece } from '../../shared/suggestions'
 import type { RowSeg } from '../history/redline'
 
 /** Who made a change and when (ms since the epoch; NaN or out of range: unknown). */
@@ -84,26 +84,13 @@ function withFromMarks(segs: readonly RowSeg[], fromPieces: readonly SuggestionP
     return segs.map((seg) => ({ seg, text: seg.text, was: seg.op === 'eq' ? (seg.suggestion ?? null) : null }))
   }
   const out: Part[] = []
-  let i = 0 // the piece
-  let offset = 0 // characters of it used
-  for (const seg of segs) {
-    if (seg.op === 'ins') {
-      out.push({ seg, text: seg.text, was: null })
-      continue
-    }
-    let at = 0
-    while (at < seg.text.length) {
-      const piece = fromPieces[i]!
-      const take = Math.min(piece.text.length - offset, seg.text.length - at)
-      out.push({ seg, text: seg.text.slice(at, at + take), was: piece.suggestion })
-      at += take
-      offset += take
-      if (offset === piece.text.length) {
-        i++
-        offset = 0
-      }
-    }
-  }
+  alongPieces(
+    segs,
+    (seg) => seg.text,
+    fromPieces,
+    (seg, text, piece) => out.push({ seg, text, was: piece ? piece.suggestion : null }),
+    (seg) => seg.op !== 'ins',
+  )
   return out
 }
 
