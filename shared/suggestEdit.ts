@@ -22,7 +22,7 @@
  * happen.
  */
 import * as Y from 'yjs'
-import { SUGGESTION_KEY, type Suggestion } from './suggestions'
+import { mayHoldSuggestions, SUGGESTION_KEY, type Suggestion } from './suggestions'
 
 export interface SuggestionAuthor {
   party: string
@@ -180,7 +180,9 @@ export function applySuggestedEdit(t: Y.Text, plan: SuggestedEditPlan, spans: re
  * carries is unchanged; the item left says what holds after the gap (at the end of the text: its end).
  */
 function dropOverriddenFormats(t: Y.Text, tr: Y.Transaction, pos: number): void {
-  if (pos === 0) return
+  // A text that never held formatting has no such item: typing there walks nothing. (With suggestions
+  // in it, this walks the items up to `pos` once per edit — the term, not the board.)
+  if (pos === 0 || !mayHoldSuggestions(t)) return
   let item = t._start
   let index = 0
   // the item holding the character at pos - 1

@@ -58,7 +58,7 @@ export const isSuggestionFormat = (key: string, json: string): boolean =>
   key === SUGGESTION_KEY && parseSuggestionJson(json) !== 'invalid'
 
 /** Yjs marks a Y.Text once any formatting was ever inserted into it; until then its text holds no suggestion. */
-const mayHoldSuggestions = (t: Y.Text): boolean => (t as unknown as { _hasFormatting?: boolean })._hasFormatting !== false
+export const mayHoldSuggestions = (t: Y.Text): boolean => (t as unknown as { _hasFormatting?: boolean })._hasFormatting !== false
 
 const suggestionOf = (attributes: unknown): Suggestion | null => {
   const s = (attributes as Record<string, unknown> | undefined)?.[SUGGESTION_KEY]
