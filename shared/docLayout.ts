@@ -6,14 +6,16 @@
  *                 `order` Y.Array<termId>
  *                 `notes` Y.Map noteId → Y.Map{text: Y.Text, x, y, color}
  *                 `links` Y.Map linkId → Y.Map{from, to, label}
- * ledger:         `meta` Y.Map{title, parties, createdAt}
+ * ledger:         `meta` Y.Map{title, parties, createdAt, package?, initials?, concluded?}
  *                 `status` Y.Map termId → Y.Map{state, proposedBy, acceptedBy: Y.Map party → hash,
- *                                               agreedText, agreedHash, updatedAt, updatedBy}
+ *                                               agreedText, agreedHash, updatedAt, updatedBy,
+ *                                               brackets?, adReferendum?: {party → AdReferendum}}
  *                 `authors` Y.Map clientId (decimal string) → {party, user}: who introduced each Yjs
  *                                               client id of the board (written by the server)
  */
 import * as Y from 'yjs'
-import type { PartyInfo, TermState, TermStatus, TermText } from './negotiation'
+import type { Concluded, Initials, PackageState, VoidCause } from './conclusion'
+import type { AdReferendum, PartyInfo, TermState, TermStatus, TermText } from './negotiation'
 import { isSuggestionFormat, textWithoutSuggestions } from './suggestions'
 
 export const BOARD_ROOTS = ['terms', 'order', 'notes', 'links'] as const
@@ -189,6 +191,15 @@ export interface PlainTerm extends TermText {
  */
 export function termsInOrder(doc: Y.Doc): PlainTerm[] {
   const b = board(doc)
+  return termOrder(doc).map((id) => {
+    const m = b.terms.get(id)!
+    return { id, title: textOf(m, 'title'), body: textOf(m, 'body'), x: numberOf(m, 'x'), y: numberOf(m, 'y') }
+  })
+}
+
+/** The board's term ids in board order (the `order` array, then any term it misses, by id); no text read. */
+export function termOrder(doc: Y.Doc): string[] {
+  const b = board(doc)
   const seen = new Set<string>()
   const ids: string[] = []
   const isTerm = (id: string) => b.terms.get(id) instanceof Y.Map
@@ -199,10 +210,7 @@ export function termsInOrder(doc: Y.Doc): PlainTerm[] {
     }
   }
   for (const id of [...b.terms.keys()].sort()) if (!seen.has(id) && isTerm(id)) ids.push(id)
-  return ids.map((id) => {
-    const m = b.terms.get(id)!
-    return { id, title: textOf(m, 'title'), body: textOf(m, 'body'), x: numberOf(m, 'x'), y: numberOf(m, 'y') }
-  })
+  return ids
 }
 
 /**
@@ -267,7 +275,26 @@ export function statusFromMap(m: Y.Map<unknown>): TermStatus {
   const agreedHash = m.get('agreedHash')
   if (typeof agreedText === 'string') s.agreedText = agreedText
   if (typeof agreedHash === 'string') s.agreedHash = agreedHash
+  const brackets = m.get('brackets')
+  if (typeof brackets === 'number' && brackets > 0) s.brackets = brackets
+  const adRef = m.get('adReferendum')
+  if (adRef && typeof adRef === 'object' && !(adRef instanceof Y.AbstractType) && Object.keys(adRef).length > 0)
+    s.adReferendum = adRef as Record<string, AdReferendum>
   return s
+}
+
+/** Sets a term's count of open bracket groups (0 removes the field); call inside a transaction. */
+export function writeBrackets(doc: Y.Doc, termId: string, n: number): void {
+  const m = ledger(doc).status.get(termId)
+  if (!(m instanceof Y.Map)) return
+  if (n > 0 && m.get('brackets') !== n) m.set('brackets', n)
+  else if (n === 0 && m.has('brackets')) m.delete('brackets')
+}
+
+/** A term's open bracket groups as the ledger counts them (0: none). */
+export function bracketsOf(doc: Y.Doc, termId: string): number {
+  const n = ledger(doc).status.get(termId)?.get('brackets')
+  return typeof n === 'number' ? n : 0
 }
 
 export function allStatuses(doc: Y.Doc): Map<string, TermStatus> {
@@ -296,6 +323,10 @@ export function writeStatus(doc: Y.Doc, termId: string, s: TermStatus): void {
   setIfChanged('agreedHash', s.agreedHash)
   setIfChanged('updatedAt', s.updatedAt)
   setIfChanged('updatedBy', s.updatedBy)
+  setIfChanged('brackets', s.brackets || undefined)
+  // A plain object: compared by content, so an unchanged one is not written again.
+  const adRef = s.adReferendum && Object.keys(s.adReferendum).length > 0 ? s.adReferendum : undefined
+  if (JSON.stringify(m.get('adReferendum')) !== JSON.stringify(adRef)) setIfChanged('adReferendum', adRef)
   let acc = m.get('acceptedBy')
   if (!(acc instanceof Y.Map)) {
     acc = new Y.Map<string>()
@@ -325,6 +356,46 @@ export function writeMeta(doc: Y.Doc, m: LedgerMeta): void {
   meta.set('title', m.title)
   meta.set('parties', m.parties)
   meta.set('createdAt', m.createdAt)
+}
+
+// ── conclusion (shared/conclusion.ts) ─────────────────────────────────────
+
+/** Where the negotiation stands on its way to conclusion, from the ledger's `meta`. */
+export interface ConclusionState {
+  package: PackageState | null
+  initials: Initials
+  concluded: Concluded | null
+  /** the last time package acceptances were voided, and why */
+  voided: VoidCause | null
+}
+
+const CONCLUSION_KEYS = { package: 'package', initials: 'initials', concluded: 'concluded', voided: 'packageVoided' } as const
+
+export function readConclusion(doc: Y.Doc): ConclusionState {
+  const meta = ledger(doc).meta
+  const obj = (v: unknown) => (v && typeof v === 'object' && !(v instanceof Y.AbstractType) ? v : null)
+  return {
+    package: obj(meta.get('package')) as PackageState | null,
+    initials: (obj(meta.get('initials')) ?? {}) as Initials,
+    concluded: obj(meta.get('concluded')) as Concluded | null,
+    voided: obj(meta.get(CONCLUSION_KEYS.voided)) as VoidCause | null,
+  }
+}
+
+/** True once the negotiation is concluded: an O(1) look, made on every write to its board. */
+export const isConcluded = (doc: Y.Doc): boolean => ledger(doc).meta.has('concluded')
+
+/** Writes what changed of the conclusion state (call inside a transaction). */
+export function writeConclusion(doc: Y.Doc, next: Partial<ConclusionState>): void {
+  const meta = ledger(doc).meta
+  for (const [field, key] of Object.entries(CONCLUSION_KEYS) as Array<[keyof ConclusionState, string]>) {
+    if (!(field in next)) continue
+    const v = next[field]
+    const empty = v === null || v === undefined || (field === 'initials' && Object.keys(v).length === 0)
+    if (empty) {
+      if (meta.has(key)) meta.delete(key)
+    } else if (JSON.stringify(meta.get(key)) !== JSON.stringify(v)) meta.set(key, v)
+  }
 }
 
 // ── authors ───────────────────────────────────────────────────────────────

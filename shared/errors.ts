@@ -22,6 +22,19 @@ export const ErrorCode = {
   termOpen: { name: 'term-open', status: 409 },
   unknownVersion: { name: 'unknown-version', status: 404 },
   pendingSuggestions: { name: 'pending-suggestions', status: 409 },
+  // concluding a negotiation (CONTRACT.md "Concluding a negotiation")
+  /** the term holds open `[`…`]` groups: choose an option first */
+  bracketed: { name: 'bracketed', status: 409 },
+  /** `term:confirm` with no acceptance ad referendum of the caller's party */
+  nothingToConfirm: { name: 'nothing-to-confirm', status: 409 },
+  /** the text, or the package, changed since what the caller is confirming or accepting */
+  textChanged: { name: 'text-changed', status: 409 },
+  /** no package yet (a term is still open), or not every party accepted it (for initialling) */
+  packageOpen: { name: 'package-open', status: 409 },
+  /** the negotiation is concluded: nothing moves any more */
+  concluded: { name: 'concluded', status: 409 },
+  /** the record of a negotiation not (yet) concluded */
+  notConcluded: { name: 'not-concluded', status: 404 },
 } as const
 
 /**

@@ -37,6 +37,17 @@ export const MoveMetaSchema = z.object({
   restoredFrom: z.number().optional().catch(undefined),
   /** the move was made in reaction to a board update (propose, reopen by edit, withdraw by removal) */
   via: z.literal('board').optional().catch(undefined),
+  /** for an accept ad referendum: whose confirmation it awaits */
+  adReferendum: z
+    .object({ principal: z.string(), until: z.string().optional() })
+    .optional()
+    .catch(undefined),
+  /** an `agree` completed by a confirmation (not a plain accept) */
+  confirmed: z.literal(true).optional().catch(undefined),
+  /** for choose: the option chosen, as it reads */
+  chose: z.string().optional().catch(undefined),
+  /** for package-accept, initial and conclude: the package hash */
+  packageHash: z.string().optional().catch(undefined),
   /** for comment and resolve: which thread, which comment, what happened (the thread itself is in `<id>/comments`) */
   comment: z
     .object({ threadId: z.string(), commentId: z.string().optional(), action: z.enum(COMMENT_ACTIONS) })
@@ -53,6 +64,6 @@ export function moveMeta(meta: unknown): MoveMeta | null {
   if (!parsed.success) return null
   const m = parsed.data
   // Absent stays absent (not `undefined`): versions and exports copy these fields as they are.
-  for (const key of ['reason', 'name', 'restoredFrom', 'via', 'comment'] as const) if (m[key] === undefined) delete m[key]
+  for (const key of ['reason', 'name', 'restoredFrom', 'via', 'comment', 'adReferendum', 'confirmed', 'chose', 'packageHash'] as const) if (m[key] === undefined) delete m[key]
   return m
 }

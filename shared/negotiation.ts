@@ -33,6 +33,21 @@ export interface TermStatus {
   agreedHash?: string
   updatedAt: number
   updatedBy: string
+  /** open bracket groups in the term's title and body (shared/brackets.ts); absent: none */
+  brackets?: number
+  /** party → its acceptance subject to confirmation by a principal: it does not count towards agreement */
+  adReferendum?: Record<string, AdReferendum>
+}
+
+/** An acceptance "ad referendum": subject to confirmation by `principal` (a capital, a cabinet), optionally by a date. */
+export interface AdReferendum {
+  principal: string
+  /** the date (YYYY-MM-DD) by which the principal is to confirm */
+  until?: string
+  /** the text hash accepted */
+  hash: string
+  at: number
+  user: string
 }
 
 export interface TermText {
@@ -64,7 +79,9 @@ export class TermRuleError extends Error {
 
 export type TermMove =
   | { kind: 'propose'; party: string | null }
-  | { kind: 'accept'; party: string; text: TermText }
+  | { kind: 'accept'; party: string; text: TermText; adReferendum?: { principal: string; until?: string; user: string } }
+  /** the party's principal confirmed its ad-referendum acceptance (of the text as it stands now) */
+  | { kind: 'confirm'; party: string; text: TermText }
   | { kind: 'reject'; party: string }
   | { kind: 'withdraw'; party: string }
   | { kind: 'reopen'; party: string }
@@ -72,7 +89,7 @@ export type TermMove =
   | { kind: 'edit'; party: string; text: TermText }
 
 /** What a move did, for the history: `agree` when an accept completed the set. */
-export type MoveOutcome = 'propose' | 'accept' | 'agree' | 'reject' | 'withdraw' | 'reopen' | 'none'
+export type MoveOutcome = 'propose' | 'accept' | 'agree' | 'reject' | 'withdraw' | 'reopen' | 'confirm' | 'none'
 
 export interface Transition {
   status: TermStatus
@@ -103,20 +120,36 @@ export function applyMove(status: TermStatus | undefined, move: TermMove, partie
         throw new TermRuleError(ErrorCode.termClosed.name, 'the term was withdrawn; reopen it first')
       if (status.state === 'agreed') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is already agreed')
       const hash = termHash(move.text)
-      base.acceptedBy[move.party] = hash
-      const everyone = parties.length > 0 && parties.every((p) => base.acceptedBy[p] === hash)
-      if (everyone) {
-        return {
-          status: { ...base, state: 'agreed', agreedText: agreedTextOf(move.text), agreedHash: hash },
-          outcome: 'agree',
-        }
+      const adRef = { ...status.adReferendum }
+      delete adRef[move.party]
+      if (move.adReferendum) {
+        // Subject to its principal: recorded, but the party is not bound until it confirms.
+        delete base.acceptedBy[move.party]
+        const { principal, until, user } = move.adReferendum
+        adRef[move.party] = { principal, ...(until ? { until } : {}), hash, at: now, user }
+        return { status: { ...withAdReferendum(base, adRef), state: 'accepted' }, outcome: 'accept' }
       }
-      return { status: { ...base, state: 'accepted' }, outcome: 'accept' }
+      base.acceptedBy[move.party] = hash
+      return completed(withAdReferendum(base, adRef), hash, move.text, parties, 'accept')
+    }
+    case 'confirm': {
+      const pending = status.adReferendum?.[move.party]
+      if (!pending)
+        throw new TermRuleError(ErrorCode.nothingToConfirm.name, 'your delegation has no acceptance ad referendum of this term')
+      if (status.state === 'withdrawn' || status.state === 'agreed' || status.state === 'rejected')
+        throw new TermRuleError(ErrorCode.termClosed.name, `the term is ${status.state}`)
+      const hash = termHash(move.text)
+      if (hash !== pending.hash)
+        throw new TermRuleError(ErrorCode.textChanged.name, 'the text changed since it was accepted ad referendum: accept it again')
+      const adRef = { ...status.adReferendum }
+      delete adRef[move.party]
+      base.acceptedBy[move.party] = hash
+      return completed(withAdReferendum(base, adRef), hash, move.text, parties, 'confirm')
     }
     case 'reject': {
       if (status.state === 'withdrawn') throw new TermRuleError(ErrorCode.termClosed.name, 'the term was withdrawn')
       if (status.state === 'agreed') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is agreed; reopen it first')
-      return { status: { ...base, state: 'rejected', acceptedBy: {} }, outcome: 'reject' }
+      return { status: withAdReferendum({ ...base, state: 'rejected', acceptedBy: {} }, {}), outcome: 'reject' }
     }
     case 'withdraw': {
       if (status.proposedBy !== move.party) {
@@ -124,13 +157,13 @@ export function applyMove(status: TermStatus | undefined, move: TermMove, partie
       }
       if (status.state === 'withdrawn') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is already withdrawn')
       if (status.state === 'agreed') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is agreed; reopen it first')
-      return { status: { ...base, state: 'withdrawn', acceptedBy: {} }, outcome: 'withdraw' }
+      return { status: withAdReferendum({ ...base, state: 'withdrawn', acceptedBy: {} }, {}), outcome: 'withdraw' }
     }
     case 'reopen': {
       if (!CLOSED.includes(status.state)) {
         throw new TermRuleError(ErrorCode.termOpen.name, `the term is ${status.state}, not agreed, rejected or withdrawn`)
       }
-      return { status: withoutAgreement({ ...base, state: 'reopened', acceptedBy: {} }), outcome: 'reopen' }
+      return { status: withAdReferendum(withoutAgreement({ ...base, state: 'reopened', acceptedBy: {} }), {}), outcome: 'reopen' }
     }
     case 'edit': {
       // Only an agreed term changes state on edit: its agreement no longer holds.
@@ -138,6 +171,26 @@ export function applyMove(status: TermStatus | undefined, move: TermMove, partie
       return { status: withoutAgreement({ ...base, state: 'reopened', acceptedBy: {} }), outcome: 'reopen' }
     }
   }
+}
+
+/** An accept or confirm that may complete the set: agreed once every party accepted this very text. */
+function completed(base: TermStatus, hash: string, text: TermText, parties: readonly string[], outcome: 'accept' | 'confirm'): Transition {
+  const everyone = parties.length > 0 && parties.every((p) => base.acceptedBy[p] === hash)
+  if (everyone) return { status: { ...base, state: 'agreed', agreedText: agreedTextOf(text), agreedHash: hash }, outcome: 'agree' }
+  return { status: { ...base, state: 'accepted' }, outcome }
+}
+
+/** The status with these ad-referendum acceptances (the field left out when there are none). */
+function withAdReferendum(s: TermStatus, adRef: Record<string, AdReferendum>): TermStatus {
+  const { adReferendum: _a, ...rest } = s
+  return Object.keys(adRef).length > 0 ? { ...rest, adReferendum: adRef } : rest
+}
+
+/** Acceptances ad referendum whose date has passed unconfirmed (`today`: YYYY-MM-DD): flagged on the card. */
+export function overdueAdReferendum(status: TermStatus | undefined, today: string): string[] {
+  return Object.entries(status?.adReferendum ?? {})
+    .filter(([, a]) => a.until !== undefined && a.until < today)
+    .map(([party]) => party)
 }
 
 function withoutAgreement(s: TermStatus): TermStatus {
@@ -150,6 +203,7 @@ export function availableMoves(status: TermStatus | undefined, party: string | n
   const moves = new Set<TermMove['kind']>()
   if (!status || !party) return moves
   if (status.state !== 'withdrawn' && status.state !== 'agreed') moves.add('accept').add('reject')
+  if (status.adReferendum?.[party] && status.state !== 'withdrawn' && status.state !== 'agreed') moves.add('confirm')
   if (status.proposedBy === party && status.state !== 'withdrawn' && status.state !== 'agreed') moves.add('withdraw')
   if (CLOSED.includes(status.state)) moves.add('reopen')
   return moves

@@ -36,6 +36,8 @@ export const PermissionDeniedReason = {
   badLayout: 'bad-layout',
   /** a `suggestion` attribute in another party's or user's name (CONTRACT.md "Suggestions and authorship") */
   forgedSuggestion: 'forged-suggestion',
+  /** the negotiation is concluded: its board and ledger take no more writes (CONTRACT.md "Concluding a negotiation") */
+  concluded: 'concluded',
 } as const
 
 /**

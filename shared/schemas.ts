@@ -69,7 +69,24 @@ const commentBody = text(4000)
 const anchorText = z.string().max(512)
 
 export const CommandSchemas = {
-  'term:accept': z.object({ termId }),
+  'term:accept': z.object({
+    termId,
+    /** accept subject to confirmation by a principal (a capital), optionally by a date: not binding until `term:confirm` */
+    adReferendum: z
+      .object({
+        principal: text(200)
+          .transform((s) => s.trim())
+          .pipe(z.string().min(1, 'name the principal who is to confirm')),
+        until: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD').optional(),
+      })
+      .optional(),
+  }),
+  'term:confirm': z.object({ termId }),
+  /** settles open group `group` (0-based, the title's groups first, then the body's) on option `option` */
+  'term:choose': z.object({ termId, group: z.number().int().min(0).max(10_000), option: z.number().int().min(0).max(10_000) }),
+  /** binds the caller's party to the package; `hash`: the package hash the caller saw (refused if it changed) */
+  'package:accept': z.object({ hash: z.string().regex(/^[0-9a-f]{64}$/, 'a package hash').optional() }),
+  'negotiation:initial': z.object({}),
   'term:reject': z.object({ termId, reason: text(1000).optional() }),
   'term:withdraw': z.object({ termId }),
   'term:reopen': z.object({ termId, reason: text(1000).optional() }),
@@ -136,6 +153,12 @@ export const VERSION_KINDS = [
   'resolve',
   'suggestion-accept',
   'suggestion-reject',
+  // concluding a negotiation (CONTRACT.md)
+  'choose',
+  'confirm',
+  'package-accept',
+  'initial',
+  'conclude',
 ] as const
 export type VersionKind = (typeof VERSION_KINDS)[number]
 

@@ -154,6 +154,20 @@ export class ControlChannel {
       const p = parsed.data as Record<string, unknown>
       switch (name) {
         case 'term:accept':
+          await this.service.move(actor, 'accept', p.termId as string, undefined, {
+            adReferendum: (parsed.data as CommandPayload<'term:accept'>).adReferendum,
+          })
+          break
+        case 'term:confirm':
+          await this.service.move(actor, 'confirm', p.termId as string)
+          break
+        case 'term:choose':
+          await this.service.commands.choose(actor, p.termId as string, p.group as number, p.option as number)
+          break
+        case 'package:accept':
+          return void reply({ ok: true, ...(await this.service.conclusion.acceptPackage(actor, p.hash as string | undefined)) })
+        case 'negotiation:initial':
+          return void reply({ ok: true, ...(await this.service.conclusion.initial(actor)) })
         case 'term:reject':
         case 'term:withdraw':
         case 'term:reopen':

@@ -147,7 +147,8 @@ export class HistoryFold {
     // A row that cannot grow the open run ends it: seal it while the board still shows how it ended.
     const ev = { kind: 'edit' as const, at: row.at, party: row.author.party, user: row.author.user, termIds: [] }
     const extendsRun = !!this.last && extendsVersion(this.last, ev)
-    const ownVersion = meta?.kind === 'restore' || meta?.kind === 'suggestion-accept' || meta?.kind === 'suggestion-reject'
+    const ownVersion =
+      meta?.kind === 'restore' || meta?.kind === 'suggestion-accept' || meta?.kind === 'suggestion-reject' || meta?.kind === 'choose'
     if (this.last && this.stale && (ownVersion || !extendsRun)) this.seal(this.last)
     this.startsRun = !extendsRun
     this.touches = noTouches()
@@ -195,9 +196,12 @@ export class HistoryFold {
         }),
       ]
     }
-    // A suggestion decided (accepted or rejected) by a command: a version of its own, of the deciding party.
-    if (meta?.kind === 'suggestion-accept' || meta?.kind === 'suggestion-reject') {
-      return [this.create(meta.kind, row, meta.party, meta.user, meta.termIds.length ? meta.termIds : changed)]
+    // A suggestion decided (accepted or rejected) or a bracket option chosen by a command: a version of its own,
+    // of the deciding party.
+    if (meta?.kind === 'suggestion-accept' || meta?.kind === 'suggestion-reject' || meta?.kind === 'choose') {
+      return [
+        this.create(meta.kind, row, meta.party, meta.user, meta.termIds.length ? meta.termIds : changed, { chose: meta.chose }),
+      ]
     }
     if (changed.length === 0 && !t.other) return []
     // Card moves are versions of their own (`layoutOnly`), which the lists hide unless asked: a drag
@@ -258,8 +262,11 @@ export class HistoryFold {
     const m = moveMeta(row.meta)
     if (!m || m.kind === 'restore') return []
     if (m.kind === 'agree') {
-      // The acceptance that completed the agreement is a version, and so is the agreement.
-      return [this.create('accept', row, m.party, m.user, m.termIds), this.create('agree', row, m.party, m.user, m.termIds)]
+      // The acceptance (or confirmation) that completed the agreement is a version, and so is the agreement.
+      return [
+        this.create(m.confirmed ? 'confirm' : 'accept', row, m.party, m.user, m.termIds),
+        this.create('agree', row, m.party, m.user, m.termIds),
+      ]
     }
     return [
       this.create(m.kind, row, m.party, m.user, m.termIds, {
@@ -267,6 +274,8 @@ export class HistoryFold {
         reason: m.reason,
         byEdit: m.kind === 'reopen' && m.via === 'board',
         commentAction: m.comment?.action,
+        adReferendum: m.adReferendum,
+        packageHash: m.packageHash,
       }),
     ]
   }
@@ -296,6 +305,9 @@ export class HistoryFold {
       byEdit?: boolean
       layoutOnly?: boolean
       commentAction?: CommentAction
+      adReferendum?: { principal: string; until?: string }
+      chose?: string
+      packageHash?: string
     } = {},
   ): FoldEvent {
     if (this.last) this.seal(this.last)
@@ -331,6 +343,9 @@ export class HistoryFold {
             restoredFrom: extra.restoredFrom,
             byEdit: extra.byEdit,
             commentAction: extra.commentAction,
+            adReferendum: extra.adReferendum,
+            chose: extra.chose,
+            packageHash: extra.packageHash,
           })
     this.last = v
     this.stale = kind === 'edit'

@@ -31,6 +31,12 @@ export interface SummaryInput {
   byEdit?: boolean
   /** for comment and resolve versions */
   commentAction?: CommentAction
+  /** an accept subject to confirmation by a principal */
+  adReferendum?: { principal: string; until?: string }
+  /** for choose: the option chosen */
+  chose?: string
+  /** for package-accept, initial, conclude */
+  packageHash?: string
 }
 
 const COMMENT_WORDS: Record<CommentAction, string> = {
@@ -59,7 +65,19 @@ export function summarize(s: SummaryInput): string {
     case 'propose':
       return s.partyName ? `${who} proposed ${what}` : `${what} is in the opening draft`
     case 'accept':
+      if (s.adReferendum)
+        return `${who} accepted ${what} ad referendum, subject to ${clip(s.adReferendum.principal, 60)}${s.adReferendum.until ? ` by ${s.adReferendum.until}` : ''}`
       return `${who} accepted ${what}`
+    case 'confirm':
+      return `${who} confirmed its acceptance of ${what}`
+    case 'choose':
+      return `${who} chose ${s.chose !== undefined ? `'${clip(s.chose, 60)}'` : 'an option'} in ${what}`
+    case 'package-accept':
+      return `${who} accepted the package${s.packageHash ? ` ${s.packageHash.slice(0, 12)}` : ''}`
+    case 'initial':
+      return `${who} initialled the package${s.packageHash ? ` ${s.packageHash.slice(0, 12)}` : ''}`
+    case 'conclude':
+      return `The negotiation is concluded${s.packageHash ? `: package ${s.packageHash.slice(0, 12)}` : ''}`
     case 'agree':
       return `${what} agreed by all parties`
     case 'reject':

@@ -29,8 +29,23 @@
  * period in which the instance that took it reopens it itself.
  */
 import * as Y from 'yjs'
-import { board, insertTerm, ledger, readStatus, statusFromMap, termText, writeStatus, type NewTerm } from '../../shared/docLayout'
+import {
+  board,
+  bracketsOf,
+  insertTerm,
+  isConcluded,
+  ledger,
+  readStatus,
+  statusFromMap,
+  termText,
+  writeBrackets,
+  writeStatus,
+  type NewTerm,
+} from '../../shared/docLayout'
+import { openBracketGroups } from '../../shared/brackets'
 import { applyMove, termHash } from '../../shared/negotiation'
+import { PermissionDeniedReason } from '../../shared/protocol'
+import { editVoidsPackage, settlePackage, voidPackageAcceptances } from './packageKeeper'
 import type { MoveMeta } from '../../shared/moveMeta'
 import type { Room } from '../sync/room'
 import { isUpdateOrigin } from '../sync/updateOrigin'
@@ -78,7 +93,11 @@ const COMMIT_WAIT_MS = 15_000
 /** A reopen that could not be written is tried again this much later. */
 const RETRY_MS = 1000
 const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
-
+/**
+ * A term's count of open bracket groups is written this long after the last edit that may have
+ * changed it: a count, not a version, so a run of keystrokes costs one recount and at most one write.
+ */
+export const BRACKET_RECOUNT_MS = 250
 export class LedgerWriter {
   private parties = new Map<string, string[]>()
   /** per board room: terms whose reopen waits to be decided */
@@ -87,6 +106,8 @@ export class LedgerWriter {
   private nextCommit = new WeakMap<Room, { promise: Promise<void>; settle: () => void }>()
   /** see UNSEEN_EDIT_GRACE_MS (tests shorten it) */
   unseenEditGraceMs = UNSEEN_EDIT_GRACE_MS
+  /** per board room: terms whose bracket count is to be recounted, and the timer that will */
+  private recounts = new WeakMap<Room, { terms: Set<string>; timer: NodeJS.Timeout }>()
 
   constructor(
     private readonly host: LedgerWriterHost,
@@ -103,6 +124,8 @@ export class LedgerWriter {
       board(doc).terms.observeDeep((events, txn) => this.onTermsChanged(negotiationId, boardRoom, ledgerRoom, events, txn))
     }
     attach(boardRoom.doc)
+    // Once concluded, the board takes no client write (CONTRACT.md); the caucus is another room.
+    boardRoom.writeRefusal = () => (isConcluded(ledgerRoom.doc) ? PermissionDeniedReason.concluded : null)
     const committed = () => {
       this.nextCommit.get(boardRoom)?.settle()
       this.nextCommit.delete(boardRoom)
@@ -158,7 +181,16 @@ export class LedgerWriter {
             user: SERVER_AUTHOR.user,
             reason: 'its text no longer matches the agreed text',
           }
-      const write = ledgerRoom.serverWrite(q.author ?? SERVER_AUTHOR, (doc) => writeStatus(doc, termId, t.status), meta)
+      const by = q.author ?? SERVER_AUTHOR
+      const cause = { at: this.now(), party: by.party, user: by.user, reason: 'an agreed term was reopened' }
+      const write = ledgerRoom.serverWrite(
+        by,
+        (doc) => {
+          writeStatus(doc, termId, t.status)
+          settlePackage(doc, boardRoom.doc, cause)
+        },
+        meta,
+      )
       if (write) writes.push({ termId, q, write })
     }
     const failed = (await Promise.allSettled(writes.map((w) => w.write))).flatMap((r, i) =>
@@ -272,7 +304,24 @@ export class LedgerWriter {
       }
     }
 
-    for (const m of moves) void ledgerRoom.serverWrite(author, m.run, m.meta)?.catch(() => {})
+    const cause = { at: now, party: author.party, user: author.user, reason: `${author.user} changed the board` }
+    for (const m of moves)
+      void ledgerRoom
+        .serverWrite(
+          author,
+          (doc) => {
+            m.run(doc)
+            settlePackage(doc, boardRoom.doc, cause)
+          },
+          m.meta,
+        )
+        ?.catch(() => {})
+    // An edit of the text voids every acceptance of the package (an O(1) look while nobody accepted one).
+    if (touches.text.size > 0 && editVoidsPackage(ledgerRoom.doc)) {
+      const reason = `${author.user} edited the text`
+      void ledgerRoom.serverWrite(author, (doc) => voidPackageAcceptances(doc, { ...cause, reason }))?.catch(() => {})
+    }
+    this.queueRecounts(boardRoom, ledgerRoom, events, touches)
     if (restore.length > 0) {
       // Put the terms back after this transaction: a removal its author had no right to make.
       queueMicrotask(() => {
@@ -285,9 +334,74 @@ export class LedgerWriter {
     }
   }
 
+  // ── bracket counts ──────────────────────────────────────────────────────
+
+  /**
+   * Terms whose open bracket groups may have changed: those added, and those edited where a `[` or
+   * `]` went in or out, or that hold groups already (text typed between `][` splits a group). A
+   * keystroke elsewhere in a term without brackets reads nothing; the recount itself runs once per
+   * BRACKET_RECOUNT_MS at most, off the keystroke's path.
+   */
+  private queueRecounts(boardRoom: Room, ledgerRoom: Room, events: Array<Y.YEvent<any>>, touches: TermTouches): void {
+    const due = new Set<string>(touches.added)
+    for (const termId of touches.text) if (bracketsOf(ledgerRoom.doc, termId) > 0) due.add(termId)
+    for (const e of events) {
+      if (!(e.target instanceof Y.Text) || !touchesBracket(e)) continue
+      const termId = termIdOf(e.target, board(boardRoom.doc).terms)
+      if (termId) due.add(termId)
+    }
+    if (due.size === 0) return
+    let pending = this.recounts.get(boardRoom)
+    if (!pending) {
+      const timer = setTimeout(() => this.recount(boardRoom, ledgerRoom), BRACKET_RECOUNT_MS)
+      timer.unref()
+      this.recounts.set(boardRoom, (pending = { terms: new Set(), timer }))
+    }
+    for (const id of due) pending.terms.add(id)
+  }
+
+  private recount(boardRoom: Room, ledgerRoom: Room): void {
+    const pending = this.recounts.get(boardRoom)
+    this.recounts.delete(boardRoom)
+    if (!pending || boardRoom.doc.isDestroyed || ledgerRoom.doc.isDestroyed || isConcluded(ledgerRoom.doc)) return
+    const changed: Array<[string, number]> = []
+    for (const termId of pending.terms) {
+      const text = termText(boardRoom.doc, termId)
+      if (!text || !readStatus(ledgerRoom.doc, termId)) continue
+      const n = openBracketGroups(text)
+      if (n !== bracketsOf(ledgerRoom.doc, termId)) changed.push([termId, n])
+    }
+    if (changed.length === 0) return
+    void ledgerRoom
+      .serverWrite(SERVER_AUTHOR, (doc) => {
+        for (const [termId, n] of changed) writeBrackets(doc, termId, n)
+      })
+      ?.catch(() => {
+        // Counted again at the next edit of the term; `term:accept` reads the text itself meanwhile.
+      })
+  }
+
   private meta(kind: MoveMeta['kind'], termId: string, author: Author): MoveMeta {
     return { kind, termIds: [termId], party: author.party, user: author.user, via: 'board' }
   }
+}
+
+/** True when a text event inserted or deleted a `[` or `]` (reads only what the event changed). */
+function touchesBracket(e: Y.YEvent<any>): boolean {
+  for (const d of e.delta) if (typeof d.insert === 'string' && /[[\]]/.test(d.insert)) return true
+  for (const item of e.changes.deleted) {
+    const c = item.content
+    if (c instanceof Y.ContentString && /[[\]]/.test(c.str)) return true
+  }
+  return false
+}
+
+/** The id of the term a title or body Y.Text belongs to, or null for a note's text. */
+function termIdOf(text: Y.Text, terms: Y.AbstractType<any>): string | null {
+  const term = text.parent
+  if (!(term instanceof Y.Map) || term.parent !== terms) return null
+  const key = term._item?.parentSub
+  return typeof key === 'string' ? key : null
 }
 
 /** Which terms a board transaction added, removed, or changed in text (a move changes nothing the watcher keeps). */

@@ -18,10 +18,11 @@ import type { TokenService } from '../auth/tokens'
 import type { Revocations } from '../auth/revocations'
 import { watchAuthors } from './authorsWriter'
 import { CommentCommands } from './commentCommands'
+import { ConclusionCommands } from './conclusionCommands'
 import { Invites } from './invites'
 import type { LedgerWriter } from './ledgerWriter'
 import { Negotiations } from './negotiations'
-import { TermCommands, type Actor } from './termCommands'
+import { TermCommands, type AcceptOptions, type Actor } from './termCommands'
 import { WordDrafts } from './wordDrafts'
 
 export type { CreatedNegotiation }
@@ -33,6 +34,7 @@ export class NegotiationService {
   readonly commands: TermCommands
   readonly comments: CommentCommands
   readonly drafts: WordDrafts
+  readonly conclusion: ConclusionCommands
   /** the names of the people online in a negotiation (set by the control channel): who may be @mentioned */
   onlineUsers: (negotiationId: string) => Promise<string[]> = async () => []
 
@@ -49,6 +51,7 @@ export class NegotiationService {
     this.commands = new TermCommands(store, registry, (id) => this.negotiations.partiesOf(id), now)
     this.comments = new CommentCommands(registry, this.commands, (id) => this.onlineUsers(id), now)
     this.drafts = new WordDrafts(store, registry, this.commands, now)
+    this.conclusion = new ConclusionCommands(store, registry, this.commands, now)
   }
 
   get ledgerWriter(): LedgerWriter {
@@ -89,8 +92,13 @@ export class NegotiationService {
   inviteLink = (id: string, token: string): string => this.invites.inviteLink(id, token)
   revoke = (jti: string): Promise<boolean> => this.invites.revoke(jti)
 
-  move = (actor: Actor, kind: Exclude<TermMove['kind'], 'propose' | 'edit'>, termId: string, reason?: string) =>
-    this.commands.move(actor, kind, termId, reason)
+  move = (
+    actor: Actor,
+    kind: Exclude<TermMove['kind'], 'propose' | 'edit'>,
+    termId: string,
+    reason?: string,
+    options?: AcceptOptions,
+  ) => this.commands.move(actor, kind, termId, reason, options)
   checkpoint = (actor: Actor, name: string): Promise<void> => this.commands.checkpoint(actor, name)
   restore = (actor: Actor, termId: string, text: TermText, fromVersion: number): Promise<void> =>
     this.commands.restore(actor, termId, text, fromVersion)

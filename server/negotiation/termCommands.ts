@@ -11,6 +11,7 @@ import * as Y from 'yjs'
 import {
   board as boardLayout,
   insertTerm,
+  isConcluded,
   ledger as ledgerLayout,
   readStatus,
   setTermText,
@@ -18,6 +19,8 @@ import {
   writeStatus,
 } from '../../shared/docLayout'
 import { applyMove, TermRuleError, type PartyInfo, type TermMove, type TermText } from '../../shared/negotiation'
+import { bracketGroups, chooseOption, openBracketGroups } from '../../shared/brackets'
+import { settlePackage } from './packageKeeper'
 import { ErrorCode } from '../../shared/errors'
 import { decideSuggestion, hasPendingSuggestions, suggestionRuns } from '../../shared/suggestions'
 import type { MoveMeta } from '../../shared/moveMeta'
@@ -62,6 +65,16 @@ function termHasPendingSuggestions(doc: Y.Doc, termId: string): boolean {
   })
 }
 
+/** Refuses every command that would move something once the negotiation is concluded (CONTRACT.md). */
+export function refuseIfConcluded(ledger: Room): void {
+  if (isConcluded(ledger.doc)) throw new ParleyError(ErrorCode.concluded.name, 'the negotiation is concluded: nothing changes any more')
+}
+
+/** What `term:accept` may carry: an acceptance subject to a principal's confirmation. */
+export interface AcceptOptions {
+  adReferendum?: { principal: string; until?: string }
+}
+
 /** The party a command is made for; refused (shared/roles.ts `mayCommand`) for anyone but a negotiator. */
 function commandingParty(actor: Actor): string {
   if (!mayCommand(actor)) throw new ParleyError(ErrorCode.wrongRole.name, 'only negotiators can do that')
@@ -89,7 +102,13 @@ export class TermCommands implements LedgerWriterHost {
    * the move against the ledger, writes the new status, and resolves once that
    * write is durable — only then may the next command, on any instance, decide.
    */
-  async move(actor: Actor, kind: Exclude<TermMove['kind'], 'propose' | 'edit'>, termId: string, reason?: string): Promise<void> {
+  async move(
+    actor: Actor,
+    kind: Exclude<TermMove['kind'], 'propose' | 'edit'>,
+    termId: string,
+    reason?: string,
+    options: AcceptOptions = {},
+  ): Promise<void> {
     const party = commandingParty(actor)
     const parties = (await this.partiesOf(actor.negotiationId)).map((p) => p.id)
     const board = await this.registry.get(boardDocName(actor.negotiationId))
@@ -99,7 +118,8 @@ export class TermCommands implements LedgerWriterHost {
         await Promise.all([this.registry.catchUpNow(ledger), this.registry.catchUpNow(board)])
         // An edit this instance took before the command reopens the term first.
         await this.ledgerWriter.decideReopens(board, ledger)
-        await this.decideMove({ ...actor, party }, kind, termId, parties, board, ledger, reason)
+        refuseIfConcluded(ledger)
+        await this.decideMove({ ...actor, party }, kind, termId, parties, board, ledger, reason, options)
       })
     } finally {
       this.registry.scheduleUnload(board)
@@ -115,13 +135,24 @@ export class TermCommands implements LedgerWriterHost {
     board: Room,
     ledger: Room,
     reason: string | undefined,
+    options: AcceptOptions,
   ): Promise<void> {
     const text = termText(board.doc, termId)
     const status = readStatus(ledger.doc, termId)
     if (!text || !status) throw new ParleyError(ErrorCode.unknownTerm.name, `no term "${termId}" on the board`)
-    if (kind === 'accept' && termHasPendingSuggestions(board.doc, termId))
+    const binding = kind === 'accept' || kind === 'confirm'
+    if (binding && termHasPendingSuggestions(board.doc, termId))
       throw new ParleyError(ErrorCode.pendingSuggestions.name, 'the term holds suggestions: accept or reject them first')
-    const move: TermMove = kind === 'accept' ? { kind, party: actor.party, text } : { kind, party: actor.party }
+    // Read from the text itself, not the ledger's count: the count trails the last keystroke.
+    if (binding && openBracketGroups(text) > 0)
+      throw new ParleyError(ErrorCode.bracketed.name, 'the term still holds text in brackets: choose an option for each group first')
+    const adRef = kind === 'accept' && options.adReferendum ? { ...options.adReferendum, user: actor.user } : undefined
+    const move: TermMove =
+      kind === 'accept'
+        ? { kind, party: actor.party, text, ...(adRef ? { adReferendum: adRef } : {}) }
+        : kind === 'confirm'
+          ? { kind, party: actor.party, text }
+          : { kind, party: actor.party }
     let transition
     try {
       transition = applyMove(status, move, parties, this.now())
@@ -130,9 +161,66 @@ export class TermCommands implements LedgerWriterHost {
       throw err
     }
     if (transition.outcome === 'none') return
-    const meta: MoveMeta = { kind: transition.outcome, termIds: [termId], party: actor.party, user: actor.user, reason }
-    const write = ledger.serverWrite(this.authorOf(actor), (doc) => writeStatus(doc, termId, transition.status), meta)
+    const meta: MoveMeta = {
+      kind: transition.outcome,
+      termIds: [termId],
+      party: actor.party,
+      user: actor.user,
+      reason,
+      ...(adRef ? { adReferendum: options.adReferendum } : {}),
+      ...(kind === 'confirm' && transition.outcome === 'agree' ? { confirmed: true as const } : {}),
+    }
+    const cause = { at: this.now(), party: actor.party, user: actor.user, reason: `${actor.user} ${transition.outcome === 'reopen' ? 'reopened' : 'moved'} a term` }
+    const write = ledger.serverWrite(
+      this.authorOf(actor),
+      (doc) => {
+        writeStatus(doc, termId, transition.status)
+        settlePackage(doc, board.doc, cause)
+      },
+      meta,
+    )
     if (write) await write
+  }
+
+  /**
+   * `term:choose`: settles one open bracket group on one of its options, as an edit of the
+   * caller's party (a `choose` version). Groups are counted in reading order, the title's first.
+   */
+  async choose(actor: Actor, termId: string, group: number, option: number): Promise<void> {
+    const party = commandingParty(actor)
+    const board = await this.boardRoom(actor.negotiationId)
+    try {
+      const ledger = await this.ledgerRoom(actor.negotiationId)
+      await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
+        await Promise.all([this.registry.catchUpNow(ledger), this.registry.catchUpNow(board)])
+        refuseIfConcluded(ledger)
+        const term = boardLayout(board.doc).terms.get(termId)
+        if (!(term instanceof Y.Map)) throw new ParleyError(ErrorCode.unknownTerm.name, `no term "${termId}" on the board`)
+        const title = term.get('title')
+        const body = term.get('body')
+        if (!(title instanceof Y.Text) || !(body instanceof Y.Text))
+          throw new ParleyError(ErrorCode.unknownTerm.name, `no term "${termId}" on the board`)
+        const titleGroups = bracketGroups(title.toString()).length
+        const [field, index] = group < titleGroups ? [title, group] : [body, group - titleGroups]
+        const edit = chooseOption(field.toString(), index, option)
+        if (!edit) throw new ParleyError(ErrorCode.badRequest.name, `the term has no bracket group ${group} with an option ${option}`)
+        const meta: MoveMeta = { kind: 'choose', termIds: [termId], party, user: actor.user, chose: edit.insert }
+        const write = board.serverWrite(
+          this.authorOf(actor),
+          (doc) => {
+            const m = boardLayout(doc).terms.get(termId)
+            const t = m instanceof Y.Map ? m.get(field === title ? 'title' : 'body') : undefined
+            if (!(t instanceof Y.Text)) return
+            t.delete(edit.from, edit.to - edit.from)
+            t.insert(edit.from, edit.insert)
+          },
+          meta,
+        )
+        if (write) await write
+      })
+    } finally {
+      this.registry.scheduleUnload(board)
+    }
   }
 
   /**
@@ -146,6 +234,7 @@ export class TermCommands implements LedgerWriterHost {
     try {
       await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
         await this.registry.catchUpNow(board)
+        refuseIfConcluded(await this.ledgerRoom(actor.negotiationId))
         const term = boardLayout(board.doc).terms.get(termId)
         if (!(term instanceof Y.Map)) throw new ParleyError(ErrorCode.unknownTerm.name, `no term "${termId}" on the board`)
         const texts = ['title', 'body'].map((k) => term.get(k)).filter((t): t is Y.Text => t instanceof Y.Text)
@@ -180,6 +269,7 @@ export class TermCommands implements LedgerWriterHost {
     const meta: MoveMeta = { kind: 'checkpoint', termIds: [], party, user: actor.user, name }
     await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
       await this.registry.catchUpNow(ledger)
+      refuseIfConcluded(ledger)
       const board = this.registry.peek(boardDocName(actor.negotiationId))
       if (board && this.ledgerWriter.queuedReopens(board) > 0) {
         await this.registry.catchUpNow(board)
@@ -216,6 +306,7 @@ export class TermCommands implements LedgerWriterHost {
       await this.store.withLock(commandLockKey(actor.negotiationId), async () => {
         await this.registry.catchUpNow(board)
         const ledger = this.registry.peek(ledgerDocName(actor.negotiationId))
+        if (ledger) refuseIfConcluded(ledger)
         if (ledger && this.ledgerWriter.queuedReopens(board) > 0) {
           await this.registry.catchUpNow(ledger)
           await this.ledgerWriter.decideReopens(board, ledger)

@@ -116,6 +116,11 @@ export class Room {
   unloadTimer: NodeJS.Timeout | null = null
   /** other rooms that need this one loaded (a board pins its ledger): RoomRegistry.pin/unpin */
   pins = 0
+  /**
+   * Why the doc takes no client write at all any more (a permission-denied reason), or null: set by
+   * the negotiation layer (a concluded negotiation's board). Asked on every client update, so O(1).
+   */
+  writeRefusal: () => string | null = () => null
 
   constructor(
     readonly name: string,
@@ -204,7 +209,7 @@ export class Room {
   }
 
   private receiveUpdate(conn: Connection, update: Uint8Array): void {
-    const verdict = this.checks.judge(this.doc, this.owners, conn, update)
+    const verdict = this.checks.judge(this.doc, this.owners, conn, update, this.writeRefusal())
     switch (verdict.kind) {
       case 'empty':
         return

@@ -1,7 +1,7 @@
 /**
  * The checks a client's update passes before a room applies it, in order:
  * well-formed and within limits (updateScan), adds anything, may this
- * connection write, within its struct budget, is the store taking writes,
+ * connection write, does the doc still take writes, within its struct budget, is the store taking writes,
  * does it start where the doc is, whose client ids does it write under, does
  * it keep the doc's layout, are its suggestions in the writer's own name.
  * Each check is cheap and none applies anything: the verdict tells the room
@@ -44,11 +44,19 @@ export class UpdateChecks {
   }
 
   /** Throws ProtocolError (from the scan) for an update that must close the connection. */
-  judge(doc: Y.Doc, owners: ReadonlyMap<number, string>, conn: Connection, update: Uint8Array): UpdateVerdict {
+  judge(
+    doc: Y.Doc,
+    owners: ReadonlyMap<number, string>,
+    conn: Connection,
+    update: Uint8Array,
+    writeRefusal: string | null = null,
+  ): UpdateVerdict {
     const shape = scanUpdate(update, this.limits)
     if (shape.empty) return { kind: 'empty' }
     if (!addsToDoc(doc, shape)) return { kind: 'known' }
     if (conn.access !== 'write') return { kind: 'refuse', reason: PermissionDeniedReason.readOnly }
+    // The doc takes no more writes from anyone (a concluded negotiation's board).
+    if (writeRefusal !== null) return { kind: 'refuse', reason: writeRefusal }
     // Yjs spends ~5–25 µs on each struct or delete range it applies: a per-token budget
     // (PARLEY_RATE_STRUCTS, shared by the token's connections) keeps struct-heavy updates from
     // monopolising the event loop. Deletions the doc already has are free (a reconnect resends them all).

@@ -17,6 +17,11 @@ export const KIND: Record<VersionKind, { icon: IconName; label: string }> = {
   resolve: { icon: 'check', label: 'Resolved' },
   'suggestion-accept': { icon: 'check', label: 'Suggestion accepted' },
   'suggestion-reject': { icon: 'reject', label: 'Suggestion rejected' },
+  choose: { icon: 'check', label: 'Option chosen' },
+  confirm: { icon: 'check', label: 'Confirmed' },
+  'package-accept': { icon: 'check', label: 'Package accepted' },
+  initial: { icon: 'pen', label: 'Initialled' },
+  conclude: { icon: 'lock', label: 'Concluded' },
 }
 
 /**
