@@ -106,6 +106,8 @@ export class LedgerWriter {
   private nextCommit = new WeakMap<Room, { promise: Promise<void>; settle: () => void }>()
   /** see UNSEEN_EDIT_GRACE_MS (tests shorten it) */
   unseenEditGraceMs = UNSEEN_EDIT_GRACE_MS
+  /** see BRACKET_RECOUNT_MS (tests lengthen it) */
+  bracketRecountMs = BRACKET_RECOUNT_MS
   /** per board room: terms whose bracket count is to be recounted, and the timer that will */
   private recounts = new WeakMap<Room, { terms: Set<string>; timer: NodeJS.Timeout }>()
 
@@ -353,11 +355,16 @@ export class LedgerWriter {
     if (due.size === 0) return
     let pending = this.recounts.get(boardRoom)
     if (!pending) {
-      const timer = setTimeout(() => this.recount(boardRoom, ledgerRoom), BRACKET_RECOUNT_MS)
+      const timer = setTimeout(() => this.recount(boardRoom, ledgerRoom), this.bracketRecountMs)
       timer.unref()
       this.recounts.set(boardRoom, (pending = { terms: new Set(), timer }))
     }
     for (const id of due) pending.terms.add(id)
+  }
+
+  /** The terms of this board waiting for their bracket recount (tests look). */
+  pendingRecounts(boardRoom: Room): ReadonlySet<string> {
+    return this.recounts.get(boardRoom)?.terms ?? new Set()
   }
 
   private recount(boardRoom: Room, ledgerRoom: Room): void {

@@ -125,7 +125,6 @@ async function seed(id: string, spec: Spec): Promise<string> {
   })
   const actorA = { negotiationId: id, role: 'negotiator' as const, party: spec.partyA.id, user: spec.user, session: 's-a' }
   const actorB = { ...actorA, party: spec.partyB.id, session: 's-b' }
-  await parley.service.move(actorA, 'accept', spec.termId)
   await board.serverWrite(parley.service.authorOf(actorB), (doc) => {
     const body = (doc.getMap('terms').get(spec.termId) as Y.Map<unknown>).get('body') as Y.Text
     body.insert(body.length, spec.inserted)
@@ -141,6 +140,8 @@ async function seed(id: string, spec: Spec): Promise<string> {
   await parley.service.checkpoint(actorB, spec.checkpoint)
   await parley.service.comments.add(actorB, { termId: spec.termId, scope: 'shared', body: spec.comment, quote: spec.quote })
   await parley.service.move(actorB, 'reject', spec.secondTermId, spec.checkpoint)
+  // An acceptance in the hostile party's name: of the second term, the first holding `[`…`]` (bracketed: it cannot be accepted).
+  await parley.service.move(actorA, 'accept', spec.secondTermId)
   return (await parley.service.mintToken(id, { role: 'reviewer' })).token
 }
 

@@ -136,7 +136,11 @@ describe('[RO2] every mutating socket.io command from a watcher is refused with 
     const [ledgerHead, boardHead] = [await head(ledger), await head(board)]
     const versionsBefore = negotiator.versions.length
     const payloads: Record<string, unknown[]> = {
-      'term:accept': [{ termId }, { termId, party: 'a' }],
+      'term:accept': [{ termId }, { termId, party: 'a' }, { termId, adReferendum: { principal: 'Capital' } }],
+      'term:confirm': [{ termId }],
+      'term:choose': [{ termId, group: 0, option: 0 }],
+      'package:accept': [{}, { hash: '0'.repeat(64) }],
+      'negotiation:initial': [{}],
       'term:reject': [{ termId, reason: 'no' }],
       'term:withdraw': [{ termId }],
       'term:reopen': [{ termId }],

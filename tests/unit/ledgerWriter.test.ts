@@ -11,6 +11,9 @@
  *       clients in one transaction, inserts deleted again, replaced texts, moves, removals;
  * [BW3] an edit of a term that is not agreed reads no text (Y.Text serialisers are counted); an
  *       edit of an agreed term does, and queues its reopen.
+ * [BW4] brackets: a keystroke in a term without brackets queues no recount of its open groups; a
+ *       `[` or `]` typed or deleted does, and so does any edit of a term that holds groups; the
+ *       recount reads each queued term once per interval and writes only a changed count.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
@@ -18,7 +21,7 @@ import { LedgerWriter, type LedgerWriterHost } from '../../server/negotiation/le
 import { termBefore } from '../../server/yjs/termBefore'
 import type { Room } from '../../server/sync/room'
 import type { Author } from '../../server/store/types'
-import { board, insertTerm, readStatus, termText, writeStatus, type NewTerm } from '../../shared/docLayout'
+import { board, bracketsOf, insertTerm, readStatus, termText, writeStatus, type NewTerm } from '../../shared/docLayout'
 import { applyMove } from '../../shared/negotiation'
 import { prng } from '../helpers/prng'
 
@@ -57,6 +60,9 @@ async function negotiation(gc: boolean) {
     reopensDue: () => void reopens.push('due'),
   }
   const watcher = new LedgerWriter(host, () => 1)
+  // Bracket recounts are [BW4]'s: elsewhere their timer (a term's creation reads its text once, later)
+  // would fire in another test and count there.
+  watcher.bracketRecountMs = 600_000
   await watcher.watch(boardRoom as unknown as Room, ledgerRoom as unknown as Room)
   const origins = Object.fromEntries(
     PARTIES.map((p) => {
@@ -78,7 +84,7 @@ async function negotiation(gc: boolean) {
   boardRoom.doc.on('update', (u: Uint8Array, origin: unknown) => {
     for (const p of PARTIES) if (origin !== origins[p]) Y.applyUpdate(peers[p], u, REMOTE)
   })
-  return { boardRoom, ledgerRoom, peers, reopens, origins }
+  return { boardRoom, ledgerRoom, peers, reopens, origins, watcher }
 }
 
 const body = (doc: Y.Doc, termId: string) => board(doc).terms.get(termId)!.get('body') as Y.Text
@@ -240,6 +246,39 @@ describe.each([true, false])('ledger writer, board doc with gc %s', (gc) => {
     body(peers.a, 'agreed').insert(0, 'Unless agreed otherwise, ')
     expect(reads()).toBe(2)
     expect(reopens.length).toBeGreaterThan(0)
+  })
+})
+
+describe('[BW4] bracket counts', () => {
+  it('[BW4] only bracket keystrokes, and edits of bracketed terms, queue a recount; the count is written when it changed', async () => {
+    const { boardRoom, ledgerRoom, peers, watcher } = await negotiation(true)
+    watcher.bracketRecountMs = 100
+    const room = boardRoom as unknown as Room
+    peers.a.transact(() => insertTerm(peers.a, 'plain', { title: 'Costs', body: 'Each party bears its own costs.', x: 0, y: 0 }))
+    expect([...watcher.pendingRecounts(room)]).toEqual(['plain'])
+    await new Promise((r) => setTimeout(r, watcher.bracketRecountMs + 50))
+    expect(watcher.pendingRecounts(room).size).toBe(0)
+    expect(bracketsOf(ledgerRoom.doc, 'plain')).toBe(0)
+
+    body(peers.b, 'plain').insert(5, 'x')
+    expect(watcher.pendingRecounts(room).size).toBe(0)
+    body(peers.b, 'plain').insert(0, '[Each][Every] ')
+    expect([...watcher.pendingRecounts(room)]).toEqual(['plain'])
+    await new Promise((r) => setTimeout(r, watcher.bracketRecountMs + 50))
+    expect(bracketsOf(ledgerRoom.doc, 'plain')).toBe(1)
+    // Held groups: any edit queues (text typed between `][` splits the group in two).
+    body(peers.a, 'plain').insert(6, ' or ')
+    expect([...watcher.pendingRecounts(room)]).toEqual(['plain'])
+    await new Promise((r) => setTimeout(r, watcher.bracketRecountMs + 50))
+    expect(bracketsOf(ledgerRoom.doc, 'plain')).toBe(2)
+    // Deleting a bracket is seen from the deleted items.
+    const t = body(peers.a, 'plain')
+    t.delete(t.toString().indexOf('['), 1)
+    t.delete(t.toString().indexOf('['), 1)
+    await new Promise((r) => setTimeout(r, watcher.bracketRecountMs + 50))
+    expect(bracketsOf(ledgerRoom.doc, 'plain')).toBe(0)
+    body(peers.b, 'plain').insert(0, 'y')
+    expect(watcher.pendingRecounts(room).size).toBe(0)
   })
 })
 
