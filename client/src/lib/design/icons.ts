@@ -74,6 +74,14 @@ export const ICONS = {
   chevronUp: ['M6 15l6-6 6 6'],
   comment: ['M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z'],
   at: ['M12 8a4 4 0 1 0 0 8 4 4 0 0 0 0-8z', 'M16 8v5a3 3 0 0 0 6 0v-1a10 10 0 1 0-4 8'],
+  /** square brackets: text not yet agreed */
+  brackets: ['M9 4H5v16h4', 'M15 4h4v16h-4'],
+  /** the package: every agreed term bound together */
+  package: ['M21 8 12 3 3 8v8l9 5 9-5z', 'M3 8l9 5 9-5', 'M12 13v8'],
+  /** initialling: a hand's stroke over a line */
+  signature: ['M3 16c2.5-3 4.5-9 6.5-9 2.5 0-1.5 9 1 9 1.5 0 2.5-3 4-3s1 3 2.5 3 2-1 3-2', 'M3 21h18'],
+  /** concluded: a seal pressed on the text */
+  seal: ['M5 21h14', 'M5 17h14v-1.5a2.5 2.5 0 0 0-2.5-2.5H14V9.6a3.5 3.5 0 1 0-4 0V13H7.5A2.5 2.5 0 0 0 5 15.5z'],
 } as const
 
 export type IconName = keyof typeof ICONS

@@ -20,6 +20,10 @@ export const CONCESSION_KINDS: ReadonlySet<VersionKind> = new Set<VersionKind>([
   'reopen',
   'restore',
   'checkpoint',
+  'confirm',
+  'package-accept',
+  'initial',
+  'conclude',
 ])
 
 export const isConcession = (kind: VersionKind): boolean => CONCESSION_KINDS.has(kind)

@@ -296,7 +296,19 @@ export function withLive(density: VersionDensityAnswer, live: readonly Version[]
 }
 
 /** Event kinds, most telling first: a range's marker shows the first it holds. */
-export const EVENT_RANK: readonly VersionKind[] = ['agree', 'reject', 'withdraw', 'reopen', 'restore', 'accept', 'checkpoint']
+export const EVENT_RANK: readonly VersionKind[] = [
+  'conclude',
+  'initial',
+  'package-accept',
+  'agree',
+  'reject',
+  'withdraw',
+  'reopen',
+  'restore',
+  'confirm',
+  'accept',
+  'checkpoint',
+]
 
 export interface StripBar {
   bucket: DensityBucket

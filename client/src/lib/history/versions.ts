@@ -17,11 +17,13 @@ export const KIND: Record<VersionKind, { icon: IconName; label: string }> = {
   resolve: { icon: 'check', label: 'Resolved' },
   'suggestion-accept': { icon: 'check', label: 'Suggestion accepted' },
   'suggestion-reject': { icon: 'reject', label: 'Suggestion rejected' },
-  choose: { icon: 'check', label: 'Option chosen' },
-  confirm: { icon: 'check', label: 'Confirmed' },
-  'package-accept': { icon: 'check', label: 'Package accepted' },
-  initial: { icon: 'pen', label: 'Initialled' },
-  conclude: { icon: 'lock', label: 'Concluded' },
+  /** a bracketed group settled on one of its options (term:choose) */
+  choose: { icon: 'brackets', label: 'Chose an option' },
+  /** an acceptance ad referendum confirmed by the party's principal */
+  confirm: { icon: 'checkCircle', label: 'Confirmed' },
+  'package-accept': { icon: 'package', label: 'Accepted the package' },
+  initial: { icon: 'signature', label: 'Initialled' },
+  conclude: { icon: 'seal', label: 'Concluded' },
 }
 
 /**
