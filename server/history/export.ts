@@ -18,7 +18,10 @@
  * the only part whose cost grows with the history; `onProgress` reports it.
  */
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
-import { allStatuses, board as boardOf, malformedEntries, notesOf, termsInOrder } from '../../shared/docLayout'
+import type * as Y from 'yjs'
+import { allStatuses, board as boardOf, malformedEntries, notesOf, readConclusion, termsInOrder } from '../../shared/docLayout'
+import { openBracketGroups } from '../../shared/brackets'
+import { currentInitials, type PackageState } from '../../shared/conclusion'
 import { fieldPieces, withoutSuggestions, type SuggestionPiece } from '../../shared/suggestions'
 import { termHash, type PartyInfo, type TermState } from '../../shared/negotiation'
 import type { Seg, Version } from '../../shared/schemas'
@@ -91,6 +94,10 @@ export interface ExportTerm {
   versions: number[]
   /** pending suggestions in its title and body, in text order; absent when there are none */
   suggestions?: ExportSuggestion[]
+  /** acceptances ad referendum not yet confirmed (they do not count towards agreement); absent when none */
+  adReferendum?: Array<{ party: string; principal: string; until?: string; at: string; user: string; current: boolean }>
+  /** open `[`…`]` groups in its title and body; absent when none */
+  brackets?: number
 }
 
 export interface ExportDoc {
@@ -107,6 +114,12 @@ export interface ExportDoc {
   versions: Array<Version & { hash: string }>
   /** board entries that do not fit the layout and are left out (`terms/<id>` …); absent when there are none */
   skipped?: string[]
+  /** the way to conclusion (CONTRACT.md "Concluding a negotiation"), as of the export's version; absent before any package */
+  conclusion?: {
+    package: PackageState | null
+    initials: Array<{ party: string; user: string; at: string }>
+    concluded: { at: string; hash: string } | null
+  }
 }
 
 export type ExportProgress = (phase: 'history', done: number, total: number) => void
@@ -153,6 +166,23 @@ const piecesOfRuns = (runs: Run[]): SuggestionPiece[] =>
  */
 export async function docHead(store: Store, doc: string): Promise<ChainHead> {
   return store.chainHead(doc)
+}
+
+/** The ledger's way to conclusion, as the export shows it (nothing before a package ever stood). */
+function conclusionOf(ledger: Y.Doc): Pick<ExportDoc, 'conclusion'> {
+  const c = readConclusion(ledger)
+  if (!c.package && !c.concluded) return {}
+  return {
+    conclusion: {
+      package: c.package,
+      initials: Object.entries(currentInitials(c.initials, c.concluded?.hash ?? c.package?.hash)).map(([party, i]) => ({
+        party,
+        user: i.user,
+        at: iso(i.at),
+      })),
+      concluded: c.concluded ? { at: iso(c.concluded.at), hash: c.concluded.hash } : null,
+    },
+  }
 }
 
 export async function buildExport(input: ExportInput): Promise<ExportDoc> {
@@ -205,6 +235,15 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
       const agreed = s?.state === 'agreed' ? latest((v) => v.kind === 'agree') : null
       const move = latest((v) => ['reject', 'withdraw', 'reopen', 'agree'].includes(v.kind))
       const since = proposal?.boardSeq ?? 0
+      const adRef = Object.entries(s?.adReferendum ?? {}).map(([party, a]) => ({
+        party,
+        principal: a.principal,
+        ...(a.until ? { until: a.until } : {}),
+        at: isoOrEmpty(a.at),
+        user: a.user,
+        current: a.hash === currentHash,
+      }))
+      const brackets = openBracketGroups(text)
       return {
         id,
         title: text.title,
@@ -224,6 +263,8 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
         },
         versions: history.map((v) => v.n),
         ...(suggestions.length > 0 ? { suggestions } : {}),
+        ...(adRef.length > 0 ? { adReferendum: adRef } : {}),
+        ...(brackets > 0 ? { brackets } : {}),
       }
     }
     const boardPieces = (id: string) => {
@@ -260,6 +301,7 @@ export async function buildExport(input: ExportInput): Promise<ExportDoc> {
       threads,
       versions: versions.map((v) => ({ ...toVersion(v), hash: v.hash })),
       ...(skipped.length > 0 ? { skipped } : {}),
+      ...conclusionOf(ledger),
     }
   } finally {
     replay.destroy()

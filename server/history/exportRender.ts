@@ -59,10 +59,36 @@ function standing(t: ExportTerm, name: (id: string | null) => string | null): { 
         detail: `Reopened by ${by(t.lastMove) || 'a delegation'}.${accepted.length ? ` Accepted since by ${accepted.join('; ')}.` : ''}`,
       }
     case 'accepted':
-      return { label: 'OPEN (accepted by some)', detail: `Accepted by ${accepted.join('; ')}; not yet by every delegation.` }
+      return {
+        label: 'OPEN (accepted by some)',
+        detail: `${accepted.length ? `Accepted by ${accepted.join('; ')}` : 'Not accepted outright by any delegation'}; not yet by every delegation.${pendingAdRef(t, name)}`,
+      }
     default:
       return { label: 'OPEN (proposed)', detail: 'Not accepted by any delegation yet.' }
   }
+}
+
+/** Acceptances ad referendum still to be confirmed, as a sentence (plain text; callers escape). */
+function pendingAdRef(t: ExportTerm, name: (id: string | null) => string | null): string {
+  const lines = (t.adReferendum ?? []).map(
+    (a) =>
+      `${name(a.party) ?? a.party} (${a.user}) on ${when(a.at)}, subject to confirmation by ${a.principal}${a.until ? ` by ${a.until}` : ''}${a.current ? '' : ', of an earlier text'}`,
+  )
+  return lines.length ? ` Accepted ad referendum, not yet confirmed: ${lines.join('; ')}.` : ''
+}
+
+/** Where the negotiation stands on its way to conclusion, as one paragraph (plain text; callers escape); null before any package. */
+function conclusionLine(doc: ExportDoc, name: (id: string | null) => string | null): string | null {
+  const c = doc.conclusion
+  if (!c) return null
+  const initials = c.initials.map((i) => `${name(i.party) ?? i.party} (${i.user}, ${when(i.at)})`).join('; ')
+  if (c.concluded)
+    return `CONCLUDED on ${when(c.concluded.at)}: package ${c.concluded.hash}, initialled by ${initials || 'nobody on record'}. The signed record: GET /api/negotiations/${doc.negotiation.id}/record.`
+  if (!c.package) return null
+  const accepted = Object.entries(c.package.acceptedBy)
+    .filter(([, h]) => h === c.package!.hash)
+    .map(([p]) => name(p) ?? p)
+  return `Package ${c.package.hash}: accepted by ${accepted.join(', ') || 'no delegation yet'}${initials ? `; initialled by ${initials}` : ''}. Nothing is agreed until everything is agreed.`
 }
 
 function proposal(t: ExportTerm, name: (id: string | null) => string | null): string {
@@ -220,6 +246,8 @@ export function renderMarkdown(doc: ExportDoc): string {
     `This record shows the sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${mdText(when(doc.asOf.at))})` : ''}, then every version. Generated ${mdText(when(doc.generatedAt))}.`,
     '',
   )
+  const concluding = conclusionLine(doc, name)
+  if (concluding) out.push(`**${mdText(concluding)}**`, '')
   out.push('| State | Terms |', '| --- | ---: |')
   for (const { group, heading } of GROUPS)
     out.push(`| ${heading.replace(' terms', '')} | ${doc.terms.filter((t) => groupOf(t) === group).length} |`)
@@ -415,6 +443,7 @@ export function renderHtml(doc: ExportDoc): string {
     '<body>',
     `<h1>${esc(n.title)}</h1>`,
     `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${andList(n.parties.map((p) => `<span class="${partyClass(p.id)}">${esc(p.name)}</span>`))}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
+    ...(conclusionLine(doc, name) ? [`<p class="conclusion"><strong>${esc(conclusionLine(doc, name)!)}</strong></p>`] : []),
     `<p class="legend small">${n.parties.map((p) => `<span class="${partyClass(p.id)}"><sup class="who">${esc(p.id)}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span>${suggestions ? '<span><ins class="suggestion">suggested</ins> <del class="suggestion">suggested for removal</del> (pending)</span>' : ''}</p>`,
   )
   for (const { group, heading } of GROUPS) {

@@ -56,6 +56,14 @@ function termIds(doc: Y.Doc): string[] {
   return board(doc).order.toArray() as string[]
 }
 
+async function exportOf(format: 'md' | 'json', query = ''): Promise<string> {
+  const res = await fetch(`${server.url}/api/negotiations/${neg.id}/export?format=${format}${query}`, {
+    headers: { authorization: `Bearer ${neg.tokens.reviewer}` },
+  })
+  expect(res.status).toBe(200)
+  return res.text()
+}
+
 async function versions(token: string): Promise<Version[]> {
   const res = await fetch(`${server.url}/api/negotiations/${neg.id}/versions?limit=5000`, {
     headers: { authorization: `Bearer ${token}` },
@@ -113,6 +121,10 @@ describe('concluding a negotiation', () => {
     expect(s.state).toBe('accepted')
     expect(s.acceptedBy).toEqual({ us: termHash(termText(us.board.doc, deadline)!) })
     expect(s.adReferendum!.ru).toMatchObject({ principal: 'Moscow', until: '2027-01-15', user: 'Boris (RU)' })
+    // The export says the acceptance awaits Moscow.
+    const md = await exportOf('md')
+    expect(md).toContain('Accepted ad referendum, not yet confirmed: Russian Federation (Boris (RU)')
+    expect(md).toContain('subject to confirmation by Moscow by 2027-01-15')
     // Only the party that accepted ad referendum confirms.
     expect(await us.control.command('term:confirm', { termId: deadline })).toMatchObject({
       ok: false,
@@ -124,6 +136,7 @@ describe('concluding a negotiation', () => {
     const kinds = (await versions(us.token)).map((v) => v.kind)
     expect(kinds.slice(-3)).toEqual(['accept', 'confirm', 'agree'])
     const adRefVersion = (await versions(us.token)).filter((v) => v.kind === 'accept').at(-1)!
+
     expect(adRefVersion.summary).toContain('ad referendum, subject to Moscow by 2027-01-15')
   })
 
@@ -192,6 +205,18 @@ describe('concluding a negotiation', () => {
     ] as const) {
       expect(await ru.control.command(cmd, payload)).toMatchObject({ ok: false, error: { code: 'concluded' } })
     }
+  })
+
+  it('[CN9] the exports say the negotiation is concluded, with the package hash and who initialled', async () => {
+    const hash = readConclusion(observer.ledger.doc).concluded!.hash
+    const md = await exportOf('md')
+    expect(md).toContain(`CONCLUDED on`)
+    expect(md).toContain(`package ${hash}, initialled by United States (Ann (US)`)
+    const json = JSON.parse(await exportOf('json')) as { conclusion: { concluded: { hash: string }; initials: unknown[] } }
+    expect(json.conclusion.concluded.hash).toBe(hash)
+    expect(json.conclusion.initials).toHaveLength(2)
+    const kinds = JSON.parse(await exportOf('json')).versions.map((v: Version) => v.kind) as string[]
+    for (const k of ['choose', 'confirm', 'package-accept', 'initial', 'conclude']) expect(kinds).toContain(k)
   })
 
   it('[CN8] the caucus stays the delegation’s to write after conclusion', async () => {
