@@ -55,12 +55,15 @@ export class ConclusionCommands {
       const author = this.commands.authorOf(actor)
       const hash = state.package!.hash
       const initialMeta: MoveMeta = { kind: 'initial', termIds: [], party, user: actor.user, packageHash: hash }
-      await ledger.serverWrite(author, (doc) => writeConclusion(doc, { initials: next.initials }), initialMeta)
+      const writes = [ledger.serverWrite(author, (doc) => writeConclusion(doc, { initials: next.initials }), initialMeta)]
       if (next.concluded) {
+        // Written before anything is awaited: between the check above and `concluded` in the ledger the board
+        // must take no keystroke (its writeRefusal reads the ledger), or the conclusion is of a text no longer there.
         const concluded = next.concluded
         const meta: MoveMeta = { kind: 'conclude', termIds: [], party, user: actor.user, packageHash: hash }
-        await ledger.serverWrite(author, (doc) => writeConclusion(doc, { concluded }), meta)
+        writes.push(ledger.serverWrite(author, (doc) => writeConclusion(doc, { concluded }), meta))
       }
+      await Promise.all(writes)
       return { concluded: next.concluded }
     })
   }
