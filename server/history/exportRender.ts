@@ -38,7 +38,11 @@ function namer(doc: ExportDoc) {
 }
 
 /** One line on where a term stands, shared by both formats (plain text; callers escape). */
-function standing(t: ExportTerm, name: (id: string | null) => string | null): { label: string; detail: string } {
+function standing(
+  t: ExportTerm,
+  name: (id: string | null) => string | null,
+  today: string,
+): { label: string; detail: string } {
   const by = (s: Stamp | null) => (s ? `${name(s.party) ?? s.user} on ${when(s.at)} (version ${s.n})` : '')
   const accepted = t.acceptances.map(
     (a) => `${name(a.party)} on ${when(a.at)} (version ${a.n})${a.current ? '' : ', an earlier text'}`,
@@ -61,7 +65,7 @@ function standing(t: ExportTerm, name: (id: string | null) => string | null): { 
     case 'accepted':
       return {
         label: 'OPEN (accepted by some)',
-        detail: `${accepted.length ? `Accepted by ${accepted.join('; ')}` : 'Not accepted outright by any delegation'}; not yet by every delegation.${pendingAdRef(t, name)}`,
+        detail: `${accepted.length ? `Accepted by ${accepted.join('; ')}` : 'Not accepted outright by any delegation'}; not yet by every delegation.${pendingAdRef(t, name, today)}`,
       }
     default:
       return { label: 'OPEN (proposed)', detail: 'Not accepted by any delegation yet.' }
@@ -69,10 +73,10 @@ function standing(t: ExportTerm, name: (id: string | null) => string | null): { 
 }
 
 /** Acceptances ad referendum still to be confirmed, as a sentence (plain text; callers escape). */
-function pendingAdRef(t: ExportTerm, name: (id: string | null) => string | null): string {
+function pendingAdRef(t: ExportTerm, name: (id: string | null) => string | null, today: string): string {
   const lines = (t.adReferendum ?? []).map(
     (a) =>
-      `${name(a.party) ?? a.party} (${a.user}) on ${when(a.at)}, subject to confirmation by ${a.principal}${a.until ? ` by ${a.until}` : ''}${a.current ? '' : ', of an earlier text'}`,
+      `${name(a.party) ?? a.party} (${a.user}) on ${when(a.at)}, subject to confirmation by ${a.principal}${a.until ? ` by ${a.until}${a.until < today ? ' (overdue)' : ''}` : ''}${a.current ? '' : ', of an earlier text'}`,
   )
   return lines.length ? ` Accepted ad referendum, not yet confirmed: ${lines.join('; ')}.` : ''
 }
@@ -268,7 +272,7 @@ export function renderMarkdown(doc: ExportDoc): string {
     if (terms.length === 0) continue
     out.push(`## ${heading}`, '')
     for (const t of terms) {
-      const s = standing(t, name)
+      const s = standing(t, name, doc.generatedAt.slice(0, 10))
       out.push(`### ${fieldSuggested(t, 'title') ? mdMarked(t, 'title', true, name) : mdText(t.title || 'Untitled term')}`, '')
       out.push(`**${s.label}** — ${mdText(s.detail)}`, '')
       out.push(
@@ -451,7 +455,7 @@ export function renderHtml(doc: ExportDoc): string {
     parts.push(`<h2>${heading} (${terms.length})</h2>`)
     if (terms.length === 0) parts.push('<p class="small">None.</p>')
     for (const t of terms) {
-      const s = standing(t, name)
+      const s = standing(t, name, doc.generatedAt.slice(0, 10))
       const redline = changed(t.redline.title) || changed(t.redline.body)
       parts.push(
         `<section class="term ${group}" id="term-${esc(t.id)}">`,
