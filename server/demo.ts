@@ -1,9 +1,10 @@
 /**
- * The sample negotiation behind `npm run demo`: the United States and the
+ * The sample negotiations behind `npm run demo`: the United States and the
  * Russian Federation settling reciprocal extradition of ransomware
  * operators, with a first round already played (edits, acceptances, an
  * agreement, a rejection, a new proposal and a checkpoint) so the board,
- * the ledger and the history all have something to show.
+ * the ledger and the history all have something to show; and the same
+ * talks one step from conclusion (CONCLUDING_DEMO), to show how they end.
  */
 import { insertTerm, setTermText, termText, termsInOrder } from '../shared/docLayout'
 import type { Actor, CreatedNegotiation, NegotiationService } from './negotiation/service'
@@ -56,6 +57,59 @@ export async function createDemo(service: NegotiationService): Promise<CreatedNe
     )
     await service.move(ru, 'accept', termId('Response deadline'))
     await service.checkpoint(us, 'End of round one')
+  } finally {
+    service.releaseRoom(board)
+  }
+  return created
+}
+
+/**
+ * The same delegations at the end of their talks: every term closed — one settled from
+ * brackets (`term:choose`), one accepted ad referendum and then confirmed, one rejected and so
+ * outside the package — the package accepted by both and initialled by the United States. The
+ * Russian Federation's "Initial" concludes it; the replay shows every step on the way.
+ */
+export const CONCLUDING_DEMO = {
+  title: 'Reciprocal extradition of ransomware operators: final text',
+  parties: DEMO.parties,
+  terms: [
+    { title: 'Scope', body: 'Each party extradites persons charged with ransomware attacks against the other.' },
+    { title: 'Response deadline', body: 'Requests are answered within [30][45] days.' },
+    { title: 'Evidence', body: 'A request includes the charging document and a summary of the evidence.' },
+    { title: 'Political offence exception', body: 'Extradition may be refused for offences of a political character.' },
+    { title: 'Proceeds of crime', body: 'Ransom payments seized by either party are returned to the victims.' },
+  ],
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+export async function createConcludingDemo(service: NegotiationService): Promise<CreatedNegotiation> {
+  const created = await service.create(CONCLUDING_DEMO)
+  const id = created.id
+  const us: Actor = { negotiationId: id, role: 'negotiator', party: 'us', user: 'J. Carter (US)', session: 'demo-us' }
+  const ru: Actor = { negotiationId: id, role: 'negotiator', party: 'ru', user: 'A. Volkova (RU)', session: 'demo-ru' }
+  const board = await service.boardRoom(id)
+  const termId = (title: string) => termsInOrder(board.doc).find((t) => t.title === title)!.id
+  const bothAccept = async (title: string) => {
+    await service.move(us, 'accept', termId(title))
+    await service.move(ru, 'accept', termId(title))
+  }
+  try {
+    await bothAccept('Scope')
+    // 30 or 45 days: Russia settles the bracket on 45, and both accept the text that leaves.
+    await service.commands.choose(ru, termId('Response deadline'), 0, 1)
+    await bothAccept('Response deadline')
+    // Russia's delegate accepts subject to Moscow, which confirms: only then is the term agreed.
+    const until = new Date(Date.now() + 14 * DAY_MS).toISOString().slice(0, 10)
+    await service.move(us, 'accept', termId('Evidence'))
+    await service.move(ru, 'accept', termId('Evidence'), undefined, { adReferendum: { principal: 'Moscow', until } })
+    await service.move(ru, 'confirm', termId('Evidence'))
+    await service.move(us, 'reject', termId('Political offence exception'), 'Ransomware is never a political offence.')
+    await bothAccept('Proceeds of crime')
+    // Every term closed: the package stands. Both bind themselves to it; the United States initials.
+    const { hash } = await service.conclusion.acceptPackage(us, undefined)
+    await service.conclusion.acceptPackage(ru, hash)
+    await service.conclusion.initial(us)
   } finally {
     service.releaseRoom(board)
   }

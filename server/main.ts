@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { loadConfig } from './config'
 import { ADMIN_TOKEN_FILE } from './auth/secrets'
 import { startParley } from './app'
-import { createDemo } from './demo'
+import { createConcludingDemo, createDemo } from './demo'
+import type { CreatedNegotiation } from './negotiation/service'
 
 async function main(): Promise<void> {
   let config
@@ -49,10 +50,12 @@ async function main(): Promise<void> {
   if (demoMode) {
     const demo = await createDemo(parley.service)
     console.log(`  Demo negotiation "${demo.title}" (${demo.id}). Invite links:`)
-    for (const p of demo.parties) console.log(`    ${p.name.padEnd(20)} negotiator  ${demo.links.negotiator[p.id]}`)
-    console.log(`    ${'Press pool'.padEnd(20)} observer    ${demo.links.observer}`)
-    console.log(`    ${'Legal review'.padEnd(20)} reviewer    ${demo.links.reviewer}`)
-    console.log('')
+    printLinks(demo)
+    const closing = await createConcludingDemo(parley.service)
+    console.log(`  One step from conclusion: "${closing.title}" (${closing.id}).`)
+    console.log('  Every term is closed and both delegations accepted the package; the United States initialled it.')
+    console.log('  Open the Russian Federation’s link and press "Initial" to conclude. Invite links:')
+    printLinks(closing)
   }
 
   let stopping = false
@@ -70,6 +73,14 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+}
+
+/** A demo negotiation's invite links, one line each. */
+function printLinks(demo: CreatedNegotiation): void {
+  for (const p of demo.parties) console.log(`    ${p.name.padEnd(20)} negotiator  ${demo.links.negotiator[p.id]}`)
+  console.log(`    ${'Press pool'.padEnd(20)} observer    ${demo.links.observer}`)
+  console.log(`    ${'Legal review'.padEnd(20)} reviewer    ${demo.links.reviewer}`)
+  console.log('')
 }
 
 /** A word for a POSIX shell, whatever the path holds. */
