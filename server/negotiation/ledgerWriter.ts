@@ -35,6 +35,7 @@ import {
   insertTerm,
   isConcluded,
   ledger,
+  readConclusion,
   readStatus,
   statusFromMap,
   termText,
@@ -124,6 +125,7 @@ export class LedgerWriter {
     )
     const attach = (doc: Y.Doc) => {
       board(doc).terms.observeDeep((events, txn) => this.onTermsChanged(negotiationId, boardRoom, ledgerRoom, events, txn))
+      board(doc).order.observe((_e, txn) => this.onOrderChanged(boardRoom, ledgerRoom, txn))
     }
     attach(boardRoom.doc)
     // Once concluded, the board takes no client write (CONTRACT.md); the caucus is another room.
@@ -168,6 +170,9 @@ export class LedgerWriter {
     const parties = this.parties.get(boardRoom.name.split('/')[0]!) ?? []
     const writes: Array<{ termId: string; q: QueuedReopen; write: Promise<number> }> = []
     for (const [termId, q] of due) {
+      // A concluded negotiation's text is final: an edit that slipped in on another instance before it heard
+      // of the conclusion changes nothing in the ledger (the record is of the concluded package).
+      if (isConcluded(ledgerRoom.doc)) break
       const statusMap = ledger(ledgerRoom.doc).status.get(termId)
       const text = termText(boardRoom.doc, termId)
       if (!(statusMap instanceof Y.Map) || statusMap.get('state') !== 'agreed' || !text) continue
@@ -334,6 +339,19 @@ export class LedgerWriter {
           ?.catch(() => {})
       })
     }
+  }
+
+  /**
+   * The board's order is part of the package hash: a reorder while a package stands makes a new
+   * package (voiding acceptances), in a ledger write of the reordering party. Only this instance's
+   * updates (the instance that took the reorder writes it), and only while a package stands.
+   */
+  private onOrderChanged(boardRoom: Room, ledgerRoom: Room, txn: Y.Transaction): void {
+    const origin: unknown = txn.origin
+    if (!isUpdateOrigin(origin) || readConclusion(ledgerRoom.doc).package === null) return
+    const { author } = origin
+    const cause = { at: this.now(), party: author.party, user: author.user, reason: `${author.user} reordered the terms` }
+    void ledgerRoom.serverWrite(author, (doc) => settlePackage(doc, boardRoom.doc, cause))?.catch(() => {})
   }
 
   // ── bracket counts ──────────────────────────────────────────────────────

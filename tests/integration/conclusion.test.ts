@@ -178,6 +178,25 @@ describe('concluding a negotiation', () => {
     expect(readConclusion(observer.ledger.doc).voided).toMatchObject({ party: 'ru', user: 'Boris (RU)' })
   })
 
+  it('[CN10] the board order is part of the package: a reorder makes a new package and voids its acceptances', async () => {
+    const first = readConclusion(observer.ledger.doc).package!.hash
+    expect(await ru.control.command('package:accept', { hash: first })).toEqual({ ok: true, hash: first })
+    const order = board(us.board.doc).order
+    us.board.doc.transact(() => {
+      order.delete(0, 1)
+      order.push([deadline])
+    })
+    await waitFor(() => readConclusion(observer.ledger.doc).package?.hash !== first)
+    const swapped = readConclusion(observer.ledger.doc)
+    expect(swapped.package!.acceptedBy).toEqual({})
+    expect(swapped.voided).toMatchObject({ party: 'us', reason: 'Ann (US) reordered the terms' })
+    us.board.doc.transact(() => {
+      order.delete(0, 1)
+      order.push([scope])
+    })
+    await waitFor(() => readConclusion(observer.ledger.doc).package?.hash === first)
+  })
+
   it('[CN7] every party accepts and initials; the last initial concludes, and the board refuses writes', async () => {
     const hash = readConclusion(observer.ledger.doc).package!.hash
     expect(await us.control.command('package:accept', { hash })).toEqual({ ok: true, hash })
