@@ -22,6 +22,7 @@ import { spansOf } from '../../../../shared/suggestEdit'
 import { pendingSuggestions, setSuggestionRuns, suggestionField, suggestionMarks, suggestionView, type PendingSuggestion, type SuggestionView } from './suggestionMarks'
 import { setSuggesting, termSync, type TermAuthor } from './termSync'
 import { authorship, authorshipStart, refreshAuthorship, setAuthorship, type AuthorshipView } from './authorship'
+import { bracketMarks } from './bracketMarks'
 
 export type { PendingSuggestion, SuggestionView } from './suggestionMarks'
 export type { TermAuthor } from './termSync'
@@ -51,6 +52,8 @@ export interface CollabEditorOptions {
   onSuggestions?: (list: PendingSuggestion[]) => void
   /** "Who wrote what" at the start: how to tint the text by delegation (null: off) */
   authorship?: AuthorshipView | null
+  /** mark open `[`…`]` groups (a term's title and text; not a note) */
+  brackets?: boolean
 }
 
 /** Offsets in the editor's text, which are the Y.Text's indices. */
@@ -229,6 +232,7 @@ export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOption
         theme,
         marksField,
         markTheme,
+        opts.brackets ? bracketMarks : [],
         EditorView.updateListener.of((u) => {
           if (opts.onSuggestions && u.startState.field(suggestionField) !== u.state.field(suggestionField))
             opts.onSuggestions(pendingSuggestions(u.state))
