@@ -64,6 +64,8 @@ export class SyncEndpoint {
   })
   readonly connections = new Set<Connection>()
   private accepting = true
+  /** every socket upgraded here and not yet closed, admitted or not (shutdown closes them all) */
+  private readonly sockets = new Set<WebSocket>()
   /** Struct budgets by token (or owner, token-less): a new connection does not come with a fresh one. */
   private readonly structBudgets = new Map<string, TokenBucket>()
 
@@ -76,6 +78,8 @@ export class SyncEndpoint {
 
   private async accept(ws: WebSocket, req: IncomingMessage): Promise<void> {
     reportOversizeAs4413(ws)
+    this.sockets.add(ws)
+    ws.once('close', () => this.sockets.delete(ws))
     const address = this.deps.counter.addressOf(req)
     if (!this.deps.counter.acquire(address)) return ws.close(CloseCode.rateLimited, 'too many connections from this address')
     ws.once('close', () => this.deps.counter.release(address))
@@ -225,13 +229,25 @@ export class SyncEndpoint {
     return n
   }
 
-  /** Stops admitting and closes every connection with 1001. */
+  /**
+   * Stops admitting and closes every socket with 1001 — those still being admitted too. A socket
+   * whose client does not answer the close frame (gone, or not reading) is cut after
+   * SHUTDOWN_GRACE_MS: ws would wait out its 30 s close timeout, and the HTTP server's close with it.
+   */
   shutdown(): void {
     this.accepting = false
     this.closeWhere(() => true, CloseCode.goingAway)
+    for (const ws of this.sockets) if (ws.readyState === ws.OPEN) closeReading(ws, CloseCode.goingAway)
     this.wss.close()
+    const cut = setTimeout(() => {
+      for (const ws of this.sockets) ws.terminate()
+    }, SHUTDOWN_GRACE_MS)
+    cut.unref()
   }
 }
+
+/** How long a shutting-down server waits for clients to answer its close frames before cutting their sockets. */
+const SHUTDOWN_GRACE_MS = 1000
 
 function safeDecode(s: string): string | null {
   try {
