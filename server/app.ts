@@ -17,6 +17,8 @@ import { createLogger, type Logger } from './log'
 import { openStore } from './store'
 import type { Store } from './store/types'
 import { loadSecrets } from './auth/secrets'
+import { loadSigningKey } from './record/signingKey'
+import { RecordService } from './record/recordService'
 import { TokenService } from './auth/tokens'
 import { Revocations } from './auth/revocations'
 import { TokenAdmission } from './auth/admission'
@@ -71,6 +73,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   const log = opts.log ?? createLogger(config.logLevel)
   const store = opts.store ?? (await openStore(config, log))
   const secrets = loadSecrets(config.dataDir, { secret: config.secret, adminToken: config.adminToken })
+  const records = new RecordService(store, loadSigningKey(config.dataDir, config.signingKey))
   const tokens = new TokenService(secrets.secret)
   const revocations = new Revocations(store)
   await revocations.refresh()
@@ -159,7 +162,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     return { allowedRoots: allowedRootsByKind[kind], ...(clientWritten ? { layout: BOARD_LAYOUT } : {}) }
   })
 
-  const api = createApi({ adminToken: secrets.adminToken, admission, service, history, store })
+  const api = createApi({ adminToken: secrets.adminToken, admission, service, history, store, records })
   const serveClient = staticClient(CLIENT_DIR)
   const httpServer = createServer((req, res) => void handleRequest(req, res))
   const origins = new OriginPolicy(config.allowedOrigins, {

@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   PARLEY_DATA_DIR: z.string().min(1).default('./data'),
   PARLEY_ADMIN_TOKEN: z.string().min(16, 'PARLEY_ADMIN_TOKEN must be at least 16 characters').optional(),
   PARLEY_SECRET: z.string().min(32, 'PARLEY_SECRET must be at least 32 characters').optional(),
+  /** the Ed25519 key that signs concluded records: PKCS#8 PEM or base64url private JWK (server/record/signingKey.ts) */
+  PARLEY_SIGNING_KEY: z.string().min(1).optional(),
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: z.string().url().optional(),
   PARLEY_ALLOWED_ORIGINS: z.string().optional(),
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dataDir: resolve(e.PARLEY_DATA_DIR),
     adminToken: e.PARLEY_ADMIN_TOKEN,
     secret: e.PARLEY_SECRET,
+    signingKey: e.PARLEY_SIGNING_KEY,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.PARLEY_REDIS_PREFIX,

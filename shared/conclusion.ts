@@ -54,8 +54,11 @@ export function packageHashOf(order: readonly string[], statuses: ReadonlyMap<st
     const s = statuses.get(id)
     return s?.state === 'agreed' && s.agreedHash ? [s.agreedHash] : []
   })
-  return hashes.length === 0 ? null : sha256Hex(hashes.join('\n'))
+  return hashes.length === 0 ? null : packageHashOfAgreed(hashes)
 }
+
+/** The package hash of the agreed terms' hashes, already in board order (what a signed record's reader recomputes). */
+export const packageHashOfAgreed = (hashes: readonly string[]): string => sha256Hex(hashes.join('\n'))
 
 /** The agreed terms of the package, in board order (what the record lists). */
 export const packageTermIds = (order: readonly string[], statuses: ReadonlyMap<string, TermStatus>): string[] =>

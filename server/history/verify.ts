@@ -84,6 +84,37 @@ export async function verifyNegotiation(store: Store, negotiationId: string, opt
   }
 }
 
+/** What `verifyThrough` found of one doc: its chain and whether it passes through the given head. */
+export interface HeadCheck {
+  doc: 'board' | 'ledger'
+  chain: ChainReport | null
+  break: ChainBreak | null
+}
+
+/**
+ * The board's and the ledger's chains recomputed from the store, each required to pass through
+ * the given head: the row at that seq has that hash (a signed record's `chain`). Checkpoints are
+ * not compared; `verifyNegotiation` does that.
+ */
+export async function verifyThrough(
+  store: Store,
+  negotiationId: string,
+  heads: { board: ChainHead; ledger: ChainHead },
+): Promise<HeadCheck[]> {
+  const out: HeadCheck[] = []
+  for (const doc of ['board', 'ledger'] as const) {
+    const name = doc === 'board' ? boardDocName(negotiationId) : ledgerDocName(negotiationId)
+    try {
+      const chain = await verifyDoc(store, name, doc === 'board' ? BOARD_SHAPE : LEDGER_SHAPE, { checkpoints: false }, heads[doc])
+      out.push({ doc, chain, break: null })
+    } catch (err) {
+      if (!(err instanceof Broken)) throw err
+      out.push({ doc, chain: null, break: err.detail })
+    }
+  }
+  return out
+}
+
 function rowHash(prevHash: string, doc: string, r: StoredUpdate): string {
   return logRowHash(prevHash, { ...r, doc }, r.seq)
 }

@@ -30,6 +30,7 @@ import { Router } from './router'
 import { Gate, READS_AT_ONCE, READS_WAITING, readWordUpload, termParseRoute } from './termParse'
 import { catchUp, viewerKey } from '../history/catchUp'
 import type { Store } from '../store/types'
+import type { RecordService } from '../record/recordService'
 
 export interface ApiDeps {
   adminToken: string
@@ -37,6 +38,8 @@ export interface ApiDeps {
   service: NegotiationService
   history: HistoryQueries
   store: Store
+  /** signed records of concluded negotiations, and the key they are signed with */
+  records: RecordService
 }
 
 /** The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1). */
@@ -129,6 +132,13 @@ export function createApi(deps: ApiDeps): Router {
           expiresAt: claims.expiresAt ? new Date(claims.expiresAt).toISOString() : null,
         },
       }
+    })
+    .on('GET', '/api/keys', () => ({ status: 200, json: deps.records.keys() }))
+    .on('GET', '/api/negotiations/:id/record', async ({ req, params }) => {
+      await requireClaims(req, params.id!)
+      const record = await deps.records.record(params.id!)
+      if (!record) throw notFound('this negotiation is gone')
+      return { status: 200, json: record }
     })
     .on('GET', '/api/negotiations/:id', async ({ req, params }) => {
       await requireClaims(req, params.id!)
