@@ -300,7 +300,8 @@ const versionParam = z.coerce.number().int().min(0).optional()
  */
 export const ExportQuerySchema = z
   .object({
-    format: z.enum(['md', 'html', 'json', 'docx']).default('json'),
+    /** pdf: the concluded text with its signed record (404 not-concluded before) */
+    format: z.enum(['md', 'html', 'json', 'docx', 'pdf']).default('json'),
     n: versionParam,
     from: versionParam,
     to: versionParam,

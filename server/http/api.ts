@@ -31,6 +31,7 @@ import { Gate, READS_AT_ONCE, READS_WAITING, readWordUpload, termParseRoute } fr
 import { catchUp, viewerKey } from '../history/catchUp'
 import type { Store } from '../store/types'
 import type { RecordService } from '../record/recordService'
+import { renderRecordPdf } from '../record/recordPdf'
 
 export interface ApiDeps {
   adminToken: string
@@ -213,6 +214,19 @@ export function createApi(deps: ApiDeps): Router {
         ...Object.fromEntries(['n', 'from', 'to', 'suggestions'].flatMap((k) => (query.has(k) ? [[k, query.get(k)]] : []))),
       })
       const { format } = q
+      if (format === 'pdf') {
+        const record = await deps.records.record(params.id!)
+        if (!record) throw notFound('this negotiation is gone')
+        const bytes = await renderRecordPdf(record)
+        res.writeHead(200, {
+          'cache-control': 'no-store',
+          'content-type': 'application/pdf',
+          'content-length': String(bytes.length),
+          'content-disposition': `attachment; filename="${record.negotiationId.replace(/[^A-Za-z0-9._-]/g, '_')}-record.pdf"`,
+        })
+        res.end(bytes)
+        return undefined
+      }
       if (format === 'docx') {
         const file = await exportDocx({ history, store: deps.store }, params.id!, docxRequest(q))
         if (!file) throw notFound('this negotiation is gone')

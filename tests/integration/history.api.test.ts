@@ -85,7 +85,7 @@ describe('who may read the history (CONTRACT.md: negotiator, reviewer; observers
     expect((await get('/diff?from=1', reviewer)).status).toBe(400)
     expect((await get('/diff?from=x&to=1', reviewer)).status).toBe(400)
     expect((await get('/diff?from=2&to=1', reviewer)).status).toBe(400)
-    expect((await get('/export?format=pdf', reviewer)).status).toBe(400)
+    expect((await get('/export?format=xlsx', reviewer)).status).toBe(400)
     const unknown = await get<{ error: { code: string } }>(`/diff?from=0&to=${n + 5}`, reviewer)
     expect(unknown.status).toBe(404)
     expect(unknown.body.error.code).toBe('unknown-version')

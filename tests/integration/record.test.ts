@@ -4,11 +4,12 @@
  * one driven to conclusion over socket.io; `GET /api/keys` and `GET …/record` read by every role;
  * the record verified, and tampered copies caught field by field, in process and by
  * `npm run verify -- --record` as a child process (with the store at hand: the chain heads
- * checked against its rows); and the signing key kept in the data dir or given by
+ * checked against its rows); the PDF export, its fonts, its Cyrillic and its shaped right-to-left
+ * Arabic read back from the file; and the signing key kept in the data dir or given by
  * PARLEY_SIGNING_KEY.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { createHash, createPublicKey, generateKeyPairSync, verify, type JsonWebKey } from 'node:crypto'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,6 +23,7 @@ import { existingSigningKey, loadSigningKey, SIGNING_KEY_FILE, verifyEd25519 } f
 import { startServer, type TestServer } from '../helpers/server'
 import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
 import { connected, controlClient, type ControlClient } from '../helpers/control'
+import { readPdf } from '../helpers/pdf'
 
 const run = promisify(execFile)
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -95,10 +97,13 @@ describe('the signed record', () => {
     termIds = termOrder(board.doc)
   })
 
-  it('[RC1] before conclusion there is no record: 404 not-concluded', async () => {
+  it('[RC1] before conclusion there is no record: 404 not-concluded, for the record and the PDF', async () => {
     const res = await get(`/api/negotiations/${neg.id}/record`, neg.tokens.negotiator.us!)
     expect(res.status).toBe(404)
     expect(await res.json()).toMatchObject({ error: { code: 'not-concluded' } })
+    const pdf = await get(`/api/negotiations/${neg.id}/export?format=pdf`, neg.tokens.negotiator.us!)
+    expect(pdf.status).toBe(404)
+    expect(await pdf.json()).toMatchObject({ error: { code: 'not-concluded' } })
   })
 
   it('[RC2] driven to conclusion: every term agreed, the package accepted and initialled by both', async () => {
@@ -302,6 +307,57 @@ describe('the signed record', () => {
     expect(noKey.code).toBe(2)
     expect(noKey.out).toContain('--keys')
   })
+
+  it('[RC8] format=pdf: %PDF, Noto fonts embedded, the Cyrillic title and terms as text, the Arabic term shaped and right to left, the record attached', async () => {
+    const record = await recordOf(neg.tokens.reviewer)
+    const res = await get(`/api/negotiations/${neg.id}/export?format=pdf`, neg.tokens.reviewer)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/pdf')
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${neg.id}-record.pdf"`)
+    const pdf = Buffer.from(await res.arrayBuffer())
+    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-')
+    writeFileSync(join(tmp, 'record.pdf'), pdf)
+
+    const content = readPdf(pdf)
+    expect(content.fonts).toEqual(
+      expect.arrayContaining(['NotoSans-Bold', 'NotoSans-Regular', 'NotoSansArabic-Regular', 'NotoSansArabic-Bold']),
+    )
+    expect(content.lines[0]).toBe(TITLE)
+    expect(content.lines).toContain('2. Срок хранения')
+    expect(content.lines).toContain('Данные хранятся двенадцать месяцев.')
+    expect(content.lines).toContain('Package hash (SHA-256 of the agreed terms’ hashes in order):')
+    expect(content.lines).toContain(record.packageHash)
+    expect(content.lines.some((l) => l.includes(record.signature))).toBe(true)
+    expect(content.lines.join('\n')).toContain(`npm run verify -- --record record.json`)
+
+    // The Arabic body, drawn left to right as a reader sees it: the digits (left to right) at the
+    // far left, then each word with its glyphs reversed — in the Arabic font.
+    const arabic = content.pieces.filter((p) => p.font === 'NotoSansArabic-Regular')
+    const bodyLine = arabic.filter((p) => p.y === arabic.find((q) => q.units.join('') === '١٢')?.y).sort((a, b) => a.x - b.x)
+    expect(bodyLine.map((p) => p.units.join(''))).toEqual(['١٢', 'ةدمل', 'ةسارحلا', 'ةلسلس'])
+    // Shaped: س begins سلسلة and sits inside it and inside الحراسة, each form its own glyph
+    // (an unshaped run would draw one glyph for every س).
+    const seen = new Set(bodyLine.flatMap((p) => p.codes.filter((_, i) => p.units[i] === 'س')))
+    expect(seen.size).toBeGreaterThanOrEqual(2)
+    // Set flush right: the line ends further right than any left-to-right text begins.
+    expect(Math.max(...bodyLine.map((p) => p.x))).toBeGreaterThan(300)
+
+    // The record itself rides along, so the PDF can be verified on its own.
+    expect(JSON.parse(content.attachments.get('record.json')!.toString('utf8'))).toEqual(record)
+
+    // Exports are the history readers': an observer gets 403.
+    expect((await get(`/api/negotiations/${neg.id}/export?format=pdf`, neg.tokens.observer)).status).toBe(403)
+  })
+
+  const pdftotext = spawnSync('pdftotext', ['-v'], { encoding: 'utf8' }).error === undefined
+  it.skipIf(!pdftotext)(
+    '[RC9] where poppler’s pdftotext is installed (skipped elsewhere), it reads the Cyrillic title and terms out of the PDF',
+    () => {
+      const out = spawnSync('pdftotext', [join(tmp, 'record.pdf'), '-'], { encoding: 'utf8' }).stdout
+      expect(out).toContain(TITLE)
+      expect(out).toContain('Данные хранятся двенадцать месяцев.')
+    },
+  )
 })
 
 describe('the signing key', () => {
