@@ -31,7 +31,6 @@ import { Gate, READS_AT_ONCE, READS_WAITING, readWordUpload, termParseRoute } fr
 import { catchUp, viewerKey } from '../history/catchUp'
 import type { Store } from '../store/types'
 import type { RecordService } from '../record/recordService'
-import { renderRecordPdf } from '../record/recordPdf'
 
 export interface ApiDeps {
   adminToken: string
@@ -215,9 +214,9 @@ export function createApi(deps: ApiDeps): Router {
       })
       const { format } = q
       if (format === 'pdf') {
-        const record = await deps.records.record(params.id!)
-        if (!record) throw notFound('this negotiation is gone')
-        const bytes = await renderRecordPdf(record)
+        const file = await deps.records.pdf(params.id!)
+        if (!file) throw notFound('this negotiation is gone')
+        const { record, bytes } = file
         res.writeHead(200, {
           'cache-control': 'no-store',
           'content-type': 'application/pdf',

@@ -344,6 +344,9 @@ describe('the signed record', () => {
 
     // The record itself rides along, so the PDF can be verified on its own.
     expect(JSON.parse(content.attachments.get('record.json')!.toString('utf8'))).toEqual(record)
+    // Asked again: the same file.
+    const again = await get(`/api/negotiations/${neg.id}/export?format=pdf`, neg.tokens.negotiator.us!)
+    expect(Buffer.from(await again.arrayBuffer()).equals(pdf)).toBe(true)
 
     // Exports are the history readers': an observer gets 403.
     expect((await get(`/api/negotiations/${neg.id}/export?format=pdf`, neg.tokens.observer)).status).toBe(403)
