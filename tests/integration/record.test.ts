@@ -268,6 +268,11 @@ describe('the signed record', () => {
     expect(ok.out).toContain('VERIFIED')
     expect(ok.code).toBe(0)
 
+    // The keys straight from a server's GET /api/keys.
+    const fromUrl = await verifyCli(['--record', good, '--keys', `${server.url}/api/keys`])
+    expect(fromUrl.out).toContain('VERIFIED')
+    expect(fromUrl.code).toBe(0)
+
     // Without --keys: the server's own key, from the data dir, as `npm start` would load it.
     const own = await verifyCli(['--record', good])
     expect(own.out).toContain('VERIFIED')
