@@ -83,6 +83,8 @@ export class BoardModel {
   constructor(
     readonly channel: DocChannel,
     readonly kind: BoardKind,
+    /** the board takes no more writes though the connection would (the shared board of a concluded negotiation) */
+    private readonly final: () => boolean = () => false,
   ) {
     const doc = channel.doc
     doc.on('update', () => (this.snap = null))
@@ -93,8 +95,9 @@ export class BoardModel {
     })
   }
 
+  /** This person may write here now: their role lets them, and the board is not final. */
   get writable(): boolean {
-    return this.channel.writable
+    return this.channel.writable && !this.final()
   }
 
   private get current(): Snapshot {

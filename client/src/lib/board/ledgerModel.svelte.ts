@@ -1,9 +1,19 @@
 /**
  * The ledger doc (written by the server only) as reactive data: each term's
- * status, and the negotiation's meta.
+ * status, the negotiation's meta, and where it stands on its way to
+ * conclusion (the package, the initials, the conclusion itself).
  */
 import { createSubscriber } from 'svelte/reactivity'
-import { allStatuses, authorKey, ledger, readMeta, type LedgerMeta } from '../../../../shared/docLayout'
+import {
+  allStatuses,
+  authorKey,
+  ledger,
+  readConclusion,
+  readMeta,
+  type ConclusionState,
+  type LedgerMeta,
+} from '../../../../shared/docLayout'
+import type { Concluded } from '../../../../shared/conclusion'
 import type { TermStatus } from '../../../../shared/negotiation'
 import type { DocChannel } from '../connection/docChannel.svelte'
 
@@ -11,6 +21,8 @@ export class LedgerModel {
   private readonly subscribe: () => void
   private statuses: Map<string, TermStatus> | null = null
   private previous = new Map<string, TermStatus>()
+  private conclusionNow: ConclusionState | null = null
+  private conclusionBefore: ConclusionState | null = null
 
   /** grows whenever the server records whose more Yjs client ids are (the `authors` map) */
   authorsVersion = $state(0)
@@ -18,7 +30,10 @@ export class LedgerModel {
   constructor(readonly channel: DocChannel) {
     const doc = channel.doc
     ledger(doc).authors.observe(() => this.authorsVersion++)
-    doc.on('update', () => (this.statuses = null))
+    doc.on('update', () => {
+      this.statuses = null
+      this.conclusionNow = null
+    })
     this.subscribe = createSubscriber((update) => {
       const onUpdate = () => update()
       doc.on('update', onUpdate)
@@ -54,6 +69,23 @@ export class LedgerModel {
   get meta(): LedgerMeta | null {
     this.subscribe()
     return readMeta(this.channel.doc)
+  }
+
+  /** The package, the initials, the conclusion and the last voiding (the same object while none of them changed). */
+  get conclusion(): ConclusionState {
+    this.subscribe()
+    if (!this.conclusionNow) {
+      const next = readConclusion(this.channel.doc)
+      const before = this.conclusionBefore
+      this.conclusionNow = before && JSON.stringify(before) === JSON.stringify(next) ? before : next
+      this.conclusionBefore = this.conclusionNow
+    }
+    return this.conclusionNow
+  }
+
+  /** Set once every delegation initialled the package: the board's text is final. */
+  get concluded(): Concluded | null {
+    return this.conclusion.concluded
   }
 
   get lastCheckpoint(): { name: string; at: number; party: string | null; user: string } | null {

@@ -63,6 +63,12 @@ export class DocChannel {
   unsaved = $state(0)
   savingPaused = $state(false)
   lastDenied = $state<string | null>(null)
+  /**
+   * The server refused a write because the negotiation is concluded: the doc takes no more
+   * writes, ever. What was refused is dropped from the unsaved count and from this device's
+   * copy (a reload shows the final text); the page explains it instead of waiting to save.
+   */
+  refusedAsConcluded = $state(false)
 
   private readonly tracker: SaveTracker
   private readonly stallCheck: ReturnType<typeof setInterval>
@@ -187,6 +193,14 @@ export class DocChannel {
     ws.send(encoding.toUint8Array(e))
   }
 
+  /** The doc is final on the server: nothing pending will ever be saved, and this device's copy must not send it again. */
+  private final(): void {
+    this.refusedAsConcluded = true
+    this.tracker.abandon()
+    const local = this.takeLocalCopy()
+    if (local) void local.clear()
+  }
+
   destroy(): void {
     this.destroyed = true
     clearInterval(this.stallCheck)
@@ -210,6 +224,7 @@ export class DocChannel {
       if (decoding.readVarUint(peek) === AuthMessageType.permissionDenied) {
         const reason = decoding.readVarString(peek)
         this.lastDenied = reason
+        if (reason === PermissionDeniedReason.concluded) return this.final()
         this.tracker.denied(reason === PermissionDeniedReason.storeUnavailable)
         return
       }

@@ -18,6 +18,7 @@ import { apiFetch } from '../api/http'
 import { apiDownload, type Download } from '../api/download'
 import { uploadWordFile, type WordUploadOptions } from '../api/wordImport'
 import type { DraftAnswer } from '../../../../shared/wordDraft'
+import type { Concluded } from '../../../../shared/conclusion'
 import { BoardModel, type BoardKind } from '../board/boardModel.svelte'
 import { LedgerModel } from '../board/ledgerModel.svelte'
 import { partyStyles, selectionOf, type PartyStyle } from '../design/colors'
@@ -90,7 +91,8 @@ export class NegotiationSession {
     // Nobody looks at anybody's cursor in the ledger: it publishes no awareness. The server
     // writes it and sends it whole on every connect: no local copy.
     const ledgerChannel = open(ledgerDocName(id), { awareness: false, keep: false })
-    this.board = this.surface('board', boardChannel)
+    // Once concluded, the shared board's text is final (the server refuses its writes): nothing offers to write.
+    this.board = this.surface('board', boardChannel, () => this.ledger.concluded !== null)
     this.ledger = new LedgerModel(ledgerChannel)
     this.channels = [boardChannel, ledgerChannel]
     this.kept = [boardChannel]
@@ -128,10 +130,10 @@ export class NegotiationSession {
     }
   }
 
-  private surface(kind: BoardKind, channel: DocChannel): Surface {
+  private surface(kind: BoardKind, channel: DocChannel, final?: () => boolean): Surface {
     const peers = new Peers(channel.awareness)
     peers.setUser(this.me)
-    return { kind, model: new BoardModel(channel, kind), peers }
+    return { kind, model: new BoardModel(channel, kind, final), peers }
   }
 
   private onOnline = () => {
@@ -152,6 +154,21 @@ export class NegotiationSession {
 
   get canReadHistory(): boolean {
     return mayReadHistory(this.grant)
+  }
+
+  /** When every delegation initialled the package; null while the negotiation goes on. */
+  get concluded(): Concluded | null {
+    return this.ledger.concluded
+  }
+
+  /** Commands that change the negotiation (term moves, checkpoints, restores): a negotiator's, until conclusion. */
+  get mayChange(): boolean {
+    return this.canCommand && this.concluded === null
+  }
+
+  /** The board refused this person's writes because the negotiation is concluded (what they typed was not kept). */
+  get boardRefusedAsFinal(): boolean {
+    return this.board.model.channel.refusedAsConcluded
   }
 
   party(id: string | null | undefined): PartyStyle | undefined {
@@ -198,6 +215,31 @@ export class NegotiationSession {
 
   accept(termId: string): Promise<CommandResult> {
     return this.control.command('term:accept', { termId })
+  }
+
+  /** Accepts subject to confirmation by `principal`, optionally by a date (YYYY-MM-DD): not binding until confirmed. */
+  acceptAdReferendum(termId: string, adReferendum: { principal: string; until?: string }): Promise<CommandResult> {
+    return this.control.command('term:accept', { termId, adReferendum })
+  }
+
+  /** This delegation's principal confirmed its acceptance ad referendum. */
+  confirmAdReferendum(termId: string): Promise<CommandResult> {
+    return this.control.command('term:confirm', { termId })
+  }
+
+  /** Settles open bracket group `group` (the title's groups first, then the text's) on option `option`. */
+  choose(termId: string, group: number, option: number): Promise<CommandResult> {
+    return this.control.command('term:choose', { termId, group, option })
+  }
+
+  /** Binds this delegation to the package whose hash this person saw (refused if it changed since). */
+  acceptPackage(hash: string): Promise<CommandResult> {
+    return this.control.command('package:accept', { hash })
+  }
+
+  /** Initials the package for this delegation; the last delegation to initial concludes the negotiation. */
+  initial(): Promise<CommandResult> {
+    return this.control.command('negotiation:initial', {})
   }
 
   reject(termId: string, reason?: string): Promise<CommandResult> {
@@ -272,6 +314,18 @@ export class NegotiationSession {
     const id = encodeURIComponent(this.info.negotiation.id)
     const path = `/api/negotiations/${id}/drafts?name=${encodeURIComponent(this.name)}`
     return uploadWordFile<DraftAnswer>(path, this.token, file, opts)
+  }
+
+  /** The signed record of the concluded negotiation (JSON; CONTRACT.md "Signed record"). */
+  record(): Promise<Download> {
+    const id = encodeURIComponent(this.info.negotiation.id)
+    return apiDownload(`/api/negotiations/${id}/record`, { token: this.token, fallback: `${id}-record.json` })
+  }
+
+  /** The concluded text with its record, as a PDF. */
+  recordPdf(): Promise<Download> {
+    const id = encodeURIComponent(this.info.negotiation.id)
+    return apiDownload(`/api/negotiations/${id}/export?format=pdf`, { token: this.token, fallback: `${id}-concluded.pdf` })
   }
 
   /** Puts a term's title and body back to their text at version `n`, as a new change of this delegation. */

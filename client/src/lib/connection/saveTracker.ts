@@ -131,6 +131,18 @@ export class SaveTracker {
     this.onChange()
   }
 
+  /**
+   * The server will take no more writes of this doc (the negotiation is concluded): what is
+   * pending will never be saved, and is no longer counted as waiting to be.
+   */
+  abandon(): void {
+    this.pending.clear()
+    this.queue = []
+    this.paused = false
+    for (const o of this.outstanding) if (o.kind === 'barrier') o.barrier.refused = true
+    this.onChange()
+  }
+
   /** A barrier is about to be sent (a sync step 1 of this client's own). */
   barrierSent(): void {
     const barrier: Barrier = { lastEntry: this.nextEntry - 1, edits: [...this.pending], refused: false }
