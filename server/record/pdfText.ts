@@ -102,7 +102,9 @@ export class PdfText {
     for (const [start, end] of this.breakLines(text, fonts, style, width)) {
       const line = this.lineOf(text, fonts, levels, start, end, style)
       this.room(lineHeight)
-      const baseline = this.doc.y + style.size * 1.15
+      // pdfkit moves y below each piece it draws: the line's top is kept to step from it, once per line.
+      const top = this.doc.y
+      const baseline = top + style.size * 1.15
       let x = rtl ? left + width - line.width : left
       const space = this.spaceWidth(style)
       this.doc.fillColor(style.color ?? '#000')
@@ -114,7 +116,7 @@ export class PdfText {
         this.doc.font(p.font).fontSize(style.size).text(p.text, x, baseline, { lineBreak: false, baseline: 'alphabetic' })
         x += p.width
       }
-      this.doc.y += lineHeight
+      this.doc.y = top + lineHeight
     }
     this.doc.x = left
   }

@@ -70,22 +70,22 @@ export async function renderRecordPdf(record: SignedRecord): Promise<Buffer> {
   }
   const partyName = new Map(record.parties.map((p) => [p.id, p.name]))
 
-  write(record.title, 18, { bold: true, after: 4 })
+  write(record.title, 18, { bold: true, after: 6 })
   write(`Concluded ${readableTime(record.concludedAt)} between ${andList(record.parties.map((p) => p.name))}.`, 10, {
     color: GREY,
-    after: 10,
+    after: 16,
   })
 
-  write('Agreed terms', 13, { bold: true, after: 4 })
+  write('Agreed terms', 13, { bold: true, after: 8 })
   for (const [i, t] of record.terms.entries()) {
-    write(`${i + 1}. ${t.title}`, 12, { bold: true })
-    write(t.body, 11, { after: 8 })
+    write(`${i + 1}. ${t.title}`, 12, { bold: true, after: 2 })
+    write(t.body, 11, { after: 12 })
     // pdfkit works synchronously: let the other negotiations' traffic through between terms.
     if (i % 10 === 9) await new Promise((r) => setImmediate(r))
   }
 
-  doc.y += 6
-  write('Signed record', 13, { bold: true, after: 4 })
+  doc.y += 10
+  write('Signed record', 13, { bold: true, after: 8 })
   write(`Negotiation: ${record.negotiationId}`, 9)
   write(`Package hash (SHA-256 of the agreed terms’ hashes in order): ${record.packageHash}`, 9)
   for (const t of record.terms) write(`Term ${t.id}: ${t.hash}`, 8, { color: GREY })
