@@ -8,12 +8,23 @@
 import type { CommandResult } from '../connection/controlChannel.svelte'
 import type { Workspace } from '../workspace/workspace.svelte'
 
-export type StepKind = 'reject' | 'withdraw' | 'reopen' | 'delete-draft'
+export type StepKind = 'reject' | 'withdraw' | 'reopen' | 'delete-draft' | 'ad-referendum'
+
+/** Refusals said in the panel's words where the server's would leave the person guessing what to do. */
+export const REFUSAL_TEXT: Readonly<Record<string, string>> = {
+  bracketed: 'This term still holds text in brackets. Choose an option for each bracketed group first (under “Open brackets”).',
+  concluded: 'The negotiation is concluded: its text is final and no command changes it any more.',
+}
+
+/** What to show for a refused command. */
+export const refusalText = (r: Extract<CommandResult, { ok: false }>): string => REFUSAL_TEXT[r.error.code] ?? r.error.message
 
 export class TermCommands {
   /** the command waiting for the server's answer */
   busy = $state<string | null>(null)
   refusal = $state<string | null>(null)
+  /** which command `refusal` answered (a refused choice is shown by the brackets, the rest by the actions) */
+  refused = $state<string | null>(null)
   confirm = $state<StepKind | null>(null)
   reason = $state('')
 
@@ -24,6 +35,25 @@ export class TermCommands {
 
   accept(): Promise<void> {
     return this.run('accept', () => this.ws.session.accept(this.termId()), 'You accepted this text.')
+  }
+
+  /** Accepts subject to the principal's confirmation (`until`: YYYY-MM-DD, optional). */
+  acceptAdReferendum(principal: string, until: string | undefined): Promise<void> {
+    return this.run(
+      'accept-ad-referendum',
+      () => this.ws.session.acceptAdReferendum(this.termId(), { principal, ...(until ? { until } : {}) }),
+      `You accepted this text ad referendum, subject to ${principal}.`,
+    )
+  }
+
+  /** The principal confirmed: the acceptance ad referendum becomes binding. */
+  confirmAdReferendum(): Promise<void> {
+    return this.run('confirm', () => this.ws.session.confirmAdReferendum(this.termId()), 'Confirmed: your acceptance is binding.')
+  }
+
+  /** Settles a bracketed group on one option (`group` counts the title's groups first). */
+  choose(group: number, option: number): Promise<void> {
+    return this.run('choose', () => this.ws.session.choose(this.termId(), group, option), 'Option chosen: the brackets are gone.')
   }
 
   reject(): Promise<void> {
@@ -58,6 +88,7 @@ export class TermCommands {
   private async run(kind: string, fn: () => Promise<CommandResult>, done: string): Promise<void> {
     this.busy = kind
     this.refusal = null
+    this.refused = null
     const r = await fn()
     this.busy = null
     if (r.ok) {
@@ -65,7 +96,8 @@ export class TermCommands {
       this.reason = ''
       this.ws.toast(done, 'success')
     } else {
-      this.refusal = r.error.message
+      this.refusal = refusalText(r)
+      this.refused = kind
     }
   }
 }

@@ -6,6 +6,7 @@
 import { termHash, type TermState, type TermStatus, type TermText } from '../../../../shared/negotiation'
 import type { PartyStyle } from '../design/colors'
 import type { IconName } from '../design/icons'
+import type { AdReferendumView } from './adReferendum.svelte'
 
 export const STATE_LABEL: Record<TermState, string> = {
   proposed: 'Proposed',
@@ -25,11 +26,14 @@ export const STATE_ICON: Record<TermState, IconName> = {
   reopened: 'reopen',
 }
 
-export type AcceptanceState = 'current' | 'stale' | 'none'
+/** `ad-referendum`: accepted subject to a principal's confirmation — recorded, not yet binding. */
+export type AcceptanceState = 'current' | 'stale' | 'ad-referendum' | 'none'
 
 export interface Acceptance {
   party: PartyStyle
   state: AcceptanceState
+  /** with `ad-referendum`: subject to whom, by when */
+  adReferendum?: AdReferendumView
 }
 
 const hashCache = new Map<string, string>()
@@ -46,12 +50,33 @@ export function hashOf(text: TermText): string {
   return h
 }
 
-export function acceptancesOf(status: TermStatus | undefined, text: TermText, parties: Iterable<PartyStyle>): Acceptance[] {
+/**
+ * Each delegation's acceptance of the text as it stands. `today` (YYYY-MM-DD) flags acceptances
+ * ad referendum whose date passed unconfirmed (shared/negotiation.ts overdueAdReferendum's rule).
+ */
+export function acceptancesOf(
+  status: TermStatus | undefined,
+  text: TermText,
+  parties: Iterable<PartyStyle>,
+  today = '',
+): Acceptance[] {
   const current = hashOf(text)
   const out: Acceptance[] = []
   for (const party of parties) {
     const h = status?.acceptedBy[party.id]
-    out.push({ party, state: h === undefined ? 'none' : h === current ? 'current' : 'stale' })
+    const a = status?.adReferendum?.[party.id]
+    if (h === undefined && a) {
+      const { principal, until, user, at } = a
+      const adReferendum: AdReferendumView = {
+        principal,
+        ...(until ? { until } : {}),
+        user,
+        at,
+        current: a.hash === current,
+        overdue: until !== undefined && today !== '' && until < today,
+      }
+      out.push({ party, state: 'ad-referendum', adReferendum })
+    } else out.push({ party, state: h === undefined ? 'none' : h === current ? 'current' : 'stale' })
   }
   return out
 }
@@ -59,6 +84,7 @@ export function acceptancesOf(status: TermStatus | undefined, text: TermText, pa
 export const ACCEPTANCE_LABEL: Record<AcceptanceState, string> = {
   current: 'accepted this text',
   stale: 'accepted an earlier text',
+  'ad-referendum': 'accepted ad referendum, not yet confirmed',
   none: 'has not accepted',
 }
 
@@ -66,12 +92,14 @@ export const ACCEPTANCE_LABEL: Record<AcceptanceState, string> = {
 export const ACCEPTANCE_TEXT: Record<AcceptanceState, string> = {
   current: 'Accepted this text',
   stale: 'Accepted an earlier text',
+  'ad-referendum': 'Accepted ad referendum',
   none: 'Not yet',
 }
 
 export const ACCEPTANCE_ICON: Record<AcceptanceState, IconName> = {
   current: 'check',
   stale: 'reopen',
+  'ad-referendum': 'clockCircle',
   none: 'circle',
 }
 

@@ -1,0 +1,49 @@
+/**
+ * Acceptances ad referendum on screen: today's date (which decides whether a
+ * confirmation is overdue, and moves on by itself while the page stays open),
+ * the date a principal is to confirm by, and the sentence cards and panels say.
+ */
+import { createSubscriber } from 'svelte/reactivity'
+
+/** A local date as YYYY-MM-DD (what `until` holds and overdueAdReferendum compares). */
+export function isoDay(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`
+}
+
+// Read once a minute, and only while something on screen asks.
+const ticking = createSubscriber((update) => {
+  const timer = setInterval(update, 60_000)
+  return () => clearInterval(timer)
+})
+
+/** Today, reactively: a card whose confirmation falls due at midnight turns overdue without a reload. */
+export function today(): string {
+  ticking()
+  return isoDay(new Date())
+}
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' })
+
+/** "15 Jan 2027" (in the reader's way of writing dates) for a YYYY-MM-DD. */
+export function formatDay(day: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
+  return m ? dayFormat.format(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : day
+}
+
+/** What a party's acceptance ad referendum is, as shown. */
+export interface AdReferendumView {
+  principal: string
+  until?: string
+  user: string
+  at: number
+  /** of the text as it stands (else the text changed since: confirming it is refused) */
+  current: boolean
+  /** its date passed unconfirmed */
+  overdue: boolean
+}
+
+/** "Accepted ad referendum by RU, subject to Moscow, by 15 Jan 2027". */
+export function adReferendumText(a: Pick<AdReferendumView, 'principal' | 'until'>, by?: string): string {
+  return `Accepted ad referendum${by ? ` by ${by}` : ''}, subject to ${a.principal}${a.until ? `, by ${formatDay(a.until)}` : ''}`
+}
