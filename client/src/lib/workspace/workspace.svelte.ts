@@ -18,6 +18,8 @@ export type Panel =
   | { kind: 'comments' }
   /** what changed since this person was last here */
   | { kind: 'catchup' }
+  /** the way to conclusion: what is open, the package, accepting and initialling it, the record */
+  | { kind: 'conclude' }
   | null
 
 export interface Toast {
