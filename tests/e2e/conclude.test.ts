@@ -319,6 +319,7 @@ describe.skipIf(!chromiumForTests('e2e/conclude'))('concluding a negotiation in 
     expect(await press.page.getByTestId('concluded-banner').textContent()).not.toContain('caucus')
     // The observer sees the record's buttons, no decision anywhere.
     expect(await panel(press.page).getByTestId('download-record').count()).toBe(1)
+    expect(await panel(press.page).getByTestId('download-pdf').count()).toBe(0) // an export: history readers only
     await openTerm(press.page, DEADLINE)
     for (const id of ['accept', 'accept-ad-referendum', 'reject', 'reopen-to-edit', 'choose-option'])
       expect(await press.page.getByTestId(id).count(), id).toBe(0)
@@ -349,7 +350,7 @@ describe.skipIf(!chromiumForTests('e2e/conclude'))('concluding a negotiation in 
     await us.page.getByTestId('concluded-banner').waitFor({ timeout: T })
   }, 120_000)
 
-  it('[CU5] the signed record downloads from the Conclude panel', async () => {
+  it('[CU5] the signed record and its PDF download from the Conclude panel', async () => {
     await openConclude(us.page)
     const hash = (await panel(us.page).getByTestId('package-hash').getAttribute('data-hash'))!
     const [download] = await Promise.all([
@@ -360,6 +361,17 @@ describe.skipIf(!chromiumForTests('e2e/conclude'))('concluding a negotiation in 
     expect(record.packageHash).toBe(hash)
     expect(record.signature).toEqual(expect.stringMatching(/^[A-Za-z0-9_-]{40,}$/))
     expect(record.negotiationId).toBe(neg.id)
+
+    const [pdf] = await Promise.all([
+      us.page.waitForEvent('download', { timeout: T }),
+      panel(us.page).getByTestId('download-pdf').click(),
+    ])
+    expect(pdf.suggestedFilename()).toMatch(/\.pdf$/)
+    expect(
+      readFileSync((await pdf.path())!)
+        .subarray(0, 5)
+        .toString('latin1'),
+    ).toBe('%PDF-')
     expect(us.errors).toEqual([])
     expect(press.errors).toEqual([])
   }, 60_000)

@@ -322,10 +322,10 @@ export class NegotiationSession {
     return apiDownload(`/api/negotiations/${id}/record`, { token: this.token, fallback: `${id}-record.json` })
   }
 
-  /** The concluded text with its record, as a PDF. */
+  /** The concluded text with its record, as a PDF (an export: history readers only). */
   recordPdf(): Promise<Download> {
     const id = encodeURIComponent(this.info.negotiation.id)
-    return apiDownload(`/api/negotiations/${id}/export?format=pdf`, { token: this.token, fallback: `${id}-concluded.pdf` })
+    return apiDownload(`/api/negotiations/${id}/export?format=pdf`, { token: this.token, fallback: `${id}-record.pdf` })
   }
 
   /** Puts a term's title and body back to their text at version `n`, as a new change of this delegation. */
