@@ -13,8 +13,9 @@ import { termHash } from '../../shared/negotiation'
 import { packageHashOf } from '../../shared/conclusion'
 import type { Version } from '../../shared/schemas'
 import { startServer, type TestServer } from '../helpers/server'
+import { openSession } from '../helpers/session'
 import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
-import { connected, controlClient, type ControlClient } from '../helpers/control'
+import type { ControlClient } from '../helpers/control'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 import { board } from '../../shared/docLayout'
 
@@ -42,15 +43,7 @@ afterAll(async () => {
   await server.close()
 })
 
-async function session(role: 'us' | 'ru' | 'observer', name: string) {
-  const token = role === 'observer' ? neg.tokens.observer : neg.tokens.negotiator[role]!
-  const b = yClient(server.wsUrl, `${neg.id}/board`, { token, name })
-  const l = yClient(server.wsUrl, `${neg.id}/ledger`, { token, name })
-  const c = controlClient(server.url, token, name)
-  open.push(b, l, c)
-  await Promise.all([synced(b), synced(l), connected(c)])
-  return { board: b, ledger: l, control: c, token }
-}
+const session = (role: 'us' | 'ru' | 'observer', name: string) => openSession(server, neg, role, name, open)
 
 function termIds(doc: Y.Doc): string[] {
   return board(doc).order.toArray() as string[]

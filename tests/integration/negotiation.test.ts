@@ -9,8 +9,9 @@ import { board, insertTerm, readStatus, replaceText, termText, termsInOrder } fr
 import { termHash } from '../../shared/negotiation'
 import type { Presence, Sheet, Version } from '../../shared/schemas'
 import { startServer, type TestServer } from '../helpers/server'
+import { openSession } from '../helpers/session'
 import { synced, waitFor, yClient, type YClient } from '../helpers/clients'
-import { connected, controlClient, type ControlClient } from '../helpers/control'
+import type { ControlClient } from '../helpers/control'
 import type { CreatedNegotiation } from '../../server/negotiation/service'
 
 let server: TestServer
@@ -33,15 +34,7 @@ afterAll(async () => {
   await server.close()
 })
 
-async function session(role: 'us' | 'ru' | 'observer' | 'reviewer', name: string) {
-  const token = role === 'observer' || role === 'reviewer' ? neg.tokens[role] : neg.tokens.negotiator[role]!
-  const b = yClient(server.wsUrl, `${neg.id}/board`, { token, name })
-  const l = yClient(server.wsUrl, `${neg.id}/ledger`, { token, name })
-  const c = controlClient(server.url, token, name)
-  open.push(b, l, c)
-  await Promise.all([synced(b), synced(l), connected(c)])
-  return { board: b, ledger: l, control: c, token }
-}
+const session = (role: 'us' | 'ru' | 'observer' | 'reviewer', name: string) => openSession(server, neg, role, name, open)
 
 const status = (s: { ledger: YClient }, termId: string) => readStatus(s.ledger.doc, termId)
 
