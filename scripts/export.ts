@@ -3,8 +3,10 @@
  * `npm run export -- <negotiationId> --format docx [--n N | --from N --to M] [--suggestions comments|tracked] [--out file]`
  *
  * The same export as `GET /api/negotiations/:id/export`, read straight from
- * the store named by the environment (PARLEY_DATA_DIR or DATABASE_URL). It
- * never writes: versions the server has not indexed yet (it was down) are
+ * the store `npm start` uses (server/config.ts: the environment over `.env`,
+ * PARLEY_DATA_DIR or DATABASE_URL, the same defaults), named on stderr. It
+ * never writes, nor creates a store that is not there (server/cli/store.ts):
+ * versions the server has not indexed yet (it was down) are
  * folded in memory exactly as the server will number them. Long histories
  * show a progress bar on stderr when it is a terminal or with --progress.
  * On a terminal the text is printed without control characters
@@ -17,7 +19,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { loadConfig } from '../server/config'
-import { openStore } from '../server/store'
+import { openStoreToRead } from '../server/cli/store'
 import { createLogger } from '../server/log'
 import { VersionIndex } from '../server/history/versionIndex'
 import { HistoryQueries } from '../server/history/queries'
@@ -74,7 +76,14 @@ async function main(): Promise<number> {
     return 2
   }
   const log = createLogger('warn')
-  const store = await openStore(loadConfig(), log)
+  let store, where
+  try {
+    ;({ store, where } = await openStoreToRead(loadConfig()))
+  } catch (err) {
+    // an invalid configuration, or a store that is not there or not readable: said, nothing created
+    console.error((err as Error).message)
+    return 2
+  }
   const bar = new ProgressBar({ force: args.flags.has('progress') })
   try {
     const negotiation = (nid: string) => store.getNegotiation(nid)
@@ -87,7 +96,7 @@ async function main(): Promise<number> {
       bar.finish()
       await index.close()
       if (!file) {
-        console.error(`no negotiation "${id}" in this store`)
+        console.error(`no negotiation "${id}" in ${where}`)
         return 2
       }
       const out = args.values.get('out') ?? (process.stdout.isTTY ? file.filename : null)
@@ -102,7 +111,7 @@ async function main(): Promise<number> {
     bar.finish()
     await index.close()
     if (!doc) {
-      console.error(`no negotiation "${id}" in this store`)
+      console.error(`no negotiation "${id}" in ${where}`)
       return 2
     }
     const text = format === 'json' ? JSON.stringify(doc, null, 2) + '\n' : format === 'md' ? renderMarkdown(doc) : renderHtml(doc)

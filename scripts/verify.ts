@@ -2,8 +2,9 @@
  * `npm run verify -- <negotiationId> [--against export.json] [--no-checkpoints] [--progress] [--json]`
  *
  * Recomputes the hash chains of the negotiation's docs (board, ledger, every
- * caucus) and of its versions from the store named by the environment
- * (PARLEY_DATA_DIR or DATABASE_URL), compares checkpoints with the log, and
+ * caucus) and of its versions from the store `npm start` uses (server/config.ts:
+ * the environment over `.env`, PARLEY_DATA_DIR or DATABASE_URL), opened
+ * read-only and named on stderr (server/cli/store.ts), compares checkpoints with the log, and
  * with --against also checks that the chains pass through the heads of an
  * earlier JSON export. Prints OK with the head hashes (exit 0) or the first
  * break: which chain, which row, what differs (exit 1). Usage errors exit 2.
@@ -23,14 +24,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { loadConfig } from '../server/config'
-import { openStore } from '../server/store'
-import { createLogger } from '../server/log'
+import { sqliteFile } from '../server/store'
+import { openStoreToRead } from '../server/cli/store'
 import { verifyNegotiation } from '../server/history/verify'
 import type { ExportDoc } from '../server/history/export'
 import { parseArgs } from '../server/cli/args'
 import { runMain } from '../server/cli/runMain'
 import { ProgressBar } from '../server/cli/progress'
-import { join } from 'node:path'
 import type { ParsedArgs } from '../server/cli/args'
 import { existingSigningKey } from '../server/record/signingKey'
 import { readKeys, verifyRecord } from '../server/record/verifyRecord'
@@ -67,7 +67,14 @@ async function main(): Promise<number> {
       return 2
     }
   }
-  const store = await openStore(loadConfig(), createLogger('warn'))
+  let store: Store
+  try {
+    ;({ store } = await openStoreToRead(loadConfig()))
+  } catch (err) {
+    // an invalid configuration, or a store that is not there or not readable: said, nothing created
+    console.error((err as Error).message)
+    return 2
+  }
   const bar = new ProgressBar({ force: args.flags.has('progress') })
   try {
     const report = await verifyNegotiation(store, id, {
@@ -144,11 +151,11 @@ async function verifyRecordFile(args: ParsedArgs): Promise<number> {
   let store: Store | null = null
   let noStore: string | undefined
   if (args.flags.has('no-store')) noStore = 'not asked for (--no-store)'
-  else if (!config.databaseUrl && !existsSync(join(config.dataDir, 'parley.db')))
+  else if (!config.databaseUrl && !existsSync(sqliteFile(config.dataDir)))
     noStore = `no store here (no DATABASE_URL, no parley.db in ${config.dataDir})`
   else {
     try {
-      store = await openStore(config, createLogger('warn'))
+      ;({ store } = await openStoreToRead(config))
     } catch (err) {
       noStore = `the store could not be opened: ${(err as Error).message}`
     }

@@ -1,9 +1,17 @@
 /**
- * The one place the environment is read (CONTRACT.md, "Run and configure",
+ * The one place the environment is read (docs/api.md, "Run and configure",
  * plus Parley's own tuning knobs documented in the README).
+ *
+ * `npm start`, `npm run demo`, `npm run export` and `npm run verify` all read
+ * it here, so an operator's tools open the store the server writes: the same
+ * defaults, and the same `.env` file when there is one. A `.env` only fills
+ * in what the environment leaves unset (as dotenv and Node's --env-file do):
+ * an explicit `PARLEY_DATA_DIR=… npm run export` still wins.
  */
 import { z } from 'zod'
+import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { parseEnv } from 'node:util'
 
 const flag = z
   .enum(['0', '1', 'true', 'false', ''])
@@ -48,7 +56,39 @@ const EnvSchema = z.object({
 
 export type Config = ReturnType<typeof loadConfig>
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+/** The process's environment over the `.env` file's, and which file that was (null: none). */
+export interface Environment {
+  env: NodeJS.ProcessEnv
+  envFile: string | null
+}
+
+/**
+ * `.env` in the directory Parley starts from (the project's root under npm), or the file
+ * PARLEY_ENV_FILE names (empty: none), under the process's own environment.
+ */
+export function readEnvironment(processEnv: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Environment {
+  const named = processEnv.PARLEY_ENV_FILE
+  if (named === '') return { env: processEnv, envFile: null }
+  const file = resolve(cwd, named ?? '.env')
+  if (!existsSync(file)) {
+    if (named !== undefined) throw new Error(`invalid configuration:\n  PARLEY_ENV_FILE: ${file} does not exist`)
+    return { env: processEnv, envFile: null }
+  }
+  let fromFile: NodeJS.Dict<string>
+  try {
+    fromFile = parseEnv(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new Error(`invalid configuration:\n  ${file}: ${(err as Error).message}`)
+  }
+  return { env: { ...fromFile, ...processEnv }, envFile: file }
+}
+
+/**
+ * The configuration from `env`; without one, from the process's environment and its `.env`
+ * (readEnvironment). Tests pass their own and so never read a developer's `.env`.
+ */
+export function loadConfig(given?: NodeJS.ProcessEnv) {
+  const { env, envFile } = given ? { env: given, envFile: null } : readEnvironment()
   const parsed = EnvSchema.safeParse(env)
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
@@ -56,6 +96,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const e = parsed.data
   return {
+    /** the `.env` file read, if any */
+    envFile,
+    /** PARLEY_DATA_DIR as given (or its default), for messages that name the setting */
+    dataDirSetting: e.PARLEY_DATA_DIR,
     port: e.PORT,
     host: e.HOST,
     dataDir: resolve(e.PARLEY_DATA_DIR),

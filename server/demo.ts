@@ -6,7 +6,8 @@
  * the ledger and the history all have something to show; and the same
  * talks one step from conclusion (CONCLUDING_DEMO), to show how they end.
  */
-import { insertTerm, setTermText, termText, termsInOrder } from '../shared/docLayout'
+import { insertTerm, isConcluded, setTermText, termText, termsInOrder } from '../shared/docLayout'
+import type { NegotiationRecord } from './store/types'
 import type { Actor, CreatedNegotiation, NegotiationService } from './negotiation/service'
 
 export const DEMO = {
@@ -114,4 +115,63 @@ export async function createConcludingDemo(service: NegotiationService): Promise
     service.releaseRoom(board)
   }
   return created
+}
+
+// ── `npm run demo` again: the demos already in the store ──────────────────
+
+/** A demo negotiation as `npm run demo` prints it: what it is and a fresh invite link per role. */
+export type DemoLinks = Pick<CreatedNegotiation, 'id' | 'title' | 'parties' | 'links'>
+
+export interface SeededDemo extends DemoLinks {
+  /** true: it was in the store already (its links are new; the ones printed before still work) */
+  reused: boolean
+}
+
+/** The newest negotiation in the store seeded from `spec` (same title, same delegations), if any. */
+async function findDemo(service: NegotiationService, spec: typeof DEMO): Promise<NegotiationRecord | null> {
+  const ids = spec.parties.map((p) => p.id).join(',')
+  const found = (await service.list())
+    .filter((n) => n.title === spec.title && n.parties.map((p) => p.id).join(',') === ids)
+    .sort((a, b) => b.createdAt - a.createdAt)
+  return found[0] ?? null
+}
+
+/** Invite links minted now for every role of `record` (a token cannot be read back, only minted again). */
+async function linksFor(service: NegotiationService, record: NegotiationRecord): Promise<DemoLinks> {
+  const links: DemoLinks['links'] = { negotiator: {}, observer: '', reviewer: '' }
+  for (const p of record.parties)
+    links.negotiator[p.id] = (await service.mintToken(record.id, { role: 'negotiator', party: p.id })).link
+  for (const role of ['observer', 'reviewer'] as const) links[role] = (await service.mintToken(record.id, { role })).link
+  return { id: record.id, title: record.title, parties: record.parties, links }
+}
+
+async function concluded(service: NegotiationService, id: string): Promise<boolean> {
+  const ledger = await service.ledgerRoom(id)
+  try {
+    return isConcluded(ledger.doc)
+  } finally {
+    service.releaseRoom(ledger)
+  }
+}
+
+/**
+ * Both demos for `npm run demo`: the ones already in the store, with fresh links, unless `fresh`
+ * asks for new ones (`--demo=new`). The demo one step from conclusion is seeded again once it was
+ * concluded — it is no longer one step from it.
+ */
+export async function seedDemos(
+  service: NegotiationService,
+  fresh = false,
+): Promise<{ main: SeededDemo; concluding: SeededDemo & { wasConcluded: boolean } }> {
+  const mainFound = fresh ? null : await findDemo(service, DEMO)
+  const main: SeededDemo = mainFound
+    ? { ...(await linksFor(service, mainFound)), reused: true }
+    : { ...(await createDemo(service)), reused: false }
+  const closingFound = fresh ? null : await findDemo(service, CONCLUDING_DEMO)
+  const wasConcluded = closingFound !== null && (await concluded(service, closingFound.id))
+  const concluding =
+    closingFound && !wasConcluded
+      ? { ...(await linksFor(service, closingFound)), reused: true, wasConcluded }
+      : { ...(await createConcludingDemo(service)), reused: false, wasConcluded }
+  return { main, concluding }
 }

@@ -38,7 +38,7 @@ import { ANCHOR_EVERY, checkOf, GENESIS_HASH, hashBytes, hashHex, logRowHash, st
 import { decodeCheckpointSync, encodeCheckpoint } from './checkpointCodec'
 import { historyDocName, historyDocNames } from './historyDocs'
 import { KeyedLock } from './keyedLock'
-import { migrate } from './postgres/migrations'
+import { checkSchema, migrate } from './postgres/migrations'
 import {
   authorFromColumns,
   bytesOf,
@@ -102,6 +102,11 @@ export interface PostgresStoreOptions {
    * gives up with CommitOutcomeUnknownError (default 2000)
    */
   settleTimeoutMs?: number
+  /**
+   * Read an existing store (the CLIs): no migration (a schema other than this build's is an
+   * error naming the fix), and every session's transactions read-only.
+   */
+  readOnly?: boolean
 }
 
 // ── error mapping ─────────────────────────────────────────────────────────
@@ -353,12 +358,15 @@ export class PostgresStore implements Store {
       idle_in_transaction_session_timeout: 15_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
-      application_name: 'parley',
+      application_name: opts.readOnly ? 'parley-reader' : 'parley',
       types,
     }
     const pool = new pg.Pool(config)
     // Without a listener an idle connection's error (server restart) would crash the process.
     pool.on('error', (err) => opts.onIdleError?.(err))
+    // A reader's sessions refuse writes (set per connection: the URL's own `options` may set search_path).
+    if (opts.readOnly)
+      pool.on('connect', (client) => void client.query('SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY').catch(() => {}))
     let namespace: string
     try {
       const client = await pool.connect()
@@ -370,7 +378,8 @@ export class PostgresStore implements Store {
         if (Number(rows[0]?.v) < 150000)
           throw new Error(`PostgreSQL 15 or newer is required (UNIQUE NULLS NOT DISTINCT); this server is ${rows[0]?.v}`)
         namespace = rows[0]!.schema
-        await migrate(client)
+        if (opts.readOnly) await checkSchema(client, namespace)
+        else await migrate(client)
         client.release()
       } catch (err) {
         client.release(true)

@@ -39,7 +39,7 @@ import {
 import { decodeCheckpointSync, encodeCheckpoint } from './checkpointCodec'
 import { historyDocName, historyDocNames } from './historyDocs'
 import { KeyedLock } from './keyedLock'
-import { migrateSqlite } from './sqlite/migrations'
+import { checkSqliteSchema, migrateSqlite } from './sqlite/migrations'
 import {
   bytesOf,
   negotiationFromColumns,
@@ -274,6 +274,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number
   /** ms `withLock` waits for a key before failing with StoreUnavailableError (default 10000) */
   lockWaitMs?: number
+  /**
+   * Open an existing file to read it (the CLIs): never created, never migrated (a schema other
+   * than this build's is an error naming the fix), no WAL checkpoints; a write fails.
+   */
+  readOnly?: boolean
 }
 
 export class SqliteStore implements Store {
@@ -312,15 +317,24 @@ export class SqliteStore implements Store {
 
   constructor(file: string, opts: SqliteStoreOptions = {}) {
     this.lockWaitMs = opts.lockWaitMs ?? 10_000
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
-    this.db = new Database(file)
-    this.db.pragma('journal_mode = WAL')
+    const readOnly = opts.readOnly === true
+    if (file !== ':memory:' && !readOnly) mkdirSync(dirname(file), { recursive: true })
+    this.db = new Database(file, readOnly ? { readonly: true, fileMustExist: true } : {})
+    // The file is in WAL mode since the server first opened it; a reader cannot (and need not) set it.
+    if (!readOnly) this.db.pragma('journal_mode = WAL')
     // NORMAL: no fsync inside a commit; WalSync syncs the WAL after it, off the event loop (see top).
     this.db.pragma('synchronous = NORMAL')
-    this.sync = new WalSync(file === ':memory:' ? null : `${file}-wal`)
+    this.sync = new WalSync(file === ':memory:' || readOnly ? null : `${file}-wal`)
     this.db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 250}`)
-    migrateSqlite(this.db)
-    this.checkpointer = file === ':memory:' ? null : new Checkpointer(this.db, file)
+    if (readOnly) {
+      try {
+        checkSqliteSchema(this.db)
+      } catch (err) {
+        this.db.close()
+        throw err
+      }
+    } else migrateSqlite(this.db)
+    this.checkpointer = file === ':memory:' || readOnly ? null : new Checkpointer(this.db, file)
     this.s = prepareStatements(this.db)
     this.appendTxn = this.db.transaction((rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) =>
       this.appendRows(rows, claims, versions),

@@ -284,6 +284,28 @@ CREATE SEQUENCE updates_gseq AS bigint;
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version
 
 /**
+ * For a reader that may not migrate (the CLIs): the schema must hold this build's store.
+ * None there, or an older one: the server creates or updates it at its next start.
+ */
+export async function checkSchema(client: PoolClient, schema: string): Promise<void> {
+  const { rows: found } = await client.query<{ t: string | null }>(`SELECT to_regclass('parley_migrations')::text AS t`)
+  if (!found[0]?.t)
+    throw new Error(
+      `the database holds no Parley store (no parley_migrations table in schema "${schema}"); start the server against it once (npm start), or check DATABASE_URL`,
+    )
+  const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM parley_migrations')
+  const at = rows[0]?.v ?? 0
+  if (at > LATEST_VERSION)
+    throw new Error(
+      `the database schema "${schema}" is at migration ${at}, newer than this build knows (${LATEST_VERSION}); run a newer Parley against it`,
+    )
+  if (at < LATEST_VERSION)
+    throw new Error(
+      `the database schema "${schema}" is at migration ${at}, older than this build reads (${LATEST_VERSION}); start the server against it once (npm start), which brings it up to date, then try again`,
+    )
+}
+
+/**
  * Brings the schema up to date. Several instances may start at once: a
  * transaction-scoped advisory lock (keyed by the target schema) lets one of
  * them migrate while the others wait and then find nothing left to do.

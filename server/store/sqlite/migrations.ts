@@ -181,6 +181,22 @@ export const SQLITE_LATEST = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.ve
  */
 const VACUUM_FREE_SHARE = 0.25
 
+/**
+ * For a reader that may not migrate (the CLIs): the file's schema must be this build's.
+ * Older: the server brings it up to date at its next start; newer: a newer Parley reads it.
+ */
+export function checkSqliteSchema(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number
+  if (version > SQLITE_LATEST)
+    throw new Error(
+      `the database file is at schema version ${version}, newer than this build knows (${SQLITE_LATEST}); run a newer Parley on it`,
+    )
+  if (version < SQLITE_LATEST)
+    throw new Error(
+      `the database file is at schema version ${version}, older than this build reads (${SQLITE_LATEST}); start the server on it once (npm start), which brings it up to date, then try again`,
+    )
+}
+
 /** Brings the file's schema up to date; returns the versions it went from and to. */
 export function migrateSqlite(db: Db): { from: number; to: number } {
   const version = () => db.pragma('user_version', { simple: true }) as number
