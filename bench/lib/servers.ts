@@ -1,12 +1,12 @@
 /**
  * The servers under test, each started as its own process on 127.0.0.1 with
  * a random port: Parley (server/main.ts, SQLite store, real tokens and roles)
- * and the peers (bench/servers/*.ts). A started server is killed with its
+ * and the peers (bench/servers/*.ts, bench/peers/*). A started server is killed with its
  * whole process group; every server this module started is also killed when
  * the bench process exits, on success or failure.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,6 +28,24 @@ export const PEERS: TargetName[] = ['stock', 'hocuspocus', 'hocuspocus-sqlite']
 export const protocolOf = (t: TargetName): Protocol => (t.startsWith('hocuspocus') ? 'hocuspocus' : 'yws')
 export const isParley = (t: TargetName): boolean => t === 'parley' || t === 'parley-base'
 export const persists = (t: TargetName): boolean => isParley(t) || t === 'hocuspocus-sqlite'
+
+/**
+ * Hocuspocus is a package of its own (bench/peers/hocuspocus): @hocuspocus/server 4 declares Node ≥ 22,
+ * and Parley's install is to be clean on the Node 20 it supports. Installed on first use.
+ */
+const HOCUSPOCUS_DIR = 'bench/peers/hocuspocus'
+const HOCUSPOCUS_SERVER = `${HOCUSPOCUS_DIR}/server.mjs`
+
+/** Installs the Hocuspocus peer (`npm run bench:peers`) unless it is there. */
+function ensureHocuspocus(): void {
+  if (existsSync(join(ROOT, HOCUSPOCUS_DIR, 'node_modules/@hocuspocus/server/package.json'))) return
+  process.stderr.write(`bench: installing the Hocuspocus peer in ${HOCUSPOCUS_DIR} (once; npm run bench:peers)\n`)
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--prefix', HOCUSPOCUS_DIR], {
+    cwd: ROOT,
+    stdio: ['ignore', 2, 2],
+  })
+  if (r.status !== 0) throw new Error(`could not install the Hocuspocus peer (npm ci in ${HOCUSPOCUS_DIR} exited ${r.status})`)
+}
 
 /** Admin token of every Parley the bench starts (a throwaway, ≥ 16 characters). */
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789'
@@ -202,8 +220,9 @@ export async function startServer(target: TargetName, opts: StartOptions = {}): 
       break
     case 'hocuspocus':
     case 'hocuspocus-sqlite':
+      ensureHocuspocus()
       spawned = await spawnNode(
-        'bench/servers/hocuspocus.ts',
+        HOCUSPOCUS_SERVER,
         {
           PORT: '0',
           ...(target === 'hocuspocus-sqlite' ? { HOCUSPOCUS_SQLITE: join(dataDir!, 'hocuspocus.sqlite') } : {}),

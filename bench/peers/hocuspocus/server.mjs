@@ -4,6 +4,11 @@
  * memory or with @hocuspocus/extension-sqlite when HOCUSPOCUS_SQLITE names a
  * database file. No auth hooks: it accepts any token.
  *
+ * A package of its own (./package.json, installed by `npm run bench:peers`
+ * or on the first bench run that measures it): Hocuspocus 4 declares Node
+ * ≥ 22, and Parley's own install is to be clean on the Node 20 it supports.
+ * Plain JavaScript, so Parley's typecheck does not need it installed.
+ *
  * Prints `BENCH_LISTENING <port>` once it accepts connections.
  */
 import { Server } from '@hocuspocus/server'
