@@ -23,6 +23,7 @@ import { pendingSuggestions, setSuggestionRuns, suggestionField, suggestionMarks
 import { setSuggesting, termSync, type TermAuthor } from './termSync'
 import { authorship, authorshipStart, refreshAuthorship, setAuthorship, type AuthorshipView } from './authorship'
 import { bracketMarks } from './bracketMarks'
+import { caretLabelTheme, caretLabels } from './caretLabels'
 
 export type { PendingSuggestion, SuggestionView } from './suggestionMarks'
 export type { TermAuthor } from './termSync'
@@ -123,8 +124,12 @@ const theme = EditorView.theme({
     fontWeight: '600',
     lineHeight: '1.4',
     color: '#fff',
+    // a name wider than the panel is cut with an ellipsis (caretLabels.ts sets the width)
+    overflow: 'hidden',
+    textOverflow: 'ellipsis',
   },
   '.cm-ySelectionCaretDot': { display: 'none' },
+  ...caretLabelTheme,
 })
 
 const setMarksEffect = StateEffect.define<readonly TextMark[]>()
@@ -230,6 +235,7 @@ export function createCollabEditor(parent: HTMLElement, opts: CollabEditorOption
         }),
         readOnly.of(readOnlyExt(opts.readOnly)),
         theme,
+        caretLabels,
         marksField,
         markTheme,
         opts.brackets ? bracketMarks : [],

@@ -4,9 +4,16 @@
  * One object, because the lock banner and the action sections of the panel
  * show one flow: a reopen asked for in the banner is confirmed there, and
  * Escape cancels whichever step is open.
+ *
+ * A step replaces the buttons that opened it, so when it closes (cancelled,
+ * Escape, or done) the focus would fall to the page: it goes back to the
+ * button that opened the step, or to the panel. A toast saying this
+ * delegation accepted the text goes as soon as the text is another.
  */
+import { tick } from 'svelte'
 import type { CommandResult } from '../connection/controlChannel.svelte'
 import type { Workspace } from '../workspace/workspace.svelte'
+import { hashOf } from './termStatus'
 
 export type StepKind = 'reject' | 'withdraw' | 'reopen' | 'delete-draft' | 'ad-referendum'
 
@@ -25,8 +32,22 @@ export class TermCommands {
   refusal = $state<string | null>(null)
   /** which command `refusal` answered (a refused choice is shown by the brackets, the rest by the actions) */
   refused = $state<string | null>(null)
-  confirm = $state<StepKind | null>(null)
   reason = $state('')
+  #confirm = $state<StepKind | null>(null)
+  /** the data-testid of the button that opened the step, to give the focus back to */
+  #opener: string | null = null
+
+  /** the second step waiting (null: none); closing one gives the focus back to where it was asked for */
+  get confirm(): StepKind | null {
+    return this.#confirm
+  }
+  set confirm(step: StepKind | null) {
+    const was = this.#confirm
+    if (step === was) return
+    if (step !== null && was === null) this.#opener = (document.activeElement as HTMLElement | null)?.dataset?.testid ?? null
+    this.#confirm = step
+    if (step === null) void this.refocus(this.#opener)
+  }
 
   constructor(
     private readonly ws: Workspace,
@@ -34,7 +55,7 @@ export class TermCommands {
   ) {}
 
   accept(): Promise<void> {
-    return this.run('accept', () => this.ws.session.accept(this.termId()), 'You accepted this text.')
+    return this.run('accept', () => this.ws.session.accept(this.termId()), 'You accepted this text.', true)
   }
 
   /** Accepts subject to the principal's confirmation (`until`: YYYY-MM-DD, optional). */
@@ -43,12 +64,18 @@ export class TermCommands {
       'accept-ad-referendum',
       () => this.ws.session.acceptAdReferendum(this.termId(), { principal, ...(until ? { until } : {}) }),
       `You accepted this text ad referendum, subject to ${principal}.`,
+      true,
     )
   }
 
   /** The principal confirmed: the acceptance ad referendum becomes binding. */
   confirmAdReferendum(): Promise<void> {
-    return this.run('confirm', () => this.ws.session.confirmAdReferendum(this.termId()), 'Confirmed: your acceptance is binding.')
+    return this.run(
+      'confirm',
+      () => this.ws.session.confirmAdReferendum(this.termId()),
+      'Confirmed: your acceptance is binding.',
+      true,
+    )
   }
 
   /** Settles a bracketed group on one option (`group` counts the title's groups first). */
@@ -85,19 +112,57 @@ export class TermCommands {
     return this.reason.trim() || undefined
   }
 
-  private async run(kind: string, fn: () => Promise<CommandResult>, done: string): Promise<void> {
+  /**
+   * `aboutText`: the toast says something of the text as it stands (it was accepted): it goes
+   * when the text changes, told in its place.
+   */
+  private async run(kind: string, fn: () => Promise<CommandResult>, done: string, aboutText = false): Promise<void> {
     this.busy = kind
     this.refusal = null
     this.refused = null
+    const termId = this.termId()
+    const model = this.ws.session.board.model
+    const before = model.term(termId)
     const r = await fn()
     this.busy = null
     if (r.ok) {
       this.confirm = null
       this.reason = ''
       this.ws.toast(done, 'success')
+      // The toast just raised is the newest; the text it speaks of is the one the command was sent for.
+      const id = this.ws.toasts.at(-1)?.id
+      if (aboutText && before && id !== undefined) this.whileTextIs(id, termId, hashOf(before))
     } else {
       this.refusal = refusalText(r)
       this.refused = kind
     }
+  }
+
+  /** Dismisses toast `id` once term `termId`'s text is no longer the one hashed `accepted` (it lives on after the panel). */
+  private whileTextIs(id: number, termId: string, accepted: string): void {
+    const model = this.ws.session.board.model
+    const stop = $effect.root(() => {
+      $effect(() => {
+        const showing = this.ws.toasts.some((t) => t.id === id)
+        const term = model.term(termId)
+        if (showing && term && hashOf(term) === accepted) return
+        if (showing) {
+          this.ws.dismiss(id)
+          this.ws.toast('The text changed after you accepted it: your acceptance is for the earlier text.', 'info')
+        }
+        queueMicrotask(stop)
+      })
+    })
+  }
+
+  /** After a step closed: the focus back on the button that opened it (still there), else on the panel, unless it went elsewhere. */
+  private async refocus(opener: string | null): Promise<void> {
+    await tick()
+    const active = document.activeElement
+    if (active && active !== document.body && active.isConnected) return
+    const panel = document.querySelector<HTMLElement>(`[data-testid="term-panel"][data-term-id="${CSS.escape(this.termId())}"]`)
+    if (!panel) return
+    const button = opener ? panel.querySelector<HTMLElement>(`[data-testid="${CSS.escape(opener)}"]:not([disabled])`) : null
+    ;(button ?? panel).focus({ preventScroll: true })
   }
 }
