@@ -17,7 +17,23 @@ export interface PartyInfo {
   id: string
   name: string
   color: string
+  /**
+   * The short label a delegation goes by where its name does not fit — chips, acceptance rows, history
+   * lists, redlines (`US`, `RU`, `AE`): PARTY_CODE_PATTERN, unique within the negotiation. Every party the
+   * server answers with has one (derived on read for negotiations created before codes existed:
+   * shared/partyCodes.ts `withPartyCodes`); absent only in such stored records.
+   */
+  code?: string
 }
+
+/**
+ * Delegation colours: distinct, readable as text on white and as fills (client/src/lib/design/colors.ts).
+ * The admin form offers them; a party created without a colour gets the first one no other party has.
+ */
+export const PARTY_COLORS = ['#1f5fbf', '#b3261e', '#1b7f4b', '#8a4bb8', '#b35c00', '#00727a', '#a8326f', '#4d5b6a'] as const
+
+/** A party code: 2 to 6 capital letters or digits. */
+export const PARTY_CODE_PATTERN = /^[A-Z0-9]{2,6}$/
 
 export const TERM_STATES = ['proposed', 'accepted', 'agreed', 'rejected', 'withdrawn', 'reopened'] as const
 export type TermState = (typeof TERM_STATES)[number]

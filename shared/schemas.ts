@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { ID_PATTERN } from './docNames'
 import { ROLES } from './roles'
-import { NEGOTIATION_LIMITS, TERM_STATES, type PartyInfo } from './negotiation'
+import { NEGOTIATION_LIMITS, PARTY_CODE_PATTERN, TERM_STATES, type PartyInfo } from './negotiation'
 import type { PlainThread } from './comments'
 import type { Suggestion } from './suggestions'
 
@@ -17,6 +17,8 @@ export const PartyInputSchema = z.object({
   id: z.string().regex(ID_PATTERN, 'party id is [a-z0-9-]{1,32}').optional(),
   name: text(80).min(1),
   color: color.optional(),
+  /** the short label on chips (US, RU, AE); absent: suggested from the name (shared/partyCodes.ts) */
+  code: z.string().regex(PARTY_CODE_PATTERN, 'a party code is 2 to 6 capital letters or digits').optional(),
 })
 
 /** What a negotiation accepts at creation: title length, each opening term's title and body lengths, how many terms. */
@@ -29,7 +31,18 @@ export const TermInputSchema = z.object({
 
 export const CreateNegotiationSchema = z.object({
   title: text(NEGOTIATION_LIMITS.title).min(1),
-  parties: z.array(PartyInputSchema).min(2, 'a negotiation has 2 to 8 parties').max(8, 'a negotiation has 2 to 8 parties'),
+  parties: z
+    .array(PartyInputSchema)
+    .min(2, 'a negotiation has 2 to 8 parties')
+    .max(8, 'a negotiation has 2 to 8 parties')
+    .superRefine((parties, ctx) => {
+      const seen = new Set<string>()
+      parties.forEach((p, i) => {
+        if (p.code === undefined) return
+        if (seen.has(p.code)) ctx.addIssue({ code: 'custom', message: `party code ${p.code} is given twice`, path: [i, 'code'] })
+        seen.add(p.code)
+      })
+    }),
   terms: z.array(TermInputSchema).max(NEGOTIATION_LIMITS.terms).optional(),
 })
 export type CreateNegotiationInput = z.infer<typeof CreateNegotiationSchema>

@@ -10,6 +10,7 @@
  * suggested it and when (`{>>suggested by United States (J. Carter), …<<}`);
  * in HTML they are `<ins class="suggestion">` / `<del class="suggestion">`.
  */
+import { withPartyCodes } from '../../shared/partyCodes'
 import type { Seg } from '../../shared/schemas'
 import type { Suggestion } from '../../shared/suggestions'
 import { isoOrEmpty, type ExportDoc, type ExportSuggestion, type ExportTerm, type Stamp } from './export'
@@ -32,9 +33,17 @@ export const when = (iso: string) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11,
 /** "A", "A and B", "A, B and C" */
 const andList = (items: string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`)
 
-function namer(doc: ExportDoc) {
-  const names = new Map(doc.negotiation.parties.map((p) => [p.id, p.name]))
-  return (id: string | null) => (id === null ? null : (names.get(id) ?? id))
+/** Party id → name for sentences; `.code` gives the short code for marks (redlines, legends). */
+type Namer = ((id: string | null) => string | null) & { code: (id: string) => string }
+
+function namer(doc: ExportDoc): Namer {
+  // Codes derived here too for a record read straight from a store written before codes (npm run export).
+  const parties = withPartyCodes(doc.negotiation.parties)
+  const names = new Map(parties.map((p) => [p.id, p.name]))
+  const codes = new Map(parties.map((p) => [p.id, p.code]))
+  return Object.assign((id: string | null) => (id === null ? null : (names.get(id) ?? id)), {
+    code: (id: string) => codes.get(id) ?? id,
+  })
 }
 
 /** One line on where a term stands, shared by both formats (plain text; callers escape). */
@@ -214,13 +223,13 @@ function mdSuggestion(
 }
 
 /** A redline as CriticMarkup, char-escaped; `inline` folds newlines into spaces (for a title). */
-function mdSegs(segs: Seg[], inline: boolean, name: (id: string | null) => string | null): string {
+function mdSegs(segs: Seg[], inline: boolean, name: Namer): string {
   const text = (t: string) => mdChars(inline ? t.replace(LINE_END, ' ') : t)
   const out = segs
     .map((s) => {
       // What `to` holds as a pending suggestion is shown as one, whoever wrote the text.
       if (s.suggestion) return mdSuggestion(s.suggestion.kind, text(s.text), segSuggestion(s.suggestion), name)
-      const who = s.party ? `{>>${text(s.party)}<<}` : ''
+      const who = s.party ? `{>>${text(name.code(s.party))}<<}` : ''
       if (s.op === 'ins') return `{++${text(s.text)}++}${who}`
       if (s.op === 'del') return `{--${text(s.text)}--}${who}`
       return text(s.text)
@@ -244,7 +253,7 @@ export function renderMarkdown(doc: ExportDoc): string {
   const n = doc.negotiation
   out.push(`# ${mdText(n.title)}`, '')
   out.push(
-    `Negotiation ${mdCode(n.id)} between ${andList(n.parties.map((p) => `${mdText(p.name)} (${mdCode(p.id)})`))}, opened ${mdText(when(n.createdAt))}.`,
+    `Negotiation ${mdCode(n.id)} between ${andList(n.parties.map((p) => `${mdText(p.name)} (${mdText(name.code(p.id))}, ${mdCode(p.id)})`))}, opened ${mdText(when(n.createdAt))}.`,
   )
   out.push(
     `This record shows the sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${mdText(when(doc.asOf.at))})` : ''}, then every version. Generated ${mdText(when(doc.generatedAt))}.`,
@@ -257,7 +266,7 @@ export function renderMarkdown(doc: ExportDoc): string {
     out.push(`| ${heading.replace(' terms', '')} | ${doc.terms.filter((t) => groupOf(t) === group).length} |`)
   out.push('')
   out.push(
-    'Redlines use CriticMarkup: {++added++} and {--removed--}, each followed by {>>the delegation<<} that made the change.',
+    "Redlines use CriticMarkup: {++added++} and {--removed--}, each followed by {>>the delegation's code<<} that made the change.",
     '',
   )
   if (hasSuggestions(doc)) {
@@ -365,24 +374,24 @@ function htmlSuggestion(
   kind: 'ins' | 'del',
   text: string,
   s: { party: string; user: string; at: string },
-  name: (id: string | null) => string | null,
+  name: Namer,
 ): string {
-  return `<${kind} class="suggestion ${partyClass(s.party)}" title="${esc(suggestedBy(s, name))}">${esc(text)}</${kind}><sup class="who">${esc(s.party)}, suggested</sup>`
+  return `<${kind} class="suggestion ${partyClass(s.party)}" title="${esc(suggestedBy(s, name))}">${esc(text)}</${kind}><sup class="who">${esc(name.code(s.party))}, suggested</sup>`
 }
 
 /** A term's title or body with its pending suggestions marked. */
-function htmlMarked(t: ExportTerm, field: 'title' | 'body', name: (id: string | null) => string | null): string {
+function htmlMarked(t: ExportTerm, field: 'title' | 'body', name: Namer): string {
   return markedPieces(t[field], t.suggestions, field)
     .map((p) => (p.suggestion ? htmlSuggestion(p.suggestion.kind, p.text, p.suggestion, name) : esc(p.text)))
     .join('')
 }
 
-function htmlSegs(segs: Seg[], name: (id: string | null) => string | null): string {
+function htmlSegs(segs: Seg[], name: Namer): string {
   return segs
     .map((s) => {
       if (s.suggestion) return htmlSuggestion(s.suggestion.kind, s.text, segSuggestion(s.suggestion), name)
       if (s.op === 'eq') return esc(s.text)
-      const who = s.party ? `<sup class="who">${esc(s.party)}</sup>` : ''
+      const who = s.party ? `<sup class="who">${esc(name.code(s.party))}</sup>` : ''
       const cls = s.party ? ` class="${partyClass(s.party)}"` : ''
       const title = `${s.op === 'ins' ? 'written' : 'removed'} by ${name(s.party ?? null) ?? 'the opening draft'}`
       return `<${s.op}${cls} title="${esc(title)}">${esc(s.text)}</${s.op}>${who}`
@@ -448,7 +457,7 @@ export function renderHtml(doc: ExportDoc): string {
     `<h1>${esc(n.title)}</h1>`,
     `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${andList(n.parties.map((p) => `<span class="${partyClass(p.id)}">${esc(p.name)}</span>`))}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
     ...(conclusionLine(doc, name) ? [`<p class="conclusion"><strong>${esc(conclusionLine(doc, name)!)}</strong></p>`] : []),
-    `<p class="legend small">${n.parties.map((p) => `<span class="${partyClass(p.id)}"><sup class="who">${esc(p.id)}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span>${suggestions ? '<span><ins class="suggestion">suggested</ins> <del class="suggestion">suggested for removal</del> (pending)</span>' : ''}</p>`,
+    `<p class="legend small">${n.parties.map((p) => `<span class="${partyClass(p.id)}"><sup class="who">${esc(name.code(p.id))}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span>${suggestions ? '<span><ins class="suggestion">suggested</ins> <del class="suggestion">suggested for removal</del> (pending)</span>' : ''}</p>`,
   )
   for (const { group, heading } of GROUPS) {
     const terms = doc.terms.filter((t) => groupOf(t) === group)

@@ -1,6 +1,7 @@
 /** Identifiers and defaults for new negotiations, parties and terms. */
 import { randomBytes } from 'node:crypto'
-import type { PartyInfo } from '../../shared/negotiation'
+import { PARTY_COLORS, type PartyInfo } from '../../shared/negotiation'
+import { latinOf, suggestPartyCode } from '../../shared/partyCodes'
 import type { CreateNegotiationInput } from '../../shared/schemas'
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789'
@@ -17,11 +18,11 @@ export const newTermId = () => `t-${randomId(10)}`
 /** Ids of comment threads (`th-…`) and comments (`c-…`). */
 export const newEntryId = (prefix: 'th' | 'c') => `${prefix}-${randomId(12)}`
 
-/** Delegation colours: distinct, readable as text on white and as fills (see client/src/design). */
-export const PARTY_COLORS = ['#1f5fbf', '#b3261e', '#1b7f4b', '#8a4bb8', '#b35c00', '#00727a', '#a8326f', '#4d5b6a']
+export { PARTY_COLORS }
 
-function slug(name: string): string {
-  const s = name
+/** An id from a name: in Latin letters (Российская Федерация → rossiyskaya-federatsiya), lower case, dashes. */
+export function slug(name: string): string {
+  const s = latinOf(name)
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
@@ -31,11 +32,22 @@ function slug(name: string): string {
   return s || 'party'
 }
 
-/** Fills in ids (slugs of names, made unique) and colours. */
+/**
+ * Fills in ids (slugs of names, made unique), codes (suggested from names, shared/partyCodes.ts, made
+ * unique; codes given are kept) and colours.
+ */
 export function assignParties(input: CreateNegotiationInput['parties']): PartyInfo[] {
   const taken = new Set<string>()
   for (const p of input) if (p.id) taken.add(p.id)
   if (taken.size !== input.filter((p) => p.id).length) throw new Error('party ids must be unique')
+  // Colours not given: the first of the palette nobody has, in turn (the palette again past eight).
+  const chosen = new Set(input.map((p) => p.color?.toLowerCase()).filter(Boolean))
+  const free = PARTY_COLORS.filter((c) => !chosen.has(c))
+  let nextFree = 0
+  const autoColor = (i: number) => free[nextFree++] ?? PARTY_COLORS[i % PARTY_COLORS.length]!
+  const codes = new Set<string>()
+  for (const p of input) if (p.code) codes.add(p.code)
+  if (codes.size !== input.filter((p) => p.code).length) throw new Error('party codes must be unique')
   return input.map((p, i) => {
     let id = p.id
     if (!id) {
@@ -44,6 +56,11 @@ export function assignParties(input: CreateNegotiationInput['parties']): PartyIn
       for (let n = 2; taken.has(id); n++) id = `${base}-${n}`
       taken.add(id)
     }
-    return { id, name: p.name, color: p.color ?? PARTY_COLORS[i % PARTY_COLORS.length]! }
+    let code = p.code
+    if (!code) {
+      code = suggestPartyCode(p.name, codes, id)
+      codes.add(code)
+    }
+    return { id, name: p.name, color: p.color ?? autoColor(i), code }
   })
 }

@@ -6,12 +6,23 @@
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import { insertTerm, writeMeta } from '../../shared/docLayout'
 import type { PartyInfo } from '../../shared/negotiation'
+import { withPartyCodes } from '../../shared/partyCodes'
 import type { CreateNegotiationInput, CreatedNegotiation } from '../../shared/schemas'
 import type { Author, NegotiationRecord, Store } from '../store/types'
 import type { RoomRegistry } from '../sync/roomRegistry'
 import { badRequest } from '../errors'
 import { assignParties, newNegotiationId, newTermId } from './ids'
 import type { Invites } from './invites'
+
+/**
+ * A stored negotiation as everyone reads it: negotiations created before party codes existed get theirs
+ * here, derived from the names (the same every time), so the store keeps what it was given.
+ */
+function withCodes<R extends NegotiationRecord | null>(record: R): R {
+  if (!record) return record
+  const parties = withPartyCodes(record.parties)
+  return parties === record.parties ? record : { ...record, parties }
+}
 
 export const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
 const EXISTS_TTL_MS = 5000
@@ -75,7 +86,7 @@ export class Negotiations {
     if (hit && this.now() - hit.at < EXISTS_TTL_MS) return hit.record
     let record: NegotiationRecord | null
     try {
-      record = await this.store.getNegotiation(id)
+      record = withCodes(await this.store.getNegotiation(id))
     } catch (err) {
       // The store is away: what we knew a moment ago still admits people to loaded docs.
       if (hit) return hit.record
@@ -85,8 +96,8 @@ export class Negotiations {
     return record
   }
 
-  list(): Promise<NegotiationRecord[]> {
-    return this.store.listNegotiations()
+  async list(): Promise<NegotiationRecord[]> {
+    return (await this.store.listNegotiations()).map((r) => withCodes(r))
   }
 
   async exists(id: string): Promise<boolean> {

@@ -197,7 +197,8 @@ export function serverBundle(): Promise<string> {
       bundle: true,
       platform: 'node',
       format: 'esm',
-      target: 'node20',
+      // package.json's engines: 20.19 keeps `import … with { type: 'json' }` (node20 would drop the attribute)
+      target: 'node20.19',
       packages: 'external',
       sourcemap: 'inline',
       outfile,

@@ -123,7 +123,7 @@ describe('suggestions in the redline and the exports', () => {
     // in the term's text and in its redline
     expect(md).toContain(`> Requests are answered within {++45++}${by}{--30--}${by} days.`)
     expect(md.split(`{++45++}${by}{--30--}${by}`)).toHaveLength(3)
-    expect(md).not.toContain('{++45++}{>>us<<}')
+    expect(md).not.toContain('{++45++}{>>US<<}')
 
     const html = await get<string>('/export?format=html')
     const title = 'suggested by United States (J. Carter), 2026-01-12 10:00:00 UTC'
