@@ -1,8 +1,9 @@
 /**
  * Polish seen by a new user (issue 18, item 7), in Chromium: a withdrawn term's disabled Accept says why;
- * Escape gives the focus back to what opened the panel or the step, never to the page; the Copy button
- * keeps its size when it says "Copied"; "You accepted this text" goes once the text is another; a remote
- * caret's name stays inside the term panel at its right edge.
+ * Escape gives the focus back to what opened the panel, the step or the list (a term's panel and its steps,
+ * the Comments panel, who is here), never to the page; the Copy button keeps its size when it says "Copied";
+ * "You accepted this text" goes once the text is another; a remote caret's name stays inside the term panel
+ * at its right edge.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -130,6 +131,16 @@ describe.skipIf(!chromiumForTests('e2e/polish'))('polish', () => {
       },
     )
     expect(await open.evaluate((el) => el === document.activeElement)).toBe(true)
+
+    // The Comments panel, opened from the toolbar with the keyboard: it takes the focus, Escape closes it, the focus
+    // is on the Comments button again.
+    await us.page.getByTestId('comments-button').focus()
+    await us.page.keyboard.press('Enter')
+    await us.page.getByTestId('comments-panel').waitFor({ timeout: T })
+    await waitFor(async () => (await focused(us.page)) === 'comments-panel', { timeout: T, what: 'focus in the panel' })
+    await us.page.keyboard.press('Escape')
+    await us.page.getByTestId('comments-panel').waitFor({ state: 'detached', timeout: T })
+    await waitFor(async () => (await focused(us.page)) === 'comments-button', { timeout: T, what: 'focus on Comments' })
   }, 120_000)
 
   it('[PO3] Copy keeps its size when it says "Copied": nothing beside it moves', async () => {
@@ -220,5 +231,23 @@ describe.skipIf(!chromiumForTests('e2e/polish'))('polish', () => {
     await waitFor(async () => (await fits()).caretNearEdge, { timeout: T, what: 'the remote caret at the end of the line' })
     await waitFor(async () => (await fits()).inside, { timeout: T, what: 'the label inside the panel' })
     expect((await fits()).width).toBeGreaterThan(160)
+  }, 120_000)
+
+  it('[PO6] Escape in the list of who is here gives the focus back to its button', async () => {
+    const neg = await negotiation([{ title: 'Scope', body: 'Each party extradites persons charged with ransomware.' }])
+    const [us] = await Promise.all([join(neg.links.negotiator.us!, 'J. Carter'), join(neg.links.negotiator.ru!, 'A. Volkova')])
+    const toggle = us.page.locator('[data-testid="presence"] button[aria-controls="presence-list"]')
+    await waitFor(async () => (await us.page.locator('[data-testid="presence"] .slot').count()) === 2, {
+      timeout: T,
+      what: 'both here',
+    })
+    await toggle.focus()
+    await us.page.keyboard.press('Enter')
+    const follow = us.page.locator('#presence-list').getByRole('button', { name: 'Follow' })
+    await follow.waitFor({ timeout: T })
+    await follow.focus()
+    await us.page.keyboard.press('Escape')
+    await us.page.locator('#presence-list').waitFor({ state: 'detached', timeout: T })
+    expect(await toggle.evaluate((el) => el === document.activeElement)).toBe(true)
   }, 120_000)
 })
