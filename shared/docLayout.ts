@@ -9,13 +9,14 @@
  * ledger:         `meta` Y.Map{title, parties, createdAt, package?, initials?, concluded?}
  *                 `status` Y.Map termId → Y.Map{state, proposedBy, acceptedBy: Y.Map party → hash,
  *                                               agreedText, agreedHash, updatedAt, updatedBy,
- *                                               brackets?, adReferendum?: {party → AdReferendum}}
+ *                                               brackets?, adReferendum?: {party → AdReferendum},
+ *                                               decision?: TermDecision (a plain object)}
  *                 `authors` Y.Map clientId (decimal string) → {party, user}: who introduced each Yjs
  *                                               client id of the board (written by the server)
  */
 import * as Y from 'yjs'
 import type { Concluded, Initials, PackageState, VoidCause } from './conclusion'
-import type { AdReferendum, PartyInfo, TermState, TermStatus, TermText } from './negotiation'
+import type { AdReferendum, PartyInfo, TermDecision, TermState, TermStatus, TermText } from './negotiation'
 import { isSuggestionFormat, textWithoutSuggestions } from './suggestions'
 
 export const BOARD_ROOTS = ['terms', 'order', 'notes', 'links'] as const
@@ -280,7 +281,27 @@ export function statusFromMap(m: Y.Map<unknown>): TermStatus {
   const adRef = m.get('adReferendum')
   if (adRef && typeof adRef === 'object' && !(adRef instanceof Y.AbstractType) && Object.keys(adRef).length > 0)
     s.adReferendum = adRef as Record<string, AdReferendum>
+  const decision = decisionOf(m.get('decision'))
+  if (decision) s.decision = decision
   return s
+}
+
+const DECISION_KINDS: ReadonlySet<unknown> = new Set(['reject', 'reopen', 'withdraw'])
+
+/** A status's `decision` as stored, or undefined when it is not one (a ledger written before, or by hand). */
+function decisionOf(v: unknown): TermDecision | undefined {
+  if (!v || typeof v !== 'object' || v instanceof Y.AbstractType) return undefined
+  const d = v as Record<string, unknown>
+  if (!DECISION_KINDS.has(d.kind) || typeof d.user !== 'string' || typeof d.at !== 'number') return undefined
+  if (d.party !== null && typeof d.party !== 'string') return undefined
+  return {
+    kind: d.kind as TermDecision['kind'],
+    party: d.party as string | null,
+    user: d.user,
+    ...(typeof d.reason === 'string' && d.reason ? { reason: d.reason } : {}),
+    at: d.at,
+    ...(d.via === 'edit' ? { via: 'edit' as const } : {}),
+  }
 }
 
 /** Sets a term's count of open bracket groups (0 removes the field); call inside a transaction. */
@@ -327,6 +348,7 @@ export function writeStatus(doc: Y.Doc, termId: string, s: TermStatus): void {
   // A plain object: compared by content, so an unchanged one is not written again.
   const adRef = s.adReferendum && Object.keys(s.adReferendum).length > 0 ? s.adReferendum : undefined
   if (JSON.stringify(m.get('adReferendum')) !== JSON.stringify(adRef)) setIfChanged('adReferendum', adRef)
+  if (JSON.stringify(m.get('decision')) !== JSON.stringify(s.decision)) setIfChanged('decision', s.decision)
   let acc = m.get('acceptedBy')
   if (!(acc instanceof Y.Map)) {
     acc = new Y.Map<string>()

@@ -53,6 +53,24 @@ export interface TermStatus {
   brackets?: number
   /** party → its acceptance subject to confirmation by a principal: it does not count towards agreement */
   adReferendum?: Record<string, AdReferendum>
+  /**
+   * The last decision that took the term out of play — a rejection, a withdrawal, a reopening — with who
+   * made it and why; written with the move, cleared once a delegation accepts the term again.
+   */
+  decision?: TermDecision
+}
+
+/** Who rejected, withdrew or reopened a term, and why (TermStatus `decision`). */
+export interface TermDecision {
+  kind: 'reject' | 'reopen' | 'withdraw'
+  /** null: Parley itself (an agreed text found changed after a crash, its editor unknown) */
+  party: string | null
+  user: string
+  /** as the delegation gave it (term:reject, term:reopen) */
+  reason?: string
+  at: number
+  /** `edit`: reopened by a change to the agreed text rather than by term:reopen */
+  via?: 'edit'
 }
 
 /** An acceptance "ad referendum": subject to confirmation by `principal` (a capital, a cabinet), optionally by a date. */
@@ -98,11 +116,17 @@ export type TermMove =
   | { kind: 'accept'; party: string; text: TermText; adReferendum?: { principal: string; until?: string; user: string } }
   /** the party's principal confirmed its ad-referendum acceptance (of the text as it stands now) */
   | { kind: 'confirm'; party: string; text: TermText }
-  | { kind: 'reject'; party: string }
-  | { kind: 'withdraw'; party: string }
-  | { kind: 'reopen'; party: string }
-  /** the term's title or body changed on the board */
-  | { kind: 'edit'; party: string; text: TermText }
+  | ({ kind: 'reject'; party: string } & DecisionDetail)
+  | ({ kind: 'withdraw'; party: string } & DecisionDetail)
+  | ({ kind: 'reopen'; party: string } & DecisionDetail)
+  /** the term's title or body changed on the board (`party` '': not known) */
+  | ({ kind: 'edit'; party: string; text: TermText } & DecisionDetail)
+
+/** Who made a move that takes a term out of play, and why: recorded as the status's `decision`. */
+interface DecisionDetail {
+  user?: string
+  reason?: string
+}
 
 /** What a move did, for the history: `agree` when an accept completed the set. */
 export type MoveOutcome = 'propose' | 'accept' | 'agree' | 'reject' | 'withdraw' | 'reopen' | 'confirm' | 'none'
@@ -128,7 +152,9 @@ export function applyMove(status: TermStatus | undefined, move: TermMove, partie
     }
   }
   if (!status) throw new TermRuleError(ErrorCode.unknownTerm.name, 'no such term')
-  const base: TermStatus = { ...status, acceptedBy: { ...status.acceptedBy }, updatedAt: now, updatedBy: move.party }
+  const { decision: _decided, ...rest } = status
+  // A decision stands until someone accepts the term again; moves that decide write their own.
+  const base: TermStatus = { ...rest, acceptedBy: { ...status.acceptedBy }, updatedAt: now, updatedBy: move.party }
 
   switch (move.kind) {
     case 'accept': {
@@ -165,7 +191,7 @@ export function applyMove(status: TermStatus | undefined, move: TermMove, partie
     case 'reject': {
       if (status.state === 'withdrawn') throw new TermRuleError(ErrorCode.termClosed.name, 'the term was withdrawn')
       if (status.state === 'agreed') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is agreed; reopen it first')
-      return { status: withAdReferendum({ ...base, state: 'rejected', acceptedBy: {} }, {}), outcome: 'reject' }
+      return { status: withAdReferendum({ ...base, state: 'rejected', acceptedBy: {}, decision: decided(move, now) }, {}), outcome: 'reject' }
     }
     case 'withdraw': {
       if (status.proposedBy !== move.party) {
@@ -173,19 +199,42 @@ export function applyMove(status: TermStatus | undefined, move: TermMove, partie
       }
       if (status.state === 'withdrawn') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is already withdrawn')
       if (status.state === 'agreed') throw new TermRuleError(ErrorCode.termClosed.name, 'the term is agreed; reopen it first')
-      return { status: withAdReferendum({ ...base, state: 'withdrawn', acceptedBy: {} }, {}), outcome: 'withdraw' }
+      return {
+        status: withAdReferendum({ ...base, state: 'withdrawn', acceptedBy: {}, decision: decided(move, now) }, {}),
+        outcome: 'withdraw',
+      }
     }
     case 'reopen': {
       if (!CLOSED.includes(status.state)) {
         throw new TermRuleError(ErrorCode.termOpen.name, `the term is ${status.state}, not agreed, rejected or withdrawn`)
       }
-      return { status: withAdReferendum(withoutAgreement({ ...base, state: 'reopened', acceptedBy: {} }), {}), outcome: 'reopen' }
+      return {
+        status: withAdReferendum(withoutAgreement({ ...base, state: 'reopened', acceptedBy: {}, decision: decided(move, now) }), {}),
+        outcome: 'reopen',
+      }
     }
     case 'edit': {
       // Only an agreed term changes state on edit: its agreement no longer holds.
       if (status.state !== 'agreed' || termHash(move.text) === status.agreedHash) return { status, outcome: 'none' }
-      return { status: withoutAgreement({ ...base, state: 'reopened', acceptedBy: {} }), outcome: 'reopen' }
+      return {
+        status: withoutAgreement({ ...base, state: 'reopened', acceptedBy: {}, decision: decided(move, now, 'edit') }),
+        outcome: 'reopen',
+      }
     }
+  }
+}
+
+/** The decision a reject, withdraw or reopen records (an empty reason is none). */
+function decided(move: { kind: string; party: string } & DecisionDetail, now: number, via?: 'edit'): TermDecision {
+  const kind = move.kind === 'edit' ? 'reopen' : (move.kind as TermDecision['kind'])
+  const reason = move.reason?.trim()
+  return {
+    kind,
+    party: move.party || null,
+    user: move.user ?? '',
+    ...(reason ? { reason } : {}),
+    at: now,
+    ...(via ? { via } : {}),
   }
 }
 

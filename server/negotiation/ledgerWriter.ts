@@ -94,6 +94,8 @@ const COMMIT_WAIT_MS = 15_000
 /** A reopen that could not be written is tried again this much later. */
 const RETRY_MS = 1000
 const SERVER_AUTHOR: Author = { user: 'Parley', party: null, role: 'server', conn: 'server' }
+/** Why Parley reopens an agreed term whose editor it does not know (the history's and the decision's reason). */
+const UNSEEN_REOPEN_REASON = 'its text no longer matches the agreed text'
 /**
  * A term's count of open bracket groups is written this long after the last edit that may have
  * changed it: a count, not a version, so a run of keystrokes costs one recount and at most one write.
@@ -177,7 +179,14 @@ export class LedgerWriter {
       const text = termText(boardRoom.doc, termId)
       if (!(statusMap instanceof Y.Map) || statusMap.get('state') !== 'agreed' || !text) continue
       const status = statusFromMap(statusMap)
-      const t = applyMove(status, { kind: 'edit', party: q.author?.party ?? '', text }, parties, this.now())
+      const t = applyMove(
+        status,
+        q.author
+          ? { kind: 'edit', party: q.author.party ?? '', user: q.author.user, text }
+          : { kind: 'edit', party: '', user: SERVER_AUTHOR.user, reason: UNSEEN_REOPEN_REASON, text },
+        parties,
+        this.now(),
+      )
       if (t.outcome !== 'reopen') continue
       const meta: MoveMeta = q.author
         ? this.meta('reopen', termId, q.author)
@@ -186,7 +195,7 @@ export class LedgerWriter {
             termIds: [termId],
             party: null,
             user: SERVER_AUTHOR.user,
-            reason: 'its text no longer matches the agreed text',
+            reason: UNSEEN_REOPEN_REASON,
           }
       const by = q.author ?? SERVER_AUTHOR
       const cause = { at: this.now(), party: by.party, user: by.user, reason: 'an agreed term was reopened' }
@@ -303,7 +312,7 @@ export class LedgerWriter {
         author.party !== null &&
         status.proposedBy === author.party
       if (proposerWithdraws) {
-        const t = applyMove(status, { kind: 'withdraw', party: author.party! }, parties, now)
+        const t = applyMove(status, { kind: 'withdraw', party: author.party!, user: author.user }, parties, now)
         moves.push({ termId, run: (doc) => writeStatus(doc, termId, t.status), meta: this.meta('withdraw', termId, author) })
       } else if (removed instanceof Y.Map && origin.source === 'connection') {
         // Read now: once this transaction's observers have run, Yjs collects the removed items.

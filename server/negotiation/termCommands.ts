@@ -152,7 +152,8 @@ export class TermCommands implements LedgerWriterHost {
         ? { kind, party: actor.party, text, ...(adRef ? { adReferendum: adRef } : {}) }
         : kind === 'confirm'
           ? { kind, party: actor.party, text }
-          : { kind, party: actor.party }
+          : // who decided and why: the status's `decision`, in the same ledger write as the move
+            { kind, party: actor.party, user: actor.user, ...(reason ? { reason } : {}) }
     let transition
     try {
       transition = applyMove(status, move, parties, this.now())
