@@ -60,6 +60,11 @@ export class LedgerModel {
     return this.all.get(termId)
   }
 
+  /** Every term's status (a new map after each ledger change; unchanged statuses keep their objects). */
+  termStatuses(): ReadonlyMap<string, TermStatus> {
+    return this.all
+  }
+
   /** The delegation that wrote under a Yjs client id of the board; null when unknown or the server's. */
   authorParty(clientId: number): string | null {
     const v = ledger(this.channel.doc).authors.get(authorKey(clientId)) as { party?: unknown } | undefined

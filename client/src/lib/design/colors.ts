@@ -71,6 +71,8 @@ export const selectionOf = (color: string) => `${parse(color) ? color : NEUTRAL}
 export interface PartyStyle {
   id: string
   name: string
+  /** the short label for chips (PartyInfo `code`: US, RU, AE) */
+  code: string
   color: string
   ink: string
   fill: string
@@ -80,9 +82,24 @@ export function partyStyles(parties: readonly PartyInfo[]): Map<string, PartySty
   const out = new Map<string, PartyStyle>()
   for (const p of parties) {
     const color = parse(p.color) ? p.color : NEUTRAL
-    out.set(p.id, { id: p.id, name: p.name, color, ink: inkOf(color), fill: fillOf(color) })
+    out.set(p.id, { id: p.id, name: p.name, code: codeOf(p), color, ink: inkOf(color), fill: fillOf(color) })
   }
   return out
+}
+
+/**
+ * A party's code. The server gives every party one (derived for old negotiations); this stands in only for
+ * a party info from elsewhere without (the id, cut to a code's length), so no chip is ever empty.
+ */
+function codeOf(p: PartyInfo): string {
+  return (
+    p.code ||
+    p.id
+      .replace(/[^a-z0-9]/gi, '')
+      .slice(0, 6)
+      .toUpperCase() ||
+    '?'
+  )
 }
 
 /** Inline CSS custom properties for an element that shows a party. */
