@@ -273,6 +273,8 @@ async function spawnParley(
         PORT: String(port),
         HOST: '127.0.0.1',
         PARLEY_DATA_DIR: dataDir,
+        // A developer's .env in the project root must not fill in what a test leaves unset (DATABASE_URL…).
+        PARLEY_ENV_FILE: '',
         ...(token ? { PARLEY_ADMIN_TOKEN: token } : {}),
         PARLEY_LOG_LEVEL: 'debug',
         ...defaultEnv,
