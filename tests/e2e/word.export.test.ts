@@ -1,7 +1,8 @@
 /**
  * [WX10] The Word downloads in Chromium (issue 16, item 1): a reviewer saves
  * the term sheet from the History panel, and the sheet at a version and the
- * redline between two versions from the replay's redline; the files come
+ * redline between two versions from the replay's redline (both in the
+ * Download menu, issue 18 item 5); the files come
  * from the API with the session's token (never in a link) and are real
  * Word files with the changes in the names of who made them. axe-core finds
  * nothing serious in either place.
@@ -24,9 +25,10 @@ let server: TestServer
 let browser: Browser
 const people: Participant[] = []
 
-/** Clicks `button` and reads the file the browser saves: its suggested name and what Word would read. */
-async function downloaded(page: Page, button: string) {
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: T }), page.getByTestId(button).first().click()])
+/** Chooses `item` in the Download menu and reads the file the browser saves: its suggested name and what Word would read. */
+async function downloaded(page: Page, item: string) {
+  await page.getByTestId('download-menu').first().click()
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: T }), page.getByTestId(item).first().click()])
   const path = await download.path()
   return { name: download.suggestedFilename(), doc: await readDocx(readFileSync(path)) }
 }
@@ -47,15 +49,15 @@ describe.skipIf(!chromiumForTests('e2e/word.export'))('Word files from the histo
 
   afterAll(() => closeBrowserSuite(people, browser, server))
 
-  it('[WX10] History: “Download .docx” saves the sheet now; in the replay, the sheet at the version shown and the redline between the two compared', async () => {
+  it('[WX10] History: the Download menu’s .docx is the sheet now; in the replay, the sheet at the version shown and the redline between the two compared', async () => {
     const page = review.page
     const latest = versions.at(-1)!.n
     await page.getByTestId('history-button').click()
     const panel = page.getByTestId('history-panel')
     await panel.waitFor({ timeout: T })
-    expect(await panel.getByRole('button', { name: /^Download \.docx/ }).getAttribute('aria-label')).toBe(
-      'Download .docx: the term sheet as it stands now as a Word document',
-    )
+    await panel.getByTestId('download-menu').click()
+    expect(await panel.getByTestId('download-docx').textContent()).toBe('Word document (.docx) — the term sheet')
+    await panel.getByTestId('download-menu').click()
     const now = await downloaded(page, 'download-docx')
     expect(now.name).toBe(`${demo.id}-v${latest}.docx`)
     const sheet = await (
@@ -73,10 +75,11 @@ describe.skipIf(!chromiumForTests('e2e/word.export'))('Word files from the histo
     await page.locator(`[data-testid="replay-versions"] button[data-n="${edit.n}"]`).click()
     await page.locator(`[data-testid="replay"][data-v="${edit.n}"][data-from="${edit.n - 1}"]`).waitFor({ timeout: T })
     const redline = page.getByTestId('redline')
-    await redline.getByTestId('download-redline-docx').waitFor({ timeout: T })
-    expect(await redline.getByTestId('download-redline-docx').getAttribute('aria-label')).toBe(
-      `Download redline .docx: the changes from version ${edit.n - 1} to version ${edit.n} as Word tracked changes`,
+    await redline.getByTestId('download-menu').click()
+    expect(await redline.getByTestId('download-redline-docx').textContent()).toBe(
+      `Word redline (.docx) — the changes from v${edit.n - 1} to v${edit.n} as tracked changes`,
     )
+    await redline.getByTestId('download-menu').click()
     const at = await downloaded(page, 'download-docx')
     expect(at.name).toBe(`${demo.id}-v${edit.n}.docx`)
     const red = await downloaded(page, 'download-redline-docx')

@@ -307,6 +307,15 @@ export class NegotiationSession {
   }
 
   /**
+   * The sheet as it stands now, with its history, as Markdown, HTML or JSON (CONTRACT.md: these formats take no
+   * version), fetched with the session's token like the Word files.
+   */
+  sheetExport(format: 'md' | 'html' | 'json'): Promise<Download> {
+    const id = encodeURIComponent(this.info.negotiation.id)
+    return apiDownload(`/api/negotiations/${id}/export?format=${format}`, { token: this.token, fallback: `${id}.${format}` })
+  }
+
+  /**
    * Brings in a Word draft of the sheet (CONTRACT.md "Word documents"): its differences from the board
    * become this delegation's suggestions, in this person's name (the one the board knows them by).
    */
