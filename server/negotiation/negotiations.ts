@@ -5,6 +5,7 @@
  */
 import { boardDocName, ledgerDocName } from '../../shared/docNames'
 import { insertTerm, writeMeta } from '../../shared/docLayout'
+import { openingLayout } from '../../shared/boardLayout'
 import type { PartyInfo } from '../../shared/negotiation'
 import { withPartyCodes } from '../../shared/partyCodes'
 import type { CreateNegotiationInput, CreatedNegotiation } from '../../shared/schemas'
@@ -55,11 +56,7 @@ export class Negotiations {
       const board = await this.registry.get(boardDocName(record.id))
       // The ledger writer records each seeded term as proposed, by nobody (the negotiation's opening draft).
       writes.push(
-        board.serverWrite(SERVER_AUTHOR, (doc) =>
-          input.terms!.forEach((t, i) =>
-            insertTerm(doc, newTermId(), { ...t, x: 40 + (i % 3) * 340, y: 40 + Math.floor(i / 3) * 240 }),
-          ),
-        ),
+        board.serverWrite(SERVER_AUTHOR, (doc) => openingLayout(input.terms!).forEach((t) => insertTerm(doc, newTermId(), t))),
       )
       this.registry.scheduleUnload(board)
     }

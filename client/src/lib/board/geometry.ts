@@ -1,11 +1,18 @@
-/** Sizes of things on the canvas and the geometry of links between them. */
-import type { Rect } from './viewport.svelte'
+/** Sizes of things on the canvas (shared/boardLayout.ts), the geometry of links between them, and fitting a view. */
+import {
+  boundsOf,
+  freeSpotNear,
+  NOTE_MIN_HEIGHT,
+  NOTE_WIDTH,
+  READABLE_ZOOM,
+  TERM_MIN_HEIGHT,
+  TERM_WIDTH,
+  type Rect,
+} from '../../../../shared/boardLayout'
 
-export const TERM_WIDTH = 300
-export const TERM_MIN_HEIGHT = 168
-export const NOTE_WIDTH = 200
-export const NOTE_MIN_HEIGHT = 132
-/** Where a new item goes relative to the centre of the view, so it does not cover what is there. */
+export { boundsOf, NOTE_MIN_HEIGHT, NOTE_WIDTH, READABLE_ZOOM, TERM_MIN_HEIGHT, TERM_WIDTH }
+
+/** Positions snap to this grid when a card is placed. */
 export const GRID = 8
 
 export const snap = (v: number) => Math.round(v / GRID) * GRID
@@ -49,30 +56,44 @@ export function linkPath(a: Rect, b: Rect, gap = 6): LinkPath | null {
   return { x1, y1, x2, y2, mx: (x1 + x2) / 2, my: (y1 + y2) / 2 }
 }
 
-export function boundsOf(rects: Rect[]): Rect | null {
-  if (rects.length === 0) return null
-  let x1 = Infinity
-  let y1 = Infinity
-  let x2 = -Infinity
-  let y2 = -Infinity
-  for (const r of rects) {
-    x1 = Math.min(x1, r.x)
-    y1 = Math.min(y1, r.y)
-    x2 = Math.max(x2, r.x + r.w)
-    y2 = Math.max(y2, r.y + r.h)
-  }
-  return { x: x1, y: y1, w: x2 - x1, h: y2 - y1 }
+/** A free spot for a `w`×`h` card near the top-left corner (x, y), on nothing in `taken`. */
+export function freeSpot(x: number, y: number, w: number, h: number, taken: readonly Rect[]): { x: number; y: number } {
+  const p = freeSpotNear(snap(x) + w / 2, snap(y) + h / 2, w, h, taken, GRID * 3)
+  return { x: p.x, y: p.y }
 }
 
-/** A free spot near (x, y): shifts down-right until it overlaps nothing (or gives up). */
-export function freeSpot(x: number, y: number, w: number, h: number, taken: Rect[]): { x: number; y: number } {
-  let px = snap(x)
-  let py = snap(y)
-  for (let i = 0; i < 40; i++) {
-    const hit = taken.some((r) => px < r.x + r.w && px + w > r.x && py < r.y + r.h && py + h > r.y)
-    if (!hit) break
-    px += 32
-    py += 32
+export interface View {
+  zoom: number
+  tx: number
+  ty: number
+}
+
+/**
+ * The view that shows `bounds` on a `width`×`height` screen, zoomed no further in than 100 %
+ * and no further out than `minZoom`. What does not fit at `minZoom` is shown from `first` on
+ * (the first terms, top left of the grid): along an axis that overflows, the view starts at
+ * `first` (kept within the bounds), along one that fits it is centred.
+ */
+export function fitView(
+  bounds: Rect,
+  screen: { width: number; height: number },
+  opts: { padding?: number; minZoom?: number; maxZoom?: number; first?: Rect | null } = {},
+): View {
+  const padding = opts.padding ?? 48
+  const minZoom = opts.minZoom ?? READABLE_ZOOM
+  const maxZoom = opts.maxZoom ?? 1
+  const room = { w: Math.max(screen.width - padding * 2, 1), h: Math.max(screen.height - padding * 2, 1) }
+  const zoom = Math.max(minZoom, Math.min(maxZoom, room.w / Math.max(bounds.w, 1), room.h / Math.max(bounds.h, 1)))
+  const first = opts.first ?? bounds
+  const axis = (start: number, size: number, firstStart: number, roomSize: number, screenSize: number) => {
+    const shown = roomSize / zoom
+    if (size <= shown) return screenSize / 2 - (start + size / 2) * zoom
+    const from = Math.min(Math.max(firstStart, start), start + size - shown)
+    return padding - from * zoom
   }
-  return { x: px, y: py }
+  return {
+    zoom,
+    tx: axis(bounds.x, bounds.w, first.x, room.w, screen.width),
+    ty: axis(bounds.y, bounds.h, first.y, room.h, screen.height),
+  }
 }

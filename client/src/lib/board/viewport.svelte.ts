@@ -4,18 +4,15 @@
  * where each was left.
  */
 import type { Viewport as PublishedViewport } from '../connection/peers.svelte'
+import type { Rect } from '../../../../shared/boardLayout'
+import { fitView } from './geometry'
+
+export type { Rect }
 
 export const MIN_ZOOM = 0.2
 export const MAX_ZOOM = 2.5
 
 const clampZoom = (z: number) => Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, z))
-
-export interface Rect {
-  x: number
-  y: number
-  w: number
-  h: number
-}
 
 export class Viewport {
   tx = $state(0)
@@ -63,7 +60,18 @@ export class Viewport {
     this.ty = this.height / 2 - cy * this.zoom
   }
 
-  fit(bounds: Rect | null, padding = 48): void {
+  /** The part of the world on screen (not under a panel). */
+  get visibleWorld(): Rect {
+    const a = this.toWorld(0, 0)
+    return { x: a.x, y: a.y, w: this.visibleWidth / this.zoom, h: this.height / this.zoom }
+  }
+
+  /**
+   * Shows `bounds`, zoomed out no further than `minZoom` (the live board stops at a readable
+   * zoom; see geometry.ts fitView): what does not fit then is shown from `first` on.
+   */
+  fit(bounds: Rect | null, opts: { padding?: number; minZoom?: number; first?: Rect | null } = {}): void {
+    const padding = opts.padding ?? 48
     this.pristine = false
     if (!bounds || this.width === 0 || this.height === 0) {
       this.zoom = 1
@@ -71,19 +79,37 @@ export class Viewport {
       this.ty = padding
       return
     }
-    const z = clampZoom(
-      Math.min(1, (this.visibleWidth - padding * 2) / Math.max(bounds.w, 1), (this.height - padding * 2) / Math.max(bounds.h, 1)),
+    const v = fitView(
+      bounds,
+      { width: this.visibleWidth, height: this.height },
+      { padding, first: opts.first, minZoom: opts.minZoom ?? MIN_ZOOM },
     )
-    this.centerOn(bounds.x + bounds.w / 2, bounds.y + bounds.h / 2, z)
+    this.zoom = clampZoom(v.zoom)
+    this.tx = v.tx
+    this.ty = v.ty
   }
 
-  /** Brings a world rectangle into view if it is not. */
-  reveal(r: Rect, margin = 40): void {
+  /**
+   * Brings a world rectangle into view if it is not: centred on it, or (`nearest`, as a
+   * browser scrolls a focused element) moved only as far as it takes.
+   */
+  reveal(r: Rect, margin = 40, how: 'center' | 'nearest' = 'center'): void {
     const left = r.x * this.zoom + this.tx
     const top = r.y * this.zoom + this.ty
     const right = left + r.w * this.zoom
     const bottom = top + r.h * this.zoom
-    if (left >= margin && top >= margin && right <= this.visibleWidth - margin && bottom <= this.height - margin) return
-    this.centerOn(r.x + r.w / 2, r.y + r.h / 2)
+    const width = this.visibleWidth
+    if (left >= margin && top >= margin && right <= width - margin && bottom <= this.height - margin) return
+    if (how === 'center') return this.centerOn(r.x + r.w / 2, r.y + r.h / 2)
+    // Too big to fit: its top-left corner shows.
+    const dx =
+      left < margin || right - left > width - 2 * margin ? margin - left : right > width - margin ? width - margin - right : 0
+    const dy =
+      top < margin || bottom - top > this.height - 2 * margin
+        ? margin - top
+        : bottom > this.height - margin
+          ? this.height - margin - bottom
+          : 0
+    this.panBy(dx, dy)
   }
 }
