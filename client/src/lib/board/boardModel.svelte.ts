@@ -24,6 +24,18 @@ import {
   type PlainNote,
   type PlainTerm,
 } from '../../../../shared/docLayout'
+import {
+  NOTE_MIN_HEIGHT,
+  NOTE_WIDTH,
+  TERM_WIDTH,
+  estimateTermHeight,
+  freeSpotNear,
+  nextTermSpot,
+  overlaps,
+  termRect,
+  type Point,
+  type Rect,
+} from '../../../../shared/boardLayout'
 import type { DocChannel } from '../connection/docChannel.svelte'
 import { pendingSuggestionCount } from '../../../../shared/suggestions'
 
@@ -155,10 +167,28 @@ export class BoardModel {
 
   // ── writes ──────────────────────────────────────────────────────────────
 
+  /**
+   * Adds a term at (x, y), or, if a card is already there (a caucus draft proposed where the
+   * shared board has a term, a place guessed without the canvas), at the next free place of the
+   * board's grid: a new card never lands on another.
+   */
   addTerm(t: { title: string; body: string; x: number; y: number }): string {
     const id = newId('t')
-    this.channel.transact((doc) => insertTerm(doc, id, { ...t, x: Math.round(t.x), y: Math.round(t.y) }))
+    const h = estimateTermHeight(t)
+    const terms = this.terms.map(termRect)
+    const taken = [...terms, ...this.noteRects()]
+    const at = this.clear({ x: t.x, y: t.y, w: TERM_WIDTH, h }, taken) ? t : nextTermSpot(terms, taken, h)
+    this.channel.transact((doc) => insertTerm(doc, id, { ...t, x: Math.round(at.x), y: Math.round(at.y) }))
     return id
+  }
+
+  /** The notes' rectangles, at their smallest (a note's height is only known where it is drawn). */
+  private noteRects(): Rect[] {
+    return this.notes.map((n) => ({ x: n.x, y: n.y, w: NOTE_WIDTH, h: NOTE_MIN_HEIGHT }))
+  }
+
+  private clear(r: Rect, taken: Rect[]): boolean {
+    return !taken.some((other) => overlaps(r, other))
   }
 
   /** Removes a caucus draft. On the shared board terms are withdrawn, never deleted. */
@@ -179,10 +209,14 @@ export class BoardModel {
     this.channel.transact((doc) => setPosition(doc, kind === 'term' ? 'terms' : 'notes', id, Math.round(x), Math.round(y)))
   }
 
+  /** Adds a note at (x, y), or as near as it is clear of every card. */
   addNote(n: { x: number; y: number; color: string; text?: string }): string {
     const id = newId('n')
+    const taken = [...this.terms.map(termRect), ...this.noteRects()]
+    const box = { x: n.x, y: n.y, w: NOTE_WIDTH, h: NOTE_MIN_HEIGHT }
+    const at: Point = this.clear(box, taken) ? n : freeSpotNear(n.x + box.w / 2, n.y + box.h / 2, box.w, box.h, taken)
     this.channel.transact((doc) =>
-      insertNote(doc, id, { text: n.text ?? '', x: Math.round(n.x), y: Math.round(n.y), color: n.color }),
+      insertNote(doc, id, { text: n.text ?? '', x: Math.round(at.x), y: Math.round(at.y), color: n.color }),
     )
     return id
   }

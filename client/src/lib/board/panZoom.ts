@@ -12,8 +12,9 @@ export interface PanZoomOptions {
 }
 
 /**
- * Pan and zoom a board: the wheel pans (zooms with Ctrl or ⌘), dragging the background or
- * `.world` pans, and the viewport tracks the element's size.
+ * Pan and zoom a board: the wheel pans (Shift turns it sideways), Ctrl or ⌘ with the wheel
+ * and a trackpad's pinch zoom around the pointer, dragging the background or `.world` pans,
+ * and the viewport tracks the element's size.
  */
 export function panZoom(el: HTMLElement, options: PanZoomOptions): ActionReturn<PanZoomOptions> {
   let opts = options
@@ -23,8 +24,17 @@ export function panZoom(el: HTMLElement, options: PanZoomOptions): ActionReturn<
     e.preventDefault()
     opts.onInteract?.()
     const r = el.getBoundingClientRect()
-    if (e.ctrlKey || e.metaKey) opts.viewport.zoomAt(Math.exp(-e.deltaY * 0.0025), e.clientX - r.left, e.clientY - r.top)
-    else opts.viewport.panBy(-e.deltaX, -e.deltaY)
+    // Lines or pages (a mouse wheel in some browsers) as pixels.
+    const unit = e.deltaMode === WheelEvent.DOM_DELTA_LINE ? 16 : e.deltaMode === WheelEvent.DOM_DELTA_PAGE ? r.height : 1
+    const dx = e.deltaX * unit
+    const dy = e.deltaY * unit
+    // A trackpad pinch arrives as a wheel with ctrlKey set, as Ctrl/⌘ and the wheel do: both zoom
+    // around the pointer (Figma, tldraw). One notch is capped so a fast wheel does not jump from 20 % to 250 %.
+    if (e.ctrlKey || e.metaKey) {
+      const notch = Math.max(-120, Math.min(120, dy))
+      opts.viewport.zoomAt(Math.exp(-notch * 0.0025), e.clientX - r.left, e.clientY - r.top)
+    } else if (e.shiftKey && dx === 0) opts.viewport.panBy(-dy, 0)
+    else opts.viewport.panBy(-dx, -dy)
   }
 
   const down = (e: PointerEvent) => {
