@@ -33,6 +33,7 @@
 import * as Y from 'yjs'
 import { randomBytes } from 'node:crypto'
 import { board as boardLayout, insertTerm, readStatus, termsInOrder, type PlainTerm } from '../../shared/docLayout'
+import { estimateTermHeight, nextTermSpot, termRect, TERM_WIDTH } from '../../shared/boardLayout'
 import { ErrorCode } from '../../shared/errors'
 import type { PartyInfo } from '../../shared/negotiation'
 import { mayCommand } from '../../shared/roles'
@@ -48,11 +49,6 @@ import { matchDraft, titleKey } from '../word/draftMatch'
 import { DIFF_TIMEOUT_MS, suggestText, type SuggestOutcome } from '../yjs/suggestText'
 import { newTermId } from './ids'
 import { commandLockKey, type Actor, type TermCommands } from './termCommands'
-
-/** Where added terms go on the canvas: rows of three below the lowest card. */
-const COLUMN_WIDTH = 340
-const ROW_HEIGHT = 240
-const MARGIN = 40
 
 /**
  * The word diffs of one draft may take this long in all (they run under the negotiation's command
@@ -239,20 +235,18 @@ export class WordDrafts {
   ): void {
     if (adds.length === 0) return
     const b = boardLayout(doc)
-    let lowest = -Infinity
-    b.terms.forEach((m) => {
-      const y = m instanceof Y.Map ? m.get('y') : undefined
-      if (typeof y === 'number' && Number.isFinite(y)) lowest = Math.max(lowest, y)
-    })
-    const top = lowest === -Infinity ? MARGIN : lowest + ROW_HEIGHT
-    adds.forEach((a, k) => {
+    // Each added term takes the next free place of the board's grid after the last term (shared/boardLayout.ts),
+    // as a term added in the client does: no card lands on another.
+    const inOrder = termsInOrder(doc).map(termRect)
+    const taken = [...inOrder]
+    adds.forEach((a) => {
       const d = draft[a.index]!
-      insertTerm(doc, a.id, {
-        title: d.title,
-        body: d.body,
-        x: MARGIN + (k % 3) * COLUMN_WIDTH,
-        y: top + Math.floor(k / 3) * ROW_HEIGHT,
-      })
+      const h = estimateTermHeight(d)
+      const spot = nextTermSpot(inOrder, taken, h)
+      insertTerm(doc, a.id, { title: d.title, body: d.body, ...spot })
+      const rect = { ...spot, w: TERM_WIDTH, h }
+      inOrder.push(rect)
+      taken.push(rect)
       // insertTerm appends to `order`: move it after the term it follows in the draft.
       let after: string | undefined
       for (let i = a.index - 1; i >= 0 && after === undefined; i--) after = placed.get(i)
