@@ -40,7 +40,13 @@ async function download(page: Page, scope: string, item: string) {
   // choosing an item closes the menu
   await root.getByTestId('download-menu-items').waitFor({ state: 'detached', timeout: T })
   const bytes = readFileSync((await file.path())!)
-  return { name: file.suggestedFilename(), type: res.headers()['content-type'], url: res.url(), bytes, text: bytes.toString('utf8') }
+  return {
+    name: file.suggestedFilename(),
+    type: res.headers()['content-type'],
+    url: res.url(),
+    bytes,
+    text: bytes.toString('utf8'),
+  }
 }
 
 describe.skipIf(!chromiumForTests('e2e/download'))("History's Download menu", () => {
@@ -55,7 +61,13 @@ describe.skipIf(!chromiumForTests('e2e/download'))("History's Download menu", ()
     demo = await createDemo(service)
     done = await createConcludingDemo(service)
     // Russia's initial concludes the second demo.
-    await service.conclusion.initial({ negotiationId: done.id, role: 'negotiator', party: 'ru', user: 'A. Volkova (RU)', session: 'test-ru' })
+    await service.conclusion.initial({
+      negotiationId: done.id,
+      role: 'negotiator',
+      party: 'ru',
+      user: 'A. Volkova (RU)',
+      session: 'test-ru',
+    })
     const res = await server.api(`/api/negotiations/${demo.id}/versions`, { token: demo.tokens.reviewer })
     versions = ((await res.json()) as { versions: Version[] }).versions
     review = await openParticipant(browser, demo.links.reviewer, 'L. Okafor', { width: 1280, height: 800 })

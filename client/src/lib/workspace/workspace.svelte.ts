@@ -30,6 +30,9 @@ export interface Toast {
 
 let toastId = 0
 
+/** The phone layout's width, as the CSS has it (`@media (max-width: 640px)`). */
+export const PHONE = '(max-width: 640px)'
+
 export class Workspace {
   surfaceKind = $state<'board' | 'caucus'>('board')
   view = $state<View>('canvas')
@@ -50,6 +53,8 @@ export class Workspace {
     /** what changed since the last visit (history readers only) */
     readonly catchUp: CatchUp | null,
   ) {
+    // On a phone the term sheet is the first view: cards on a canvas are for a larger screen (the board is a tap away).
+    if (typeof matchMedia === 'function' && matchMedia(PHONE).matches) this.view = 'sheet'
     // A link to a version (`?v=12&from=9`) opens the replay there; for observers it means nothing.
     const asked = parseReplayParams(location.search)
     if (asked && session.canReadHistory) this.replay = asked
