@@ -101,6 +101,11 @@ describe.skipIf(!pgUrl || !redisUrl)('two instances, one with its clock seven mi
     await ok(cb, 'term:accept', { termId: 't1' })
     await ok(ca, 'term:accept', { termId: 't1' })
     await waitFor(() => state() === 'agreed', { what: 'agreed' })
+    // The edit's instance must know the term is agreed before the edit, or it is another instance's
+    // reopen to make (unattributed, after a grace period): its own ledger copy says so once a client there sees it.
+    const ledgerOn1 = y(1, 'ledger', neg.tokens.observer, 'press')
+    await synced(ledgerOn1, SYNC_MS)
+    await waitFor(() => readStatus(ledgerOn1.doc, 't1')?.state === 'agreed', { what: 'agreed on the edit’s instance' })
     append(ann, 't1', ' Or 60.')
     await waitFor(() => state() === 'reopened', { what: 'reopened by the edit' })
     await waitFor(() => bodyOf(seen.doc, 't1') === 'Within 30 days. Or 45. Or 60.')
