@@ -51,6 +51,23 @@ async function main(): Promise<void> {
     ...(demoMode ? [] : ['  or run `npm run demo` for a ready-made sample negotiation.']),
     '',
   ]
+  // Before anything is printed: whoever reads the banner may stop the server at once, and until a handler
+  // is installed SIGTERM kills the process outright (no flush, exit by signal).
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    parley.log.info(`${signal}: closing connections and flushing the store`)
+    parley
+      .close()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        parley.log.error('shutdown failed', err)
+        process.exit(1)
+      })
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
   console.log(lines.join('\n'))
 
   if (demoMode) {
@@ -70,21 +87,6 @@ async function main(): Promise<void> {
     if (again) console.log('  `npm run demo -- --new` seeds new demo negotiations beside these.\n')
   }
 
-  let stopping = false
-  const stop = (signal: string) => {
-    if (stopping) return
-    stopping = true
-    parley.log.info(`${signal}: closing connections and flushing the store`)
-    parley
-      .close()
-      .then(() => process.exit(0))
-      .catch((err) => {
-        parley.log.error('shutdown failed', err)
-        process.exit(1)
-      })
-  }
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
 }
 
 /** A demo negotiation's invite links, one line each. */

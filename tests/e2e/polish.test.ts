@@ -250,4 +250,25 @@ describe.skipIf(!chromiumForTests('e2e/polish'))('polish', () => {
     await us.page.locator('#presence-list').waitFor({ state: 'detached', timeout: T })
     expect(await toggle.evaluate((el) => el === document.activeElement)).toBe(true)
   }, 120_000)
+  it('[PO7] a locked card says who is reading it, not who is editing it', async () => {
+    const neg = await negotiation([
+      { title: 'Scope', body: 'Each party extradites persons charged with ransomware.' },
+      { title: 'Costs', body: 'Each party bears its own costs.' },
+    ])
+    const [us, ru] = await Promise.all([join(neg.links.negotiator.us!, 'J. Carter'), join(neg.links.negotiator.ru!, 'A. Volkova')])
+    const usControl = await control(neg.tokens.negotiator.us!, 'J. Carter')
+    const ruControl = await control(neg.tokens.negotiator.ru!, 'A. Volkova')
+    const ids = termsInOrder((await boardOf(neg.tokens.observer, 'press', neg.id)).doc).map((t) => t.id)
+    for (const c of [usControl, ruControl]) expect(await c.command('term:accept', { termId: ids[0] })).toEqual({ ok: true })
+    const who = (title: string) => card(ru.page, title).locator('.activity .who')
+    // Agreed, so locked: whoever has its panel open reads it.
+    await openTerm(us.page, 'Scope')
+    await waitFor(async () => (await who('Scope').count()) === 1, { timeout: T, what: 'the reader on the card' })
+    expect(await who('Scope').getAttribute('title')).toBe('J. Carter is reading it')
+    // An open term: whoever has its panel open edits it.
+    await us.page.keyboard.press('Escape')
+    await openTerm(us.page, 'Costs')
+    await waitFor(async () => (await who('Costs').count()) === 1, { timeout: T, what: 'the editor on the card' })
+    expect(await who('Costs').getAttribute('title')).toBe('J. Carter is editing')
+  }, 120_000)
 })

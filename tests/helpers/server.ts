@@ -349,7 +349,13 @@ export const WITH_OPENING_TERM = {
 
 /** POST /api/negotiations as the admin; throws unless 201. */
 export async function createNegotiation(target: Target, body: unknown = TWO_PARTIES): Promise<CreatedNegotiation> {
-  const res = await api(target.url, '/api/negotiations', { token: target.adminToken, body })
+  const post = () => api(target.url, '/api/negotiations', { token: target.adminToken, body })
+  // After a server was killed and started again on the same port, fetch may hand the request to a pooled
+  // connection of the dead process (ECONNRESET): that request never reached anyone, so it is sent again.
+  const res = await post().catch((err: Error & { cause?: { code?: string } }) => {
+    if (err.cause?.code !== 'ECONNRESET') throw err
+    return post()
+  })
   if (res.status !== 201) throw new Error(`create negotiation: ${res.status} ${await res.text()}`)
   return (await res.json()) as CreatedNegotiation
 }
