@@ -308,7 +308,7 @@ const versionParam = z.coerce.number().int().min(0).optional()
 
 /**
  * `GET …/export`: `format=docx` takes the version `n` (default: the newest), or a redline
- * `from`–`to`; `suggestions` says how a Word file shows pending suggestions ('comments', the
+ * `from`–`to`; md, html and json take `n` (the sheet and the history up to that version); `suggestions` says how a Word file shows pending suggestions ('comments', the
  * default, keeps "Accept all" to the sheet's text; 'tracked' makes them tracked changes too).
  */
 export const ExportQuerySchema = z
@@ -322,8 +322,15 @@ export const ExportQuerySchema = z
   })
   .superRefine((q, ctx) => {
     const given = (['n', 'from', 'to', 'suggestions'] as const).filter((k) => q[k] !== undefined)
-    if (q.format !== 'docx' && given.length > 0)
-      ctx.addIssue({ code: 'custom', path: [given[0]!], message: 'only format=docx takes a version' })
+    // md, html and json take a version (n), not a redline; the PDF is the concluded text only.
+    const allowed = q.format === 'docx' ? given : q.format === 'pdf' ? [] : ['n']
+    const refused = given.find((k) => !allowed.includes(k))
+    if (refused !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [refused],
+        message: q.format === 'pdf' ? 'format=pdf takes no version' : 'only format=docx takes a redline or suggestions',
+      })
     else if (q.n !== undefined && (q.from !== undefined || q.to !== undefined))
       ctx.addIssue({ code: 'custom', path: ['n'], message: 'either n, or from and to' })
     else if ((q.from === undefined) !== (q.to === undefined))

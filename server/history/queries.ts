@@ -243,14 +243,22 @@ export class HistoryQueries {
     return marks
   }
 
-  /** The sheet, its history and the chain heads, for `…/export` and `npm run export`. */
+  /**
+   * The sheet, its history and the chain heads, for `…/export` and `npm run export`: as of version
+   * `n` when given (the sheet then, the versions up to it), else the newest.
+   */
   async exportDoc(
     negotiationId: string,
-    opts: { now?: () => number; onProgress?: ExportProgress } = {},
+    opts: { now?: () => number; onProgress?: ExportProgress; n?: number } = {},
   ): Promise<ExportDoc | null> {
     const record = await this.negotiation(negotiationId)
     if (!record) return null
-    const versions = await this.index.list(negotiationId)
-    return buildExport({ store: this.store, record, versions, ...opts })
+    const all = await this.index.list(negotiationId)
+    const { n, ...rest } = opts
+    const newest = all.at(-1)?.n ?? 0
+    if (n !== undefined && (n < 1 || n > newest))
+      throw new ParleyError(ErrorCode.unknownVersion.name, `no version ${n} (the newest is ${newest})`)
+    const versions = n === undefined ? all : all.filter((v) => v.n <= n)
+    return buildExport({ store: this.store, record, versions, ...rest })
   }
 }

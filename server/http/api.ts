@@ -239,7 +239,7 @@ export function createApi(deps: ApiDeps): Router {
         res.end(file.bytes)
         return undefined
       }
-      const doc = await history.exportDoc(params.id!)
+      const doc = await history.exportDoc(params.id!, { n: q.n })
       if (!doc) throw notFound('this negotiation is gone')
       const headers = { 'content-disposition': `inline; filename="${doc.negotiation.id}.${format}"` }
       if (format === 'json') return { status: 200, json: doc, headers }

@@ -1,6 +1,6 @@
 /**
  * Reviewers download from the UI (issue 18, item 5): History's one "Download" menu gives the term sheet as it
- * stands now as Markdown, a web page and JSON (GET …/export, which takes no version), the sheet at the version
+ * stands now as Markdown, a web page and JSON (in the replay: as of the version shown), the sheet at the version
  * shown and the redline between the two compared as Word files, and once the negotiation is concluded its PDF and
  * signed record. Every file comes from the API with the session's token, with its content type, and is saved under
  * the server's name. Observers cannot read the history: no History, no Download.
@@ -134,7 +134,7 @@ describe.skipIf(!chromiumForTests('e2e/download'))("History's Download menu", ()
     expect(review.errors).toEqual([])
   }, 120_000)
 
-  it('[DL2] in the replay, the Download menu gives the version shown and the redline compared as Word files, the rest as of now', async () => {
+  it('[DL2] in the replay, the Download menu gives the version shown (Word, Markdown, HTML, JSON) and the redline compared', async () => {
     const page = review.page
     const edit = versions.find((v) => v.kind === 'edit' && v.party === 'ru' && v.summary.includes('Response deadline'))!
     await page.getByTestId('open-replay').click()
@@ -148,7 +148,7 @@ describe.skipIf(!chromiumForTests('e2e/download'))("History's Download menu", ()
     expect((await menu.getByRole('menuitem').allTextContents()).slice(0, 3)).toEqual([
       `Word document (.docx) — the term sheet at v${edit.n}`,
       `Word redline (.docx) — the changes from v${edit.n - 1} to v${edit.n} as tracked changes`,
-      'Markdown (.md) — the sheet with its history',
+      `Markdown (.md) — the sheet at v${edit.n} with its history to then`,
     ])
     // The menu lies over the redline, inside the window.
     const box = (await menu.boundingBox())!
@@ -163,6 +163,11 @@ describe.skipIf(!chromiumForTests('e2e/download'))("History's Download menu", ()
     expect(red.type).toBe(DOCX)
     expect(red.url).toContain(`from=${edit.n - 1}&to=${edit.n}`)
     expect(red.name).toBe(`${demo.id}-v${edit.n - 1}-v${edit.n}-redline.docx`)
+    const json = await download(page, redline, 'download-json')
+    expect(json.url).toContain(`format=json&n=${edit.n}`)
+    const asOf = JSON.parse(json.text) as { asOf: { n: number }; versions: unknown[] }
+    expect(asOf.asOf.n).toBe(edit.n)
+    expect(asOf.versions).toHaveLength(edit.n)
     await page.getByTestId('replay-close').click()
     expect(review.errors).toEqual([])
   }, 120_000)

@@ -231,6 +231,22 @@ describe('concluding a negotiation', () => {
     for (const k of ['choose', 'confirm', 'package-accept', 'initial', 'conclude']) expect(kinds).toContain(k)
   })
 
+  it('[CN11] md, html and json export the sheet and history as of a version (n): before the conclusion, no conclusion', async () => {
+    const all = (await versions(us.token)).length
+    const before = (await versions(us.token)).find((v) => v.kind === 'initial')!.n
+    const json = JSON.parse(await exportOf('json', `&n=${before}`)) as {
+      asOf: { n: number }
+      versions: Version[]
+      conclusion?: { concluded: unknown; initials: unknown[] }
+    }
+    expect(json.asOf.n).toBe(before)
+    expect(json.versions).toHaveLength(before)
+    expect(json.conclusion!.concluded).toBeNull()
+    expect(json.conclusion!.initials).toHaveLength(1)
+    expect(await exportOf('md', `&n=${before}`)).not.toContain('CONCLUDED')
+    expect(JSON.parse(await exportOf('json', `&n=${all}`)).asOf.n).toBe(all)
+  })
+
   it('[CN8] the caucus stays the delegation’s to write after conclusion', async () => {
     const a = yClient(server.wsUrl, `${neg.id}/caucus/us`, { token: us.token, name: 'Ann (US)' })
     const b = yClient(server.wsUrl, `${neg.id}/caucus/us`, { token: us.token, name: 'Ann 2 (US)' })

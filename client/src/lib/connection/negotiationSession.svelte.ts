@@ -310,9 +310,13 @@ export class NegotiationSession {
    * The sheet as it stands now, with its history, as Markdown, HTML or JSON (CONTRACT.md: these formats take no
    * version), fetched with the session's token like the Word files.
    */
-  sheetExport(format: 'md' | 'html' | 'json'): Promise<Download> {
+  sheetExport(format: 'md' | 'html' | 'json', n?: number): Promise<Download> {
     const id = encodeURIComponent(this.info.negotiation.id)
-    return apiDownload(`/api/negotiations/${id}/export?format=${format}`, { token: this.token, fallback: `${id}.${format}` })
+    const at = n !== undefined ? `&n=${n}` : ''
+    return apiDownload(`/api/negotiations/${id}/export?format=${format}${at}`, {
+      token: this.token,
+      fallback: `${id}${n !== undefined ? `-v${n}` : ''}.${format}`,
+    })
   }
 
   /**
