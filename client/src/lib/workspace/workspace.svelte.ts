@@ -3,6 +3,7 @@
  * term sheet, which term is open, whom they follow. Pure UI state; the
  * documents live in the connection module.
  */
+import { toastMs } from './toastTiming'
 import { createContext } from 'svelte'
 import type { NegotiationSession, Surface } from '../connection/negotiationSession.svelte'
 import { Viewport } from '../board/viewport.svelte'
@@ -104,10 +105,11 @@ export class Workspace {
     this.panel = null
   }
 
+  /** A notice for a moment; long ones (a rejection's reason) stay long enough to be read. */
   toast(text: string, tone: Toast['tone'] = 'info'): void {
     const t = { id: ++toastId, tone, text }
     this.toasts = [...this.toasts, t].slice(-4)
-    setTimeout(() => this.dismiss(t.id), tone === 'error' ? 8000 : 4000)
+    setTimeout(() => this.dismiss(t.id), toastMs(text, tone))
   }
 
   dismiss(id: number): void {
