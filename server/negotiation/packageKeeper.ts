@@ -8,8 +8,8 @@
  * a keystroke's (status moves are commands, proposals and reopens).
  */
 import type * as Y from 'yjs'
-import { allStatuses, readConclusion, termOrder, writeConclusion } from '../../shared/docLayout'
-import { currentInitials, packageHashOf, settledPackage, voidsAcceptances, type VoidCause } from '../../shared/conclusion'
+import { allStatuses, ledger, readConclusion, termOrder, writeConclusion } from '../../shared/docLayout'
+import { currentInitials, packageHashOf, settledPackage, voidsAcceptances, type PackageState, type VoidCause } from '../../shared/conclusion'
 
 /** Brings `meta.package` (and the initials that belong to it) up to date; writes only what changed. */
 export function settlePackage(ledgerDoc: Y.Doc, boardDoc: Y.Doc, cause: VoidCause): void {
@@ -27,11 +27,11 @@ export function settlePackage(ledgerDoc: Y.Doc, boardDoc: Y.Doc, cause: VoidCaus
 
 /**
  * True when an edit of the board would void acceptances of the package: checked on every
- * keystroke, so it only looks at the ledger's `meta` (O(1) while nobody accepted a package).
+ * keystroke, so it reads the one `meta.package` entry (O(1) while nobody accepted a package).
  */
 export function editVoidsPackage(ledgerDoc: Y.Doc): boolean {
-  const pkg = readConclusion(ledgerDoc).package
-  return pkg !== null && Object.keys(pkg.acceptedBy).length > 0
+  const pkg = ledger(ledgerDoc).meta.get('package') as PackageState | undefined
+  return !!pkg && typeof pkg === 'object' && Object.keys(pkg.acceptedBy ?? {}).length > 0
 }
 
 /** Voids every acceptance of the package (an edit changed the text the delegations bound themselves to). */
