@@ -34,6 +34,8 @@ export interface Summary {
   medians: Partial<Record<TargetName, Record<string, number>>>
   /** metric → Parley's median / best peer's median (lower is better for Parley unless `better: higher`) */
   ratios: Record<string, { ratio: number; bestPeer: TargetName | null }>
+  /** metric → Parley's median / the floor's (bench/servers/floor.ts), when the floor ran */
+  floorRatios: Record<string, number>
 }
 
 export function summarize(c: CaseResult): Summary {
@@ -46,7 +48,8 @@ export function summarize(c: CaseResult): Summary {
     const parley = medians.parley?.[m.key]
     let best: TargetName | null = null
     for (const [t, med] of Object.entries(medians) as Array<[TargetName, Record<string, number>]>) {
-      if (t === 'parley' || !Number.isFinite(med[m.key])) continue
+      // the floor is the limit measured against, not a server one would deploy instead
+      if (t === 'parley' || t === 'floor' || !Number.isFinite(med[m.key])) continue
       if (best === null) best = t
       else {
         const a = med[m.key]!
@@ -57,7 +60,10 @@ export function summarize(c: CaseResult): Summary {
     const ratio = best !== null && parley !== undefined ? parley / medians[best]![m.key]! : NaN
     ratios[m.key] = { ratio, bestPeer: best }
   }
-  return { medians, ratios }
+  const floorRatios: Summary['floorRatios'] = {}
+  if (medians.floor && medians.parley)
+    for (const m of c.metrics) floorRatios[m.key] = medians.parley[m.key]! / medians.floor[m.key]!
+  return { medians, ratios, floorRatios }
 }
 
 export function formatValue(v: number | undefined, f: Metric['format']): string {
@@ -88,16 +94,23 @@ const fmtRatio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—
 export function markdownTable(c: CaseResult): string {
   const s = summarize(c)
   const targets = Object.keys(c.rounds) as TargetName[]
-  const peers = targets.filter((t) => t !== 'parley')
+  const peers = targets.filter((t) => t !== 'parley' && t !== 'floor')
   const hasParley = targets.includes('parley')
+  const hasFloor = hasParley && targets.includes('floor')
   const n = Math.max(...Object.values(c.rounds).map((r) => r!.length))
-  const head = ['metric (median of ' + n + ')', ...targets, ...(hasParley && peers.length ? ['Parley / best peer'] : [])]
+  const head = [
+    'metric (median of ' + n + ')',
+    ...targets,
+    ...(hasParley && peers.length ? ['Parley / best peer'] : []),
+    ...(hasFloor ? ['Parley / floor'] : []),
+  ]
   const lines = [`#### ${c.title}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`]
   for (const m of c.metrics) {
     const cells = targets.map((t) => formatValue(s.medians[t]?.[m.key], m.format))
     const r = s.ratios[m.key]!
     if (hasParley && peers.length)
       cells.push(r.bestPeer && Number.isFinite(r.ratio) ? `${fmtRatio(r.ratio)} (vs ${r.bestPeer})` : '—')
+    if (hasFloor) cells.push(fmtRatio(s.floorRatios[m.key] ?? NaN))
     lines.push(`| ${m.label} | ${cells.join(' | ')} |`)
   }
   if (c.notes.length) lines.push('', ...c.notes.map((x) => `- ${x}`))

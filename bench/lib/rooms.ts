@@ -61,9 +61,11 @@ export async function prepareRooms(server: RunningServer, count: number, writers
     } else {
       const docName = `bench-${i}/board`
       const url = protocolOf(server.target) === 'hocuspocus' ? ws : `${ws}/${docName}?bench=1`
+      // The floor relays awareness from writers only, as Parley does; it knows them by their URL.
+      const writerUrl = server.target === 'floor' ? `${url}&writer=1` : url
       rooms.push({
         docName,
-        writers: Array.from({ length: writersPerRoom }, () => ({ url, token: 'bench' })),
+        writers: Array.from({ length: writersPerRoom }, () => ({ url: writerUrl, token: 'bench' })),
         observer: { url, token: 'bench' },
       })
     }

@@ -18,12 +18,17 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
  * run (A B A B …) — an A/B of two revisions on the same machine at the same time; the tables then give
  * parley / parley-base as the ratio. Only where asked for (`--targets=parley,parley-base`).
  */
-export type TargetName = 'parley' | 'parley-base' | 'stock' | 'hocuspocus' | 'hocuspocus-sqlite'
+export type TargetName = 'parley' | 'parley-base' | 'floor' | 'stock' | 'hocuspocus' | 'hocuspocus-sqlite'
 export type Protocol = 'yws' | 'hocuspocus'
 
-export const ALL_TARGETS: TargetName[] = ['parley', 'stock', 'hocuspocus', 'hocuspocus-sqlite']
+export const ALL_TARGETS: TargetName[] = ['parley', 'floor', 'stock', 'hocuspocus', 'hocuspocus-sqlite']
 export const KNOWN_TARGETS: TargetName[] = [...ALL_TARGETS, 'parley-base']
+/**
+ * The servers a team would deploy instead. `floor` (bench/servers/floor.ts, a bare relay: no CRDT, no
+ * store, no checks) is not one of them: it is the physical limit every server is also measured against.
+ */
 export const PEERS: TargetName[] = ['stock', 'hocuspocus', 'hocuspocus-sqlite']
+export const isPeer = (t: TargetName): boolean => PEERS.includes(t)
 
 export const protocolOf = (t: TargetName): Protocol => (t.startsWith('hocuspocus') ? 'hocuspocus' : 'yws')
 export const isParley = (t: TargetName): boolean => t === 'parley' || t === 'parley-base'
@@ -215,6 +220,9 @@ export async function startServer(target: TargetName, opts: StartOptions = {}): 
       )
       break
     }
+    case 'floor':
+      spawned = await spawnNode('bench/servers/floor.ts', { PORT: '0', ...opts.env }, /BENCH_LISTENING (\d+)/, nodeArgs)
+      break
     case 'stock':
       spawned = await spawnNode('bench/servers/stock.ts', { PORT: '0', ...opts.env }, /BENCH_LISTENING (\d+)/, nodeArgs)
       break
