@@ -3,7 +3,7 @@
  * prints one Markdown table per case and writes every round's numbers to
  * bench/results/<name>-<date>.json. Flags: see bench/lib/options.ts.
  *
- * Scenarios: fanout (a), rooms (b), coldload (c), history (d), idle (e), client (f), typing (g).
+ * Scenarios: fanout (a), rooms (b), capacity (g), coldload (c), history (d), idle (e), client (f), typing (h).
  */
 import { parseOptions } from './lib/options'
 import { machine, markdownTable, summarize, writeResults, type CaseResult } from './lib/report'
@@ -13,9 +13,10 @@ import { runHistory } from './scenarios/history'
 import { runIdle } from './scenarios/idle'
 import { runClient } from './scenarios/client'
 import { runTyping } from './scenarios/typing'
-import { issue12Targets, targetsTable } from './lib/targets'
+import { runCapacity } from './scenarios/capacity'
+import { issue12Targets, issue19Targets, targetsTable } from './lib/targets'
 
-const SCENARIOS = ['fanout', 'rooms', 'coldload', 'history', 'idle', 'client', 'typing'] as const
+const SCENARIOS = ['fanout', 'rooms', 'capacity', 'coldload', 'history', 'idle', 'client', 'typing'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 async function main(): Promise<void> {
@@ -47,6 +48,12 @@ async function main(): Promise<void> {
       case 'rooms':
         for (const c of roomsCases(opts)) emit(await runFanoutCase(c, opts))
         break
+      case 'capacity':
+        for (const { result, chart } of await runCapacity(opts)) {
+          emit(result)
+          if (chart) log(`  the curve: ${chart}`)
+        }
+        break
       case 'coldload':
         for (const c of await runColdLoad(opts)) emit(c)
         break
@@ -65,12 +72,18 @@ async function main(): Promise<void> {
     }
   }
   const targets = issue12Targets(cases)
-  if (targets.length) process.stdout.write('\n' + targetsTable(targets) + '\n')
+  if (targets.length) process.stdout.write('\n' + targetsTable(targets, 'Issue 12 targets (Parley, median of rounds)') + '\n')
+  const capacityTargets = issue19Targets(cases)
+  if (capacityTargets.length)
+    process.stdout.write(
+      '\n' + targetsTable(capacityTargets, 'Issue 19 targets (Parley against the peers and the floor, medians of rounds)') + '\n',
+    )
   const finished = { ...meta, loadAverageAfter: machine().loadAverage, seconds: Math.round((Date.now() - started) / 1000) }
   const file = writeResults(positional.length === 1 ? positional[0]! : 'bench', {
     meta: finished,
     cases: cases.map((c) => ({ ...c, summary: summarize(c) })),
     issue12Targets: targets,
+    issue19Targets: capacityTargets,
   })
   log(
     `\n${cases.length} case(s) in ${finished.seconds} s; load average after ${finished.loadAverageAfter.join(' ')}; results in ${file}`,

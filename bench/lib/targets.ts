@@ -90,12 +90,110 @@ export function issue12Targets(cases: CaseResult[]): TargetRow[] {
   return rows
 }
 
-export function targetsTable(rows: TargetRow[]): string {
+/**
+ * Issue 19's targets beside this run's figures: Parley against the best peer, against Hocuspocus with
+ * SQLite (the peer that persists) and against the floor (bench/servers/floor.ts), each a ratio of medians
+ * of rounds of this one run. "p99 stable": Parley's worst round is at most 1.5× its median round.
+ */
+export function issue19Targets(cases: CaseResult[]): TargetRow[] {
+  const rows: TargetRow[] = []
+  const ratioRow = (target: string, c: CaseResult, value: number, limit: number, detail: string, higherIsBetter = false) =>
+    rows.push({
+      target,
+      size: c.case,
+      figure: `${formatValue(value, 'ratio')} (${detail})`,
+      met: Number.isFinite(value) ? (higherIsBetter ? value >= limit : value <= limit) : null,
+      value,
+      limit,
+    })
+  const peerNames = ['stock', 'hocuspocus', 'hocuspocus-sqlite'] as const
+  for (const c of cases.filter((x) => x.scenario === 'fanout' || x.scenario === 'rooms')) {
+    const s = summarize(c)
+    const parley = s.medians.parley
+    if (!parley) continue
+    const ms = (v: number | undefined) => formatValue(v, 'ms')
+    const cpu = (v: number | undefined) => formatValue(v, 'cpu')
+    const floor = s.medians.floor
+    if (c.case === 'a-500' && floor) {
+      ratioRow(
+        'CPU per delivery ≤ 1.15× the floor',
+        c,
+        parley.cpuPer1000! / floor.cpuPer1000!,
+        1.15,
+        `${cpu(parley.cpuPer1000)} vs ${cpu(floor.cpuPer1000)} s/1k`,
+      )
+      ratioRow('p99 ≤ 1.25× the floor', c, parley.p99! / floor.p99!, 1.25, `${ms(parley.p99)} vs ${ms(floor.p99)}`)
+    }
+    const peers = peerNames.filter((t) => s.medians[t] && Number.isFinite(s.medians[t]!.p99))
+    if (peers.length) {
+      const best = peers.reduce((a, b) => (s.medians[b]!.p99! < s.medians[a]!.p99! ? b : a))
+      ratioRow(
+        'p99 ≤ 1.0× the best peer',
+        c,
+        parley.p99! / s.medians[best]!.p99!,
+        1,
+        `${ms(parley.p99)} vs ${ms(s.medians[best]!.p99)}, ${best}`,
+      )
+    }
+    const hs = s.medians['hocuspocus-sqlite']
+    if (hs)
+      ratioRow(
+        'CPU per delivery ≤ 1.0× Hocuspocus+SQLite',
+        c,
+        parley.cpuPer1000! / hs.cpuPer1000!,
+        1,
+        `${cpu(parley.cpuPer1000)} vs ${cpu(hs.cpuPer1000)} s/1k`,
+      )
+    const p99s = (c.rounds.parley ?? []).map((r) => r.p99!).filter((v) => !Number.isNaN(v))
+    if (p99s.length > 1) {
+      const worst = Math.max(...p99s)
+      ratioRow(
+        'p99 stable: worst round ≤ 1.5× the median round',
+        c,
+        worst / parley.p99!,
+        1.5,
+        `rounds ${p99s.map((v) => ms(v)).join(' / ')}`,
+      )
+    }
+    if ((c.case === 'a-10' || c.case === 'a-500') && peers.length) {
+      const best = peers.reduce((a, b) => (s.medians[b]!.peakRss! < s.medians[a]!.peakRss! ? b : a))
+      ratioRow(
+        'server RSS ≤ 1.2× the best peer',
+        c,
+        parley.peakRss! / s.medians[best]!.peakRss!,
+        1.2,
+        `${formatValue(parley.peakRss, 'mib')} vs ${formatValue(s.medians[best]!.peakRss, 'mib')}, ${best}`,
+      )
+    }
+  }
+  for (const c of cases.filter((x) => x.scenario === 'idle')) {
+    const v = summarize(c).medians.parley?.perConnection
+    if (v === undefined) continue
+    rows.push({
+      target: 'RSS per idle connection ≤ 7.5 KiB',
+      size: c.case,
+      figure: formatValue(v, 'kib'),
+      met: v <= 7.5 * 1024,
+      value: v,
+      limit: 7.5 * 1024,
+    })
+  }
+  for (const c of cases.filter((x) => x.scenario === 'capacity')) {
+    const s = summarize(c)
+    const mine = s.medians.parley?.capacity
+    const theirs = s.medians['hocuspocus-sqlite']?.capacity
+    if (mine === undefined || theirs === undefined) continue
+    ratioRow('live negotiations held ≥ 1.0× Hocuspocus+SQLite', c, mine / theirs, 1, `${mine} vs ${theirs}`, true)
+  }
+  return rows
+}
+
+export function targetsTable(rows: TargetRow[], title: string): string {
   if (rows.length === 0) return ''
   const lines = [
-    '#### Issue 12 targets (Parley, median of rounds)',
+    `#### ${title}`,
     '',
-    '| target | size | figure | met? |',
+    '| target | case | figure | met? |',
     '| --- | --- | --- | --- |',
     ...rows.map(
       (r) => `| ${r.target} | ${r.size} | ${r.figure} | ${r.met === null ? '— (not measured)' : r.met ? 'met' : '**not met**'} |`,

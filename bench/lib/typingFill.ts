@@ -1,6 +1,6 @@
 /**
  * A term grown by two delegations typing in turns at random places, for
- * scenario (g): the updates that put the term on the board and grow its body
+ * scenario (h): the updates that put the term on the board and grow its body
  * to `length` characters, in turns of TURN keystrokes (one in ten a
  * backspace), each turn under the client id of the delegation that typed it.
  * Typed at random places, no two neighbouring characters come from one run of

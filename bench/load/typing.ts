@@ -1,5 +1,5 @@
 /**
- * Client side of scenario (g), in its own process (config and result over
+ * Client side of scenario (h), in its own process (config and result over
  * IPC): two delegations typing into one term, whose length is the variable.
  *
  * Fill: the term as two delegations grew it by typing in turns at random

@@ -14,7 +14,7 @@ import type { CaseResult, Metric } from '../lib/report'
 import { prepareRooms } from '../lib/rooms'
 import { ROOT, protocolOf, runWorker, startServer, type TargetName } from '../lib/servers'
 
-interface FanoutCase {
+export interface FanoutCase {
   id: string
   title: string
   rooms: number
@@ -137,7 +137,12 @@ export async function runFanoutCase(c: FanoutCase, opts: BenchOptions): Promise<
   return result
 }
 
-async function runOnce(target: TargetName, c: FanoutCase, opts: BenchOptions, profile: boolean): Promise<FanoutResult> {
+export async function runOnce(
+  target: TargetName,
+  c: FanoutCase,
+  opts: BenchOptions,
+  profile: boolean,
+): Promise<FanoutResult> {
   const server = await startServer(target, { inspect: profile })
   let profileFile: string | undefined
   if (profile) {

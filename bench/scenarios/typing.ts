@@ -1,5 +1,5 @@
 /**
- * (g) Server CPU per keystroke typing into a short term and into a long one
+ * (h) Server CPU per keystroke typing into a short term and into a long one
  * (issue 12, item 6): per-keystroke work must not depend on how long the term
  * typed into is. One term, grown to 500 and to 50,000 characters as two
  * delegations typing in turns at random places would grow it
@@ -25,7 +25,7 @@ import { PARLEY_BENCH_ENV, ROOT, isParley, protocolOf, runWorker, startServer, t
 import { growTerm, type TypingFill } from '../lib/typingFill'
 import { log } from './fanout'
 
-export const TYPING_CASE = 'g-typing'
+export const TYPING_CASE = 'h-typing'
 const SEED = 12
 const KEYSTROKES_PER_SECOND = 20
 const TURN_KEYSTROKES = 20
@@ -46,7 +46,7 @@ export async function runTyping(opts: BenchOptions): Promise<CaseResult[]> {
   const c: CaseResult = {
     scenario: 'typing',
     case: TYPING_CASE,
-    title: `(g) 2 delegations typing in turns at ${KEYSTROKES_PER_SECOND} keystrokes/s (each turn at a random place) into a ${fmt(short)}- vs a ${fmt(long)}-character term (grown by typing)`,
+    title: `(h) 2 delegations typing in turns at ${KEYSTROKES_PER_SECOND} keystrokes/s (each turn at a random place) into a ${fmt(short)}- vs a ${fmt(long)}-character term (grown by typing)`,
     metrics,
     rounds: {},
     notes: [
