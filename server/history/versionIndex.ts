@@ -47,6 +47,14 @@ const IDLE_MS = 5 * 60_000
  * round, and a fold another instance moved on must be rebuilt, so steps are kept few.
  */
 const SHARED_STEP_DELAY_MS = 50
+/**
+ * A single instance starts folding this long after a quiet spell's first commit; then negotiations
+ * with rows waiting take turns, one step each per event-loop turn (`foldNextDue`). With two
+ * delegations typing, a step per commit cost a promise-queue round, a version write and a history
+ * check each time (issue 19's A/B in BENCHMARKS.md). Readers never wait for it: `settled` folds
+ * whatever is queued at once. 0: a step per commit, as soon as it is delivered.
+ */
+const LOCAL_STEP_DELAY_MS = 100
 
 export interface VersionIndexDeps {
   store: Store
@@ -67,6 +75,8 @@ export interface VersionIndexDeps {
   lock?: <T>(negotiationId: string, fn: () => Promise<T>) => Promise<T>
   /** with `lock`: ms between a local commit and the step that indexes it (commits meanwhile join it) */
   sharedStepDelayMs?: number
+  /** without `lock`: ms between a commit and the step that folds it (commits meanwhile join it); 0: at once */
+  localStepDelayMs?: number
 }
 
 interface Tracked {
@@ -115,6 +125,12 @@ export class VersionIndex {
   private queues = new Map<string, Promise<void>>()
   /** with `lock`: negotiations with a step scheduled, and when it is due */
   private stepping = new Map<string, { timer: NodeJS.Timeout; due: number }>()
+  /** without `lock`: negotiations whose next step must read the store (a row came without its gseq) */
+  private fromStore = new Set<string>()
+  /** without `lock`: negotiations with committed rows not folded yet → when their step is due, the earliest first */
+  private due = new Map<string, number>()
+  /** without `lock`: `foldNextDue` is scheduled or running */
+  private draining = false
   /** negotiations someone is waiting to read (settled), with how many readers */
   private readers = new Map<string, number>()
   private closed = false
@@ -145,7 +161,17 @@ export class VersionIndex {
       else complete = false
     }
     // A row without its gseq is read back from the store instead (the step reads to the heads).
-    if (!this.deps.lock) return void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, !complete))
+    if (!this.deps.lock) {
+      if (!complete) this.fromStore.add(negotiationId)
+      const lag = this.deps.localStepDelayMs ?? LOCAL_STEP_DELAY_MS
+      if (lag <= 0) return void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, this.fromStore.delete(negotiationId)))
+      if (!this.due.has(negotiationId)) this.due.set(negotiationId, Date.now() + lag)
+      if (!this.draining) {
+        this.draining = true
+        setTimeout(() => this.foldNextDue(), lag).unref()
+      }
+      return
+    }
     // Shared: one step (one lock round) for a burst of commits; it reads the logs to their heads.
     const delay =
       doc === 'ledger' ? (this.deps.sharedStepDelayMs ?? SHARED_STEP_DELAY_MS) : (this.deps.growFlushMs ?? GROW_FLUSH_MS)
@@ -236,7 +262,7 @@ export class VersionIndex {
     await Promise.all(
       [...ids].map((id) =>
         this.enqueue(id, async (t) => {
-          await this.pump(id, t, false)
+          await this.pump(id, t, this.fromStore.delete(id))
           await this.flush(id, t)
         }),
       ),
@@ -246,8 +272,32 @@ export class VersionIndex {
   async close(): Promise<void> {
     await this.flushAll()
     this.closed = true
+    for (const { timer } of this.stepping.values()) clearTimeout(timer)
+    this.stepping.clear()
+    this.due.clear()
     for (const t of this.states.values()) this.drop(t)
     this.states.clear()
+  }
+
+  /**
+   * Single instance: folds the negotiation whose step is due first, then yields to the event loop
+   * (setImmediate: incoming updates and their deliveries go first) before the next. Each negotiation
+   * is folded at most every LOCAL_STEP_DELAY_MS, all it committed meanwhile in one step, and the steps
+   * of many negotiations — due in the same tick — never run as one burst that holds deliveries back.
+   */
+  private foldNextDue(): void {
+    const next = this.due.entries().next()
+    if (next.done || this.closed) {
+      this.draining = false
+      return
+    }
+    const [negotiationId, dueAt] = next.value
+    const wait = dueAt - Date.now()
+    if (wait > 0) return void setTimeout(() => this.foldNextDue(), wait).unref()
+    this.due.delete(negotiationId)
+    // Not awaited: a negotiation loading a long log (a first step after a restart) holds up only its own queue.
+    void this.enqueue(negotiationId, (t) => this.pump(negotiationId, t, this.fromStore.delete(negotiationId)))
+    setImmediate(() => this.foldNextDue())
   }
 
   // ── the per-negotiation queue ───────────────────────────────────────────
