@@ -73,9 +73,11 @@ export function describeChange(before: TermText, after: TermText): string | null
   if (!field) return null
   const a = before[field]
   const b = after[field]
-  const scattered = countedChange(a, b)
-  if (scattered) return scattered
   const d = simpleDiffString(a, b)
+  // One character typed or deleted changes the text in one place: the word diff, which costs the whole
+  // text's length, would find no second place. Most versions are this while two delegations type at once.
+  const scattered = d.remove + d.insert.length > 1 ? countedChange(a, b) : null
+  if (scattered) return scattered
   const space = (ch: string | undefined) => ch === undefined || /\s/.test(ch)
   let start = d.index
   let endA = d.index + d.remove
