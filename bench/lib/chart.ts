@@ -86,7 +86,7 @@ export function lineChart(spec: ChartSpec): string {
   })
   const ly = M.top + 12 + spec.series.length * 20 + 8
   out.push(
-    `<circle cx="${W - M.right + 28}" cy="${ly}" r="5" fill="#ffffff" stroke="#555555" stroke-width="2"/><text x="${W - M.right + 46}" y="${ly + 4}">>off the chart (above ${spec.yMax}) or missing<gt; ${spec.yMax} or missing</text>`,
+    `<circle cx="${W - M.right + 28}" cy="${ly}" r="5" fill="#ffffff" stroke="#555555" stroke-width="2"/><text x="${W - M.right + 46}" y="${ly + 4}">above ${spec.yMax} or missing</text>`,
   )
   out.push('</svg>')
   return out.join('\n')
