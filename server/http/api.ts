@@ -28,6 +28,7 @@ import { docxRequest, exportDocx } from '../word/docxExport'
 import { DOCX_CONTENT_TYPE } from '../../shared/word'
 import { Router } from './router'
 import { Gate, READS_AT_ONCE, READS_WAITING, readWordUpload, termParseRoute } from './termParse'
+import { OPENAPI_PATH, openApiJson } from './openapi'
 import { catchUp, viewerKey } from '../history/catchUp'
 import type { Store } from '../store/types'
 import type { RecordService } from '../record/recordService'
@@ -134,6 +135,7 @@ export function createApi(deps: ApiDeps): Router {
       }
     })
     .on('GET', '/api/keys', () => ({ status: 200, json: deps.records.keys() }))
+    .on('GET', OPENAPI_PATH, () => ({ status: 200, text: openApiJson(), contentType: 'application/json; charset=utf-8' }))
     .on('GET', '/api/negotiations/:id/record', async ({ req, params }) => {
       await requireClaims(req, params.id!)
       const record = await deps.records.record(params.id!)

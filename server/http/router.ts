@@ -37,6 +37,8 @@ export interface RouteOptions {
 
 interface Route {
   method: string
+  /** as registered: `:name` for a parameter */
+  path: string
   pattern: RegExp
   keys: string[]
   handler: Handler
@@ -50,14 +52,20 @@ export class Router {
     const keys: string[] = []
     const pattern = new RegExp(
       '^' +
-        path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => {
+        // a literal `.` (as in /api/openapi.json) is a dot, not any character
+        path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:([a-zA-Z]+)/g, (_m, k: string) => {
           keys.push(k)
           return '([^/]+)'
         }) +
         '/?$',
     )
-    this.routes.push({ method, pattern, keys, handler, body: opts.body ?? 'json' })
+    this.routes.push({ method, path, pattern, keys, handler, body: opts.body ?? 'json' })
     return this
+  }
+
+  /** What this router serves, method and path as registered: the API description is checked against it. */
+  get table(): Array<{ method: string; path: string }> {
+    return this.routes.map(({ method, path }) => ({ method, path }))
   }
 
   /**
