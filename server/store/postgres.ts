@@ -68,11 +68,13 @@ import {
   type LogHead,
   type ClientClaim,
   type NegotiationRecord,
+  type NewSealed,
   type NewUpdate,
   type PutVersionsOptions,
   type Store,
   type VersionDensity,
   type VersionPage,
+  type StoredSealed,
   type StoredUpdate,
   type TokenRecord,
   type VersionRecord,
@@ -224,6 +226,18 @@ const SQL = {
              JOIN docs d ON d.name = w.doc JOIN updates u ON u.doc_id = d.id AND u.seq = w.seq
              JOIN authors a ON a.id = u.author_id`,
   headSeq: `SELECT head_seq FROM docs WHERE name = $1`,
+  // The sealed logs (migration 7): the head row is locked as the update log's is, so seqs are one order across instances.
+  ensureSealedDocs: `INSERT INTO sealed_docs (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`,
+  lockSealedDocs: `SELECT id, name, head_seq FROM sealed_docs WHERE name = ANY($1::text[]) ORDER BY name COLLATE "C" FOR UPDATE`,
+  writeSealed: `WITH rows AS (
+                  INSERT INTO sealed_rows (doc_id, author_id, seq, at, nonce, data)
+                  SELECT * FROM unnest($1::int[], $2::int[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bytea[])
+                )
+                UPDATE sealed_docs SET head_seq = v.seq FROM unnest($7::int[], $8::bigint[]) AS v(id, seq) WHERE sealed_docs.id = v.id`,
+  readSealed: `SELECT r.seq, r.at, r.nonce, r.data, a.user_name, a.party, a.role, a.conn
+                 FROM sealed_docs d JOIN sealed_rows r ON r.doc_id = d.id JOIN authors a ON a.id = r.author_id
+                WHERE d.name = $1 AND r.seq > $2 ORDER BY r.seq LIMIT $3`,
+  sealedHead: `SELECT head_seq FROM sealed_docs WHERE name = $1`,
   chainHead: `SELECT head_seq, head_hash FROM docs WHERE name = $1`,
   anchors: `SELECT a.seq, a.hash FROM docs d JOIN chain_anchors a ON a.doc_id = d.id WHERE d.name = $1 ORDER BY a.seq`,
   // Writes the checkpoint and drops those below the newest $7 (counting it): a statement does not
@@ -328,6 +342,8 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const
   /** names of docs whose row is committed (doc rows are never deleted) */
   private knownDocs = new Set<string>()
+  /** the same for sealed docs (sealed_docs) */
+  private knownSealedDocs = new Set<string>()
   /** author key → id (author rows are never changed or deleted) */
   private authorIds = new Map<string, number>()
   private closed: Promise<void> | null = null
@@ -589,6 +605,87 @@ export class PostgresStore implements Store {
     } catch (err) {
       throw err instanceof CommitLost ? new StoreUnavailableError(err.cause) : mapError(err)
     }
+  }
+
+  // ── sealed caucus logs ───────────────────────────────────────────────
+
+  /**
+   * One transaction: the docs' head rows locked (in name order, as appends lock theirs), the rows
+   * numbered from them, written and the heads moved in one statement. A COMMIT left unanswered is
+   * reported as StoreUnavailableError: the caller closes the sender, which resends what a
+   * catch-up does not show it stored (its nonces) — a sealed row stored twice is harmless, its
+   * plaintext being a Yjs update.
+   */
+  async appendSealed(rows: NewSealed[]): Promise<Array<{ doc: string; seq: number }>> {
+    if (rows.length === 0) return []
+    const names = [...new Set(rows.map((r) => r.doc))].sort()
+    const newAuthors = new Map<string, number>()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const results = await this.transaction(async (c) => {
+          const unknown = names.filter((n) => !this.knownSealedDocs.has(n))
+          if (unknown.length > 0) await c.query(stmt('ensureSealedDocs', [unknown]))
+          const authorIds: number[] = []
+          for (const row of rows) authorIds.push(await this.authorId(c, row.author, newAuthors))
+          const locked = await c.query<{ id: number; name: string; head_seq: number }>(stmt('lockSealedDocs', [names]))
+          const heads = new Map(locked.rows.map((r) => [r.name, { id: r.id, seq: r.head_seq }]))
+          const seqs = rows.map((row) => {
+            const head = heads.get(row.doc)
+            if (!head) throw new Error(`sealed doc row for "${row.doc}" vanished inside its transaction`)
+            return ++head.seq
+          })
+          const moved = names.map((n) => heads.get(n)!)
+          await c.query(
+            stmt('writeSealed', [
+              rows.map((r) => heads.get(r.doc)!.id),
+              authorIds,
+              seqs,
+              rows.map((r) => r.at),
+              rows.map((r) => r.nonce),
+              rows.map((r) => r.ciphertext),
+              moved.map((h) => h.id),
+              moved.map((h) => h.seq),
+            ]),
+          )
+          return rows.map((r, i) => ({ doc: r.doc, seq: seqs[i]! }))
+        })
+        if (this.knownSealedDocs.size + names.length > CACHE_LIMIT) this.knownSealedDocs.clear()
+        for (const n of names) this.knownSealedDocs.add(n)
+        if (this.authorIds.size + newAuthors.size > CACHE_LIMIT) this.authorIds.clear()
+        for (const [k, id] of newAuthors) this.authorIds.set(k, id)
+        return results
+      } catch (err) {
+        if (err instanceof CommitLost) throw new StoreUnavailableError(err.cause)
+        const code = (err as { code?: string }).code
+        if (attempt < APPEND_ATTEMPTS && code !== undefined && RETRYABLE_SQLSTATE.has(code)) {
+          newAuthors.clear()
+          continue
+        }
+        throw mapError(err)
+      }
+    }
+  }
+
+  async readSealed(doc: string, afterSeq: number, limit: number): Promise<StoredSealed[]> {
+    type Row = { seq: number; at: number; nonce: Buffer; data: Buffer; user_name: string; party: string | null; role: string; conn: string }
+    const rows = await this.q<Row>('readSealed', [
+      doc,
+      afterSeq,
+      Math.max(0, limit),
+    ])
+    return rows.map((r) => ({
+      doc,
+      seq: r.seq,
+      at: r.at,
+      author: authorFromColumns(r),
+      nonce: bytesOf(r.nonce),
+      ciphertext: bytesOf(r.data),
+    }))
+  }
+
+  async sealedHead(doc: string): Promise<number> {
+    const rows = await this.q<{ head_seq: number }>('sealedHead', [doc])
+    return rows[0]?.head_seq ?? 0
   }
 
   /** Interns an author inside the append transaction; the id is cached only once that commits. */

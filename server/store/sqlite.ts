@@ -68,11 +68,13 @@ import {
   type HistoryState,
   type LogHead,
   type NegotiationRecord,
+  type NewSealed,
   type NewUpdate,
   type PutVersionsOptions,
   type Store,
   type VersionDensity,
   type VersionPage,
+  type StoredSealed,
   type StoredUpdate,
   type TokenRecord,
   type VersionRecord,
@@ -84,6 +86,15 @@ interface DocHead {
   seq: number
   hash: string
 }
+
+/** A sealed doc's row in `sealed_docs`: its id and the last seq given. */
+interface SealedHead {
+  id: number
+  seq: number
+}
+
+/** A sealed row as SQLite returns it. */
+type SealedRow = { seq: number; at: number; author_id: number; nonce: Buffer; data: Buffer }
 
 /** An update row as SQLite returns it: its author is a row of the authors table. */
 type UpdateRow = Omit<UpdateColumns, 'data' | 'prev_hash'> & { data: Buffer; author_id: number }
@@ -285,6 +296,8 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const
   readonly db: Db
   private heads = new Map<string, DocHead>()
+  /** sealed doc → its head; this process is the file's only writer, so a cached head stays true */
+  private sealedHeads = new Map<string, SealedHead>()
   private authorIds = new Map<string, number>()
   /**
    * author row id → the author, for reads. Rows read are committed, and an
@@ -304,6 +317,7 @@ export class SqliteStore implements Store {
   /** a flush of pendingVersions is scheduled: 'now' (next turn) or a ride timer */
   private versionFlush: { kind: 'now' } | { kind: 'ride'; timer: NodeJS.Timeout } | null = null
   private readonly appendTxn: (rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) => AppendResult[]
+  private readonly appendSealedTxn: (rows: NewSealed[]) => Array<{ doc: string; seq: number }>
   private readonly versionTxn: (versions: QueuedVersion[]) => void
   private readonly checkpointTxn: (docId: number, cp: Checkpoint, codec: number, bytes: Uint8Array) => void
   private readonly historyTxn: (
@@ -339,6 +353,7 @@ export class SqliteStore implements Store {
     this.appendTxn = this.db.transaction((rows: NewUpdate[], claims: ClientClaim[], versions: QueuedVersion[]) =>
       this.appendRows(rows, claims, versions),
     )
+    this.appendSealedTxn = this.db.transaction((rows: NewSealed[]) => this.appendSealedRows(rows))
     this.versionTxn = this.db.transaction((versions: QueuedVersion[]) => {
       for (const v of versions) for (const row of v.rows) this.s.putVersion.run(row)
     })
@@ -406,8 +421,8 @@ export class SqliteStore implements Store {
     return head
   }
 
-  private authorId(u: NewUpdate): number {
-    const { user, party, role, conn } = u.author
+  private authorId(author: Author): number {
+    const { user, party, role, conn } = author
     const key = `${conn}\u0000${user}\u0000${party ?? ''}\u0000${role}`
     let id = this.authorIds.get(key)
     if (id === undefined) {
@@ -458,7 +473,7 @@ export class SqliteStore implements Store {
       const seq = head.seq + 1
       const meta = storedMeta(row.meta)
       const hash = logRowHash(head.hash, row, seq, meta)
-      this.s.insertUpdate.run(head.id, seq, ++gseq, row.at, this.authorId(row), checkOf(hash), meta, row.update)
+      this.s.insertUpdate.run(head.id, seq, ++gseq, row.at, this.authorId(row.author), checkOf(hash), meta, row.update)
       if (seq % ANCHOR_EVERY === 0) this.s.insertAnchor.run(head.id, seq, hashBytes(hash))
       head.seq = seq
       head.hash = hash
@@ -485,6 +500,63 @@ export class SqliteStore implements Store {
 
   headSeq(doc: string): Promise<number> {
     return this.read(() => this.head(doc, false)?.seq ?? 0)
+  }
+
+  // ── sealed caucus logs ─────────────────────────────────────────────
+
+  appendSealed(rows: NewSealed[]): Promise<Array<{ doc: string; seq: number }>> {
+    if (rows.length === 0) return Promise.resolve([])
+    return this.write(() => {
+      try {
+        return this.appendSealedTxn(rows)
+      } catch (err) {
+        // The cached heads and author ids moved inside the transaction that rolled back.
+        this.sealedHeads.clear()
+        this.authorIds.clear()
+        throw err
+      }
+    })
+  }
+
+  private sealedHeadRow(doc: string, create: boolean): SealedHead | undefined {
+    let head = this.sealedHeads.get(doc)
+    if (head) return head
+    head = this.s.sealedDocByName.get(doc) as SealedHead | undefined
+    if (!head && create) head = { id: Number(this.s.insertSealedDoc.run(doc).lastInsertRowid), seq: 0 }
+    if (head) this.sealedHeads.set(doc, head)
+    return head
+  }
+
+  private appendSealedRows(rows: NewSealed[]): Array<{ doc: string; seq: number }> {
+    const touched = new Set<SealedHead>()
+    const results = rows.map((row) => {
+      const head = this.sealedHeadRow(row.doc, true)!
+      const seq = ++head.seq
+      this.s.insertSealed.run(head.id, seq, row.at, this.authorId(row.author), row.nonce, row.ciphertext)
+      touched.add(head)
+      return { doc: row.doc, seq }
+    })
+    for (const head of touched) this.s.setSealedHead.run(head.seq, head.id)
+    return results
+  }
+
+  readSealed(doc: string, afterSeq: number, limit: number): Promise<StoredSealed[]> {
+    return this.read(() => {
+      const head = this.sealedHeadRow(doc, false)
+      if (!head) return []
+      return (this.s.readSealed.all(head.id, afterSeq, Math.max(0, limit)) as SealedRow[]).map((r) => ({
+        doc,
+        seq: r.seq,
+        at: r.at,
+        author: this.authorOf(r.author_id),
+        nonce: bytesOf(r.nonce),
+        ciphertext: bytesOf(r.data),
+      }))
+    })
+  }
+
+  sealedHead(doc: string): Promise<number> {
+    return this.read(() => this.sealedHeadRow(doc, false)?.seq ?? 0)
   }
 
   /** Frozen: rows share it. */
@@ -819,6 +891,11 @@ function prepareStatements(db: Db) {
       'SELECT seq, gseq, at, data, meta, chk, author_id FROM updates WHERE doc_id = ? AND seq > ? AND seq <= ? ORDER BY seq',
     ),
     authorById: p('SELECT user, party, role, conn FROM authors WHERE id = ?'),
+    sealedDocByName: p('SELECT id, head_seq AS seq FROM sealed_docs WHERE name = ?'),
+    insertSealedDoc: p('INSERT INTO sealed_docs (name, head_seq) VALUES (?, 0)'),
+    setSealedHead: p('UPDATE sealed_docs SET head_seq = ? WHERE id = ?'),
+    insertSealed: p('INSERT INTO sealed_rows (doc_id, seq, at, author_id, nonce, data) VALUES (?, ?, ?, ?, ?, ?)'),
+    readSealed: p('SELECT seq, at, author_id, nonce, data FROM sealed_rows WHERE doc_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
     insertCheckpoint: p('INSERT OR REPLACE INTO doc_checkpoints (doc_id, seq, at, codec, size, state) VALUES (?, ?, ?, ?, ?, ?)'),
     // everything below the kept-th newest (none while there are fewer)
     thinCheckpoints: p(

@@ -102,6 +102,25 @@ export interface AppendResult {
   gseq: number
 }
 
+/**
+ * One sealed update of a sealed caucus (CONTRACT.md "Sealed caucus"): opaque bytes the server can
+ * neither read nor check, kept with when and by whom they were sent (the audit), never with any
+ * plaintext. Its own log, apart from the update log: no hash chain, no gseq, no checkpoint, no
+ * history, version, export or record ever reads it.
+ */
+export interface NewSealed {
+  doc: string
+  at: number
+  author: Author
+  /** the AES-GCM nonce, SEALED_NONCE_BYTES */
+  nonce: Uint8Array
+  ciphertext: Uint8Array
+}
+
+export interface StoredSealed extends NewSealed {
+  seq: number
+}
+
 /** Declared in shared/ (the admin client reads it too). */
 export type { NegotiationRecord }
 
@@ -284,6 +303,19 @@ export interface Store {
   chainHead(doc: string): Promise<LogHead>
   /** The full hashes kept along the doc's chain, by seq (a seq-0 entry records a first row that did not link to genesis). */
   chainAnchors(doc: string): Promise<ChainAnchor[]>
+
+  // ── sealed caucus logs (append-only; see NewSealed) ──
+  /**
+   * Appends sealed updates atomically (one transaction): each gets the next seq of its doc,
+   * per doc gap-free and in batch order, taken from the doc's head row (never a count), under a
+   * lock that makes it one total order across instances. Resolves with the seqs, in batch order,
+   * once the rows are durable.
+   */
+  appendSealed(rows: NewSealed[]): Promise<Array<{ doc: string; seq: number }>>
+  /** At most `limit` rows of the sealed doc with seq > afterSeq, in seq order. */
+  readSealed(doc: string, afterSeq: number, limit: number): Promise<StoredSealed[]>
+  /** The sealed doc's highest seq, 0 when it has none. */
+  sealedHead(doc: string): Promise<number>
 
   // ── checkpoints (derived: compressed, the newest CHECKPOINTS_KEPT per doc) ──
   /**

@@ -773,5 +773,67 @@ export function storeContractSuite(name: string, factory: StoreFactory): void {
       ).rejects.toThrow('boom')
       expect(await store.withLock('neg1', async () => 'after')).toBe('after')
     })
+
+    it('[ST40] sealed rows: per-doc gap-free seqs from the head, read back in pages with nonce, bytes, time and author intact', async () => {
+      expect(await store.sealedHead('n/sealed/a')).toBe(0)
+      expect(await store.readSealed('n/sealed/a', 0, 10)).toEqual([])
+      const sent = [sealed('n/sealed/a', 1), sealed('n/sealed/b', 2, boris), sealed('n/sealed/a', 3)]
+      const first = await store.appendSealed(sent)
+      expect(first).toEqual([
+        { doc: 'n/sealed/a', seq: 1 },
+        { doc: 'n/sealed/b', seq: 1 },
+        { doc: 'n/sealed/a', seq: 2 },
+      ])
+      const big = sealed('n/sealed/a', 4)
+      big.ciphertext = new Uint8Array(1024 * 1024 - 64).map((_, i) => i * 7)
+      expect(await store.appendSealed([big, sealed('n/sealed/a', 5)])).toEqual([
+        { doc: 'n/sealed/a', seq: 3 },
+        { doc: 'n/sealed/a', seq: 4 },
+      ])
+      expect(await store.sealedHead('n/sealed/a')).toBe(4)
+      expect(await store.sealedHead('n/sealed/b')).toBe(1)
+      const all = await store.readSealed('n/sealed/a', 0, 100)
+      expect(all.map((r) => r.seq)).toEqual([1, 2, 3, 4])
+      expect(all.map((r) => r.nonce[0])).toEqual([1, 3, 4, 5])
+      expect(Buffer.from(all[2]!.ciphertext).equals(Buffer.from(big.ciphertext))).toBe(true)
+      expect(all[0]!.author).toEqual(ann)
+      expect(all[0]!.at).toBe(sent[0]!.at)
+      expect(all[1]!.ciphertext).toEqual(sent[2]!.ciphertext)
+      expect((await store.readSealed('n/sealed/b', 0, 100))[0]!.author).toEqual(boris)
+      // pages: after a seq, at most `limit`
+      expect((await store.readSealed('n/sealed/a', 1, 2)).map((r) => r.seq)).toEqual([2, 3])
+      expect((await store.readSealed('n/sealed/a', 3, 2)).map((r) => r.seq)).toEqual([4])
+      expect(await store.readSealed('n/sealed/a', 4, 2)).toEqual([])
+      // never part of the update log (history, exports and verify read only that)
+      expect(await store.headSeq('n/sealed/a')).toBe(0)
+      expect(await store.readUpdates('n/sealed/a', 0)).toEqual([])
+      expect((await store.chainHead('n/sealed/a')).seq).toBe(0)
+    })
+
+    it('[ST41] sealed appends at once keep one gap-free order; the head survives a reopen', async () => {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.appendSealed([sealed('c/sealed/a', i), sealed('c/sealed/a', 100 + i)])),
+      )
+      const rows = await store.readSealed('c/sealed/a', 0, 1000)
+      expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+      // each append's two rows are adjacent, in batch order
+      for (let i = 0; i < 40; i += 2) expect(rows[i + 1]!.nonce[0]).toBe(rows[i]!.nonce[0]! + 100)
+      await store.close()
+      store = await factory.open()
+      expect(await store.sealedHead('c/sealed/a')).toBe(40)
+      expect(await store.appendSealed([sealed('c/sealed/a', 9)])).toEqual([{ doc: 'c/sealed/a', seq: 41 }])
+    })
   })
+}
+
+let sealedClock = 1_700_100_000_000
+/** A sealed row of `doc`: its nonce starts with `tag`, its ciphertext says so too. */
+function sealed(doc: string, tag: number, author: Author = ann) {
+  return {
+    doc,
+    at: sealedClock++,
+    author,
+    nonce: new Uint8Array(12).fill(tag & 0xff, 0, 1),
+    ciphertext: new Uint8Array(32).fill(tag & 0xff),
+  }
 }

@@ -168,6 +168,40 @@ if (pgUrl) {
       verifyChain('ro/board', await store.readUpdates('ro/board', 0))
     })
 
+    it('[ST42] sealed rows from two instances at once: one gap-free order per doc; the rows refuse UPDATE, DELETE and TRUNCATE', async () => {
+      const { url } = await freshSchema()
+      const one = (await open(url)) as PostgresStore
+      const two = (await open(url)) as PostgresStore
+      const sealedRow = (doc: string, tag: number) => ({
+        doc,
+        at: Date.now(),
+        author: { user: 'Ann', party: 'a', role: 'negotiator' as const, conn: `c${tag % 2}` },
+        nonce: new Uint8Array(12).fill(tag),
+        ciphertext: new Uint8Array(20).fill(tag),
+      })
+      const results = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          (i % 2 === 0 ? one : two).appendSealed([sealedRow('s/sealed/a', i), sealedRow(i % 3 === 0 ? 's/sealed/b' : 's/sealed/a', 100 + i)]),
+        ),
+      )
+      for (const doc of ['s/sealed/a', 's/sealed/b']) {
+        const rows = await one.readSealed(doc, 0, 1000)
+        expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1))
+        expect(await two.sealedHead(doc)).toBe(rows.length)
+        // each append's reported seq points at the row it wrote
+        results.forEach((batch, i) =>
+          batch.forEach((r, j) => {
+            if (r.doc === doc) expect(rows[r.seq - 1]!.nonce[0]).toBe(j === 0 ? i : 100 + i)
+          }),
+        )
+      }
+      expect((await one.readSealed('s/sealed/a', 0, 1000)).length + (await one.readSealed('s/sealed/b', 0, 1000)).length).toBe(48)
+      await expect(one.pool.query('UPDATE sealed_rows SET at = 0')).rejects.toThrow(/append-only/)
+      await expect(one.pool.query('DELETE FROM sealed_rows')).rejects.toThrow(/append-only/)
+      await expect(one.pool.query('TRUNCATE sealed_rows')).rejects.toThrow(/append-only/)
+      expect(await one.sealedHead('s/sealed/a')).toBe((await one.readSealed('s/sealed/a', 0, 1000)).length)
+    })
+
     it('[ST23] unreachable at start: connect fails with StoreUnavailableError', async () => {
       const started = Date.now()
       await expect(PostgresStore.connect('postgres://postgres@127.0.0.1:1/test')).rejects.toBeInstanceOf(StoreUnavailableError)

@@ -134,6 +134,35 @@ CREATE TABLE history_state (
 );
 `
 
+/**
+ * Migration 7: the sealed caucus logs (CONTRACT.md "Sealed caucus"), apart from `docs` and the
+ * update log: no hash chain, checkpoints or history. Appenders lock the doc's head row (as for the
+ * log), which makes its seqs one gap-free order across instances. The rows are append-only like
+ * the log's. A ciphertext does not compress: stored without TOAST's attempt. New tables only:
+ * instances of the previous build, during a rolling upgrade, never touch them.
+ */
+const SEALED_7_SQL = `
+CREATE TABLE sealed_docs (
+  id       integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name     text    NOT NULL UNIQUE,
+  head_seq bigint  NOT NULL DEFAULT 0
+);
+CREATE TABLE sealed_rows (
+  doc_id    integer NOT NULL REFERENCES sealed_docs (id),
+  author_id integer NOT NULL REFERENCES authors (id),
+  seq       bigint  NOT NULL,
+  at        bigint  NOT NULL,
+  nonce     bytea   NOT NULL,
+  data      bytea   NOT NULL,
+  PRIMARY KEY (doc_id, seq)
+);
+ALTER TABLE sealed_rows ALTER COLUMN data SET STORAGE EXTERNAL;
+CREATE TRIGGER sealed_rows_append_only BEFORE UPDATE OR DELETE ON sealed_rows
+  FOR EACH ROW EXECUTE FUNCTION parley_refuse_log_change();
+CREATE TRIGGER sealed_rows_no_truncate BEFORE TRUNCATE ON sealed_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION parley_refuse_log_change();
+`
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -278,6 +307,11 @@ CREATE SEQUENCE updates_gseq AS bigint;
       at             bigint NOT NULL,
       PRIMARY KEY (negotiation_id, viewer)
     )`,
+  },
+  {
+    version: 7,
+    name: 'sealed caucus logs: opaque rows with their own seqs',
+    sql: SEALED_7_SQL,
   },
 ]
 

@@ -126,6 +126,30 @@ CREATE TABLE history_state (
 ) WITHOUT ROWID;
 `
 
+/**
+ * Migration 7: the sealed caucus logs (CONTRACT.md "Sealed caucus"). A table of docs of their own,
+ * apart from `docs`: a sealed doc has no hash chain, checkpoints or history, and nothing that walks
+ * the update log's docs (verify, exports, the materialiser) can come across one. The head row
+ * gives the next seq (never a count); a row is its nonce and ciphertext, with who sent it when
+ * (the `authors` row, as the log's rows) — no plaintext exists on the server to keep.
+ */
+const SEALED_7 = `
+CREATE TABLE sealed_docs (
+  id       INTEGER PRIMARY KEY,
+  name     TEXT NOT NULL UNIQUE,
+  head_seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE sealed_rows (
+  doc_id    INTEGER NOT NULL,
+  seq       INTEGER NOT NULL,
+  at        INTEGER NOT NULL,
+  author_id INTEGER NOT NULL,
+  nonce     BLOB NOT NULL,
+  data      BLOB NOT NULL,
+  PRIMARY KEY (doc_id, seq)
+) WITHOUT ROWID;
+`
+
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   { version: 1, name: 'update log, checkpoints, negotiations, tokens, versions', up: (db) => db.exec(SCHEMA_1) },
   {
@@ -170,6 +194,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         PRIMARY KEY (negotiation_id, viewer)
       ) WITHOUT ROWID`),
   },
+  {
+    version: 7,
+    name: 'sealed caucus logs: opaque rows with their own seqs',
+    up: (db) => db.exec(SEALED_7),
+  },
 ]
 
 export const SQLITE_LATEST = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version
@@ -206,6 +235,8 @@ export function migrateSqlite(db: Db): { from: number; to: number } {
       `the database file is at schema version ${from}, newer than this build knows (${SQLITE_LATEST}); run a newer Parley on it`,
     )
   }
+  // Asked after each migration: the tables of a later one take some of the pages an earlier one freed.
+  let freedMuch = false
   for (const m of SQLITE_MIGRATIONS) {
     if (m.version <= from) continue
     db.transaction(() => {
@@ -213,9 +244,16 @@ export function migrateSqlite(db: Db): { from: number; to: number } {
       m.up(db)
       db.pragma(`user_version = ${m.version}`)
     }).immediate()
+    freedMuch ||= mostlyFree(db)
   }
-  if (from < SQLITE_LATEST) vacuumIfMostlyFree(db)
+  if (freedMuch) vacuum(db)
   return { from, to: SQLITE_LATEST }
+}
+
+function mostlyFree(db: Db): boolean {
+  const pages = db.pragma('page_count', { simple: true }) as number
+  const free = db.pragma('freelist_count', { simple: true }) as number
+  return pages > 0 && free / pages >= VACUUM_FREE_SHARE
 }
 
 /**
@@ -224,10 +262,7 @@ export function migrateSqlite(db: Db): { from: number; to: number } {
  * at that moment (e.g. `npm run export`) makes it fail with SQLITE_BUSY, and
  * then the free pages simply stay for later rows to reuse.
  */
-function vacuumIfMostlyFree(db: Db): void {
-  const pages = db.pragma('page_count', { simple: true }) as number
-  const free = db.pragma('freelist_count', { simple: true }) as number
-  if (pages === 0 || free / pages < VACUUM_FREE_SHARE) return
+function vacuum(db: Db): void {
   try {
     db.exec('VACUUM')
     // In WAL mode the rewritten pages sit in the WAL until a checkpoint copies them back and truncates it.
