@@ -11,5 +11,7 @@ export default defineConfig({
     // In CI the JSON report feeds .ci/run's "N passed, N failed" line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.tmp/vitest-results.json' }]] : ['default'],
     setupFiles: ['tests/setup.ts'],
+    // The client's compiled messages (client/src/paraglide, generated): compiled once per run when stale.
+    globalSetup: ['tests/i18nCompile.ts'],
   },
 })

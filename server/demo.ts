@@ -155,8 +155,26 @@ async function concluded(service: NegotiationService, id: string): Promise<boole
 }
 
 /**
+ * The language each demo delegation's invite links open the client in: a `lang` hint in the
+ * link's fragment (`#token=…&lang=ru`), which the client takes unless the reader chose a
+ * language with its switch before. Delegations not named here follow their browser.
+ */
+export const DEMO_LANGUAGES: Readonly<Record<string, string>> = { ru: 'ru' }
+
+/** `demo` with DEMO_LANGUAGES' hints added to its delegations' invite links. */
+export function withLanguageHints<T extends Pick<DemoLinks, 'links'>>(demo: T): T {
+  const negotiator = Object.fromEntries(
+    Object.entries(demo.links.negotiator).map(([party, link]) => {
+      const lang = DEMO_LANGUAGES[party]
+      return [party, lang ? `${link}${link.includes('#') ? '&' : '#'}lang=${lang}` : link]
+    }),
+  )
+  return { ...demo, links: { ...demo.links, negotiator } }
+}
+
+/**
  * Both demos for `npm run demo`: the ones already in the store, with fresh links, unless `fresh`
- * asks for new ones (`--demo=new`). The demo one step from conclusion is seeded again once it was
+ * asks for new ones (`--demo=new`); the links carry DEMO_LANGUAGES' hints. The demo one step from conclusion is seeded again once it was
  * concluded — it is no longer one step from it.
  */
 export async function seedDemos(
@@ -173,5 +191,6 @@ export async function seedDemos(
     closingFound && !wasConcluded
       ? { ...(await linksFor(service, closingFound)), reused: true, wasConcluded }
       : { ...(await createConcludingDemo(service)), reused: false, wasConcluded }
-  return { main, concluding }
+  // The Russian Federation's links open in Russian (DEMO_LANGUAGES).
+  return { main: withLanguageHints(main), concluding: withLanguageHints(concluding) }
 }

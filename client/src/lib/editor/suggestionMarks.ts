@@ -10,6 +10,7 @@ import { Facet, StateEffect, StateField, type EditorState } from '@codemirror/st
 import { Decoration, EditorView, hoverTooltip, type DecorationSet } from '@codemirror/view'
 import { sameSuggestion, type Suggestion } from '../../../../shared/suggestions'
 import type { TextSpan } from '../../../../shared/suggestEdit'
+import { formatDateTime } from '../i18n/format'
 
 /** How suggestions are drawn and decided here: names and colours of parties, and what this person may do. */
 export interface SuggestionView {
@@ -28,8 +29,7 @@ export const suggestionView = Facet.define<SuggestionView, SuggestionView | null
 /** Runs of text whose suggestion is now `suggestion` (null: plain), in the document after the transaction. */
 export const setSuggestionRuns = StateEffect.define<readonly TextSpan[]>()
 
-const when = (at: number): string =>
-  new Date(at).toLocaleString(undefined, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' })
+const when = (at: number): string => formatDateTime(at, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' })
 
 function describe(s: Suggestion, view: SuggestionView | null): string {
   const who = `${view?.partyName(s.party) ?? s.party} (${s.user})`
@@ -51,7 +51,6 @@ function decorationOf(s: Suggestion, view: SuggestionView | null): Decoration {
 }
 
 const suggestionOf = (d: Decoration): Suggestion => (d.spec as { suggestion: Suggestion }).suggestion
-
 
 function applyRuns(set: DecorationSet, runs: readonly TextSpan[], view: SuggestionView | null): DecorationSet {
   for (const run of runs) {
@@ -142,7 +141,8 @@ export function pendingSuggestions(state: EditorState): PendingSuggestion[] {
 const suggestionTooltip = hoverTooltip((view, pos, side) => {
   let found: { from: number; to: number; s: Suggestion } | null = null
   view.state.field(suggestionField).between(pos, pos, (from, to, deco) => {
-    if ((from < pos || (from === pos && side > 0)) && (to > pos || (to === pos && side < 0))) found = { from, to, s: suggestionOf(deco) }
+    if ((from < pos || (from === pos && side > 0)) && (to > pos || (to === pos && side < 0)))
+      found = { from, to, s: suggestionOf(deco) }
   })
   if (!found) return null
   const { from, to, s } = found as { from: number; to: number; s: Suggestion }

@@ -2,6 +2,7 @@
 import type { Version, VersionKind } from '../../../../shared/schemas'
 import { ApiError } from '../api/http'
 import type { IconName } from '../design/icons'
+import { formatDateTime } from '../i18n/format'
 
 export const KIND: Record<VersionKind, { icon: IconName; label: string }> = {
   propose: { icon: 'plus', label: 'Proposed' },
@@ -40,18 +41,15 @@ export const headline = (v: Version): string =>
 /** The icon of a version: its kind's, or the move arrows for a version that only moved cards. */
 export const iconOf = (v: Version): IconName => (isMove(v) ? 'move' : KIND[v.kind].icon)
 
-const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
-const exact = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
-
 export function when(iso: string): string {
   const d = new Date(iso)
-  return Number.isNaN(d.getTime()) ? iso : time.format(d)
+  return Number.isNaN(d.getTime()) ? iso : formatDateTime(d)
 }
 
 /** Date, hour, minute and second: versions of one session are often minutes apart. */
 export function whenExact(iso: string): string {
   const d = new Date(iso)
-  return Number.isNaN(d.getTime()) ? iso : exact.format(d)
+  return Number.isNaN(d.getTime()) ? iso : formatDateTime(d, { dateStyle: 'medium', timeStyle: 'medium' })
 }
 
 /** The versions loaded from the API plus those that arrived live since, oldest first, each once. */

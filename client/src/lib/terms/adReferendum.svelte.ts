@@ -4,6 +4,7 @@
  * the date a principal is to confirm by, and the sentence cards and panels say.
  */
 import { createSubscriber } from 'svelte/reactivity'
+import { formatDateTime } from '../i18n/format'
 
 /** A local date as YYYY-MM-DD (what `until` holds and overdueAdReferendum compares). */
 export function isoDay(d: Date): string {
@@ -23,12 +24,12 @@ export function today(): string {
   return isoDay(new Date())
 }
 
-const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' })
-
 /** "15 Jan 2027" (in the reader's way of writing dates) for a YYYY-MM-DD. */
 export function formatDay(day: string): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
-  return m ? dayFormat.format(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : day
+  return m
+    ? formatDateTime(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])), { dateStyle: 'medium', timeZone: 'UTC' })
+    : day
 }
 
 /** What a party's acceptance ad referendum is, as shown. */

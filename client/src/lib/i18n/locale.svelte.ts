@@ -1,0 +1,51 @@
+/**
+ * The client's current language, as reactive state. Paraglide's message functions ask the
+ * runtime's getLocale(), which is pointed here: a template that shows `m.some_message()`
+ * reads this state, so switching the language redraws every message at once, with no
+ * reload and no lost board. `<html lang>` follows. Import this module before the app
+ * renders (main.ts does, first).
+ */
+import { baseLocale, locales, overwriteGetLocale, overwriteSetLocale, type Locale } from '../../paraglide/runtime'
+import { CHOSEN_KEY, HINT_KEY, chooseLocale, linkHint, matchLocale } from './chooseLocale'
+
+function safe<T>(fn: () => T): T | null {
+  try {
+    return fn()
+  } catch {
+    // storage disabled (private mode, policy): the language still applies to this page
+    return null
+  }
+}
+
+function initialLocale(): Locale {
+  const fromLink = linkHint(location.search, location.hash)
+  if (fromLink && matchLocale([fromLink], locales)) safe(() => sessionStorage.setItem(HINT_KEY, fromLink))
+  return chooseLocale(
+    {
+      chosen: safe(() => localStorage.getItem(CHOSEN_KEY)),
+      hint: fromLink ?? safe(() => sessionStorage.getItem(HINT_KEY)),
+      browser: navigator.languages?.length ? navigator.languages : [navigator.language],
+    },
+    locales,
+    baseLocale,
+  )
+}
+
+class LocaleState {
+  current = $state<Locale>(initialLocale())
+
+  /** The switch: speak `locale` now and remember it as this browser's choice. */
+  choose(locale: Locale): void {
+    safe(() => localStorage.setItem(CHOSEN_KEY, locale))
+    this.current = locale
+    document.documentElement.lang = locale
+  }
+}
+
+export const locale = new LocaleState()
+export { locales }
+export type { Locale }
+
+document.documentElement.lang = locale.current
+overwriteGetLocale(() => locale.current)
+overwriteSetLocale((next) => locale.choose(next))
