@@ -25,6 +25,7 @@ import { TokenAdmission } from './auth/admission'
 import { StoreBreaker } from './sync/storeBreaker'
 import { CommitQueue } from './sync/commitQueue'
 import { RoomRegistry } from './sync/roomRegistry'
+import { SealedRooms } from './sync/sealedRooms'
 import { SyncEndpoint } from './sync/endpoint'
 import { NegotiationService } from './negotiation/service'
 import { VersionIndex } from './history/versionIndex'
@@ -124,6 +125,15 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
       onUnload: (room) => service.onRoomUnloaded(room),
     },
   )
+  // Sealed caucuses: opaque rows relayed in seq order, never a Y.Doc, never a negotiation's history.
+  const sealed = new SealedRooms(store, {
+    isSealed: (name) => parseDocName(name)?.kind === 'sealed',
+    graceMs: config.roomGraceMs,
+    breaker,
+    cluster,
+    now: Date.now,
+    log: roomLog,
+  })
   breaker.onRecovered(() => {
     log.info('store answers again; asking clients to resend what was refused')
     for (const room of registry.all()) room.resync()
@@ -143,6 +153,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   const counter = new ConnectionCounter(config.maxConnectionsPerAddress, config.trustProxy)
   const endpoint = new SyncEndpoint({
     registry,
+    sealed,
     admission,
     counter,
     limits: {
@@ -156,7 +167,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
   // docs only values of the kinds their layout names, under the keys it names.
   registry.setLimitsFor((name) => {
     const kind = parseDocName(name)?.kind
-    if (!kind) return {}
+    // A sealed caucus never becomes a room of the registry (the endpoint hands it to `sealed`).
+    if (!kind || kind === 'sealed') return {}
     // The ledger and the comment threads are server-written: no client update reaches them.
     const clientWritten = kind === 'board' || kind === 'caucus'
     return { allowedRoots: allowedRootsByKind[kind], ...(clientWritten ? { layout: BOARD_LAYOUT } : {}) }
@@ -284,6 +296,7 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
     cluster.onReconnect(() => {
       log.info('redis is back: catching every loaded document up from the store')
       void registry.catchUpAll()
+      void sealed.catchUpAll()
     })
   }
 
@@ -301,9 +314,16 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
         (jti !== null && revocations.has(jti)) || (exp !== null && exp <= now)
       endpoint.closeWhere((c) => dead(c.peer.tokenId, c.peer.expiresAt), CloseCode.unauthorized)
       control.closeWhere((d) => dead(d.claims.jti, d.claims.expiresAt), CloseCode.unauthorized, 'token expired or revoked')
-      for (const c of endpoint.connections) if (now - c.lastSentAt > KEEPALIVE_AFTER_MS) c.send(KEEPALIVE_MESSAGE)
+      for (const c of endpoint.connections) {
+        if (now - c.lastSentAt <= KEEPALIVE_AFTER_MS) continue
+        if (c.protocol === 'sealed') c.ping()
+        else c.send(KEEPALIVE_MESSAGE)
+      }
       // Pub/sub can drop a message without a reconnect; the store is the truth.
-      if (cluster && ++sweeps % CLUSTER_CATCH_UP_SWEEPS === 0) await registry.catchUpAll()
+      if (cluster && ++sweeps % CLUSTER_CATCH_UP_SWEEPS === 0) {
+        await registry.catchUpAll()
+        await sealed.catchUpAll()
+      }
       if (breaker.isBroken && breaker.writable()) {
         try {
           await store.ping()
@@ -348,6 +368,8 @@ export async function startParley(config: Config, opts: { log?: Logger; store?: 
           httpServer.closeAllConnections()
         })
         await commits.drain()
+        await sealed.drain()
+        sealed.closeAll()
         await index.flushAll()
         await registry.closeAll()
         await commits.drain()

@@ -30,7 +30,9 @@ export function docAccess(grant: Grant, docName: string): DocAccess {
       return grant.role === 'negotiator' ? 'write' : 'read'
     case 'ledger':
       return 'read'
+    // A sealed caucus has its delegation's caucus rights exactly (CONTRACT.md "Sealed caucus").
     case 'caucus':
+    case 'sealed':
       return grant.role === 'negotiator' && grant.party === doc.party ? 'write' : 'none'
     case 'comments':
       // Written by the server only (the comment:* commands), so every comment's author is the token's.

@@ -11,6 +11,8 @@
  * One channel per document: `<prefix>:doc:<docName>`; an instance subscribes
  * while it has the doc loaded. Awareness travels the same way and is not
  * stored. Messages an instance published itself are ignored on receipt.
+ * A sealed caucus's rows (server/sync/sealedRooms.ts) ring the same doorbell
+ * on their doc's channel: seq, nonce and ciphertext, as stored.
  */
 import { Redis } from 'ioredis'
 import * as decoding from 'lib0/decoding'
@@ -19,24 +21,30 @@ import { randomUUID } from 'node:crypto'
 import type { AwarenessEntry } from '../sync/messages'
 import type { ClusterLink, Room, StoredRow } from '../sync/room'
 import type { ClusterSubscriptions } from '../sync/roomRegistry'
+import type { SealedRow } from '../sync/sealedRoom'
+import type { SealedCluster } from '../sync/sealedRooms'
 import type { Logger } from '../log'
 
 const KIND_UPDATES = 0
 const KIND_AWARENESS = 1
 /** "tell me your clients' awareness": answered with KIND_AWARENESS */
 const KIND_AWARENESS_QUERY = 2
+/** a sealed caucus's rows: seq, nonce, ciphertext each */
+const KIND_SEALED = 3
 /** A room load waits at most this long for its subscription (Redis may be failing right now). */
 const SUBSCRIBE_WAIT_MS = 1000
 
 /** What arrives for a doc before its room has finished loading. */
 type Held = { rows: StoredRow[]; awareness: AwarenessEntry[] }
 
-export class RedisFanout implements ClusterLink, ClusterSubscriptions {
+export class RedisFanout implements ClusterLink, ClusterSubscriptions, SealedCluster {
   readonly instanceId = randomUUID()
   readonly pub: Redis
   readonly sub: Redis
   private rooms = new Map<string, Room>()
   private held = new Map<string, Held>()
+  /** sealed docs subscribed to, and where their rows go */
+  private sealedSinks = new Map<string, (rows: SealedRow[]) => void>()
   private reconnectListeners: Array<() => void> = []
   private eventListeners: Array<(event: { type: string; id: string }) => void> = []
   private everReady = false
@@ -122,6 +130,36 @@ export class RedisFanout implements ClusterLink, ClusterSubscriptions {
     this.sub.unsubscribe(this.channel(docName)).catch(() => {})
   }
 
+  // ── SealedCluster ──────────────────────────────────────────────────────
+
+  async subscribeSealed(docName: string, sink: (rows: SealedRow[]) => void): Promise<void> {
+    this.sealedSinks.set(docName, sink)
+    const subscribing = this.sub.subscribe(this.channel(docName))
+    subscribing.catch(() => {})
+    // Redis away: as for a Yjs doc, the room starts from the store and catches up once Redis is back.
+    if (this.sub.status !== 'ready') return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([subscribing, new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS)))])
+    clearTimeout(timer)
+  }
+
+  unsubscribeSealed(docName: string): void {
+    this.sealedSinks.delete(docName)
+    this.sub.unsubscribe(this.channel(docName)).catch(() => {})
+  }
+
+  publishSealed(docName: string, rows: SealedRow[]): void {
+    if (rows.length === 0) return
+    const e = this.header(KIND_SEALED)
+    encoding.writeVarUint(e, rows.length)
+    for (const r of rows) {
+      encoding.writeVarUint(e, r.seq)
+      encoding.writeVarUint8Array(e, r.nonce)
+      encoding.writeVarUint8Array(e, r.ciphertext)
+    }
+    this.publish(docName, e)
+  }
+
   // ── ClusterLink ────────────────────────────────────────────────────────
 
   publishUpdates(room: Room, updates: Array<{ seq: number; update: Uint8Array }>): void {
@@ -191,6 +229,19 @@ export class RedisFanout implements ClusterLink, ClusterSubscriptions {
       const kind = decoding.readVarUint(d)
       if (decoding.readVarString(d) === this.instanceId) return
       const n = decoding.readVarUint(d)
+      if (kind === KIND_SEALED) {
+        const sink = this.sealedSinks.get(docName)
+        if (!sink) return
+        const rows: SealedRow[] = []
+        // copied: the reply buffer may be reused by the Redis client
+        for (let i = 0; i < n; i++)
+          rows.push({
+            seq: decoding.readVarUint(d),
+            nonce: new Uint8Array(decoding.readVarUint8Array(d)),
+            ciphertext: new Uint8Array(decoding.readVarUint8Array(d)),
+          })
+        return sink(rows)
+      }
       const room = this.rooms.get(docName)
       const held = room ? null : this.held.get(docName)
       if (!room && !held) return

@@ -667,12 +667,17 @@ export class PostgresStore implements Store {
   }
 
   async readSealed(doc: string, afterSeq: number, limit: number): Promise<StoredSealed[]> {
-    type Row = { seq: number; at: number; nonce: Buffer; data: Buffer; user_name: string; party: string | null; role: string; conn: string }
-    const rows = await this.q<Row>('readSealed', [
-      doc,
-      afterSeq,
-      Math.max(0, limit),
-    ])
+    type Row = {
+      seq: number
+      at: number
+      nonce: Buffer
+      data: Buffer
+      user_name: string
+      party: string | null
+      role: string
+      conn: string
+    }
+    const rows = await this.q<Row>('readSealed', [doc, afterSeq, Math.max(0, limit)])
     return rows.map((r) => ({
       doc,
       seq: r.seq,

@@ -71,6 +71,8 @@ interface WsInternals {
 
 export class Connection {
   readonly id: string
+  /** what the connection speaks: y-websocket's Yjs messages, or a sealed caucus's (shared/sealed.ts) */
+  protocol: 'yjs' | 'sealed' = 'yjs'
   /** awareness client id this connection speaks for, bound by its first awareness message */
   awarenessClientId: number | null = null
   refusedWrites = 0
@@ -122,6 +124,17 @@ export class Connection {
     }
     this.lastSentAt = Date.now()
     this.ws.send(message)
+  }
+
+  /**
+   * Keeps a quiet connection alive: a sealed caucus has no message to spare for it (the
+   * awareness keepalive is a Yjs message), so a websocket ping, which proxies count as traffic
+   * and browsers answer by themselves.
+   */
+  ping(): void {
+    if (this.closed || this.ws.readyState !== 1) return
+    this.lastSentAt = Date.now()
+    this.ws.ping()
   }
 
   /** Sends one message; resolves once it has left for the kernel (or could not be sent). */

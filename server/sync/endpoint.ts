@@ -3,16 +3,21 @@
  * Upgrades first and then decides, so a browser can read the close code:
  * admission (token, role, doc) → room load → join → messages. Messages that
  * arrive while that is in progress are held and handled in order afterwards.
+ * A sealed caucus (sealedRooms.ts) takes the same way in, to a room of its
+ * own kind that speaks shared/sealed.ts's messages instead of Yjs's.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { CloseCode, MAX_MESSAGE_BYTES, SUBPROTOCOL, YJS_PATH_PREFIX, type CloseCode as CloseCodeT } from '../../shared/protocol'
+import { decodeSealedClientMessage, SealedFrameError } from '../../shared/sealed'
 import { Connection, type ConnectionLimits } from './connection'
 import { decodeMessage, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './messages'
 import type { Access, Peer } from './peer'
 import type { Room } from './room'
 import type { RoomRegistry, StoredState } from './roomRegistry'
+import type { SealedRoom } from './sealedRoom'
+import type { SealedRooms } from './sealedRooms'
 import { TokenBucket } from './rateLimit'
 
 /**
@@ -45,6 +50,8 @@ export interface AddressCounter {
 
 export interface EndpointDeps {
   registry: RoomRegistry
+  /** the sealed caucus rooms: docs they handle never reach the registry */
+  sealed: SealedRooms
   admission: Admission
   limits: ConnectionLimits
   /** per-address cap on open connections, shared with the control channel (http/connectionCounter.ts) */
@@ -87,12 +94,14 @@ export class SyncEndpoint {
     let heldBytes = 0
     let conn: Connection | null = null
     let room: Room | null = null
+    let sealed: SealedRoom | null = null
     /** the doc's stored state while its room is being built (see RoomRegistry.whenStored) */
     let stored: StoredState | null = null
     /** settles the room builder's wait for this connection's first request */
     let decided: ((answered?: Promise<void>) => void) | null = null
     ws.on('error', () => {}) // the close event follows; errors carry no extra information for us
     ws.on('message', (data, isBinary) => {
+      if (conn && sealed) return this.onSealedMessage(conn, sealed, data, isBinary)
       if (!conn || !room) {
         if (conn && stored && decided) {
           const answered = isBinary ? this.answerFromStore(conn, stored, data) : null
@@ -117,12 +126,17 @@ export class SyncEndpoint {
         room.leave(conn)
         this.deps.registry.scheduleUnload(room)
       }
+      if (sealed) {
+        sealed.leave(conn)
+        this.deps.sealed.scheduleUnload(sealed)
+      }
     })
 
     const url = new URL(req.url ?? '/', 'http://localhost')
     const docName = safeDecode(url.pathname.slice(YJS_PATH_PREFIX.length))
     if (!this.accepting) return ws.close(CloseCode.goingAway)
     if (docName === null) return ws.close(CloseCode.forbidden)
+    const sealedRooms = this.deps.sealed.handles(docName) ? this.deps.sealed : null
     let admitted: AdmitResult
     try {
       admitted = await this.deps.admission.admit(req, docName, url.searchParams)
@@ -143,6 +157,27 @@ export class SyncEndpoint {
     )
     conn = c
     this.connections.add(c)
+    if (sealedRooms) {
+      c.protocol = 'sealed'
+      let r: SealedRoom
+      try {
+        r = await sealedRooms.get(docName)
+      } catch (err) {
+        this.deps.log('error', `could not load sealed ${docName}`, err)
+        if (ws.isPaused) ws.resume()
+        return c.close(CloseCode.storeUnavailable)
+      }
+      if (c.closed) return sealedRooms.scheduleUnload(r)
+      r.join(c)
+      sealed = r
+      for (const [data, isBinary] of held.splice(0)) {
+        if (c.closed) break
+        this.onSealedMessage(c, r, data, isBinary)
+      }
+      heldBytes = 0
+      if (ws.isPaused) ws.resume()
+      return
+    }
     const loading = this.deps.registry.get(docName)
     void this.deps.registry.whenStored(docName).then((s) => {
       if (!s || room || c.closed) return
@@ -206,6 +241,23 @@ export class SyncEndpoint {
       if (!(err instanceof ProtocolError)) this.deps.log('error', `unexpected error handling a message for ${room.name}`, err)
       conn.close(CloseCode.malformed, err instanceof ProtocolError ? err.message.slice(0, 120) : undefined)
     }
+  }
+
+  /** A message on a sealed doc: the frame checked here (shared/sealed.ts), the rest by its room. */
+  private onSealedMessage(conn: Connection, room: SealedRoom, data: RawData, isBinary: boolean): void {
+    if (conn.closed) return
+    if (!isBinary) return conn.close(CloseCode.malformed, 'text frames are not part of the protocol')
+    const bytes = toUint8Array(data)
+    if (!conn.admit(bytes.byteLength)) return conn.close(CloseCode.rateLimited)
+    let msg
+    try {
+      msg = decodeSealedClientMessage(bytes)
+    } catch (err) {
+      if (err instanceof SealedFrameError) return conn.close(err.code, err.message.slice(0, 120))
+      this.deps.log('error', `unexpected error decoding a sealed message for ${room.name}`, err)
+      return conn.close(CloseCode.malformed)
+    }
+    room.receive(conn, msg)
   }
 
   private structBudget(peer: Peer): TokenBucket | null {

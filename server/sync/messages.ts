@@ -8,6 +8,7 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { AuthMessageType, MessageType, SyncMessageType } from '../../shared/protocol'
+import { isSealedMessageType } from '../../shared/sealed'
 
 export class ProtocolError extends Error {
   constructor(message: string) {
@@ -57,7 +58,9 @@ export function decodeMessage(data: Uint8Array): InboundMessage {
         msg = { type: 'auth' }
         break
       default:
-        throw new ProtocolError(`unknown message type ${type}`)
+        throw new ProtocolError(
+          isSealedMessageType(type) ? `sealed message type ${type} on a Yjs doc` : `unknown message type ${type}`,
+        )
     }
     if (decoding.hasContent(decoder)) throw new ProtocolError('trailing bytes after message')
     return msg

@@ -181,7 +181,10 @@ if (pgUrl) {
       })
       const results = await Promise.all(
         Array.from({ length: 24 }, (_, i) =>
-          (i % 2 === 0 ? one : two).appendSealed([sealedRow('s/sealed/a', i), sealedRow(i % 3 === 0 ? 's/sealed/b' : 's/sealed/a', 100 + i)]),
+          (i % 2 === 0 ? one : two).appendSealed([
+            sealedRow('s/sealed/a', i),
+            sealedRow(i % 3 === 0 ? 's/sealed/b' : 's/sealed/a', 100 + i),
+          ]),
         ),
       )
       for (const doc of ['s/sealed/a', 's/sealed/b']) {
