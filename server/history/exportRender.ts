@@ -454,10 +454,10 @@ export function renderHtml(doc: ExportDoc): string {
     `<style>${CSS}${suggestions ? SUGGESTION_CSS : ''}\n${partyCss}</style>`,
     '</head>',
     '<body>',
-    `<h1>${esc(n.title)}</h1>`,
-    `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${andList(n.parties.map((p) => `<span class="${partyClass(p.id)}">${esc(p.name)}</span>`))}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
+    `<h1 dir="auto">${esc(n.title)}</h1>`,
+    `<p class="meta">Negotiation <code>${esc(n.id)}</code> between ${andList(n.parties.map((p) => `<span class="${partyClass(p.id)}" dir="auto">${esc(p.name)}</span>`))}, opened ${esc(when(n.createdAt))}. Sheet as of version ${doc.asOf.n}${doc.asOf.at ? ` (${esc(when(doc.asOf.at))})` : ''}; generated ${esc(when(doc.generatedAt))}.</p>`,
     ...(conclusionLine(doc, name) ? [`<p class="conclusion"><strong>${esc(conclusionLine(doc, name)!)}</strong></p>`] : []),
-    `<p class="legend small">${n.parties.map((p) => `<span class="${partyClass(p.id)}"><sup class="who">${esc(name.code(p.id))}</sup> ${esc(p.name)}</span>`).join('')}<span><ins>added</ins> <del>removed</del></span>${suggestions ? '<span><ins class="suggestion">suggested</ins> <del class="suggestion">suggested for removal</del> (pending)</span>' : ''}</p>`,
+    `<p class="legend small">${n.parties.map((p) => `<span class="${partyClass(p.id)}"><sup class="who">${esc(name.code(p.id))}</sup> <bdi dir="auto">${esc(p.name)}</bdi></span>`).join('')}<span><ins>added</ins> <del>removed</del></span>${suggestions ? '<span><ins class="suggestion">suggested</ins> <del class="suggestion">suggested for removal</del> (pending)</span>' : ''}</p>`,
   )
   for (const { group, heading } of GROUPS) {
     const terms = doc.terms.filter((t) => groupOf(t) === group)
@@ -468,12 +468,12 @@ export function renderHtml(doc: ExportDoc): string {
       const redline = changed(t.redline.title) || changed(t.redline.body)
       parts.push(
         `<section class="term ${group}" id="term-${esc(t.id)}">`,
-        `<h3>${fieldSuggested(t, 'title') ? htmlMarked(t, 'title', name) : esc(t.title || 'Untitled term')}</h3>`,
+        `<h3 dir="auto">${fieldSuggested(t, 'title') ? htmlMarked(t, 'title', name) : esc(t.title || 'Untitled term')}</h3>`,
         `<p><span class="badge">${esc(s.label)}</span>${esc(s.detail)}</p>`,
         `<p class="small">${esc(proposal(t, name))}${t.onBoard ? '' : ' Taken off the board; its last text is shown.'} Term id <code>${esc(t.id)}</code>.</p>`,
-        `<div class="text">${fieldSuggested(t, 'body') ? htmlMarked(t, 'body', name) : esc(t.body) || '<em>(no text)</em>'}</div>`,
+        `<div class="text" dir="auto">${fieldSuggested(t, 'body') ? htmlMarked(t, 'body', name) : esc(t.body) || '<em>(no text)</em>'}</div>`,
         redline
-          ? `<p class="small">Changes since version ${t.redline.since}:</p>${changed(t.redline.title) ? `<p>Title: ${htmlSegs(t.redline.title, name)}</p>` : ''}<div class="text">${htmlSegs(t.redline.body, name)}</div>`
+          ? `<p class="small">Changes since version ${t.redline.since}:</p>${changed(t.redline.title) ? `<p>Title: <bdi dir="auto">${htmlSegs(t.redline.title, name)}</bdi></p>` : ''}<div class="text" dir="auto">${htmlSegs(t.redline.body, name)}</div>`
           : `<p class="small">Unchanged since version ${t.redline.since}.</p>`,
         '</section>',
       )
@@ -483,19 +483,24 @@ export function renderHtml(doc: ExportDoc): string {
     parts.push('<h2>Discussion</h2>')
     for (const t of doc.threads) {
       const term = doc.terms.find((x) => x.id === t.termId)
-      const quote = t.quote ? `, on “${esc(t.quote)}”` : ''
+      const quote = t.quote ? `, on “<bdi dir="auto">${esc(t.quote)}</bdi>”` : ''
       parts.push(
-        `<section class="thread"><h3>Thread on ${esc(term?.title ?? t.termId)}${quote} (${t.resolved ? 'resolved' : 'open'})</h3><ul>`,
+        `<section class="thread"><h3>Thread on <bdi dir="auto">${esc(term?.title ?? t.termId)}</bdi>${quote} (${t.resolved ? 'resolved' : 'open'})</h3><ul>`,
         ...t.comments.map(
           (c) =>
-            `<li><span class="small">${esc(name(c.party) ?? '—')}, ${esc(c.user)}, ${esc(when(new Date(c.at).toISOString()))}</span> ${c.deleted ? '<em>comment deleted</em>' : esc(c.body)}${c.editedAt && !c.deleted ? ' <em>(edited)</em>' : ''}</li>`,
+            `<li><span class="small"><bdi dir="auto">${esc(name(c.party) ?? '—')}</bdi>, <bdi dir="auto">${esc(c.user)}</bdi>, ${esc(when(new Date(c.at).toISOString()))}</span> ${c.deleted ? '<em>comment deleted</em>' : `<span dir="auto">${esc(c.body)}</span>`}${c.editedAt && !c.deleted ? ' <em>(edited)</em>' : ''}</li>`,
         ),
         '</ul></section>',
       )
     }
   }
   if (doc.notes.length > 0) {
-    parts.push('<h2>Notes on the board</h2>', '<ul>', ...doc.notes.map((note) => `<li>${esc(note.text)}</li>`), '</ul>')
+    parts.push(
+      '<h2>Notes on the board</h2>',
+      '<ul>',
+      ...doc.notes.map((note) => `<li dir="auto">${esc(note.text)}</li>`),
+      '</ul>',
+    )
   }
   if (doc.skipped?.length) {
     parts.push(
@@ -513,7 +518,7 @@ export function renderHtml(doc: ExportDoc): string {
   for (const v of doc.versions) {
     const concession = ['accept', 'agree', 'reject', 'withdraw', 'reopen'].includes(v.kind)
     parts.push(
-      `<tr id="v${v.n}"${concession ? ' class="concession"' : ''}><td class="n">${v.n}</td><td>${esc(when(v.at))}</td><td${v.party ? ` class="${partyClass(v.party)}"` : ''}>${esc(name(v.party) ?? '—')}</td><td>${esc(v.user)}</td><td class="kind">${esc(v.kind)}</td><td>${esc(v.summary)}</td></tr>`,
+      `<tr id="v${v.n}"${concession ? ' class="concession"' : ''}><td class="n">${v.n}</td><td>${esc(when(v.at))}</td><td${v.party ? ` class="${partyClass(v.party)}"` : ''}><bdi dir="auto">${esc(name(v.party) ?? '—')}</bdi></td><td dir="auto">${esc(v.user)}</td><td class="kind">${esc(v.kind)}</td><td>${esc(v.summary)}</td></tr>`,
     )
   }
   parts.push('</tbody></table>')

@@ -47,6 +47,7 @@ import {
   type ICommentOptions,
   type ParagraphChild,
 } from 'docx'
+import { isRightToLeft } from '../../shared/textDirection'
 import type { PlainThread } from '../../shared/comments'
 import { inSheet, sheetText, suggester, type Span, type Who } from './redlineSpans'
 import { PARLEY_NOTE_STYLE } from './parleyStyles'
@@ -156,6 +157,23 @@ class Writer {
     return date ? { id: this.nextId++, author: this.author(who), date } : { id: this.nextId++, author: this.author(who) }
   }
 
+  /**
+   * Set while the runs of a paragraph that reads right to left are written (its first strong character is
+   * Arabic, Hebrew…): they get w:rtl, as the paragraph gets w:bidi (`direction`), so Word lays it out from the right.
+   */
+  private rtl = false
+
+  /** `make`'s runs right to left if `text` reads so; with the paragraph option that goes with them. */
+  private directed<T>(text: string, make: (direction: { bidirectional?: true }) => T): T {
+    const was = this.rtl
+    this.rtl = isRightToLeft(text)
+    try {
+      return make(this.rtl ? { bidirectional: true } : {})
+    } finally {
+      this.rtl = was
+    }
+  }
+
   /** Runs for a stretch of one line (no `\n`) written as `rev`, after a line break if `lineBreak`; tabs as Word tabs. */
   runs(text: string, rev: Rev | null, lineBreak = false, italics = false): ParagraphChild[] {
     const contents: RunContent[] = lineBreak ? [{ break: 1 }] : []
@@ -164,7 +182,8 @@ class Writer {
       if (part) contents.push({ text: part })
     })
     return contents.map((c) => {
-      const content = italics ? { ...c, italics } : c
+      const styled = italics ? { ...c, italics } : c
+      const content = this.rtl ? { ...styled, rightToLeft: true } : styled
       if (!rev) return new TextRun(content)
       // a w:ins like the package's own (its type lists the package's classes only)
       if (rev.ins && rev.del)
@@ -302,7 +321,7 @@ class Writer {
         this.comment({
           author: this.author({ party: c.party, user: c.user, at: c.at }),
           date: commentDate(c.at),
-          children: lines.map((l) => new Paragraph({ children: l ? this.runs(l, null) : [] })),
+          children: lines.map((l) => this.directed(l, (dir) => new Paragraph({ ...dir, children: l ? this.runs(l, null) : [] }))),
           ...(i > 0 ? { parentId: ids[0] } : {}),
           ...(thread.resolved ? { resolved: true } : {}),
         }),
@@ -323,12 +342,17 @@ class Writer {
       const a = this.threadComments(th, title, body)
       anchors[a.field].push(a)
     }
-    const heading = new Paragraph({
-      heading: HeadingLevel.HEADING_1,
-      keepNext: true,
-      ...this.paragraphMark(whole),
-      children: [...this.runs(`§${t.number} `, whole), ...this.fieldLines(title, anchors.title, 'title')[0]!.children],
-    })
+    const heading = this.directed(
+      sheetText(title),
+      (dir) =>
+        new Paragraph({
+          heading: HeadingLevel.HEADING_1,
+          keepNext: true,
+          ...dir,
+          ...this.paragraphMark(whole),
+          children: [...this.runs(`§${t.number} `, whole), ...this.fieldLines(title, anchors.title, 'title')[0]!.children],
+        }),
+    )
     const state = new Paragraph({
       style: PARLEY_NOTE_STYLE.id,
       keepNext: true,
@@ -338,7 +362,12 @@ class Writer {
     })
     const lines = this.fieldLines(body, anchors.body, 'body')
     const paragraphs = lines.map(
-      (l, i) => new Paragraph({ ...this.paragraphMark(i === lines.length - 1 ? whole : l.mark), children: l.children }),
+      (l, i) =>
+        new Paragraph({
+          ...(l.rtl ? { bidirectional: true } : {}),
+          ...this.paragraphMark(i === lines.length - 1 ? whole : l.mark),
+          children: l.children,
+        }),
     )
     return [heading, state, ...paragraphs]
   }
@@ -352,7 +381,7 @@ class Writer {
     spans: Span[],
     anchors: Anchor[],
     field: 'title' | 'body',
-  ): Array<{ children: ParagraphChild[]; mark: Rev | null }> {
+  ): Array<{ children: ParagraphChild[]; mark: Rev | null; rtl: boolean }> {
     // At one place: ranges that end there, then those that begin there, then the ends of empty ones (a point).
     const events: Array<{ at: number; order: number; nodes: () => ParagraphChild[] }> = []
     for (const a of anchors) {
@@ -365,7 +394,17 @@ class Writer {
         })
     }
     events.sort((x, y) => x.at - y.at || x.order - y.order)
-    const lines: Array<{ children: ParagraphChild[]; mark: Rev | null }> = [{ children: [], mark: null }]
+    // each line's direction by its own text (a title is one line: its line breaks stay in one heading)
+    const shownText = spans
+      .filter((s) => this.shown(s).rendered)
+      .map((s) => s.text)
+      .join('')
+    const directions = (field === 'body' ? shownText.split('\n') : [shownText]).map(isRightToLeft)
+    const lines: Array<{ children: ParagraphChild[]; mark: Rev | null; rtl: boolean }> = [
+      { children: [], mark: null, rtl: directions[0]! },
+    ]
+    const wasRtl = this.rtl
+    this.rtl = directions[0]!
     const line = () => lines[lines.length - 1]!
     let e = 0
     /** puts the comment marks at or before shown character `at` */
@@ -385,7 +424,8 @@ class Writer {
           at += 1
           if (field === 'body') {
             line().mark = rev
-            lines.push({ children: [], mark: null })
+            this.rtl = directions[lines.length] ?? false
+            lines.push({ children: [], mark: null, rtl: this.rtl })
           } else lineBreak = true
         }
         let from = 0
@@ -403,14 +443,20 @@ class Writer {
       shown += s.text.length
     }
     marksUpTo(Infinity)
+    this.rtl = wasRtl
     return lines
   }
 
   document(): Document {
     const s = this.sheet
     const body: Paragraph[] = [
-      new Paragraph({ heading: HeadingLevel.TITLE, children: this.runs(oneLine(s.title), null) }),
-      ...s.notes.map((n) => new Paragraph({ style: PARLEY_NOTE_STYLE.id, children: this.runs(oneLine(n), null) })),
+      this.directed(
+        s.title,
+        (dir) => new Paragraph({ heading: HeadingLevel.TITLE, ...dir, children: this.runs(oneLine(s.title), null) }),
+      ),
+      ...s.notes.map((n) =>
+        this.directed(n, (dir) => new Paragraph({ style: PARLEY_NOTE_STYLE.id, ...dir, children: this.runs(oneLine(n), null) })),
+      ),
     ]
     for (const t of s.terms) body.push(...this.term(t))
     body.push(
