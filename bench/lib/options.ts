@@ -9,6 +9,7 @@
  *                                        --quick: 2000,10000); e.g. --sizes=1000000 for the 1M case (npm run bench:1m)
  *   --quick           BENCH_QUICK=1      smoke test: 1 round, 3 s windows, small sizes
  *   --profile         BENCH_PROFILE=1    also write a CPU profile of Parley (over the measurement window, via the inspector) per case
+ *   --capacity-rounds=N BENCH_CAPACITY_ROUNDS  searches per target in (g) capacity (default 1: each is ~10 server runs)
  */
 import { ALL_TARGETS, KNOWN_TARGETS, type TargetName } from './servers'
 
@@ -22,6 +23,8 @@ export interface BenchOptions {
   sizes: number[] | null
   quick: boolean
   profile: boolean
+  /** searches per target in (g) capacity */
+  capacityRounds: number
 }
 
 export function parseOptions(argv = process.argv.slice(2), env = process.env): BenchOptions {
@@ -54,6 +57,7 @@ export function parseOptions(argv = process.argv.slice(2), env = process.env): B
     sizes: sizesOf(list('sizes', 'BENCH_SIZES')),
     quick,
     profile: get('profile', 'BENCH_PROFILE') === '1',
+    capacityRounds: Math.round(num('capacity-rounds', 'BENCH_CAPACITY_ROUNDS', 1)),
   }
 }
 

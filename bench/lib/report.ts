@@ -36,6 +36,8 @@ export interface Summary {
   ratios: Record<string, { ratio: number; bestPeer: TargetName | null }>
   /** metric → Parley's median / the floor's (bench/servers/floor.ts), when the floor ran */
   floorRatios: Record<string, number>
+  /** metric → Parley's median / parley-base's (an A/B of two revisions), when both ran beside peers */
+  baseRatios: Record<string, number>
 }
 
 export function summarize(c: CaseResult): Summary {
@@ -48,8 +50,11 @@ export function summarize(c: CaseResult): Summary {
     const parley = medians.parley?.[m.key]
     let best: TargetName | null = null
     for (const [t, med] of Object.entries(medians) as Array<[TargetName, Record<string, number>]>) {
-      // the floor is the limit measured against, not a server one would deploy instead
+      // the floor is the limit measured against, not a server one would deploy instead; parley-base is
+      // Parley itself (an A/B), a peer only when it runs alone beside Parley
       if (t === 'parley' || t === 'floor' || !Number.isFinite(med[m.key])) continue
+      if (t === 'parley-base' && Object.keys(medians).some((o) => o !== 'parley' && o !== 'parley-base' && o !== 'floor'))
+        continue
       if (best === null) best = t
       else {
         const a = med[m.key]!
@@ -63,7 +68,10 @@ export function summarize(c: CaseResult): Summary {
   const floorRatios: Summary['floorRatios'] = {}
   if (medians.floor && medians.parley)
     for (const m of c.metrics) floorRatios[m.key] = medians.parley[m.key]! / medians.floor[m.key]!
-  return { medians, ratios, floorRatios }
+  const baseRatios: Summary['baseRatios'] = {}
+  if (medians['parley-base'] && medians.parley)
+    for (const m of c.metrics) baseRatios[m.key] = medians.parley[m.key]! / medians['parley-base'][m.key]!
+  return { medians, ratios, floorRatios, baseRatios }
 }
 
 export function formatValue(v: number | undefined, f: Metric['format']): string {
@@ -94,15 +102,19 @@ const fmtRatio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : '—
 export function markdownTable(c: CaseResult): string {
   const s = summarize(c)
   const targets = Object.keys(c.rounds) as TargetName[]
-  const peers = targets.filter((t) => t !== 'parley' && t !== 'floor')
   const hasParley = targets.includes('parley')
   const hasFloor = hasParley && targets.includes('floor')
+  const peers: TargetName[] = targets.filter((t) => t !== 'parley' && t !== 'floor' && t !== 'parley-base')
+  // parley-base beside peers: an A/B column of its own; alone beside Parley it is the "peer" compared with
+  const hasBase = hasParley && targets.includes('parley-base') && peers.length > 0
+  if (!hasBase && targets.includes('parley-base')) peers.push('parley-base')
   const n = Math.max(...Object.values(c.rounds).map((r) => r!.length))
   const head = [
     'metric (median of ' + n + ')',
     ...targets,
     ...(hasParley && peers.length ? ['Parley / best peer'] : []),
     ...(hasFloor ? ['Parley / floor'] : []),
+    ...(hasBase ? ['Parley / parley-base'] : []),
   ]
   const lines = [`#### ${c.title}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`]
   for (const m of c.metrics) {
@@ -111,6 +123,7 @@ export function markdownTable(c: CaseResult): string {
     if (hasParley && peers.length)
       cells.push(r.bestPeer && Number.isFinite(r.ratio) ? `${fmtRatio(r.ratio)} (vs ${r.bestPeer})` : '—')
     if (hasFloor) cells.push(fmtRatio(s.floorRatios[m.key] ?? NaN))
+    if (hasBase) cells.push(fmtRatio(s.baseRatios[m.key] ?? NaN))
     lines.push(`| ${m.label} | ${cells.join(' | ')} |`)
   }
   if (c.notes.length) lines.push('', ...c.notes.map((x) => `- ${x}`))

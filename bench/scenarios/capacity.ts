@@ -71,8 +71,9 @@ export async function runCapacity(opts: BenchOptions): Promise<{ result: CaseRes
     ],
   }
   const curves = new Map<TargetName, CapacityStep[][]>()
-  // A search is ~10 steps per target: two rounds at most keep the full run near 40 minutes.
-  const rounds = Math.min(opts.rounds, 2)
+  // A search is ~10 steps per target (~2 minutes): one round unless asked (--capacity-rounds), which
+  // keeps the full run near 40 minutes.
+  const rounds = opts.capacityRounds
   log(`\n[${CAPACITY_CASE}] ${result.title} — load average ${loadAverage().join(' ')}`)
   for (let round = 0; round < rounds; round++) {
     for (const target of opts.targets) {

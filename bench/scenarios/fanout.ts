@@ -137,12 +137,7 @@ export async function runFanoutCase(c: FanoutCase, opts: BenchOptions): Promise<
   return result
 }
 
-export async function runOnce(
-  target: TargetName,
-  c: FanoutCase,
-  opts: BenchOptions,
-  profile: boolean,
-): Promise<FanoutResult> {
+export async function runOnce(target: TargetName, c: FanoutCase, opts: BenchOptions, profile: boolean): Promise<FanoutResult> {
   const server = await startServer(target, { inspect: profile })
   let profileFile: string | undefined
   if (profile) {
