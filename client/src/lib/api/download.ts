@@ -4,6 +4,7 @@
  * browser's downloads through a blob URL.
  */
 import { ApiError } from './http'
+import { m } from '../../paraglide/messages'
 
 export interface Download {
   blob: Blob
@@ -30,7 +31,7 @@ export async function apiDownload(
     } catch {
       // not JSON: the status says it
     }
-    throw new ApiError(res.status, e?.code ?? `http-${res.status}`, e?.message ?? `The server answered ${res.status}.`)
+    throw new ApiError(res.status, e?.code ?? `http-${res.status}`, e?.message ?? m.api_server_answered({ status: res.status }))
   }
   const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1]
   return { blob: await res.blob(), filename: name && /^[\w.-]+$/.test(name) ? name : opts.fallback }

@@ -2,6 +2,7 @@
  * JSON over fetch with the error body of CONTRACT.md (`{error:{code, message}}`)
  * turned into an ApiError the UI can explain.
  */
+import { m } from '../../paraglide/messages'
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -37,7 +38,7 @@ export async function apiFetch<T>(
     })
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err
-    throw new ApiError(0, 'network', 'The Parley server could not be reached.')
+    throw new ApiError(0, 'network', m.api_server_unreachable())
   }
   if (res.status === 204) return undefined as T
   let body: unknown = null
@@ -48,7 +49,7 @@ export async function apiFetch<T>(
   }
   if (!res.ok) {
     const e = (body as { error?: { code?: string; message?: string } } | null)?.error
-    throw new ApiError(res.status, e?.code ?? `http-${res.status}`, e?.message ?? `The server answered ${res.status}.`)
+    throw new ApiError(res.status, e?.code ?? `http-${res.status}`, e?.message ?? m.api_server_answered({ status: res.status }))
   }
   return body as T
 }

@@ -8,8 +8,10 @@
  */
 import { MAX_WORD_FILE_BYTES, type ParsedTermSheet } from '../../../../shared/word'
 import { ApiError } from './http'
+import { m } from '../../paraglide/messages'
 
-export const TOO_LARGE_MESSAGE = 'The file is larger than 10 MiB.'
+/** In the current language: read when the refusal is made. */
+export const tooLargeMessage = (): string => m.api_file_too_large()
 
 /** Where an upload stands: sending (with the fraction sent, when known), then waiting for the server to read it. */
 export type WordProgress = { phase: 'uploading'; fraction: number | null } | { phase: 'reading' }
@@ -24,7 +26,7 @@ export const parseWordFile = (token: string, file: File, opts: WordUploadOptions
 
 /** A .docx file POSTed to `path` (a Word route: `/api/terms/parse`, `…/drafts`); the JSON it answers. */
 export function uploadWordFile<T>(path: string, token: string, file: File, opts: WordUploadOptions = {}): Promise<T> {
-  if (file.size > MAX_WORD_FILE_BYTES) return Promise.reject(new ApiError(413, 'too-large', TOO_LARGE_MESSAGE))
+  if (file.size > MAX_WORD_FILE_BYTES) return Promise.reject(new ApiError(413, 'too-large', tooLargeMessage()))
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest()
     xhr.open('POST', path)
@@ -36,8 +38,8 @@ export function uploadWordFile<T>(path: string, token: string, file: File, opts:
     xhr.upload.onprogress = (e) =>
       opts.onprogress?.({ phase: 'uploading', fraction: e.lengthComputable ? e.loaded / e.total : null })
     xhr.upload.onload = () => opts.onprogress?.({ phase: 'reading' })
-    xhr.onerror = () => reject(new ApiError(0, 'network', 'The Parley server could not be reached.'))
-    xhr.onabort = () => reject(new DOMException('The upload was cancelled.', 'AbortError'))
+    xhr.onerror = () => reject(new ApiError(0, 'network', m.api_server_unreachable()))
+    xhr.onabort = () => reject(new DOMException(m.api_upload_cancelled(), 'AbortError'))
     xhr.onload = () => {
       let body: unknown = null
       try {
@@ -47,8 +49,8 @@ export function uploadWordFile<T>(path: string, token: string, file: File, opts:
       }
       if (xhr.status === 200 && body && typeof body === 'object') return resolve(body as T)
       const e = (body as { error?: { code?: string; message?: string } } | null)?.error
-      if (xhr.status === 413) return reject(new ApiError(413, e?.code ?? 'too-large', TOO_LARGE_MESSAGE))
-      reject(new ApiError(xhr.status, e?.code ?? `http-${xhr.status}`, e?.message ?? `The server answered ${xhr.status}.`))
+      if (xhr.status === 413) return reject(new ApiError(413, e?.code ?? 'too-large', tooLargeMessage()))
+      reject(new ApiError(xhr.status, e?.code ?? `http-${xhr.status}`, e?.message ?? m.api_server_answered({ status: xhr.status })))
     }
     opts.signal?.addEventListener('abort', () => xhr.abort(), { once: true })
     opts.onprogress?.({ phase: 'uploading', fraction: 0 })
