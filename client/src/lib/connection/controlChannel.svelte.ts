@@ -7,6 +7,7 @@ import { io, type Socket } from 'socket.io-client'
 import { ErrorCode, LocalRefusal } from '../../../../shared/errors'
 import { CloseCode, FINAL_CLOSE_CODES } from '../../../../shared/protocol'
 import type { Ack, CommandName, CommandPayload, Presence, SessionClosed, Version } from '../../../../shared/schemas'
+import { m } from '../../paraglide/messages'
 
 const COMMAND_TIMEOUT_MS = 10_000
 
@@ -51,15 +52,15 @@ export class ControlChannel {
 
   /** Sends a command; resolves with the server's ack, or a local refusal when it cannot be sent. */
   command<C extends CommandName>(name: C, payload: CommandPayload<C>): Promise<CommandResult> {
-    if (this.closed) return Promise.resolve(refusal(LocalRefusal.sessionClosed, 'Your session has ended.'))
+    if (this.closed) return Promise.resolve(refusal(LocalRefusal.sessionClosed, m.connection_refusal_session_closed()))
     if (!this.socket.connected) {
-      return Promise.resolve(refusal(LocalRefusal.offline, 'You are offline. Try again once the connection is back.'))
+      return Promise.resolve(refusal(LocalRefusal.offline, m.connection_refusal_offline()))
     }
     return new Promise((resolve) => {
       this.socket.timeout(COMMAND_TIMEOUT_MS).emit(name, payload, (err: Error | null, ack: Ack) => {
-        if (err) resolve(refusal(LocalRefusal.timeout, 'The server did not answer in time. Check the connection and try again.'))
+        if (err) resolve(refusal(LocalRefusal.timeout, m.connection_refusal_timeout()))
         else if (ack && typeof ack === 'object' && 'ok' in ack) resolve(ack)
-        else resolve(refusal(ErrorCode.internal.name, 'The server sent an unexpected answer.'))
+        else resolve(refusal(ErrorCode.internal.name, m.connection_refusal_unexpected()))
       })
     })
   }

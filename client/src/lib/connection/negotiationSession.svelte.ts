@@ -26,6 +26,7 @@ import { ControlChannel, type CommandResult } from './controlChannel.svelte'
 import { DocChannel } from './docChannel.svelte'
 import { localCopyName, removeLocalCopies, tokenClaims } from './localCopy'
 import { Peers, type PeerUser } from './peers.svelte'
+import { m } from '../../paraglide/messages'
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'ended'
 
@@ -368,15 +369,12 @@ export class NegotiationSession {
 export function endedMessage(code: number): { title: string; body: string } {
   switch (code) {
     case CloseCode.negotiationGone:
-      return { title: 'This negotiation has been closed', body: 'The negotiation no longer exists on this server.' }
+      return { title: m.connection_ended_gone_title(), body: m.connection_ended_gone_body() }
     case CloseCode.forbidden:
-      return { title: 'This board is not open to you', body: 'Your invite does not give access to this board.' }
+      return { title: m.connection_ended_forbidden_title(), body: m.connection_ended_forbidden_body() }
     case CloseCode.unauthorized:
-      return {
-        title: 'Your access has ended',
-        body: 'This invite link was revoked or has expired. Ask the organiser for a new link.',
-      }
+      return { title: m.connection_ended_unauthorized_title(), body: m.connection_ended_unauthorized_body() }
     default:
-      return { title: 'The connection was refused', body: 'The server closed the connection and will not take it back.' }
+      return { title: m.connection_ended_refused_title(), body: m.connection_ended_refused_body() }
   }
 }

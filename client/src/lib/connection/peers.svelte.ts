@@ -9,6 +9,7 @@
 import { createSubscriber } from 'svelte/reactivity'
 import type { Awareness } from 'y-protocols/awareness'
 import type { Role } from '../../../../shared/roles'
+import { m } from '../../paraglide/messages'
 
 export interface Viewport {
   /** world coordinates of the centre of the visible area */
@@ -61,7 +62,7 @@ function sanitize(awareness: Awareness, clients: number[]): void {
     if (!user || typeof user !== 'object') continue
     user.color = color(user.color, '#667080')
     user.colorLight = color(user.colorLight, '#66708033')
-    if (typeof user.name !== 'string') user.name = 'Anonymous'
+    if (typeof user.name !== 'string') user.name = m.connection_peer_anonymous()
   }
 }
 const str = (v: unknown, max = 200): string | null => (typeof v === 'string' ? v.slice(0, max) : null)

@@ -5,6 +5,7 @@
  */
 import { createSubscriber } from 'svelte/reactivity'
 import { formatDateTime } from '../i18n/format'
+import { m } from '../../paraglide/messages'
 
 /** A local date as YYYY-MM-DD (what `until` holds and overdueAdReferendum compares). */
 export function isoDay(d: Date): string {
@@ -26,9 +27,9 @@ export function today(): string {
 
 /** "15 Jan 2027" (in the reader's way of writing dates) for a YYYY-MM-DD. */
 export function formatDay(day: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
-  return m
-    ? formatDateTime(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])), { dateStyle: 'medium', timeZone: 'UTC' })
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day)
+  return ymd
+    ? formatDateTime(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3])), { dateStyle: 'medium', timeZone: 'UTC' })
     : day
 }
 
@@ -46,5 +47,6 @@ export interface AdReferendumView {
 
 /** "Accepted ad referendum by RU, subject to Moscow, by 15 Jan 2027". */
 export function adReferendumText(a: Pick<AdReferendumView, 'principal' | 'until'>, by?: string): string {
-  return `Accepted ad referendum${by ? ` by ${by}` : ''}, subject to ${a.principal}${a.until ? `, by ${formatDay(a.until)}` : ''}`
+  const text = by ? m.terms_adref_text_by({ by, principal: a.principal }) : m.terms_adref_text({ principal: a.principal })
+  return a.until ? m.terms_adref_until({ text, day: formatDay(a.until) }) : text
 }

@@ -6,6 +6,7 @@
  */
 import { bracketGroups, type BracketGroup } from '../../../../shared/brackets'
 import type { TermText } from '../../../../shared/negotiation'
+import { m } from '../../paraglide/messages'
 
 export interface TermBrackets {
   title: BracketGroup[]
@@ -47,7 +48,7 @@ export function bracketMeter(terms: readonly TermText[]): { groups: number; term
 }
 
 /** "2 open [ ]"-style counts, in words. */
-export const groupWords = (n: number): string => `${n} open bracket ${n === 1 ? 'group' : 'groups'}`
+export const groupWords = (n: number): string => m.terms_bracket_groups({ count: n })
 
 export interface Segment {
   text: string

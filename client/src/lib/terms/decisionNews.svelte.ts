@@ -8,16 +8,29 @@
 import { untrack } from 'svelte'
 import type { TermDecision } from '../../../../shared/negotiation'
 import type { NegotiationSession } from '../connection/negotiationSession.svelte'
+import { m } from '../../paraglide/messages'
 
-const VERB: Record<TermDecision['kind'], string> = { reject: 'rejected', withdraw: 'withdrew', reopen: 'reopened' }
+const BY: Record<TermDecision['kind'], (p: { party: string; term: string }) => string> = {
+  reject: m.terms_news_rejected_by,
+  withdraw: m.terms_news_withdrawn_by,
+  reopen: m.terms_news_reopened_by,
+}
+const PASSIVE: Record<TermDecision['kind'], (p: { term: string }) => string> = {
+  reject: m.terms_news_rejected,
+  withdraw: m.terms_news_withdrawn,
+  reopen: m.terms_news_reopened,
+}
 
 /** "Russian Federation rejected “Scope”: Too broad." — the delegation by name, the reason as given. */
 export function decisionNewsText(d: TermDecision, title: string, partyName: (id: string) => string): string {
-  const what = `“${title || 'Untitled term'}”`
-  const how = d.kind === 'reopen' && d.via === 'edit' && d.party ? ' by editing the agreed text' : ''
-  const head = d.party ? `${partyName(d.party)} ${VERB[d.kind]} ${what}${how}` : `${what} was ${VERB[d.kind]}`
-  const reason = d.reason ? `: ${d.reason}` : ''
-  return `${head}${reason}${/[.!?…]$/.test(reason) ? '' : '.'}`
+  const term = m.terms_quoted({ title: title || m.terms_untitled() })
+  const head = !d.party
+    ? PASSIVE[d.kind]({ term })
+    : d.kind === 'reopen' && d.via === 'edit'
+      ? m.terms_news_reopened_by_edit({ party: partyName(d.party), term })
+      : BY[d.kind]({ party: partyName(d.party), term })
+  const said = d.reason ? m.terms_with_reason({ text: head, reason: d.reason }) : head
+  return `${said}${/[.!?…]$/.test(said) ? '' : '.'}`
 }
 
 /** One decision, told apart from the next one on the same term. */

@@ -14,17 +14,18 @@ import { tick } from 'svelte'
 import type { CommandResult } from '../connection/controlChannel.svelte'
 import type { Workspace } from '../workspace/workspace.svelte'
 import { hashOf } from './termStatus'
+import { m } from '../../paraglide/messages'
 
 export type StepKind = 'reject' | 'withdraw' | 'reopen' | 'delete-draft' | 'ad-referendum'
 
 /** Refusals said in the panel's words where the server's would leave the person guessing what to do. */
-export const REFUSAL_TEXT: Readonly<Record<string, string>> = {
-  bracketed: 'This term still holds text in brackets. Choose an option for each bracketed group first (under “Open brackets”).',
-  concluded: 'The negotiation is concluded: its text is final and no command changes it any more.',
+export const REFUSAL_TEXT: Readonly<Record<string, () => string>> = {
+  bracketed: m.terms_refusal_bracketed,
+  concluded: m.terms_refusal_concluded,
 }
 
 /** What to show for a refused command. */
-export const refusalText = (r: Extract<CommandResult, { ok: false }>): string => REFUSAL_TEXT[r.error.code] ?? r.error.message
+export const refusalText = (r: Extract<CommandResult, { ok: false }>): string => REFUSAL_TEXT[r.error.code]?.() ?? r.error.message
 
 export class TermCommands {
   /** the command waiting for the server's answer */
@@ -55,7 +56,7 @@ export class TermCommands {
   ) {}
 
   accept(): Promise<void> {
-    return this.run('accept', () => this.ws.session.accept(this.termId()), 'You accepted this text.', true)
+    return this.run('accept', () => this.ws.session.accept(this.termId()), m.terms_done_accepted(), true)
   }
 
   /** Accepts subject to the principal's confirmation (`until`: YYYY-MM-DD, optional). */
@@ -63,40 +64,31 @@ export class TermCommands {
     return this.run(
       'accept-ad-referendum',
       () => this.ws.session.acceptAdReferendum(this.termId(), { principal, ...(until ? { until } : {}) }),
-      `You accepted this text ad referendum, subject to ${principal}.`,
+      m.terms_done_adref({ principal }),
       true,
     )
   }
 
   /** The principal confirmed: the acceptance ad referendum becomes binding. */
   confirmAdReferendum(): Promise<void> {
-    return this.run(
-      'confirm',
-      () => this.ws.session.confirmAdReferendum(this.termId()),
-      'Confirmed: your acceptance is binding.',
-      true,
-    )
+    return this.run('confirm', () => this.ws.session.confirmAdReferendum(this.termId()), m.terms_done_confirmed(), true)
   }
 
   /** Settles a bracketed group on one option (`group` counts the title's groups first). */
   choose(group: number, option: number): Promise<void> {
-    return this.run('choose', () => this.ws.session.choose(this.termId(), group, option), 'Option chosen: the brackets are gone.')
+    return this.run('choose', () => this.ws.session.choose(this.termId(), group, option), m.terms_done_chosen())
   }
 
   reject(): Promise<void> {
-    return this.run('reject', () => this.ws.session.reject(this.termId(), this.reasonGiven()), 'Rejected.')
+    return this.run('reject', () => this.ws.session.reject(this.termId(), this.reasonGiven()), m.terms_done_rejected())
   }
 
   withdraw(): Promise<void> {
-    return this.run('withdraw', () => this.ws.session.withdraw(this.termId()), 'Withdrawn.')
+    return this.run('withdraw', () => this.ws.session.withdraw(this.termId()), m.terms_done_withdrawn())
   }
 
   reopen(): Promise<void> {
-    return this.run(
-      'reopen',
-      () => this.ws.session.reopen(this.termId(), this.reasonGiven()),
-      'Reopened: the text can be edited again.',
-    )
+    return this.run('reopen', () => this.ws.session.reopen(this.termId(), this.reasonGiven()), m.terms_done_reopened())
   }
 
   /** Accepts or rejects one suggestion in the term's text (the server writes the result). */
@@ -104,7 +96,7 @@ export class TermCommands {
     return this.run(
       accept ? 'suggestion-accept' : 'suggestion-reject',
       () => this.ws.session.decideSuggestion(this.termId(), id, accept),
-      accept ? 'Suggestion accepted.' : 'Suggestion rejected.',
+      accept ? m.terms_done_suggestion_accepted() : m.terms_done_suggestion_rejected(),
     )
   }
 
@@ -148,7 +140,7 @@ export class TermCommands {
         if (showing && term && hashOf(term) === accepted) return
         if (showing) {
           this.ws.dismiss(id)
-          this.ws.toast('The text changed after you accepted it: your acceptance is for the earlier text.', 'info')
+          this.ws.toast(m.terms_text_changed_after_accept(), 'info')
         }
         queueMicrotask(stop)
       })

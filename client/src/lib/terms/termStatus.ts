@@ -7,14 +7,28 @@ import { termHash, type TermDecision, type TermState, type TermStatus, type Term
 import type { PartyStyle } from '../design/colors'
 import type { IconName } from '../design/icons'
 import type { AdReferendumView } from './adReferendum.svelte'
+import { m } from '../../paraglide/messages'
 
-export const STATE_LABEL: Record<TermState, string> = {
-  proposed: 'Proposed',
-  accepted: 'Partly accepted',
-  agreed: 'Agreed',
-  rejected: 'Rejected',
-  withdrawn: 'Withdrawn',
-  reopened: 'Reopened',
+/** Getters: each read asks the message in the current language (a template redraws on a switch). */
+export const STATE_LABEL: Readonly<Record<TermState, string>> = {
+  get proposed() {
+    return m.terms_state_proposed()
+  },
+  get accepted() {
+    return m.terms_state_accepted()
+  },
+  get agreed() {
+    return m.terms_state_agreed()
+  },
+  get rejected() {
+    return m.terms_state_rejected()
+  },
+  get withdrawn() {
+    return m.terms_state_withdrawn()
+  },
+  get reopened() {
+    return m.terms_state_reopened()
+  },
 }
 
 export const STATE_ICON: Record<TermState, IconName> = {
@@ -91,26 +105,31 @@ export function acceptancesOf(
   return out
 }
 
-export const ACCEPTANCE_LABEL: Record<AcceptanceState, string> = {
-  current: 'accepted this text',
-  stale: 'accepted an earlier text',
-  'ad-referendum': 'accepted ad referendum, not yet confirmed',
-  rejected: 'rejected the term',
-  withdrew: 'withdrew the term',
-  reopened: 'reopened the term',
-  none: 'has not accepted',
+const ACCEPTANCE_LABEL: Record<AcceptanceState, (p: { party: string }) => string> = {
+  current: m.terms_acceptance_current,
+  stale: m.terms_acceptance_stale,
+  'ad-referendum': m.terms_acceptance_adref,
+  rejected: m.terms_acceptance_rejected,
+  withdrew: m.terms_acceptance_withdrew,
+  reopened: m.terms_acceptance_reopened,
+  none: m.terms_acceptance_none,
+}
+
+/** "United States accepted this text": a delegation's acceptance as one sentence, for screen readers. */
+export const acceptanceLabel = (state: AcceptanceState, party: string): string => ACCEPTANCE_LABEL[state]({ party })
+
+const ACCEPTANCE_MESSAGE: Record<AcceptanceState, () => string> = {
+  current: m.terms_acceptance_text_current,
+  stale: m.terms_acceptance_text_stale,
+  'ad-referendum': m.terms_acceptance_text_adref,
+  rejected: m.terms_acceptance_text_rejected,
+  withdrew: m.terms_acceptance_text_withdrew,
+  reopened: m.terms_acceptance_text_reopened,
+  none: m.terms_acceptance_text_none,
 }
 
 /** The same, as the term panel says it beside each delegation's chip. */
-export const ACCEPTANCE_TEXT: Record<AcceptanceState, string> = {
-  current: 'Accepted this text',
-  stale: 'Accepted an earlier text',
-  'ad-referendum': 'Accepted ad referendum',
-  rejected: 'Rejected it',
-  withdrew: 'Withdrew it',
-  reopened: 'Reopened it',
-  none: 'Not yet',
-}
+export const acceptanceText = (state: AcceptanceState): string => ACCEPTANCE_MESSAGE[state]()
 
 export const ACCEPTANCE_ICON: Record<AcceptanceState, IconName> = {
   current: 'check',
@@ -122,7 +141,16 @@ export const ACCEPTANCE_ICON: Record<AcceptanceState, IconName> = {
   none: 'circle',
 }
 
-const DECISION_VERB: Record<TermDecision['kind'], string> = { reject: 'Rejected', withdraw: 'Withdrawn', reopen: 'Reopened' }
+const DECISION_VERB: Record<TermDecision['kind'], () => string> = {
+  reject: m.terms_decision_rejected,
+  withdraw: m.terms_decision_withdrawn,
+  reopen: m.terms_decision_reopened,
+}
+const DECISION_VERB_BY: Record<TermDecision['kind'], (p: { who: string }) => string> = {
+  reject: m.terms_decision_rejected_by,
+  withdraw: m.terms_decision_withdrawn_by,
+  reopen: m.terms_decision_reopened_by,
+}
 
 /**
  * A decision as one sentence: "Rejected by RU: Too broad", "Reopened by RU (the agreed text was edited)".
@@ -130,9 +158,9 @@ const DECISION_VERB: Record<TermDecision['kind'], string> = { reject: 'Rejected'
  * it was Parley's own doing.
  */
 export function decisionText(d: TermDecision, who: (party: string) => string): string {
-  const by = d.party ? ` by ${who(d.party)}` : ''
-  const how = d.via === 'edit' && d.party ? ' (the agreed text was edited)' : ''
-  return `${DECISION_VERB[d.kind]}${by}${how}${d.reason ? `: ${d.reason}` : ''}`
+  const verb = d.party ? DECISION_VERB_BY[d.kind]({ who: who(d.party) }) : DECISION_VERB[d.kind]()
+  const how = d.via === 'edit' && d.party ? m.terms_decision_via_edit() : ''
+  return d.reason ? m.terms_with_reason({ text: verb + how, reason: d.reason }) : verb + how
 }
 
 /** The decision shown on a term: only while it is the term's state (a later accept or agreement clears it). */
