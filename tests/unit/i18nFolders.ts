@@ -5,8 +5,10 @@
  */
 export const TRANSLATED_FOLDERS: readonly string[] = [
   'App.svelte',
+  'lib/admin',
   'lib/api',
   'lib/comments',
+  'lib/conclude',
   'lib/connection',
   'lib/design',
   'lib/i18n',

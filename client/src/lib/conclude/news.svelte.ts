@@ -6,6 +6,7 @@
 import { untrack } from 'svelte'
 import type { NegotiationSession } from '../connection/negotiationSession.svelte'
 import { voidedText, whenAt } from './conclusion'
+import { m } from '../../paraglide/messages'
 
 export class ConclusionNews {
   constructor(
@@ -30,10 +31,10 @@ export class ConclusionNews {
           }
           if (c.voided && voidAt !== seenVoid && !c.concluded) {
             const name = (id: string) => this.session.party(id)?.name ?? id
-            this.say(`Package acceptances voided: ${voidedText(c.voided, name)} at ${whenAt(c.voided.at)}.`, 'info')
+            this.say(m.conclude_news_voided({ why: voidedText(c.voided, name), when: whenAt(c.voided.at) }), 'info')
           }
           seenVoid = voidAt
-          if (c.concluded && !seenConcluded) this.say('The negotiation is concluded: the text is final.', 'success')
+          if (c.concluded && !seenConcluded) this.say(m.conclude_news_concluded(), 'success')
           seenConcluded = c.concluded !== null
         })
       })
