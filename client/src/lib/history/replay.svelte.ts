@@ -426,7 +426,7 @@ export class Replay {
       (err) => {
         if (seq !== this.sheetSeq) return
         this.sheetPending = null
-        this.sheetError = explain(err, `board at v${n}`)
+        this.sheetError = explain(err, { board: n })
       },
     )
   }
