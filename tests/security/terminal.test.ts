@@ -55,7 +55,7 @@ describe('export CLI on a terminal', () => {
     expect(code, stdout).toBe(0)
     // The terminal's line discipline turns each \n into \r\n on its own: that CR is not the CLI's.
     const printed = stdout.replace(/\r\n/g, '\n')
-    expect(printed).toContain('<h3>Scope[2Jc</h3>')
+    expect(printed).toContain('<h3 dir="auto">Scope[2Jc</h3>')
     expect(printed).toContain('Title ]0;pwned clipboard ]52;c;ZXZpbA== csi 2J REJECTEDAGREED bell del tab\tend')
     expect(printed).not.toMatch(CONTROL)
   })
@@ -63,7 +63,7 @@ describe('export CLI on a terminal', () => {
   it('[T2] a pipe and --out get the exact text', async () => {
     const piped = await run(process.execPath, exportArgs())
     expect(piped.code, piped.stderr).toBe(0)
-    expect(piped.stdout).toContain(`<h3>${TITLE}</h3>`)
+    expect(piped.stdout).toContain(`<h3 dir="auto">${TITLE}</h3>`)
     expect(piped.stdout).toContain(BODY)
 
     const out = join(dir, 'record.html')
@@ -71,7 +71,7 @@ describe('export CLI on a terminal', () => {
     expect(written.code, written.stderr).toBe(0)
     expect(written.stdout).toBe('')
     const file = readFileSync(out, 'utf8')
-    expect(file).toContain(`<h3>${TITLE}</h3>`)
+    expect(file).toContain(`<h3 dir="auto">${TITLE}</h3>`)
     expect(file).toContain(BODY)
   })
 })
