@@ -13,6 +13,7 @@ import * as Y from 'yjs'
 import { Facet, RangeSetBuilder, StateEffect } from '@codemirror/state'
 import { Decoration, EditorView, ViewPlugin, type DecorationSet, type ViewUpdate } from '@codemirror/view'
 import { ySyncFacet } from 'y-codemirror.next'
+import { m } from '../../paraglide/messages'
 
 export interface AuthorshipView {
   /** the delegation behind a Yjs client id; null when unknown or the server's */
@@ -106,7 +107,11 @@ class AuthorshipPlugin {
         Math.min(run.to, length),
         Decoration.mark({
           class: 'cm-author',
-          attributes: { style: `--author: ${view.partyColor(run.party)}`, 'data-author-party': run.party, title: `Written by ${view.partyName(run.party)}` },
+          attributes: {
+            style: `--author: ${view.partyColor(run.party)}`,
+            'data-author-party': run.party,
+            title: m.editor_written_by({ party: view.partyName(run.party) }),
+          },
         }),
       )
     }

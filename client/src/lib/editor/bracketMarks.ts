@@ -16,14 +16,22 @@
 import { StateField, type Text, type Transaction } from '@codemirror/state'
 import { Decoration, EditorView, type DecorationSet } from '@codemirror/view'
 import { bracketGroups } from '../../../../shared/brackets'
+import { m } from '../../paraglide/messages'
+import { getLocale } from '../../paraglide/runtime'
 
 type Part = 'group' | 'option' | 'bracket'
 
-const groupMark = Decoration.mark({
-  class: 'cm-bracket-group',
-  attributes: { title: 'Open bracket group: not yet agreed. Choose one of its options under “Open brackets”.' },
-  part: 'group',
-})
+/** One mark per language: its title is a message (a redraw after a language switch picks the new one). */
+const groupMarks = new Map<string, Decoration>()
+function groupMark(): Decoration {
+  const locale = getLocale()
+  let mark = groupMarks.get(locale)
+  if (!mark) {
+    mark = Decoration.mark({ class: 'cm-bracket-group', attributes: { title: m.editor_bracket_group_title() }, part: 'group' })
+    groupMarks.set(locale, mark)
+  }
+  return mark
+}
 const optionMark = Decoration.mark({ class: 'cm-bracket-option', part: 'option' })
 const bracketMark = Decoration.mark({ class: 'cm-bracket-char', part: 'bracket' })
 
@@ -33,7 +41,7 @@ const partOf = (d: Decoration): Part => (d.spec as { part: Part }).part
 export function bracketDecorations(doc: Text): DecorationSet {
   const ranges = []
   for (const g of bracketGroups(doc.toString())) {
-    ranges.push(groupMark.range(g.from, g.to))
+    ranges.push(groupMark().range(g.from, g.to))
     for (const o of g.options) {
       ranges.push(optionMark.range(o.from, o.to), bracketMark.range(o.from, o.from + 1), bracketMark.range(o.to - 1, o.to))
     }

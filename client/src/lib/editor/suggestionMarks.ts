@@ -11,6 +11,7 @@ import { Decoration, EditorView, hoverTooltip, type DecorationSet } from '@codem
 import { sameSuggestion, type Suggestion } from '../../../../shared/suggestions'
 import type { TextSpan } from '../../../../shared/suggestEdit'
 import { formatDateTime } from '../i18n/format'
+import { m } from '../../paraglide/messages'
 
 /** How suggestions are drawn and decided here: names and colours of parties, and what this person may do. */
 export interface SuggestionView {
@@ -33,7 +34,9 @@ const when = (at: number): string => formatDateTime(at, { day: 'numeric', month:
 
 function describe(s: Suggestion, view: SuggestionView | null): string {
   const who = `${view?.partyName(s.party) ?? s.party} (${s.user})`
-  return `${s.kind === 'ins' ? 'Suggested insertion' : 'Suggested removal'} by ${who}, ${when(s.at)}`
+  return s.kind === 'ins'
+    ? m.editor_suggested_insertion({ who, when: when(s.at) })
+    : m.editor_suggested_removal({ who, when: when(s.at) })
 }
 
 function decorationOf(s: Suggestion, view: SuggestionView | null): Decoration {
@@ -168,8 +171,8 @@ const suggestionTooltip = hoverTooltip((view, pos, side) => {
           row.append(b)
         }
         const theirs = cfg.mayAccept(s)
-        if (theirs) button('Accept', true)
-        button(theirs ? 'Reject' : 'Withdraw', false)
+        if (theirs) button(m.editor_suggestion_accept(), true)
+        button(theirs ? m.editor_suggestion_reject() : m.editor_suggestion_withdraw(), false)
         dom.append(row)
       }
       return { dom }
