@@ -50,7 +50,9 @@ export function uploadWordFile<T>(path: string, token: string, file: File, opts:
       if (xhr.status === 200 && body && typeof body === 'object') return resolve(body as T)
       const e = (body as { error?: { code?: string; message?: string } } | null)?.error
       if (xhr.status === 413) return reject(new ApiError(413, e?.code ?? 'too-large', tooLargeMessage()))
-      reject(new ApiError(xhr.status, e?.code ?? `http-${xhr.status}`, e?.message ?? m.api_server_answered({ status: xhr.status })))
+      reject(
+        new ApiError(xhr.status, e?.code ?? `http-${xhr.status}`, e?.message ?? m.api_server_answered({ status: xhr.status })),
+      )
     }
     opts.signal?.addEventListener('abort', () => xhr.abort(), { once: true })
     opts.onprogress?.({ phase: 'uploading', fraction: 0 })
