@@ -7,6 +7,7 @@
  * both use these.
  */
 import type { Seg, SheetTerm, TermDiff, Version, VersionKind } from '../../../../shared/schemas'
+import { m } from '../../paraglide/messages'
 import { isMove } from './versions'
 
 // ── versions and filters ────────────────────────────────────────────────
@@ -63,7 +64,9 @@ export function resolveVersion(
   return {
     n: latest,
     note:
-      latest > 0 ? `There is no version ${requested}; showing the latest, v${latest}.` : `There is no version ${requested} yet.`,
+      latest > 0
+        ? m.history_no_such_version_latest({ requested, latest })
+        : m.history_no_such_version_yet({ requested }),
   }
 }
 
