@@ -43,6 +43,12 @@ class LocaleState {
 }
 
 export const locale = new LocaleState()
+
+/** A language named in itself (English, Русский), so a reader finds theirs whatever the page speaks. */
+export function languageName(l: Locale): string {
+  const name = new Intl.DisplayNames([l], { type: 'language' }).of(l) ?? l
+  return name.charAt(0).toLocaleUpperCase(l) + name.slice(1)
+}
 export { locales }
 export type { Locale }
 

@@ -15,6 +15,7 @@ import type { CommandResult } from '../connection/controlChannel.svelte'
 import type { Workspace } from '../workspace/workspace.svelte'
 import { hashOf } from './termStatus'
 import { m } from '../../paraglide/messages'
+import { baseLocale, getLocale } from '../../paraglide/runtime'
 
 export type StepKind = 'reject' | 'withdraw' | 'reopen' | 'delete-draft' | 'ad-referendum'
 
@@ -24,8 +25,34 @@ export const REFUSAL_TEXT: Readonly<Record<string, () => string>> = {
   concluded: m.terms_refusal_concluded,
 }
 
+/**
+ * The server explains a refusal in English, with details the code alone does not carry: in English
+ * its words are shown; in another language, the code's meaning in that language.
+ */
+const REFUSAL_MEANING: Readonly<Record<string, () => string>> = {
+  'bad-request': m.terms_refusal_generic_bad_request,
+  unauthorized: m.terms_refusal_generic_unauthorized,
+  forbidden: m.terms_refusal_generic_forbidden,
+  'not-found': m.terms_refusal_generic_not_found,
+  'rate-limited': m.terms_refusal_generic_rate_limited,
+  'store-unavailable': m.terms_refusal_generic_store_unavailable,
+  internal: m.terms_refusal_generic_internal,
+  'unknown-term': m.terms_refusal_generic_unknown_term,
+  'wrong-role': m.terms_refusal_generic_wrong_role,
+  'wrong-party': m.terms_refusal_generic_wrong_party,
+  'term-closed': m.terms_refusal_generic_term_closed,
+  'term-open': m.terms_refusal_generic_term_open,
+  'pending-suggestions': m.terms_refusal_generic_pending_suggestions,
+  'nothing-to-confirm': m.terms_refusal_generic_nothing_to_confirm,
+  'text-changed': m.terms_refusal_generic_text_changed,
+  'package-open': m.terms_refusal_generic_package_open,
+}
+
 /** What to show for a refused command. */
-export const refusalText = (r: Extract<CommandResult, { ok: false }>): string => REFUSAL_TEXT[r.error.code]?.() ?? r.error.message
+export const refusalText = (r: Extract<CommandResult, { ok: false }>): string =>
+  REFUSAL_TEXT[r.error.code]?.() ??
+  (getLocale() === baseLocale ? undefined : REFUSAL_MEANING[r.error.code]?.()) ??
+  r.error.message
 
 export class TermCommands {
   /** the command waiting for the server's answer */
