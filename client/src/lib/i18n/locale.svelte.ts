@@ -2,10 +2,17 @@
  * The client's current language, as reactive state. Paraglide's message functions ask the
  * runtime's getLocale(), which is pointed here: a template that shows `m.some_message()`
  * reads this state, so switching the language redraws every message at once, with no
- * reload and no lost board. `<html lang>` follows. Import this module before the app
+ * reload and no lost board. `<html lang dir>` follow. Import this module before the app
  * renders (main.ts does, first).
  */
-import { baseLocale, locales, overwriteGetLocale, overwriteSetLocale, type Locale } from '../../paraglide/runtime'
+import {
+  baseLocale,
+  getTextDirection,
+  locales,
+  overwriteGetLocale,
+  overwriteSetLocale,
+  type Locale,
+} from '../../paraglide/runtime'
 import { CHOSEN_KEY, HINT_KEY, chooseLocale, linkHint, matchLocale } from './chooseLocale'
 
 function safe<T>(fn: () => T): T | null {
@@ -38,7 +45,7 @@ class LocaleState {
   choose(locale: Locale): void {
     safe(() => localStorage.setItem(CHOSEN_KEY, locale))
     this.current = locale
-    document.documentElement.lang = locale
+    showLanguage(locale)
   }
 }
 
@@ -52,6 +59,12 @@ export function languageName(l: Locale): string {
 export { locales }
 export type { Locale }
 
-document.documentElement.lang = locale.current
+/** `<html lang dir>`: screen readers' voice and hyphenation follow the language; a right-to-left language turns the page. */
+function showLanguage(l: Locale): void {
+  document.documentElement.lang = l
+  document.documentElement.dir = getTextDirection(l)
+}
+
+showLanguage(locale.current)
 overwriteGetLocale(() => locale.current)
 overwriteSetLocale((next) => locale.choose(next))
