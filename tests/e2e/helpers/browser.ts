@@ -49,9 +49,13 @@ export interface Participant {
 
 export async function newParticipant(
   browser: Browser,
-  opts: { width?: number; height?: number; recordFrames?: boolean } = {},
+  opts: { width?: number; height?: number; recordFrames?: boolean; locale?: string } = {},
 ): Promise<Participant> {
-  const context = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 } })
+  const context = await browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
+    // the browser's language (navigator.languages, Accept-Language); Chromium's own default otherwise
+    ...(opts.locale ? { locale: opts.locale } : {}),
+  })
   const page = await context.newPage()
   const errors: string[] = []
   const frames: Buffer[] = []
