@@ -16,7 +16,7 @@
  * spends a core of its own (its CPU per second is printed per step), which
  * caps what any target can show here; the ratio between targets is what counts.
  */
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BenchOptions } from '../lib/options'
 import { loadAverage } from '../lib/proc'
@@ -189,7 +189,9 @@ function drawCurves(curves: Map<TargetName, CapacityStep[][]>): string | null {
     limit: { y: CAPACITY_P99_MS, label: `${CAPACITY_P99_MS} ms` },
     yMax: CAPACITY_P99_MS * 3,
   })
-  const file = join(ROOT, 'bench', 'results', `capacity-${new Date().toISOString().replace(/[:.]/g, '-')}.svg`)
+  const dir = join(ROOT, 'bench', 'results')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `capacity-${new Date().toISOString().replace(/[:.]/g, '-')}.svg`)
   writeFileSync(file, svg)
   return file
 }
