@@ -12,8 +12,9 @@
  * Written for the bench, not taken from a library: the point is to have
  * nothing a library would add. Prints `BENCH_LISTENING <port>`.
  */
-import http from 'node:http'
+import type http from 'node:http'
 import WebSocket, { WebSocketServer } from 'ws'
+import { listenForBench } from './listen'
 
 const SYNC = 0
 const AWARENESS = 1
@@ -65,17 +66,4 @@ wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => {
   })
 })
 
-const server = http.createServer((_req, res) => {
-  res.writeHead(200, { 'content-type': 'text/plain' })
-  res.end('floor')
-})
-server.on('upgrade', (req, socket, head) => {
-  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
-})
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const address = server.address()
-  console.log(`BENCH_LISTENING ${typeof address === 'object' && address ? address.port : 0}`)
-})
-const stop = () => process.exit(0)
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
+listenForBench(wss, 'floor')

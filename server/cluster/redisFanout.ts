@@ -106,10 +106,17 @@ export class RedisFanout implements ClusterLink, ClusterSubscriptions, SealedClu
 
   async subscribe(docName: string): Promise<void> {
     this.held.set(docName, { rows: [], awareness: [] })
+    await this.joinChannel(docName)
+  }
+
+  /**
+   * Subscribes to the doc's channel, waiting at most SUBSCRIBE_WAIT_MS for Redis to confirm. Redis away:
+   * the doc loads from the store now, and the subscription goes out when Redis is back; the catch-up that
+   * follows every reconnect (and the periodic one) fills what was missed.
+   */
+  private async joinChannel(docName: string): Promise<void> {
     const subscribing = this.sub.subscribe(this.channel(docName))
     subscribing.catch(() => {})
-    // Redis away: the doc loads from the store now, and the subscription goes out when Redis is
-    // back; the catch-up that follows every reconnect (and the periodic one) fills what was missed.
     if (this.sub.status !== 'ready') return
     let timer: NodeJS.Timeout | undefined
     await Promise.race([subscribing, new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS)))])
@@ -134,13 +141,8 @@ export class RedisFanout implements ClusterLink, ClusterSubscriptions, SealedClu
 
   async subscribeSealed(docName: string, sink: (rows: SealedRow[]) => void): Promise<void> {
     this.sealedSinks.set(docName, sink)
-    const subscribing = this.sub.subscribe(this.channel(docName))
-    subscribing.catch(() => {})
     // Redis away: as for a Yjs doc, the room starts from the store and catches up once Redis is back.
-    if (this.sub.status !== 'ready') return
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([subscribing, new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS)))])
-    clearTimeout(timer)
+    await this.joinChannel(docName)
   }
 
   unsubscribeSealed(docName: string): void {

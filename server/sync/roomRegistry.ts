@@ -5,6 +5,7 @@
  * checkpoint that cannot be read is derived data: the room loads from its
  * log instead.
  */
+import { LoadOnce } from './loadOnce'
 import * as Y from 'yjs'
 import { StoreUnavailableError, type Checkpoint, type Store } from '../store/types'
 import { QuietDoc } from './quietDoc'
@@ -50,7 +51,10 @@ const EARLY_ANSWER_WAIT_MS = 100
 
 export class RoomRegistry {
   private rooms = new Map<string, Room>()
-  private loading = new Map<string, Promise<Room>>()
+  private opening = new LoadOnce<Room>(
+    (name) => this.rooms.get(name),
+    (name) => this.load(name),
+  )
   private stored = new Map<string, Promise<StoredState | null>>()
   private savingCheckpoints = new Set<Promise<void>>()
   private limitsFor: (name: string) => Partial<UpdateLimits> = () => ({})
@@ -76,14 +80,7 @@ export class RoomRegistry {
   }
 
   get(name: string): Promise<Room> {
-    const room = this.rooms.get(name)
-    if (room) return Promise.resolve(room)
-    let pending = this.loading.get(name)
-    if (!pending) {
-      pending = this.load(name).finally(() => this.loading.delete(name))
-      this.loading.set(name, pending)
-    }
-    return pending
+    return this.opening.get(name)
   }
 
   /**

@@ -11,6 +11,7 @@
  * meanwhile. Only once it is durable does a room relay a row, and the rows
  * are published to the other instances.
  */
+import { LoadOnce } from './loadOnce'
 import type { Store } from '../store/types'
 import type { StoreBreaker } from './storeBreaker'
 import { SealedRoom, type SealedRow, type SealedWrite } from './sealedRoom'
@@ -35,7 +36,10 @@ export interface SealedRoomsOptions {
 
 export class SealedRooms {
   private rooms = new Map<string, SealedRoom>()
-  private loading = new Map<string, Promise<SealedRoom>>()
+  private opening = new LoadOnce<SealedRoom>(
+    (name) => this.rooms.get(name),
+    (name) => this.load(name),
+  )
   private readonly commits: SealedCommits
 
   constructor(
@@ -54,14 +58,7 @@ export class SealedRooms {
   }
 
   get(name: string): Promise<SealedRoom> {
-    const room = this.rooms.get(name)
-    if (room) return Promise.resolve(room)
-    let pending = this.loading.get(name)
-    if (!pending) {
-      pending = this.load(name).finally(() => this.loading.delete(name))
-      this.loading.set(name, pending)
-    }
-    return pending
+    return this.opening.get(name)
   }
 
   private async load(name: string): Promise<SealedRoom> {
