@@ -28,6 +28,8 @@ export interface CaseResult {
   rounds: Partial<Record<TargetName, Array<Record<string, number>>>>
   /** notes printed under the table (what is not comparable and why) */
   notes: string[]
+  /** what a case keeps beside its rounds for the JSON results (e.g. (g)'s steps per target) */
+  extra?: Record<string, unknown>
 }
 
 export interface Summary {

@@ -114,7 +114,7 @@ export async function runCapacity(opts: BenchOptions): Promise<{ result: CaseRes
       ;(curves.get(target) ?? curves.set(target, []).get(target)!).push(tried.sort((a, b) => a.rooms - b.rooms))
     }
   }
-  ;(result as CaseResult & { curves?: unknown }).curves = Object.fromEntries(curves)
+  result.extra = { curves: Object.fromEntries(curves) }
   const chart = drawCurves(curves)
   return [{ result, chart }]
 }
