@@ -1,0 +1,475 @@
+/**
+ * The sealed caucus's provider (CONTRACT.md "Sealed caucus"): the one piece
+ * of the browser that speaks shared/sealed.ts's frames. It sits beside the
+ * stock y-websocket provider and plays its part for a doc the server may not
+ * read: every local Yjs update is sealed (shared/sealedCrypto.ts) and sent as
+ * a 200; every stored update comes back as a 201, is opened and only then
+ * applied — a ciphertext that does not open (altered, or sealed with another
+ * key) is counted and never applied.
+ *
+ * What the server cannot do for us, this does:
+ * - **Catch-up.** On each connect it asks for every row after the last seq it
+ *   applied (`202 {lastSeq}`), and sends its own unconfirmed updates only once
+ *   the catch-up ended (203), so nothing it sends is ordered before what it
+ *   had not seen yet. A receipt confirms one sent update; unconfirmed ones
+ *   are sent again (fresh nonces) after the next catch-up — Yjs applies a
+ *   duplicate as nothing.
+ * - **Compaction.** After COMPACT_AFTER rows since the last compaction, a
+ *   writer seals the whole state as one more row. Before encoding it, it
+ *   writes a marker into the doc (`sealed.compaction = {through}`: every row
+ *   up to `through` is in this state) under an origin that is never sent on
+ *   its own: the marker reaches others only inside full states, so a row that
+ *   brings a marker is a compaction. A new browser (lastSeq 0) then opens the
+ *   log from its end backwards, applying as it goes (Yjs applies updates in
+ *   any order), and stops at the newest compaction once the rows between its
+ *   `through` and it are in: it never opens the log before the compaction.
+ *
+ * No Svelte here and no DOM beyond WebSocket and WebCrypto: the browser's
+ * reactive channel (sealedChannel.svelte.ts) wraps it, and the integration
+ * tests drive it in Node with the `ws` package.
+ */
+import * as Y from 'yjs'
+import { ObservableV2 } from 'lib0/observable'
+import { CloseCode, FINAL_CLOSE_CODES, tokenSubprotocols } from '../../../../shared/protocol'
+import {
+  decodeSealedServerMessage,
+  encodeSealedCatchUp,
+  encodeSealedUpdate,
+  SEALED_MAX_CIPHERTEXT_BYTES,
+  SEALED_TAG_BYTES,
+  type SealedServerMessage,
+} from '../../../../shared/sealed'
+import { openSealed, sealBytes } from '../../../../shared/sealedCrypto'
+
+/** Rows since the last compaction after which a writer seals the whole state again. */
+export const COMPACT_AFTER = 500
+/** A backward catch-up opens this many rows at once (WebCrypto runs them side by side). */
+const OPEN_BATCH = 256
+const MIN_BACKOFF_MS = 100
+const MAX_BACKOFF_MS = 2500
+
+/** The map, in the sealed doc, that the provider itself writes (compaction markers). */
+export const SEALED_META = 'sealed'
+export const COMPACTION_KEY = 'compaction'
+
+/** Where a row applied to the doc came from; the origin of its transaction. */
+export interface RowOrigin {
+  readonly source: 'sealed-row'
+  readonly seq: number
+}
+
+/** The origin of the compaction marker's write: the provider never sends it as an update of its own. */
+export const COMPACTION_ORIGIN = Object.freeze({ source: 'sealed-compaction' as const })
+
+export type SealedStatus = 'connecting' | 'connected' | 'disconnected'
+
+/** What this device kept of the doc since it last ran (sealedLocalCopy.ts). */
+export interface SealedRestore {
+  lastSeq: number
+  /** updates sent and not confirmed (or not sent) when the page closed, oldest first */
+  pending: Uint8Array[]
+  sinceCompaction: number
+}
+
+export interface SealedProviderOptions {
+  /** ws(s)://host/yjs */
+  url: string
+  docName: string
+  token: string
+  name: string
+  key: CryptoKey
+  doc: Y.Doc
+  writable: boolean
+  restored?: SealedRestore
+  /** rows since the last compaction before this writer compacts (COMPACT_AFTER) */
+  compactAfter?: number
+  /** Node has no global WebSocket before 22: the tests pass `ws` */
+  WebSocketImpl?: typeof WebSocket
+  /** false: call connect() yourself (after the local copy is read) */
+  connect?: boolean
+}
+
+/** A stored row the key did not open: never applied. */
+export interface Unopenable {
+  seq: number
+  reason: string
+}
+
+export type SealedProviderEvents = {
+  status: (status: SealedStatus) => void
+  /** true once a catch-up ended and every row up to the head is applied */
+  synced: (synced: boolean) => void
+  /** the count of local updates not confirmed by a receipt changed */
+  unsaved: (count: number) => void
+  unopenable: (row: Unopenable) => void
+  /** closed by the server with a code that means "do not retry" */
+  closed: (event: { code: number; reason: string }) => void
+  /** a row was applied (its update, opened), or confirmed as stored (own) */
+  row: (row: { seq: number; update: Uint8Array; own: boolean }) => void
+  /** a local edit too large for one sealed message: kept on this device only */
+  tooLarge: (bytes: number) => void
+  /** something worth keeping on this device changed (lastSeq, pending) */
+  changed: () => void
+}
+
+export class SealedProvider extends ObservableV2<SealedProviderEvents> {
+  readonly doc: Y.Doc
+  readonly docName: string
+  readonly writable: boolean
+  status: SealedStatus = 'disconnected'
+  synced = false
+  /** the highest seq below which every row is applied (or confirmed as ours) */
+  lastSeq: number
+  /** rows applied or stored since the last compaction this device knows of */
+  sinceCompaction: number
+  /** local updates not confirmed yet, oldest first (sent or not) */
+  readonly pending: Uint8Array[]
+  readonly unopenable: Unopenable[] = []
+  /** the newest head the server announced */
+  headSeq = 0
+
+  private readonly opts: SealedProviderOptions
+  private readonly compactAfter: number
+  private ws: WebSocket | null = null
+  private wanted = false
+  private backoff = MIN_BACKOFF_MS
+  private retryTimer: ReturnType<typeof setTimeout> | null = null
+  /** catch-up in progress: rows collected until the 203 */
+  private catchUp: { afterSeq: number; rows: Map<number, SealedRow> } | null = null
+  /** how many of `pending` were sent on this connection (the receipts confirm them in order) */
+  private sentOnThisSocket = 0
+  /** rows above lastSeq already applied (a gap below them) or own rows confirmed */
+  private readonly seen = new Set<number>()
+  /** opens and sends run one after another, in order */
+  private chain: Promise<void> = Promise.resolve()
+  private compacting = false
+  private destroyed = false
+
+  constructor(opts: SealedProviderOptions) {
+    super()
+    this.opts = opts
+    this.doc = opts.doc
+    this.docName = opts.docName
+    this.writable = opts.writable
+    this.compactAfter = opts.compactAfter ?? COMPACT_AFTER
+    this.lastSeq = opts.restored?.lastSeq ?? 0
+    this.sinceCompaction = opts.restored?.sinceCompaction ?? 0
+    this.pending = [...(opts.restored?.pending ?? [])]
+    this.doc.on('update', this.onUpdate)
+    if (opts.connect !== false) this.connect()
+  }
+
+  get unsaved(): number {
+    return this.pending.length
+  }
+
+  connect(): void {
+    if (this.destroyed) return
+    this.wanted = true
+    if (this.ws) return
+    const WS = this.opts.WebSocketImpl ?? WebSocket
+    const qs = new URLSearchParams({ name: this.opts.name })
+    // The token rides in the handshake's subprotocol header, as the stock provider's does (shared/protocol.ts).
+    const ws = new WS(`${this.opts.url}/${this.docName}?${qs}`, tokenSubprotocols(this.opts.token))
+    ws.binaryType = 'arraybuffer'
+    this.ws = ws
+    this.setStatus('connecting')
+    ws.onopen = () => {
+      this.backoff = MIN_BACKOFF_MS
+      this.setStatus('connected')
+      this.sentOnThisSocket = 0
+      this.askCatchUp()
+    }
+    ws.onmessage = (event: MessageEvent) => {
+      if (!(event.data instanceof ArrayBuffer)) return
+      let msg: SealedServerMessage
+      try {
+        msg = decodeSealedServerMessage(new Uint8Array(event.data))
+      } catch {
+        return // the server speaks nothing else on a sealed doc; a stray frame is not ours to act on
+      }
+      this.receive(msg)
+    }
+    ws.onclose = (event: CloseEvent) => {
+      if (this.ws !== ws) return
+      this.ws = null
+      this.catchUp = null
+      this.setSynced(false)
+      this.setStatus('disconnected')
+      if (FINAL_CLOSE_CODES.has(event.code)) {
+        this.wanted = false
+        this.emit('closed', [{ code: event.code, reason: event.reason }])
+        return
+      }
+      if (this.wanted && !this.destroyed) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null
+          if (this.wanted) this.connect()
+        }, this.backoff)
+        this.backoff = Math.min(MAX_BACKOFF_MS, this.backoff * 2)
+      }
+    }
+    ws.onerror = () => {}
+  }
+
+  disconnect(): void {
+    this.wanted = false
+    if (this.retryTimer) clearTimeout(this.retryTimer)
+    this.retryTimer = null
+    const ws = this.ws
+    if (ws && ws.readyState <= 1) ws.close(CloseCode.normal)
+  }
+
+  destroy(): void {
+    this.destroyed = true
+    this.disconnect()
+    this.doc.off('update', this.onUpdate)
+    super.destroy()
+  }
+
+  // ── local updates ───────────────────────────────────────────────────────
+
+  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (!this.writable || origin === COMPACTION_ORIGIN || isRowOrigin(origin)) return
+    if (update.byteLength + SEALED_TAG_BYTES > SEALED_MAX_CIPHERTEXT_BYTES) {
+      // One edit over the frame limit (a pasted book): the server would close us with 4413. It stays on this device only.
+      this.emit('tooLarge', [update.byteLength])
+      return
+    }
+    this.pending.push(update)
+    this.emit('unsaved', [this.pending.length])
+    this.emit('changed', [])
+    if (this.synced) this.sendPending()
+  }
+
+  /** Seals and sends every pending update this socket has not carried yet, in order. */
+  private sendPending(): void {
+    const ws = this.ws
+    if (!ws || !this.synced) return
+    while (this.sentOnThisSocket < this.pending.length) {
+      const update = this.pending[this.sentOnThisSocket++]!
+      const sealing = sealBytes(this.opts.key, this.docName, update)
+      this.chain = this.chain.then(async () => {
+        const { nonce, ciphertext } = await sealing
+        if (this.ws !== ws || ws.readyState !== 1) return // resent after the next catch-up
+        ws.send(encodeSealedUpdate(nonce, ciphertext))
+      })
+    }
+  }
+
+  // ── the server's messages ─────────────────────────────────────────────
+
+  private askCatchUp(): void {
+    const ws = this.ws
+    if (!ws || ws.readyState !== 1) return
+    this.catchUp = { afterSeq: this.lastSeq, rows: new Map() }
+    ws.send(encodeSealedCatchUp(this.lastSeq))
+  }
+
+  private receive(msg: SealedServerMessage): void {
+    switch (msg.type) {
+      case 'relay': {
+        if (msg.seq <= this.lastSeq || this.seen.has(msg.seq)) return
+        if (this.catchUp) return void this.catchUp.rows.set(msg.seq, msg)
+        this.chain = this.chain.then(() => this.liveRow(msg))
+        return
+      }
+      case 'receipt': {
+        this.chain = this.chain.then(() => this.confirmOwn(msg.seq))
+        return
+      }
+      case 'head': {
+        this.headSeq = Math.max(this.headSeq, msg.headSeq)
+        const c = this.catchUp
+        this.catchUp = null
+        if (!c) return
+        this.chain = this.chain.then(() => this.finishCatchUp(c.afterSeq, c.rows))
+        return
+      }
+    }
+  }
+
+  private async confirmOwn(seq: number): Promise<void> {
+    if (this.sentOnThisSocket === 0 || this.pending.length === 0) return
+    const update = this.pending.shift()!
+    this.sentOnThisSocket--
+    this.markSeen(seq)
+    this.countRow()
+    this.emit('row', [{ seq, update, own: true }])
+    this.emit('unsaved', [this.pending.length])
+    this.emit('changed', [])
+    this.maybeCompact()
+  }
+
+  private async liveRow(row: SealedRow): Promise<void> {
+    if (row.seq <= this.lastSeq || this.seen.has(row.seq)) return
+    if (this.catchUp) return void this.catchUp.rows.set(row.seq, row)
+    // A row above a gap (the server relays in order: a row we missed): ask for what is missing.
+    if (this.gapBelow(row.seq)) {
+      this.askCatchUp()
+      this.catchUp?.rows.set(row.seq, row)
+      return
+    }
+    const update = await this.open(row)
+    const before = compactionThrough(this.doc)
+    if (update) this.apply(row.seq, update)
+    this.markSeen(row.seq)
+    // Another writer compacted: the count starts again, so two writers do not both compact.
+    if (compactionThrough(this.doc) !== before) this.sinceCompaction = 0
+    else this.countRow()
+    this.emit('changed', [])
+    this.maybeCompact()
+  }
+
+  private gapBelow(seq: number): boolean {
+    for (let s = this.lastSeq + 1; s < seq; s++) if (!this.seen.has(s)) return true
+    return false
+  }
+
+  /** Applies what a catch-up brought (all of it, or from the newest compaction on), then sends what is ours. */
+  private async finishCatchUp(afterSeq: number, rows: Map<number, SealedRow>): Promise<void> {
+    const sorted = [...rows.values()].filter((r) => r.seq > this.lastSeq && !this.seen.has(r.seq)).sort((a, b) => a.seq - b.seq)
+    if (afterSeq === 0 && this.lastSeq === 0) await this.applyBackwards(sorted)
+    else await this.applyForwards(sorted)
+    for (const r of sorted) this.markSeen(r.seq)
+    if (this.ws === null) return
+    this.setSynced(true)
+    this.emit('changed', [])
+    this.sendPending()
+    this.maybeCompact()
+  }
+
+  private async applyForwards(rows: SealedRow[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += OPEN_BATCH) {
+      const batch = rows.slice(i, i + OPEN_BATCH)
+      const opened = await Promise.all(batch.map((r) => this.open(r)))
+      this.doc.transact(() => {
+        batch.forEach((r, j) => {
+          const u = opened[j]
+          if (u) this.apply(r.seq, u)
+        })
+      }, rowOrigin(batch[batch.length - 1]!.seq))
+      this.sinceCompaction += batch.length
+    }
+  }
+
+  /**
+   * A new browser's first catch-up: rows opened from the newest back, applied as they open, until
+   * the newest compaction and every row after its `through` are in. Rows before are never opened.
+   */
+  private async applyBackwards(rows: SealedRow[]): Promise<void> {
+    let stopAt = 0 // rows with seq ≤ stopAt are covered by a compaction already applied
+    let compactionSeq = 0
+    for (let end = rows.length; end > 0; ) {
+      const start = Math.max(0, end - OPEN_BATCH)
+      const batch = rows.slice(start, end).filter((r) => r.seq > stopAt)
+      end = start
+      if (batch.length === 0) break
+      const opened = await Promise.all(batch.map((r) => this.open(r)))
+      this.doc.transact(() => {
+        for (let j = batch.length - 1; j >= 0; j--) {
+          const u = opened[j]
+          if (!u) continue
+          this.apply(batch[j]!.seq, u)
+          if (compactionSeq === 0) {
+            const through = compactionThrough(this.doc)
+            if (through !== null) {
+              compactionSeq = batch[j]!.seq
+              stopAt = Math.min(through, compactionSeq)
+            }
+          }
+        }
+      }, rowOrigin(batch[batch.length - 1]!.seq))
+      if (stopAt > 0 && rows[end - 1] !== undefined && rows[end - 1]!.seq <= stopAt) break
+    }
+    const newest = rows[rows.length - 1]?.seq ?? 0
+    this.sinceCompaction = compactionSeq > 0 ? newest - compactionSeq : rows.length
+  }
+
+  /** The row's update, or null when it does not open (counted, reported, never applied). */
+  private async open(row: SealedRow): Promise<Uint8Array | null> {
+    try {
+      return await openSealed(this.opts.key, this.docName, row.nonce, row.ciphertext)
+    } catch (err) {
+      const bad = { seq: row.seq, reason: (err as Error).name || 'OperationError' }
+      this.unopenable.push(bad)
+      this.emit('unopenable', [bad])
+      return null
+    }
+  }
+
+  private apply(seq: number, update: Uint8Array): void {
+    try {
+      Y.applyUpdate(this.doc, update, rowOrigin(seq))
+      this.emit('row', [{ seq, update, own: false }])
+    } catch (err) {
+      // Opened with our key but not a Yjs update: a broken client of the delegation. Not applied.
+      const bad = { seq, reason: `not a Yjs update: ${(err as Error).message}` }
+      this.unopenable.push(bad)
+      this.emit('unopenable', [bad])
+    }
+  }
+
+  private markSeen(seq: number): void {
+    if (seq <= this.lastSeq) return
+    this.seen.add(seq)
+    while (this.seen.delete(this.lastSeq + 1)) this.lastSeq++
+  }
+
+  private countRow(): void {
+    this.sinceCompaction++
+  }
+
+  // ── compaction ───────────────────────────────────────────────────────────
+
+  /** A writer that is caught up and has nothing unconfirmed seals the whole state when the log grew long. */
+  maybeCompact(force = false): boolean {
+    if (!this.writable || !this.synced || this.compacting || this.pending.length > 0) return false
+    if (!force && this.sinceCompaction < this.compactAfter) return false
+    // Too large for one message: the log stays as it is (joining reads it all), nothing is lost. Checked before the
+    // marker is written: a marker no one else receives would hold every later edit of ours back on their side.
+    if (Y.encodeStateAsUpdate(this.doc).byteLength + SEALED_TAG_BYTES + 256 > SEALED_MAX_CIPHERTEXT_BYTES) return false
+    this.compacting = true
+    try {
+      // The marker names what this state holds; written under an origin the provider does not send alone.
+      this.doc.transact(() => {
+        this.doc.getMap(SEALED_META).set(COMPACTION_KEY, { through: this.lastSeq })
+      }, COMPACTION_ORIGIN)
+      const state = Y.encodeStateAsUpdate(this.doc)
+      // Sent as any pending update is, so a compaction cut off by a disconnect goes again.
+      this.pending.push(state)
+      this.sinceCompaction = 0
+      this.emit('unsaved', [this.pending.length])
+      this.emit('changed', [])
+      this.sendPending()
+      return true
+    } finally {
+      this.compacting = false
+    }
+  }
+
+  private setStatus(status: SealedStatus): void {
+    if (this.status === status) return
+    this.status = status
+    this.emit('status', [status])
+  }
+
+  private setSynced(synced: boolean): void {
+    if (this.synced === synced) return
+    this.synced = synced
+    this.emit('synced', [synced])
+  }
+}
+
+type SealedRow = { seq: number; nonce: Uint8Array; ciphertext: Uint8Array }
+
+const rowOrigin = (seq: number): RowOrigin => ({ source: 'sealed-row', seq })
+
+export const isRowOrigin = (origin: unknown): origin is RowOrigin =>
+  typeof origin === 'object' && origin !== null && (origin as { source?: unknown }).source === 'sealed-row'
+
+/** The `through` of the compaction marker the doc holds, if any. */
+export function compactionThrough(doc: Y.Doc): number | null {
+  const v = doc.getMap(SEALED_META).get(COMPACTION_KEY) as { through?: unknown } | undefined
+  return v && typeof v.through === 'number' && Number.isSafeInteger(v.through) && v.through >= 0 ? v.through : null
+}
