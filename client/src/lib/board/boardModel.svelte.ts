@@ -36,7 +36,7 @@ import {
   type Point,
   type Rect,
 } from '../../../../shared/boardLayout'
-import type { DocChannel } from '../connection/docChannel.svelte'
+import type { BoardChannel } from '../connection/boardChannel'
 import { pendingSuggestionCount } from '../../../../shared/suggestions'
 
 /** A term as a card draws it: its text, and how many suggestions wait in it (shared/suggestions.ts). */
@@ -93,7 +93,7 @@ export class BoardModel {
   }
 
   constructor(
-    readonly channel: DocChannel,
+    readonly channel: BoardChannel,
     readonly kind: BoardKind,
     /** the board takes no more writes though the connection would (the shared board of a concluded negotiation) */
     private readonly final: () => boolean = () => false,

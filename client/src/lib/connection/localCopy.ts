@@ -183,6 +183,17 @@ export class LocalCopy {
     }
   }
 
+  /** A value of the owner's own kept beside the doc (the sealed caucus's seq and history); undefined if none. */
+  readMeta(key: string): Promise<unknown> {
+    return this.ready && !this.gone ? this.read(`meta:${key}`) : Promise.resolve(undefined)
+  }
+
+  /** Keeps a value beside the doc; a copy that cannot be written loses only this page's value. */
+  writeMeta(key: string, value: unknown): void {
+    if (!this.ready || this.gone) return
+    this.persistence.set(`meta:${key}`, value as never).catch(() => {})
+  }
+
   private async read(key: string): Promise<unknown> {
     try {
       return await this.persistence.get(key)

@@ -8,7 +8,8 @@
  * the link loses its access for good (revoked, expired, negotiation deleted),
  * those copies are removed.
  */
-import { boardDocName, caucusDocName, ledgerDocName } from '../../../../shared/docNames'
+import * as Y from 'yjs'
+import { boardDocName, caucusDocName, ledgerDocName, sealedDocName } from '../../../../shared/docNames'
 import { docAccess, mayCommand, mayReadHistory, relaysAwareness, type Grant } from '../../../../shared/roles'
 import { untrack } from 'svelte'
 import { CloseCode } from '../../../../shared/protocol'
@@ -24,6 +25,10 @@ import { LedgerModel } from '../board/ledgerModel.svelte'
 import { partyStyles, selectionOf, type PartyStyle } from '../design/colors'
 import { ControlChannel, type CommandResult } from './controlChannel.svelte'
 import { DocChannel } from './docChannel.svelte'
+import type { BoardChannel } from './boardChannel'
+import { SealedChannel } from '../sealed/sealedChannel.svelte'
+import { sealedHead } from '../sealed/sealedProvider'
+import { forgetSealedKey, keepSealedKey, sealedKeyFor } from '../sealed/sealedKeys'
 import { localCopyName, removeLocalCopies, tokenClaims } from './localCopy'
 import { Peers, type PeerUser } from './peers.svelte'
 import { m } from '../../paraglide/messages'
@@ -50,13 +55,22 @@ export class NegotiationSession {
   readonly me: PeerUser
 
   readonly board: Surface
-  readonly caucus: Surface | null
+  /** the delegation's caucus the switch opens: the sealed one when this browser has its key, else the open one */
+  caucus = $state.raw<Surface | null>(null)
+  /** the delegation's open caucus (stored in clear on the server) */
+  private readonly openCaucus: Surface | null
+  /** the delegation's sealed-caucus key in this browser (base64url), if any */
+  sealedKey = $state<string | null>(null)
+  /** the delegation's caucus is sealed and this browser has no key: the switch says how to get it */
+  sealedWithoutKey = $state(false)
   readonly ledger: LedgerModel
   readonly control: ControlChannel
-  private readonly channels: DocChannel[]
+  private readonly channels: BoardChannel[]
   /** the channels that keep a copy on this device (board, caucus) */
-  private readonly kept: DocChannel[]
+  private readonly kept: BoardChannel[]
   private readonly stopWatching: () => void
+  private readonly wsBase: string
+  private readonly identity: string
 
   /** navigator.onLine, kept current */
   browserOnline = $state(true)
@@ -76,8 +90,10 @@ export class NegotiationSession {
     this.me = { name, color, colorLight: selectionOf(color), party: info.party, role: info.role }
 
     const base = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/yjs`
+    this.wsBase = base
     // Copies are per link: two links of different parties in one browser never share one.
     const identity = tokenClaims(token).identity
+    this.identity = identity
     const open = (docName: string, opts: { awareness?: boolean; keep: boolean }) =>
       new DocChannel(base, {
         docName,
@@ -99,11 +115,17 @@ export class NegotiationSession {
     this.kept = [boardChannel]
     if (info.party && docAccess(this.grant, caucusDocName(id, info.party)) === 'write') {
       const caucusChannel = open(caucusDocName(id, info.party), { keep: true })
-      this.caucus = this.surface('caucus', caucusChannel)
+      this.openCaucus = this.surface('caucus', caucusChannel)
       this.channels.push(caucusChannel)
       this.kept.push(caucusChannel)
+      const key = sealedKeyFor(id, info.party)
+      if (key) this.openSealed(key)
+      else {
+        this.caucus = this.openCaucus
+        void this.checkSealed()
+      }
     } else {
-      this.caucus = null
+      this.openCaucus = null
     }
     this.control = new ControlChannel(token, name)
 
@@ -119,9 +141,94 @@ export class NegotiationSession {
     })
   }
 
+  // ── the sealed caucus ───────────────────────────────────────────────────
+
+  /** Whether the delegation's caucus is sealed, asked without a key: then the switch says how to get it. */
+  private async checkSealed(): Promise<void> {
+    const party = this.info.party
+    if (!party) return
+    const head = await sealedHead(this.wsBase, sealedDocName(this.info.negotiation.id, party), this.token)
+    if (head !== null && head > 0 && this.sealedKey === null) this.sealedWithoutKey = true
+  }
+
+  /** The sealed caucus with `key` becomes the caucus the switch opens. */
+  private openSealed(key: string, seed?: Uint8Array): void {
+    const party = this.info.party!
+    const docName = sealedDocName(this.info.negotiation.id, party)
+    const channel = new SealedChannel({
+      baseUrl: this.wsBase,
+      docName,
+      token: this.token,
+      name: this.name,
+      key,
+      writable: true,
+      me: { user: this.name, party },
+      localCopy: localCopyName(docName, this.identity),
+      seed,
+    })
+    this.channels.push(channel)
+    this.kept.push(channel)
+    this.sealedKey = key
+    this.sealedWithoutKey = false
+    this.caucus = this.surface('caucus', channel)
+  }
+
+  /**
+   * Seals this delegation's caucus with a key made in this browser. With `moveDrafts`, the open caucus's
+   * drafts go into the sealed one (as this person's edit) and are cleared from the open one. (What the
+   * server stored of the open caucus before stays there: say so where this is offered.)
+   */
+  sealCaucus(key: string, moveDrafts: boolean): void {
+    const party = this.info.party
+    if (!party || !this.openCaucus || this.sealedKey) return
+    keepSealedKey(this.info.negotiation.id, party, key)
+    const open = this.openCaucus.model.channel
+    const seed = moveDrafts ? Y.encodeStateAsUpdate(open.doc) : undefined
+    this.openSealed(key, seed)
+    if (moveDrafts)
+      open.transact((doc) => {
+        for (const name of ['terms', 'notes', 'links'] as const) {
+          const map = doc.getMap(name)
+          for (const k of [...map.keys()]) map.delete(k)
+        }
+        const order = doc.getArray('order')
+        order.delete(0, order.length)
+      })
+  }
+
+  /** A key this person was given (pasted): kept, and the sealed caucus opens with it. */
+  useSealedKey(key: string): void {
+    const party = this.info.party
+    if (!party || !this.openCaucus || this.sealedKey) return
+    keepSealedKey(this.info.negotiation.id, party, key)
+    this.openSealed(key)
+  }
+
+  /** Forgets a key that opens nothing (another caucus's): back to "sealed, no key". */
+  forgetSealedKey(): void {
+    const party = this.info.party
+    const sealed = this.caucus?.model.channel
+    if (!party || !(sealed instanceof SealedChannel)) return
+    forgetSealedKey(this.info.negotiation.id, party)
+    this.channels.splice(this.channels.indexOf(sealed), 1)
+    this.kept.splice(this.kept.indexOf(sealed), 1)
+    const local = sealed.takeLocalCopy()
+    sealed.destroy()
+    if (local) void local.clear()
+    this.sealedKey = null
+    this.sealedWithoutKey = true
+    this.caucus = this.openCaucus
+  }
+
+  /** The caucus the switch opens is the sealed one. */
+  get caucusSealed(): boolean {
+    return this.caucus?.model.channel instanceof SealedChannel
+  }
+
   /** The link lost its access: its copies of the board and caucus leave this device. */
   private async removeLocalCopies(): Promise<void> {
     if (this.localCopy !== 'kept') return
+    if (this.info.party) forgetSealedKey(this.info.negotiation.id, this.info.party)
     this.localCopy = 'removing'
     const open = this.kept.flatMap((c) => c.takeLocalCopy() ?? [])
     try {
@@ -131,7 +238,7 @@ export class NegotiationSession {
     }
   }
 
-  private surface(kind: BoardKind, channel: DocChannel, final?: () => boolean): Surface {
+  private surface(kind: BoardKind, channel: BoardChannel, final?: () => boolean): Surface {
     const peers = new Peers(channel.awareness)
     peers.setUser(this.me)
     return { kind, model: new BoardModel(channel, kind, final), peers }

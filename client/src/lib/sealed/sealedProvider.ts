@@ -104,6 +104,8 @@ export type SealedProviderEvents = {
   unopenable: (row: Unopenable) => void
   /** closed by the server with a code that means "do not retry" */
   closed: (event: { code: number; reason: string }) => void
+  /** a row opened and is about to be applied (inside its transaction, for those who attribute it) */
+  opened: (row: { seq: number; update: Uint8Array }) => void
   /** a row was applied (its update, opened), or confirmed as stored (own) */
   row: (row: { seq: number; update: Uint8Array; own: boolean }) => void
   /** a local edit too large for one sealed message: kept on this device only */
@@ -125,6 +127,8 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
   /** local updates not confirmed yet, oldest first (sent or not) */
   readonly pending: Uint8Array[]
   readonly unopenable: Unopenable[] = []
+  /** rows of a catch-up are being applied (made while this device was away) */
+  replaying = false
   /** the newest head the server announced */
   headSeq = 0
 
@@ -135,7 +139,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
   private backoff = MIN_BACKOFF_MS
   private retryTimer: ReturnType<typeof setTimeout> | null = null
   /** catch-up in progress: rows collected until the 203 */
-  private catchUp: { afterSeq: number; rows: Map<number, SealedRow> } | null = null
+  private catchUp: CatchUp | null = null
   /** how many of `pending` were sent on this connection (the receipts confirm them in order) */
   private sentOnThisSocket = 0
   /** rows above lastSeq already applied (a gap below them) or own rows confirmed */
@@ -220,7 +224,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     if (ws && ws.readyState <= 1) ws.close(CloseCode.normal)
   }
 
-  destroy(): void {
+  override destroy(): void {
     this.destroyed = true
     this.disconnect()
     this.doc.off('update', this.onUpdate)
@@ -252,7 +256,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
       this.chain = this.chain.then(async () => {
         const { nonce, ciphertext } = await sealing
         if (this.ws !== ws || ws.readyState !== 1) return // resent after the next catch-up
-        ws.send(encodeSealedUpdate(nonce, ciphertext))
+        ws.send(encodeSealedUpdate(nonce, ciphertext) as Uint8Array<ArrayBuffer>)
       })
     }
   }
@@ -263,7 +267,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     const ws = this.ws
     if (!ws || ws.readyState !== 1) return
     this.catchUp = { afterSeq: this.lastSeq, rows: new Map() }
-    ws.send(encodeSealedCatchUp(this.lastSeq))
+    ws.send(encodeSealedCatchUp(this.lastSeq) as Uint8Array<ArrayBuffer>)
   }
 
   private receive(msg: SealedServerMessage): void {
@@ -307,7 +311,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     // A row above a gap (the server relays in order: a row we missed): ask for what is missing.
     if (this.gapBelow(row.seq)) {
       this.askCatchUp()
-      this.catchUp?.rows.set(row.seq, row)
+      ;(this.catchUp as CatchUp | null)?.rows.set(row.seq, row)
       return
     }
     const update = await this.open(row)
@@ -329,8 +333,13 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
   /** Applies what a catch-up brought (all of it, or from the newest compaction on), then sends what is ours. */
   private async finishCatchUp(afterSeq: number, rows: Map<number, SealedRow>): Promise<void> {
     const sorted = [...rows.values()].filter((r) => r.seq > this.lastSeq && !this.seen.has(r.seq)).sort((a, b) => a.seq - b.seq)
-    if (afterSeq === 0 && this.lastSeq === 0) await this.applyBackwards(sorted)
-    else await this.applyForwards(sorted)
+    this.replaying = true
+    try {
+      if (afterSeq === 0 && this.lastSeq === 0) await this.applyBackwards(sorted)
+      else await this.applyForwards(sorted)
+    } finally {
+      this.replaying = false
+    }
     for (const r of sorted) this.markSeen(r.seq)
     if (this.ws === null) return
     this.setSynced(true)
@@ -400,6 +409,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
 
   private apply(seq: number, update: Uint8Array): void {
     try {
+      this.emit('opened', [{ seq, update }])
       Y.applyUpdate(this.doc, update, rowOrigin(seq))
       this.emit('row', [{ seq, update, own: false }])
     } catch (err) {
@@ -462,6 +472,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
 }
 
 type SealedRow = { seq: number; nonce: Uint8Array; ciphertext: Uint8Array }
+type CatchUp = { afterSeq: number; rows: Map<number, SealedRow> }
 
 const rowOrigin = (seq: number): RowOrigin => ({ source: 'sealed-row', seq })
 
@@ -472,4 +483,41 @@ export const isRowOrigin = (origin: unknown): origin is RowOrigin =>
 export function compactionThrough(doc: Y.Doc): number | null {
   const v = doc.getMap(SEALED_META).get(COMPACTION_KEY) as { through?: unknown } | undefined
   return v && typeof v.through === 'number' && Number.isSafeInteger(v.through) && v.through >= 0 ? v.through : null
+}
+
+/**
+ * How many rows a sealed caucus holds, asked without a key (a catch-up from past any seq answers
+ * with the head alone): a link without the key learns that its delegation's caucus is sealed.
+ * Null when the server refuses or does not answer.
+ */
+export function sealedHead(
+  url: string,
+  docName: string,
+  token: string,
+  WebSocketImpl: typeof WebSocket = WebSocket,
+  timeoutMs = 10_000,
+): Promise<number | null> {
+  return new Promise((resolve) => {
+    const ws = new WebSocketImpl(`${url}/${docName}`, tokenSubprotocols(token))
+    ws.binaryType = 'arraybuffer'
+    const done = (head: number | null) => {
+      clearTimeout(timer)
+      ws.onclose = null
+      if (ws.readyState <= 1) ws.close(CloseCode.normal)
+      resolve(head)
+    }
+    const timer = setTimeout(() => done(null), timeoutMs)
+    ws.onopen = () => ws.send(encodeSealedCatchUp(Number.MAX_SAFE_INTEGER) as Uint8Array<ArrayBuffer>)
+    ws.onmessage = (event: MessageEvent) => {
+      if (!(event.data instanceof ArrayBuffer)) return
+      try {
+        const msg = decodeSealedServerMessage(new Uint8Array(event.data))
+        if (msg.type === 'head') done(msg.headSeq)
+      } catch {
+        // not ours to read
+      }
+    }
+    ws.onclose = () => done(null)
+    ws.onerror = () => {}
+  })
 }

@@ -21,6 +21,8 @@ export type Panel =
   | { kind: 'catchup' }
   /** the way to conclusion: what is open, the package, accepting and initialling it, the record */
   | { kind: 'conclude' }
+  /** the sealed caucus's history, kept in this browser */
+  | { kind: 'sealed-history' }
   | null
 
 export interface Toast {
