@@ -19,6 +19,9 @@ const subtle = (): SubtleCrypto => {
   return s
 }
 
+/** WebCrypto's AES is here: browsers give it to secure contexts only (https, or localhost). */
+export const sealedCryptoAvailable = (): boolean => globalThis.crypto?.subtle !== undefined
+
 /** Copied into a buffer of its own: WebCrypto takes no views of shared or resizable memory. */
 const own = (bytes: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(bytes)
 

@@ -15,7 +15,7 @@
  */
 import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
-import { importSealedKey, decodeSealedKey } from '../../../../shared/sealedCrypto'
+import { importSealedKey, decodeSealedKey, sealedCryptoAvailable } from '../../../../shared/sealedCrypto'
 import { LocalCopy } from '../connection/localCopy'
 import { LOCAL_ORIGIN, type LinkStatus } from '../connection/docChannel.svelte'
 import { SealedProvider, type Unopenable } from './sealedProvider'
@@ -45,7 +45,6 @@ const HISTORY_WRITE_MS = 1000
 export class SealedChannel {
   readonly doc = new Y.Doc()
   readonly docName: string
-  readonly writable: boolean
   readonly awareness: Awareness
   readonly history: SealedHistory
   readonly sealed = true
@@ -63,8 +62,8 @@ export class SealedChannel {
   unopenable = $state<Unopenable[]>([])
   /** rows applied (opened) since this page opened */
   opened = $state(0)
-  /** the key is not a key at all, or WebCrypto is missing (no secure context) */
-  keyError = $state<string | null>(null)
+  /** why the key cannot be used here: it is no key, or this page has no WebCrypto (not https, not localhost) */
+  keyError = $state<'no-crypto' | 'bad-key' | null>(null)
   /** an edit too large for one sealed message, kept on this device only */
   tooLarge = $state(false)
 
@@ -76,7 +75,6 @@ export class SealedChannel {
 
   constructor(private opts: SealedChannelOptions) {
     this.docName = opts.docName
-    this.writable = opts.writable
     this.awareness = new Awareness(this.doc)
     this.local = new LocalCopy(opts.localCopy, this.doc, () => this.provider?.unsaved ?? 0)
     this.history = new SealedHistory(
@@ -89,6 +87,14 @@ export class SealedChannel {
   }
 
   /**
+   * This person may write here: their role lets them, the key opens the caucus, and no edit of this page
+   * was too large to seal (after one, nothing more of this page could be applied anywhere: see the provider).
+   */
+  get writable(): boolean {
+    return this.opts.writable && this.keyError === null && !this.wrongKey && !this.tooLarge
+  }
+
+  /**
    * Every row this key tried failed: it is another delegation's key, or another caucus's. (Some rows
    * failing among others that open: those rows were altered.)
    */
@@ -98,13 +104,15 @@ export class SealedChannel {
 
   private async start(): Promise<void> {
     const raw = decodeSealedKey(this.opts.key)
-    let key: CryptoKey
-    try {
-      if (!raw) throw new Error('not a sealed-caucus key')
-      key = await importSealedKey(raw)
-    } catch (err) {
-      this.keyError = (err as Error).message
+    let key: CryptoKey | null = null
+    if (!sealedCryptoAvailable()) this.keyError = 'no-crypto'
+    else if (!raw) this.keyError = 'bad-key'
+    else key = await importSealedKey(raw).catch(() => ((this.keyError = 'bad-key'), null))
+    if (!key) {
+      // Nothing to connect: the caucus says why, and the rest of the session is not held "connecting" by it.
       this.loaded = true
+      this.synced = true
+      this.status = 'connected'
       return
     }
     const restored = await this.restoreLocal()
@@ -116,7 +124,7 @@ export class SealedChannel {
       name: this.opts.name,
       key,
       doc: this.doc,
-      writable: this.writable,
+      writable: this.opts.writable,
       restored,
     })
     this.provider = provider
@@ -143,7 +151,12 @@ export class SealedChannel {
     })
     provider.on('unopenable', (row) => (this.unopenable = [...this.unopenable, row]))
     provider.on('closed', (e) => (this.closed = e))
-    provider.on('tooLarge', () => (this.tooLarge = true))
+    provider.on('tooLarge', () => {
+      this.tooLarge = true
+      // This device's copy holds the edit that cannot be sent: a reload must start from what the server has.
+      const local = this.takeLocalCopy()
+      if (local) void local.clear()
+    })
     provider.on('changed', () => this.keepSeq())
     this.unsaved = provider.unsaved
   }

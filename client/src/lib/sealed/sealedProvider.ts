@@ -45,6 +45,8 @@ import { openSealed, sealBytes } from '../../../../shared/sealedCrypto'
 export const COMPACT_AFTER = 500
 /** A backward catch-up opens this many rows at once (WebCrypto runs them side by side). */
 const OPEN_BATCH = 256
+/** A new browser's first backward batch: the newest compaction is usually within the last few hundred rows. */
+const FIRST_BACKWARD_BATCH = 32
 const MIN_BACKOFF_MS = 100
 const MAX_BACKOFF_MS = 2500
 
@@ -148,6 +150,12 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
   private chain: Promise<void> = Promise.resolve()
   private compacting = false
   private destroyed = false
+  /** an edit too large to seal was made here: nothing more is sent (see halt) */
+  private halted = false
+  /** rows that opened with this key */
+  private openedRows = 0
+  /** live rows waiting in the chain: no compaction until they are in (it would hold less than it says) */
+  private queuedLive = 0
 
   constructor(opts: SealedProviderOptions) {
     super()
@@ -158,7 +166,8 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     this.compactAfter = opts.compactAfter ?? COMPACT_AFTER
     this.lastSeq = opts.restored?.lastSeq ?? 0
     this.sinceCompaction = opts.restored?.sinceCompaction ?? 0
-    this.pending = [...(opts.restored?.pending ?? [])]
+    this.pending = (opts.restored?.pending ?? []).filter((u) => u.byteLength + SEALED_TAG_BYTES <= SEALED_MAX_CIPHERTEXT_BYTES)
+    if (this.pending.length < (opts.restored?.pending.length ?? 0)) queueMicrotask(() => this.halt(SEALED_MAX_CIPHERTEXT_BYTES))
     this.doc.on('update', this.onUpdate)
     if (opts.connect !== false) this.connect()
   }
@@ -235,15 +244,28 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
 
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (!this.writable || origin === COMPACTION_ORIGIN || isRowOrigin(origin)) return
-    if (update.byteLength + SEALED_TAG_BYTES > SEALED_MAX_CIPHERTEXT_BYTES) {
-      // One edit over the frame limit (a pasted book): the server would close us with 4413. It stays on this device only.
-      this.emit('tooLarge', [update.byteLength])
-      return
-    }
+    // A key that opens none of the caucus's rows is another caucus's: what it sealed nobody here could open.
+    if (this.halted || this.keyOpensNothing) return
+    if (update.byteLength + SEALED_TAG_BYTES > SEALED_MAX_CIPHERTEXT_BYTES) return this.halt(update.byteLength)
     this.pending.push(update)
     this.emit('unsaved', [this.pending.length])
     this.emit('changed', [])
     if (this.synced) this.sendPending()
+  }
+
+  /**
+   * One edit over the frame limit (a pasted book): it cannot be sealed in one message, and every later edit of
+   * this page builds on it (Yjs clocks), so none of them could be applied anywhere else either. This page stops
+   * sending; what it sent before still gets its receipts; the owner reloads from what the server has.
+   */
+  private halt(bytes: number): void {
+    this.halted = true
+    this.emit('tooLarge', [bytes])
+  }
+
+  /** Every row this key tried failed, and it tried some: the key is another caucus's. */
+  get keyOpensNothing(): boolean {
+    return this.unopenable.length > 0 && this.openedRows === 0
   }
 
   /** Seals and sends every pending update this socket has not carried yet, in order. */
@@ -275,7 +297,11 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
       case 'relay': {
         if (msg.seq <= this.lastSeq || this.seen.has(msg.seq)) return
         if (this.catchUp) return void this.catchUp.rows.set(msg.seq, msg)
-        this.chain = this.chain.then(() => this.liveRow(msg))
+        this.queuedLive++
+        this.chain = this.chain.then(() => {
+          this.queuedLive--
+          return this.liveRow(msg)
+        })
         return
       }
       case 'receipt': {
@@ -314,12 +340,12 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
       ;(this.catchUp as CatchUp | null)?.rows.set(row.seq, row)
       return
     }
-    const update = await this.open(row)
-    const before = compactionThrough(this.doc)
-    if (update) this.apply(row.seq, update)
+    const opened = await this.open(row)
+    const before = compactionMarker(this.doc)
+    this.use(row.seq, opened)
     this.markSeen(row.seq)
     // Another writer compacted: the count starts again, so two writers do not both compact.
-    if (compactionThrough(this.doc) !== before) this.sinceCompaction = 0
+    if (compactionMarker(this.doc) !== before) this.sinceCompaction = 0
     else this.countRow()
     this.emit('changed', [])
     this.maybeCompact()
@@ -353,33 +379,40 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
       const batch = rows.slice(i, i + OPEN_BATCH)
       const opened = await Promise.all(batch.map((r) => this.open(r)))
       this.doc.transact(() => {
+        let marker = compactionMarker(this.doc)
         batch.forEach((r, j) => {
-          const u = opened[j]
-          if (u) this.apply(r.seq, u)
+          this.use(r.seq, opened[j]!)
+          // A compaction among them: the count starts again from it.
+          const now = compactionMarker(this.doc)
+          if (now !== marker) {
+            marker = now
+            this.sinceCompaction = 0
+          } else this.sinceCompaction++
         })
       }, rowOrigin(batch[batch.length - 1]!.seq))
-      this.sinceCompaction += batch.length
     }
   }
 
   /**
    * A new browser's first catch-up: rows opened from the newest back, applied as they open, until
-   * the newest compaction and every row after its `through` are in. Rows before are never opened.
+   * the newest compaction and every row after its `through` are in. Rows before it are neither applied
+   * nor reported; the only ones opened are those in the batch the compaction was found in (batches
+   * grow from FIRST_BACKWARD_BATCH, so a compaction near the end costs few).
    */
   private async applyBackwards(rows: SealedRow[]): Promise<void> {
     let stopAt = 0 // rows with seq ≤ stopAt are covered by a compaction already applied
     let compactionSeq = 0
-    for (let end = rows.length; end > 0; ) {
-      const start = Math.max(0, end - OPEN_BATCH)
+    let size = FIRST_BACKWARD_BATCH
+    for (let end = rows.length; end > 0; size = Math.min(OPEN_BATCH, size * 2)) {
+      const start = Math.max(0, end - size)
       const batch = rows.slice(start, end).filter((r) => r.seq > stopAt)
       end = start
       if (batch.length === 0) break
       const opened = await Promise.all(batch.map((r) => this.open(r)))
       this.doc.transact(() => {
         for (let j = batch.length - 1; j >= 0; j--) {
-          const u = opened[j]
-          if (!u) continue
-          this.apply(batch[j]!.seq, u)
+          if (batch[j]!.seq <= stopAt) continue
+          if (!this.use(batch[j]!.seq, opened[j]!)) continue
           if (compactionSeq === 0) {
             const through = compactionThrough(this.doc)
             if (through !== null) {
@@ -395,29 +428,35 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     this.sinceCompaction = compactionSeq > 0 ? newest - compactionSeq : rows.length
   }
 
-  /** The row's update, or null when it does not open (counted, reported, never applied). */
-  private async open(row: SealedRow): Promise<Uint8Array | null> {
+  /** The row's update, or why it does not open (altered, or another key). */
+  private async open(row: SealedRow): Promise<Uint8Array | Error> {
     try {
       return await openSealed(this.opts.key, this.docName, row.nonce, row.ciphertext)
     } catch (err) {
-      const bad = { seq: row.seq, reason: (err as Error).name || 'OperationError' }
-      this.unopenable.push(bad)
-      this.emit('unopenable', [bad])
-      return null
+      return err instanceof Error ? err : new Error(String(err))
     }
   }
 
-  private apply(seq: number, update: Uint8Array): void {
+  /** Applies an opened row; a row that did not open, or is no Yjs update, is reported and never applied. */
+  private use(seq: number, opened: Uint8Array | Error): boolean {
+    if (opened instanceof Error) return this.report(seq, opened.name || 'OperationError')
     try {
-      this.emit('opened', [{ seq, update }])
-      Y.applyUpdate(this.doc, update, rowOrigin(seq))
-      this.emit('row', [{ seq, update, own: false }])
+      this.emit('opened', [{ seq, update: opened }])
+      Y.applyUpdate(this.doc, opened, rowOrigin(seq))
+      this.openedRows++
+      this.emit('row', [{ seq, update: opened, own: false }])
+      return true
     } catch (err) {
       // Opened with our key but not a Yjs update: a broken client of the delegation. Not applied.
-      const bad = { seq, reason: `not a Yjs update: ${(err as Error).message}` }
-      this.unopenable.push(bad)
-      this.emit('unopenable', [bad])
+      return this.report(seq, `not a Yjs update: ${(err as Error).message}`)
     }
+  }
+
+  private report(seq: number, reason: string): false {
+    const bad = { seq, reason }
+    this.unopenable.push(bad)
+    this.emit('unopenable', [bad])
+    return false
   }
 
   private markSeen(seq: number): void {
@@ -434,7 +473,9 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
 
   /** A writer that is caught up and has nothing unconfirmed seals the whole state when the log grew long. */
   maybeCompact(force = false): boolean {
-    if (!this.writable || !this.synced || this.compacting || this.pending.length > 0) return false
+    if (!this.writable || !this.synced || this.compacting || this.pending.length > 0 || this.halted) return false
+    // Rows still to apply, or rows that did not open: this state would not hold all it claims to.
+    if (this.queuedLive > 0 || this.catchUp !== null || this.unopenable.length > 0) return false
     if (!force && this.sinceCompaction < this.compactAfter) return false
     // Too large for one message: the log stays as it is (joining reads it all), nothing is lost. Checked before the
     // marker is written: a marker no one else receives would hold every later edit of ours back on their side.
@@ -478,6 +519,9 @@ const rowOrigin = (seq: number): RowOrigin => ({ source: 'sealed-row', seq })
 
 export const isRowOrigin = (origin: unknown): origin is RowOrigin =>
   typeof origin === 'object' && origin !== null && (origin as { source?: unknown }).source === 'sealed-row'
+
+/** The compaction marker as the doc holds it (a new object for each compaction): to notice one arriving. */
+const compactionMarker = (doc: Y.Doc): unknown => doc.getMap(SEALED_META).get(COMPACTION_KEY)
 
 /** The `through` of the compaction marker the doc holds, if any. */
 export function compactionThrough(doc: Y.Doc): number | null {
