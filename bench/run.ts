@@ -3,7 +3,7 @@
  * prints one Markdown table per case and writes every round's numbers to
  * bench/results/<name>-<date>.json. Flags: see bench/lib/options.ts.
  *
- * Scenarios: fanout (a), rooms (b), capacity (g), coldload (c), history (d), idle (e), client (f), typing (h).
+ * Scenarios: fanout (a), rooms (b), capacity (g), coldload (c), history (d), idle (e), client (f), typing (h), sealed (i).
  */
 import { parseOptions } from './lib/options'
 import { machine, markdownTable, summarize, writeResults, type CaseResult } from './lib/report'
@@ -14,9 +14,10 @@ import { runIdle } from './scenarios/idle'
 import { runClient } from './scenarios/client'
 import { runTyping } from './scenarios/typing'
 import { runCapacity } from './scenarios/capacity'
+import { issue21Table, runSealed } from './scenarios/sealed'
 import { issue12Targets, issue19Targets, targetsTable } from './lib/targets'
 
-const SCENARIOS = ['fanout', 'rooms', 'capacity', 'coldload', 'history', 'idle', 'client', 'typing'] as const
+const SCENARIOS = ['fanout', 'rooms', 'capacity', 'coldload', 'history', 'idle', 'client', 'typing', 'sealed'] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 async function main(): Promise<void> {
@@ -69,6 +70,9 @@ async function main(): Promise<void> {
       case 'typing':
         for (const c of await runTyping(opts)) emit(c)
         break
+      case 'sealed':
+        for (const c of await runSealed(opts)) emit(c)
+        break
     }
   }
   const targets = issue12Targets(cases)
@@ -78,6 +82,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       '\n' + targetsTable(capacityTargets, 'Issue 19 targets (Parley against the peers and the floor, medians of rounds)') + '\n',
     )
+  const sealedTable = issue21Table(cases)
+  if (sealedTable) process.stdout.write('\n' + sealedTable + '\n')
   const finished = { ...meta, loadAverageAfter: machine().loadAverage, seconds: Math.round((Date.now() - started) / 1000) }
   const file = writeResults(positional.length === 1 ? positional[0]! : 'bench', {
     meta: finished,
