@@ -7,7 +7,7 @@
  * server's SQLite file) never see a byte of what was typed. A wrong key is
  * detected and said, and nothing is applied.
  */
-import { readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join as joinPath } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -15,6 +15,7 @@ import type { TestServer } from '../helpers/server'
 import { mintToken } from '../helpers/server'
 import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
 import { chromiumForTests, openParticipant, type Participant } from './helpers/browser'
+import { audit } from './helpers/axe'
 import WebSocket from 'ws'
 import { encodeSealedKey, newSealedKeyBytes } from '../../shared/sealedCrypto'
 import { sealedDocName } from '../../shared/docNames'
@@ -24,6 +25,12 @@ let server: TestServer
 let browser: Browser
 const people: Participant[] = []
 const T = 15_000
+const SHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname
+/** The README's pictures, refreshed with PARLEY_SCREENSHOTS=1 or when missing. */
+async function shoot(page: Page, name: string): Promise<void> {
+  const path = joinPath(SHOTS, name)
+  if (process.env.PARLEY_SCREENSHOTS === '1' || !existsSync(path)) await page.screenshot({ path })
+}
 
 const withKey = (link: string, key: string) => `${link}&key=${key}`
 /** A new invite link of delegation `party` (a negotiator of its own). */
@@ -40,9 +47,12 @@ function storeBytes(): Buffer {
 }
 
 async function addNote(page: Page, text: string): Promise<void> {
+  const ids = () => page.locator('[data-note-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-note-id')!))
+  const before = new Set(await ids())
   await page.getByTestId('new-note').click()
-  const note = page.getByTestId('note-card').last()
-  await note.locator('button.as-button').click()
+  let id: string | undefined
+  for (let i = 0; i < 100 && !id; i++, await page.waitForTimeout(50)) id = (await ids()).find((x) => !before.has(x))
+  await page.locator(`[data-note-id="${id}"] button.as-button`).click()
   await page.locator('[data-testid="note-editor"][data-ready="true"] .cm-content').waitFor({ timeout: T })
   await page.keyboard.type(text)
   await page.keyboard.press('Escape')
@@ -82,6 +92,8 @@ describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
     await dialog.waitFor()
     expect(await dialog.textContent()).toContain('lost for good')
     expect(await uma.page.getByTestId('seal-confirm').isDisabled()).toBe(true)
+    expect(await audit(uma.page, 'seal dialog')).toEqual([])
+    await shoot(uma.page, 'seal-dialog.png')
     const key = await uma.page.getByTestId('sealed-key-text').inputValue()
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/)
     const download = uma.page.waitForEvent('download')
@@ -110,6 +122,8 @@ describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
     expect(await ulf.page.getByTestId('sealed-history').textContent()).toContain('Ulf US')
     await uma.page.getByTestId('sealed-history-open').click()
     await uma.page.getByTestId('sealed-history-entry').filter({ hasText: 'Ulf US' }).first().waitFor({ timeout: T })
+    expect(await audit(uma.page, 'sealed caucus with its history')).toEqual([])
+    await shoot(uma.page, 'sealed-caucus.png')
 
     // A US link without the key: the shared board works; the caucus says it is sealed and takes the key.
     const vicLink = await newLink(neg.id, 'us')
@@ -118,6 +132,7 @@ describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
     await vic.page.locator('[data-testid="surface-caucus"][data-sealed="true"]').waitFor({ timeout: T })
     await vic.page.getByTestId('surface-caucus').click()
     await vic.page.getByTestId('sealed-no-key').waitFor()
+    expect(await audit(vic.page, 'sealed, no key')).toEqual([])
     expect(await vic.page.getByTestId('note-card').count()).toBe(0)
     await vic.page.fill('#sealed-key-paste', 'not a key')
     await vic.page.getByTestId('sealed-key-use').click()

@@ -82,6 +82,7 @@ export class SealedChannel {
       () => this.rowClients.splice(0),
       () => this.keepHistory(),
       () => this.provider?.replaying ?? false,
+      opts.me,
     )
     void this.start()
   }

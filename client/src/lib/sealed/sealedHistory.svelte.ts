@@ -76,6 +76,8 @@ export class SealedHistory {
     private readonly rowClients: () => number[],
     private readonly onChange: (entries: SealedHistoryEntry[]) => void,
     private readonly isCatchingUp: () => boolean,
+    /** who this page writes as */
+    private readonly me: SealedAuthor,
   ) {
     doc.on('afterTransaction', this.record)
   }
@@ -108,8 +110,8 @@ export class SealedHistory {
     // Changes to the provider's own maps only (authors, compaction marker): not a change of the caucus.
     if (terms.size === 0 && !layout) return
     const fromRow = isRowOrigin(tr.origin)
-    const clients = fromRow ? this.rowClients() : [this.doc.clientID]
-    const who = clients.map((c) => authorOf(this.doc, c)).find((a) => a !== null) ?? null
+    // This page's own edits are this person's (even before the authors map names this page's client).
+    const who = fromRow ? (this.rowClients().map((c) => authorOf(this.doc, c)).find((a) => a !== null) ?? null) : this.me
     this.add({ who, terms: [...terms].sort(), layout, caughtUp: fromRow && this.isCatchingUp() })
   }
 
