@@ -6,10 +6,14 @@
  * without opening the rows before it; an altered row or another key is
  * detected and never applied; the other delegation and observers get 4403;
  * nothing typed into it is in the store or on another connection's wire.
- * (The frames themselves: sealed.test.ts.) Runs on SQLite here and on
+ * Regressions [SP8]–[SP12]: a new browser on a short log decrypts only the
+ * newest rows; a key that opens nothing writes nothing and a page with a row
+ * that did not open never compacts; a forward catch-up counts again from a
+ * compaction; no compaction while received rows wait; an edit too large to
+ * seal halts the page's sending. (The frames themselves: sealed.test.ts.) Runs on SQLite here and on
  * PostgreSQL in sealedProvider.postgres.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import WebSocket from 'ws'
@@ -17,9 +21,10 @@ import * as Y from 'yjs'
 import { CloseCode } from '../../shared/protocol'
 import { sealedDocName } from '../../shared/docNames'
 import { importSealedKey, newSealedKeyBytes, openSealed, sealBytes } from '../../shared/sealedCrypto'
-import { encodeSealedUpdate } from '../../shared/sealed'
+import { decodeSealedServerMessage, encodeSealedUpdate, SEALED_MAX_CIPHERTEXT_BYTES } from '../../shared/sealed'
 import { board, insertTerm, termText } from '../../shared/docLayout'
 import {
+  COMPACTION_ORIGIN,
   SealedProvider,
   compactionThrough,
   type SealedProviderOptions,
@@ -574,5 +579,268 @@ describe('the sealed provider', () => {
     const opened = await Promise.all(listener.relays.map((r) => listener.open(r)))
     expect(opened.filter((u) => includes(u, marker)).length).toBeGreaterThanOrEqual(2) // the term, the compaction
     destroy(one, two)
+  })
+
+  it('[SP8] a new browser joining a short log neither applies nor reports a row the newest compaction covers, and never opens the first rows', async () => {
+    const t = await talks('Sealed short log')
+    const compactAfter = 20
+    const one = provider(t, t.a1, { compactAfter })
+    await synced(one)
+    one.doc.transact(() => insertTerm(one.doc, 'c', { title: 'Fallback', body: '' }))
+    // typed in bursts of five, each saved before the next: a compaction follows the burst that passes 20 rows
+    for (let i = 0; i < 70; i++) {
+      textOf(one.doc, 'c').insert(0, String.fromCharCode(97 + (i % 26)))
+      if (i % 5 === 4) await saved(one)
+    }
+    const head = await server.parley.store.sealedHead(t.doc)
+    const rows = await storedRows(t.doc)
+    const plain = await Promise.all(rows.map((r) => openSealed(key, t.doc, r.nonce, r.ciphertext)))
+    const compactions = rows.filter((_, i) => isCompaction(plain[i]!)).map((r) => r.seq)
+    // far fewer rows than a full batch (256): the whole log would fit in one
+    expect(head).toBeLessThan(100)
+    expect(compactions.length).toBeGreaterThanOrEqual(2)
+    const newest = compactions.at(-1)!
+    const through = compactionThrough(((d) => (Y.applyUpdate(d, plain[newest - 1]!), d))(new Y.Doc()))!
+    expect(through).toBe(compactionThrough(one.doc))
+    expect(through).toBeGreaterThan(compactions[0]!)
+    await tamper(t.doc, 3) // long covered by every compaction
+
+    // which rows the new browser decrypts, by their nonces
+    const seqOfNonce = new Map(rows.map((r) => [Buffer.from(r.nonce).toString('hex'), r.seq]))
+    const decrypt = vi.spyOn(globalThis.crypto.subtle, 'decrypt')
+    const applied: number[] = []
+    let opened: number[]
+    const joiner = provider(t, t.a2, { writable: false })
+    joiner.on('row', (r) => {
+      if (!r.own) applied.push(r.seq)
+    })
+    try {
+      await synced(joiner, 'the new browser synced')
+      opened = decrypt.mock.calls.map(([alg]) => seqOfNonce.get(Buffer.from((alg as AesGcmParams).iv as Uint8Array).toString('hex'))!)
+    } finally {
+      decrypt.mockRestore()
+    }
+    expect(terms(joiner.doc)).toEqual(terms(one.doc))
+    expect(joiner.lastSeq).toBe(head)
+    // neither applied nor reported below the compaction's `through` (the altered row 3 included)...
+    expect(joiner.unopenable).toEqual([])
+    expect(Math.min(...applied)).toBe(through + 1)
+    expect(applied.sort((a, b) => a - b)).toEqual(Array.from({ length: head - through }, (_, i) => through + 1 + i))
+    // ...and the log's first rows, up to the first compaction, not even decrypted
+    expect(opened).toContain(head)
+    expect(opened).toContain(newest)
+    expect(opened.filter((s) => s <= compactions[0]!)).toEqual([])
+    destroy(one, joiner)
+  })
+
+  it('[SP9] a key that opens none of the rows writes nothing (no compaction however many rows it read, no edit of its own); a page where one row did not open does not compact, yet sends its edits', async () => {
+    const t = await talks('Sealed wrong key writes nothing')
+    const one = provider(t, t.a1)
+    await synced(one)
+    for (let i = 0; i < 10; i++) putTerm(one.doc, `t${i}`, 'x')
+    await saved(one)
+    const head = await server.parley.store.sealedHead(t.doc)
+    expect(head).toBe(10)
+
+    const wrongKey = await importSealedKey(newSealedKeyBytes())
+    const stranger = provider(t, t.a2, { key: wrongKey, compactAfter: 5 })
+    const strangerUnsaved: number[] = []
+    stranger.on('unsaved', (n) => strangerUnsaved.push(n))
+    await synced(stranger)
+    expect(stranger.unopenable).toHaveLength(head)
+    expect(stranger.keyOpensNothing).toBe(true)
+    // typed into: nothing queued
+    putTerm(stranger.doc, 'mine', 'nobody could open this')
+    textOf(stranger.doc, 'mine').insert(0, 'still ')
+    expect(stranger.unsaved).toBe(0)
+    expect(stranger.maybeCompact(true)).toBe(false)
+    await sleep(300)
+    expect(await server.parley.store.sealedHead(t.doc)).toBe(head)
+    expect(strangerUnsaved).toEqual([])
+    expect(compactionThrough(stranger.doc)).toBeNull()
+    expect(stranger.sinceCompaction).toBeGreaterThanOrEqual(5) // it read past its threshold
+    expect(one.unopenable).toEqual([])
+    expect(body(one, 'mine')).toBeNull()
+    destroy(stranger)
+
+    // the right key, one altered row: its own edits go, a compaction does not (it would claim a row it lacks)
+    await tamper(t.doc, 4)
+    const partial = provider(t, t.a2, { compactAfter: 5 })
+    await synced(partial)
+    expect(partial.unopenable.map((u) => u.seq)).toEqual([4])
+    expect(partial.keyOpensNothing).toBe(false)
+    putTerm(partial.doc, 'p', 'from the page with a hole')
+    await saved(partial)
+    await waitFor(() => body(one, 'p') === 'from the page with a hole', { what: 'one has the partial page’s edit' })
+    expect(partial.maybeCompact(true)).toBe(false)
+    await sleep(200)
+    expect(await server.parley.store.sealedHead(t.doc)).toBe(head + 1)
+    expect(compactionThrough(partial.doc)).toBeNull()
+    expect(partial.sinceCompaction).toBeGreaterThanOrEqual(5) // past its threshold
+    expect(compactionThrough(one.doc)).toBeNull()
+    destroy(one, partial)
+  })
+
+  it('[SP10] a writer that catches up forwards over another writer’s compaction counts again from it and does not compact at once', async () => {
+    const t = await talks('Sealed forward over a compaction')
+    const compactAfter = 20
+    const one = provider(t, t.a1, { compactAfter })
+    const two = provider(t, t.a2, { compactAfter })
+    await Promise.all([synced(one), synced(two)])
+    one.doc.transact(() => insertTerm(one.doc, 'c', { title: 'Fallback', body: '' }))
+    await saved(one)
+    await waitFor(() => body(two, 'c') === '', { what: 'two sees the term' })
+    two.disconnect()
+    await waitFor(() => two.status === 'disconnected', { what: 'two away' })
+
+    // while two is away: one compacts, then writes a few rows more
+    for (let i = 0; i < 22; i++) {
+      textOf(one.doc, 'c').insert(0, 'x')
+      await sleep(1)
+    }
+    await saved(one)
+    expect(compactionThrough(one.doc)).toEqual(expect.any(Number))
+    for (let i = 0; i < 3; i++) {
+      textOf(one.doc, 'c').insert(0, 'y')
+      await sleep(1)
+    }
+    await saved(one)
+    const head = await server.parley.store.sealedHead(t.doc)
+    const rows = await storedRows(t.doc)
+    const plain = await Promise.all(rows.map((r) => openSealed(key, t.doc, r.nonce, r.ciphertext)))
+    const compactions = rows.filter((_, i) => isCompaction(plain[i]!)).map((r) => r.seq)
+    expect(compactions).toHaveLength(1)
+    const after = head - compactions[0]!
+    expect(after).toBeGreaterThanOrEqual(3)
+    expect(after).toBeLessThan(compactAfter)
+    // rows two reads forwards: past its threshold counted in a row, under it counted from the compaction
+    expect(head - 1).toBeGreaterThanOrEqual(compactAfter)
+
+    two.connect()
+    await synced(two, 'two caught up')
+    await sleep(300)
+    expect(await server.parley.store.sealedHead(t.doc)).toBe(head)
+    expect(two.unsaved).toBe(0)
+    expect(two.sinceCompaction).toBe(after)
+    expect(body(two, 'c')).toBe(body(one, 'c'))
+    expect(compactionThrough(two.doc)).toBe(compactionThrough(one.doc))
+    destroy(one, two)
+  })
+
+  it('[SP11] a compaction is sealed from a state that has every row already received applied: no compaction while live rows wait', async () => {
+    const t = await talks('Sealed compaction while rows wait')
+    const compactAfter = 20
+    const wireOne: Wire = { received: [], sent: [] }
+    const wireTwo: Wire = { received: [], sent: [] }
+    const one = provider(t, t.a1, { compactAfter, WebSocketImpl: recordingWebSocket(wireOne) })
+    const two = provider(t, t.a2, { compactAfter, WebSocketImpl: recordingWebSocket(wireTwo) })
+    // each compaction a page makes: the `through` it writes, and the newest row that page had received by then
+    const made: Array<{ by: string; through: number; received: number }> = []
+    for (const [by, p, wire] of [['one', one, wireOne], ['two', two, wireTwo]] as const) {
+      p.doc.on('update', (_u: Uint8Array, origin: unknown) => {
+        if (origin !== COMPACTION_ORIGIN) return
+        let received = 0
+        for (const f of wire.received) {
+          const msg = decodeSealedServerMessage(f)
+          if (msg.type === 'relay') received = Math.max(received, msg.seq)
+        }
+        made.push({ by, through: compactionThrough(p.doc)!, received })
+      })
+    }
+    await Promise.all([synced(one), synced(two)])
+    one.doc.transact(() => insertTerm(one.doc, 'c', { title: 'Fallback', body: '' }))
+    await saved(one)
+    // a burst: two receives rows faster than it opens them
+    for (let i = 0; i < 300; i++) textOf(one.doc, 'c').insert(0, 'x')
+    await Promise.all([saved(one), saved(two)])
+    await waitFor(() => two.lastSeq === one.lastSeq && body(two, 'c') === body(one, 'c'), { what: 'two applied every row' })
+    await sleep(300)
+    const rows = await storedRows(t.doc)
+    const plain = await Promise.all(rows.map((r) => openSealed(key, t.doc, r.nonce, r.ciphertext)))
+    expect(rows.filter((_, i) => isCompaction(plain[i]!)).length).toBeGreaterThanOrEqual(1)
+    expect(made.length).toBeGreaterThanOrEqual(1)
+    // every row the page had received was in the state it sealed (rows still travelling to it can only follow)
+    for (const m of made) expect(m.through, JSON.stringify(m)).toBeGreaterThanOrEqual(m.received)
+    expect(rows.length).toBeLessThanOrEqual(301 + 2 * Math.ceil(301 / compactAfter))
+    destroy(one, two)
+  })
+
+  it('[SP12] an edit too large to seal halts the page: tooLarge once, the edits before it are saved and reach the other browser, none after it is queued or sent (no compaction either), the other browser has nothing pending', async () => {
+    const t = await talks('Sealed too large')
+    const one = provider(t, t.a1, { compactAfter: 5 })
+    const two = provider(t, t.a2)
+    await Promise.all([synced(one), synced(two)])
+    putTerm(one.doc, 'a', 'before')
+    await saved(one)
+    await waitFor(() => body(two, 'a') === 'before', { what: 'two sees the term' })
+    const tooLarge: number[] = []
+    one.on('tooLarge', (n) => tooLarge.push(n))
+    const seqs = ownSeqs(one)
+
+    // three keystrokes still travelling (no wait for their receipts) when the large edit comes
+    for (const c of '123') textOf(one.doc, 'a').insert(textOf(one.doc, 'a').length, c)
+    expect(one.unsaved).toBe(3)
+    const book = 'x'.repeat(1_100_000)
+    putTerm(one.doc, 'book', book)
+    expect(tooLarge).toHaveLength(1)
+    expect(tooLarge[0]).toBeGreaterThan(SEALED_MAX_CIPHERTEXT_BYTES)
+    expect(one.unsaved).toBe(3)
+
+    // later edits: each builds on the book (this page's clock), none is queued — nor a second large one told
+    const unsavedAfter: number[] = []
+    one.on('unsaved', (n) => unsavedAfter.push(n))
+    textOf(one.doc, 'a').insert(0, 'after ')
+    putTerm(one.doc, 'late', 'never sent')
+    putTerm(one.doc, 'book2', book)
+    // both books deleted: the state is small again, a compaction could carry all of it (and must not)
+    one.doc.transact(() => {
+      board(one.doc).terms.delete('book')
+      board(one.doc).terms.delete('book2')
+    })
+    expect(tooLarge).toHaveLength(1)
+    expect(one.unsaved).toBeLessThanOrEqual(3)
+    await saved(one, 'the keystrokes before the book saved')
+    expect(unsavedAfter.every((n) => n < 3)).toBe(true)
+    expect(seqs).toHaveLength(3)
+    await waitFor(() => body(two, 'a') === 'before123', { what: 'two has the keystrokes before the book' })
+    const head = await server.parley.store.sealedHead(t.doc)
+    expect(head).toBe(4)
+
+    // two keeps writing; one still reads it, and sends nothing though its count passed compactAfter
+    for (let i = 0; i < 6; i++) putTerm(two.doc, `b${i}`, 'from two')
+    await saved(two)
+    await waitFor(() => body(one, 'b5') === 'from two', { what: 'one reads two’s rows' })
+    await sleep(200)
+    expect(await server.parley.store.sealedHead(t.doc)).toBe(head + 6)
+    expect(one.unsaved).toBe(0)
+    expect(one.sinceCompaction).toBeGreaterThanOrEqual(5)
+    expect(Y.encodeStateAsUpdate(one.doc).byteLength).toBeLessThan(SEALED_MAX_CIPHERTEXT_BYTES / 10)
+    expect(one.maybeCompact(true)).toBe(false)
+    // nor after a reconnect
+    one.disconnect()
+    await waitFor(() => one.status === 'disconnected', { what: 'one away' })
+    one.connect()
+    await synced(one, 'one back')
+    textOf(one.doc, 'a').insert(0, 'again ')
+    await sleep(300)
+    expect(one.unsaved).toBe(0)
+    expect(unsavedAfter.every((n) => n < 3)).toBe(true)
+    expect(seqs).toHaveLength(3)
+    expect(await server.parley.store.sealedHead(t.doc)).toBe(head + 6)
+    expect(tooLarge).toHaveLength(1)
+
+    // the other browser: the keystrokes before, nothing after, nothing waiting for a missing edit
+    expect(body(two, 'a')).toBe('before123')
+    for (const id of ['late', 'book', 'book2']) expect(body(two, id), id).toBeNull()
+    expect(two.doc.store.pendingStructs).toBeNull()
+    expect(two.doc.store.pendingDs).toBeNull()
+    expect(two.unopenable).toEqual([])
+    expect(compactionThrough(two.doc)).toBeNull()
+    // and the store holds exactly that
+    const three = provider(t, t.a1, { writable: false })
+    await synced(three)
+    expect(terms(three.doc)).toEqual(terms(two.doc))
+    expect(three.doc.store.pendingStructs).toBeNull()
+    destroy(one, two, three)
   })
 })
