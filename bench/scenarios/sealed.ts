@@ -26,21 +26,28 @@
  * caucus is sealed is told it is sealed and never shows the open caucus; the
  * shared board the pages load is the same.)
  *
- * The server is then restarted on its store with the default rate limits (the
- * fill raised them: one client sending 10k edits as fast as receipts come back
- * is no browser), and each kind is opened once unmeasured (the server holds
- * the docs in memory then, as it would for a caucus in use). Then in Chromium
- * (playwright-core, /usr/bin/chromium, a fresh profile per round: no
- * IndexedDB, no local copy, no kept key), rounds in alternating order: the
- * delegation's invite link (sealed: with `&key=`), the name typed, the
- * shared board live (its last term's title on the page), a click on the
- * caucus switch, and the clock stops when the last edit's text is on the
- * page. Both the click → text time and navigation → text are kept. The
- * caucus's channel opens with the session (before the click), so navigation
- * → text is the load a person waits for; click → text is what remains of it
- * once the shared board is up.
+ * The filled store is kept as it is, and every visit starts from a copy of
+ * it with the server restarted on it (default rate limits: the fill raised
+ * them, one client sending 10k edits as fast as receipts come back being no
+ * browser): a browser that opens a sealed caucus is a writer and compacts
+ * once 500 rows follow the newest compaction, so without the copy the second
+ * visit would find another log. On that server, a Node client (the stock
+ * provider, or a read-only SealedProvider: a reader never compacts) loads the
+ * caucus twice — the server cold, then warm: the protocol's cost without a
+ * UI — and then Chromium (playwright-core, /usr/bin/chromium, a fresh profile
+ * per visit: no IndexedDB, no local copy, no kept key) opens the delegation's
+ * invite link (sealed: with `&key=`), types a name, waits for the shared
+ * board (its last term's title on the page), clicks the caucus switch, and
+ * the clock stops when the last edit's text is on the page. Kept: click →
+ * text, navigation → text, and the longest main-thread task between the
+ * click and the text (what the page was busy with rather than waiting for).
+ * The caucus's channel opens with the session (before the click), so
+ * navigation → text is the load a person waits for; click → text is what
+ * remains of it once the shared board is up. Kinds in alternating order,
+ * after one unmeasured visit each. BENCH_SEALED_TRACE=1 logs each visit's
+ * sockets (frames, bytes, first and last frame) and long tasks.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
@@ -51,13 +58,14 @@ import { MessageType } from '../../shared/protocol'
 import { caucusDocName, sealedDocName } from '../../shared/docNames'
 import { board, insertNote, insertTerm } from '../../shared/docLayout'
 import { encodeSealedKey, importSealedKey, newSealedKeyBytes } from '../../shared/sealedCrypto'
-import { COMPACTION_KEY, SealedProvider } from '../../client/src/lib/sealed/sealedProvider'
+import { COMPACTION_KEY, SealedProvider, sealedHead } from '../../client/src/lib/sealed/sealedProvider'
 import type { BenchOptions } from '../lib/options'
 import { formatValue, summarize, type CaseResult, type Metric } from '../lib/report'
 import { percentile } from '../lib/stats'
 import { ADMIN_TOKEN, ROOT, startServer, type RunningServer } from '../lib/servers'
 import { log } from './fanout'
 
+const WS = WebSocket as unknown as typeof globalThis.WebSocket
 const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium'
 const DIST = join(ROOT, 'dist', 'client')
 const TERMS = 8
@@ -82,6 +90,18 @@ const PARTY: Record<Kind, string> = { sealed: 'a', open: 'b', raw: 'c' }
 const metricsOf = (k: Kind): Metric[] => [
   { key: `${k}ClickMs`, label: `${KIND_LABEL[k]}: click on the caucus switch → last edit shown`, format: 'ms', better: 'lower' },
   { key: `${k}NavMs`, label: `${KIND_LABEL[k]}: navigation → last edit shown`, format: 'ms', better: 'lower' },
+  {
+    key: `${k}NodeColdMs`,
+    label: `${KIND_LABEL[k]}: a Node client, server just restarted: connect → last edit in the doc (no UI)`,
+    format: 'ms',
+    better: 'lower',
+  },
+  {
+    key: `${k}NodeMs`,
+    label: `${KIND_LABEL[k]}: a Node client, server warm: connect → last edit in the doc (no UI)`,
+    format: 'ms',
+    better: 'lower',
+  },
   {
     key: `${k}BoardMs`,
     label: `${KIND_LABEL[k]}: navigation → shared board live (before the click)`,
@@ -110,6 +130,8 @@ function roundsOf(opts: BenchOptions): number {
   const explicit = process.argv.some((a) => a.startsWith('--rounds=')) || process.env.BENCH_ROUNDS !== undefined
   return explicit ? opts.rounds : opts.quick ? 2 : 5
 }
+
+const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : `${v.toFixed(0)} ms`)
 
 const markerOf = (n: number) => `Last edit ${n}: hold the line on Article 7`
 
@@ -160,7 +182,7 @@ async function waitUntil(what: string, fn: () => boolean, timeoutMs = 120_000): 
 async function fillOpen(wsBase: string, docName: string, token: string, n: number): Promise<number> {
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(`${wsBase}/yjs`, docName, doc, {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocketPolyfill: WS,
     disableBc: true,
     params: { token, name: 'Bench A', ack: '1' },
   })
@@ -200,7 +222,7 @@ async function fillSealed(
     key,
     doc,
     writable: true,
-    WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket,
+    WebSocketImpl: WS,
     ...(compact ? {} : { compactAfter: Infinity }),
   })
   let rows = 0
@@ -243,6 +265,11 @@ async function fillSealed(
 interface Seeded {
   negotiationId: string
   links: Record<Kind, string>
+  tokens: Record<Kind, string>
+  docs: Record<Kind, string>
+  key: CryptoKey
+  /** the sealed logs' head seqs as seeded */
+  heads: Record<Kind, number>
   firstTitle: string
   lastTitle: string
 }
@@ -306,8 +333,62 @@ async function seed(server: RunningServer, n: number, note: (s: string) => void)
       sealed: `${neg.links.negotiator[PARTY.sealed]!}&key=${keyText}`,
       raw: `${neg.links.negotiator[PARTY.raw]!}&key=${keyText}`,
     },
+    tokens: {
+      open: tokenOf(neg.links.negotiator[PARTY.open]!),
+      sealed: tokenOf(neg.links.negotiator[PARTY.sealed]!),
+      raw: tokenOf(neg.links.negotiator[PARTY.raw]!),
+    },
+    docs: {
+      open: caucusDocName(neg.id, PARTY.open),
+      sealed: sealedDocName(neg.id, PARTY.sealed),
+      raw: sealedDocName(neg.id, PARTY.raw),
+    },
+    key,
+    heads: { open: NaN, sealed: s.rows, raw: r.rows },
     firstTitle: terms[0]!.title,
     lastTitle: terms[terms.length - 1]!.title,
+  }
+}
+
+/**
+ * A client in Node loads the caucus into a fresh doc (the stock provider, or a read-only SealedProvider: a
+ * reader never compacts, so the log stays as seeded): ms from its construction until the last edit is in the doc.
+ */
+async function nodeLoad(server: RunningServer, s: Seeded, k: Kind): Promise<number> {
+  const wsBase = server.url.replace(/^http/, 'ws')
+  const doc = new Y.Doc()
+  const has = () => board(doc).notes.has('note-last')
+  const t0 = performance.now()
+  if (k === 'open') {
+    const provider = new WebsocketProvider(`${wsBase}/yjs`, s.docs[k], doc, {
+      WebSocketPolyfill: WS,
+      disableBc: true,
+      params: { token: s.tokens[k], name: 'Bench reader' },
+    })
+    try {
+      await waitUntil('the open caucus in Node', () => provider.synced && has(), 60_000)
+      return performance.now() - t0
+    } finally {
+      provider.destroy()
+      doc.destroy()
+    }
+  }
+  const provider = new SealedProvider({
+    url: `${wsBase}/yjs`,
+    docName: s.docs[k],
+    token: s.tokens[k],
+    name: 'Bench reader',
+    key: s.key,
+    doc,
+    writable: false,
+    WebSocketImpl: WS,
+  })
+  try {
+    await waitUntil('the sealed caucus in Node', () => provider.synced && has(), 60_000)
+    return performance.now() - t0
+  } finally {
+    provider.destroy()
+    doc.destroy()
   }
 }
 
@@ -352,10 +433,15 @@ async function timeCaucus(
         polling: 'raf',
         timeout: T,
       })
-    const first = await Promise.race([
-      shown(boardMarker).then(() => 'board' as const),
-      join.waitFor({ timeout: T }).then(() => 'join' as const),
-    ])
+    const joined = join.waitFor({ timeout: T }).then(() => 'join' as const)
+    const boardFirst = shown(boardMarker).then(() => 'board' as const)
+    // the loser of the race settles later (or rejects when the context closes): not an unhandled rejection
+    joined.catch(() => {})
+    boardFirst.catch(() => {})
+    const first = await Promise.race([boardFirst, joined]).catch(async (err: Error) => {
+      const text = await page.evaluate(() => document.body?.innerText.slice(0, 300) ?? '').catch(() => '?')
+      throw new Error(`${err.message.split('\n')[0]} — the page at ${page.url().split('#')[0]} shows: ${JSON.stringify(text)}`)
+    })
     if (first === 'join') {
       const name = page.getByRole('textbox').first()
       if (await name.isVisible()) await name.fill('Bench')
@@ -445,45 +531,73 @@ export async function runSealed(opts: BenchOptions): Promise<CaseResult[]> {
     } finally {
       await fill.stop()
     }
-    const server = await startServer('parley', { dataDir })
-    try {
-      const link = (k: Kind) => seeded.links[k].replace(/^https?:\/\/[^/]+/, server.url)
-      const marker = markerOf(n)
-      log(`  warm-up: each kind opened once, unmeasured`)
-      for (const k of KINDS) await timeCaucus(chromium, link(k), seeded.lastTitle, marker, k !== 'open')
-      for (let round = 0; round < rounds; round++) {
-        const order = round % 2 === 0 ? KINDS : [...KINDS].reverse()
-        const rec: Record<string, number> = {}
-        for (const k of order) {
-          const t = await timeCaucus(chromium, link(k), seeded.lastTitle, marker, k !== 'open')
-          rec[`${k}ClickMs`] = t.clickMs
-          rec[`${k}NavMs`] = t.navMs
-          rec[`${k}BoardMs`] = t.boardMs
-          rec[`${k}LongMs`] = t.longMs
+    // Every visit starts from a copy of the seeded store: a browser that opens a sealed caucus is a writer and
+    // compacts once 500 rows follow the newest compaction (the no-compaction caucus would not stay so).
+    const visit = async (k: Kind): Promise<Record<string, number>> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await visitOnce(k)
+        } catch (err) {
+          log(`    (${k}: visit failed${attempt < 2 ? ', once more' : ', recorded as not measured'}: ${(err as Error).message})`)
+          if (attempt >= 2) return {}
         }
-        ;(c.rounds.parley ??= []).push(rec)
-        log(
-          `  round ${round + 1}/${rounds} (${order.join(', ')}): ` +
-            KINDS.map(
-              (k) =>
-                `${k} click→text ${rec[`${k}ClickMs`]!.toFixed(0)} ms, nav→text ${rec[`${k}NavMs`]!.toFixed(0)} ms, longest task ${rec[`${k}LongMs`]!.toFixed(0)} ms`,
-            ).join('; '),
-        )
       }
-    } finally {
-      await server.stop()
+    }
+    const visitOnce = async (k: Kind): Promise<Record<string, number>> => {
+      const dir = `${dataDir}-visit`
+      rmSync(dir, { recursive: true, force: true })
+      cpSync(dataDir, dir, { recursive: true })
+      const server = await startServer('parley', { dataDir: dir })
+      try {
+        const link = seeded.links[k].replace(/^https?:\/\/[^/]+/, server.url)
+        const nodeCold = await nodeLoad(server, seeded, k)
+        const nodeWarm = await nodeLoad(server, seeded, k)
+        const t = await timeCaucus(chromium, link, seeded.lastTitle, markerOf(n), k !== 'open')
+        if (k !== 'open') {
+          const head = await sealedHead(`${server.url.replace(/^http/, 'ws')}/yjs`, seeded.docs[k], seeded.tokens[k], WS)
+          if (head !== seeded.heads[k]) log(`    (${k}: the browser's visit moved the head from ${seeded.heads[k]} to ${head})`)
+        }
+        return {
+          [`${k}ClickMs`]: t.clickMs,
+          [`${k}NavMs`]: t.navMs,
+          [`${k}BoardMs`]: t.boardMs,
+          [`${k}LongMs`]: t.longMs,
+          [`${k}NodeColdMs`]: nodeCold,
+          [`${k}NodeMs`]: nodeWarm,
+        }
+      } finally {
+        await server.stop()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    }
+    log(`  warm-up: each kind opened once, unmeasured`)
+    for (const k of KINDS) await visit(k)
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? KINDS : [...KINDS].reverse()
+      const rec: Record<string, number> = {}
+      for (const k of order) Object.assign(rec, await visit(k))
+      ;(c.rounds.parley ??= []).push(rec)
+      log(
+        `  round ${round + 1}/${rounds} (${order.join(', ')}): ` +
+          KINDS.map(
+            (k) =>
+              `${k} click→text ${ms(rec[`${k}ClickMs`])}, nav→text ${ms(rec[`${k}NavMs`])}, ` +
+              `longest task ${ms(rec[`${k}LongMs`])}, Node ${ms(rec[`${k}NodeColdMs`])} / ${ms(rec[`${k}NodeMs`])}`,
+          ).join('; '),
+      )
     }
   } finally {
     if (!process.env.BENCH_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true })
   }
-  const values = (key: string) => (c.rounds.parley ?? []).map((r) => r[key] ?? NaN)
+  const values = (key: string) => (c.rounds.parley ?? []).map((r) => r[key] ?? NaN).filter((v) => Number.isFinite(v))
   for (const k of KINDS)
     c.notes.push(
-      `${KIND_LABEL[k]}: p95 of ${rounds} rounds — click → text ${formatValue(percentile(values(`${k}ClickMs`), 95), 'ms')}, ` +
+      `${KIND_LABEL[k]}: p95 of ${values(`${k}NavMs`).length} rounds — click → text ${formatValue(percentile(values(`${k}ClickMs`), 95), 'ms')}, ` +
         `navigation → text ${formatValue(percentile(values(`${k}NavMs`), 95), 'ms')}.`,
     )
   c.notes.push(
-    'Fresh Chromium profile per round (no IndexedDB, no kept key); rounds in alternating order after one unmeasured visit per kind; ' +
+    'Each visit: a copy of the seeded store, the server restarted on it, a Node client reads the caucus twice (server cold, then warm), ' +
+      'then a fresh Chromium profile (no IndexedDB, no kept key) opens it; kinds in alternating order, after one unmeasured visit each; ' +
       "the caucus's channel opens with the session, so the click → text time is what remains after the shared board is live.",
   )
   return [c]
