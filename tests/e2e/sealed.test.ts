@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core'
 import type { TestServer } from '../helpers/server'
 import { mintToken } from '../helpers/server'
 import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
-import { chromiumForTests, openParticipant, type Participant } from './helpers/browser'
+import { chromiumForTests, join, newParticipant, openParticipant, type Participant } from './helpers/browser'
 import { audit } from './helpers/axe'
 import WebSocket from 'ws'
 import { encodeSealedKey, newSealedKeyBytes } from '../../shared/sealedCrypto'
@@ -107,7 +107,15 @@ describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
 
     // Ulf opens his link with the key: the sealed caucus, with Uma's note, live both ways.
     const ulfLink = await newLink(neg.id, 'us')
-    const ulf = await openParticipant(browser, withKey(ulfLink, key), 'Ulf US')
+    // Everything Ulf's page sends — requests (URL, headers, body) and websocket frames — is recorded to show the key never leaves it.
+    const ulf = await newParticipant(browser)
+    const sent: string[] = []
+    ulf.page.on('request', (r) => sent.push(r.url(), JSON.stringify(r.headers()), r.postData() ?? ''))
+    ulf.page.on('websocket', (ws) => {
+      sent.push(ws.url())
+      ws.on('framesent', (f) => sent.push(typeof f.payload === 'string' ? f.payload : f.payload.toString('latin1')))
+    })
+    await join(ulf, withKey(ulfLink, key), 'Ulf US')
     people.push(ulf)
     expect(ulf.page.url()).not.toContain(key) // the fragment left the address bar
     await ulf.page.getByTestId('surface-caucus').click()
@@ -130,6 +138,7 @@ describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
     const vic = await openParticipant(browser, vicLink, 'Vic US')
     people.push(vic)
     await vic.page.locator('[data-testid="surface-caucus"][data-sealed="true"]').waitFor({ timeout: T })
+    await vic.page.getByText('open the caucus to see how to get it').waitFor({ timeout: T })
     await vic.page.getByTestId('surface-caucus').click()
     await vic.page.getByTestId('sealed-no-key').waitFor()
     expect(await audit(vic.page, 'sealed, no key')).toEqual([])
@@ -158,6 +167,8 @@ describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
     expect(bytes.length).toBeGreaterThan(0)
     expect(bytes.includes(secret)).toBe(false)
     expect(bytes.includes(key)).toBe(false)
+    expect(sent.length).toBeGreaterThan(0)
+    expect(sent.filter((x) => x.includes(key))).toEqual([])
 
     for (const p of people) expect(p.errors).toEqual([])
   }, 240_000)

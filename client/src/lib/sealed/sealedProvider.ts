@@ -166,8 +166,11 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     this.compactAfter = opts.compactAfter ?? COMPACT_AFTER
     this.lastSeq = opts.restored?.lastSeq ?? 0
     this.sinceCompaction = opts.restored?.sinceCompaction ?? 0
-    this.pending = (opts.restored?.pending ?? []).filter((u) => u.byteLength + SEALED_TAG_BYTES <= SEALED_MAX_CIPHERTEXT_BYTES)
-    if (this.pending.length < (opts.restored?.pending.length ?? 0)) queueMicrotask(() => this.halt(SEALED_MAX_CIPHERTEXT_BYTES))
+    // Kept edits up to the first one too large to seal: those after it build on it (see halt).
+    const kept = opts.restored?.pending ?? []
+    const tooLarge = kept.findIndex((u) => u.byteLength + SEALED_TAG_BYTES > SEALED_MAX_CIPHERTEXT_BYTES)
+    this.pending = tooLarge < 0 ? [...kept] : kept.slice(0, tooLarge)
+    if (tooLarge >= 0) queueMicrotask(() => this.halt(kept[tooLarge]!.byteLength))
     this.doc.on('update', this.onUpdate)
     if (opts.connect !== false) this.connect()
   }
