@@ -47,7 +47,7 @@
  * after one unmeasured visit each. BENCH_SEALED_TRACE=1 logs each visit's
  * sockets (frames, bytes, first and last frame) and long tasks.
  */
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
@@ -497,6 +497,49 @@ function traceSockets(page: import('playwright-core').Page): () => Promise<strin
   }
 }
 
+/** The assets index.html references, all present: a build not half-way (others rebuild dist/client). */
+function completeBuild(dist: string): boolean {
+  try {
+    const html = readFileSync(join(dist, 'index.html'), 'utf8')
+    const assets = [...html.matchAll(/(?:src|href)="\/?(assets\/[^"]+)"/g)].map((m) => m[1]!)
+    return assets.length > 0 && assets.every((a) => existsSync(join(dist, a)))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A private copy of what the server runs from (server/, shared/, dist/client, node_modules linked), for
+ * BENCH_PARLEY_DIR: other work on the machine rebuilds dist/client, and a page loaded half-way through a
+ * build fails. Waits (≤ 5 min) for a complete build to copy.
+ */
+async function privateParley(): Promise<{ dir: string; built: Date }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sealed-parley-'))
+  for (let tries = 0; ; tries++) {
+    if (completeBuild(DIST)) {
+      const built = statSync(join(DIST, 'index.html')).mtime
+      rmSync(join(dir, 'dist'), { recursive: true, force: true })
+      mkdirSync(join(dir, 'dist'))
+      try {
+        cpSync(DIST, join(dir, 'dist', 'client'), { recursive: true })
+        if (
+          completeBuild(join(dir, 'dist', 'client')) &&
+          statSync(join(DIST, 'index.html')).mtime.getTime() === built.getTime()
+        ) {
+          for (const d of ['server', 'shared']) cpSync(join(ROOT, d), join(dir, d), { recursive: true })
+          for (const f of ['package.json', 'tsconfig.json']) cpSync(join(ROOT, f), join(dir, f))
+          symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
+          return { dir, built }
+        }
+      } catch {
+        // a build removed files while they were copied: again
+      }
+    }
+    if (tries >= 150) throw new Error('dist/client stayed incomplete for 5 min (a build in progress?)')
+    await new Promise((r) => setTimeout(r, 2000))
+  }
+}
+
 export async function runSealed(opts: BenchOptions): Promise<CaseResult[]> {
   if (opts.cases && !opts.cases.includes('i-sealed')) return []
   const n = sealedUpdates()
@@ -520,6 +563,13 @@ export async function runSealed(opts: BenchOptions): Promise<CaseResult[]> {
   }
   const chromium = (await import('playwright-core')).chromium
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-sealed-'))
+  const ownCopy = process.env.BENCH_PARLEY_DIR ? null : await privateParley()
+  if (ownCopy) {
+    process.env.BENCH_PARLEY_DIR = ownCopy.dir
+    c.notes.push(
+      `Served from a private copy of server/, shared/ and dist/client (built ${ownCopy.built.toISOString()}) taken at the start.`,
+    )
+  }
   try {
     let seeded: Seeded
     const fill = await startServer('parley', {
@@ -588,6 +638,10 @@ export async function runSealed(opts: BenchOptions): Promise<CaseResult[]> {
     }
   } finally {
     if (!process.env.BENCH_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true })
+    if (ownCopy) {
+      delete process.env.BENCH_PARLEY_DIR
+      rmSync(ownCopy.dir, { recursive: true, force: true })
+    }
   }
   const values = (key: string) => (c.rounds.parley ?? []).map((r) => r[key] ?? NaN).filter((v) => Number.isFinite(v))
   for (const k of KINDS)
