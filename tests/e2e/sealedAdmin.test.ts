@@ -103,7 +103,7 @@ describe.skipIf(!chromiumForTests('e2e/sealedAdmin'))("the admin seals a delegat
     expect(warning).toContain('lost for good')
     expect(warning).toContain("not the server's operator either, can recover it")
 
-    key = await dialog.getByTestId('sealed-key-value').inputValue()
+    key = await dialog.getByTestId('sealed-key-text').inputValue()
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/)
     expect(await a.evaluate((k) => localStorage.getItem(k), `parley:admin-sealed-key:${id}:${usa}`)).toBe(key)
 
@@ -184,8 +184,8 @@ describe.skipIf(!chromiumForTests('e2e/sealedAdmin'))("the admin seals a delegat
     // shown again, without a new key
     await a.getByTestId(`sealed-key-show-${usa}`).click()
     const dialog = a.getByTestId('sealed-key-dialog')
-    await dialog.getByTestId('sealed-key-value').waitFor({ timeout: T })
-    expect(await dialog.getByTestId('sealed-key-value').inputValue()).toBe(key)
+    await dialog.getByTestId('sealed-key-text').waitFor({ timeout: T })
+    expect(await dialog.getByTestId('sealed-key-text').inputValue()).toBe(key)
     await a.keyboard.press('Escape')
     await dialog.getByRole('heading').waitFor({ state: 'detached', timeout: T })
     expect(admin.errors).toEqual([])

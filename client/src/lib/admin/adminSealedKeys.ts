@@ -6,9 +6,8 @@
  * caucus, so the admin is offered the key as a file to keep.
  */
 import { m } from '../../paraglide/messages'
-import { saveFile } from '../api/download'
 import type { IssuedLink } from '../api/admin'
-import { keyFile, linkWithKey, newSealedKeyText, parseSealedKey } from '../sealed/sealedKeys'
+import { downloadSealedKey, linkWithKey, newSealedKeyText, parseSealedKey } from '../sealed/sealedKeys'
 
 const storageKey = (negotiationId: string, party: string) => `parley:admin-sealed-key:${negotiationId}:${party}`
 
@@ -62,19 +61,7 @@ export function linkForHanding(link: IssuedLink, keys: Readonly<Record<string, s
   return key ? { url: linkWithKey(link.link, key), sealed: true } : { url: link.link, sealed: false }
 }
 
-export function sealedKeyFilename(negotiationId: string, party: string): string {
-  return `${negotiationId}-${party}-sealed-key.txt`
-}
-
 /** Saves the key as a small text file saying what it is and what losing it means. */
-export function downloadSealedKey(opts: { negotiationId: string; party: string; partyName: string; key: string }): void {
-  saveFile({
-    blob: keyFile({
-      negotiation: opts.negotiationId,
-      party: opts.party,
-      key: opts.key,
-      explanation: m.admin_sealed_file_explanation({ party: opts.partyName }),
-    }),
-    filename: sealedKeyFilename(opts.negotiationId, opts.party),
-  })
+export function downloadAdminSealedKey(opts: { negotiationId: string; party: string; partyName: string; key: string }): void {
+  downloadSealedKey({ ...opts, explanation: m.admin_sealed_file_explanation({ party: opts.partyName }) })
 }

@@ -10,6 +10,7 @@
  * delegation the link is for; then it is kept under `(negotiation, party)`.
  */
 import { decodeSealedKey, encodeSealedKey, newSealedKeyBytes } from '../../../../shared/sealedCrypto'
+import { saveFile } from '../api/download'
 
 const keyOf = (negotiationId: string, party: string) => `parley:sealed-key:${negotiationId}:${party}`
 const fromLinkKey = (negotiationId: string) => `parley:sealed-key-from-link:${negotiationId}`
@@ -71,6 +72,16 @@ export function linkWithKey(link: string, key: string): string {
 export function keyFile(opts: { negotiation: string; party: string; key: string; explanation: string }): Blob {
   const text = [opts.explanation, '', `negotiation: ${opts.negotiation}`, `delegation: ${opts.party}`, `key: ${opts.key}`, ''].join('\n')
   return new Blob([text], { type: 'text/plain;charset=utf-8' })
+}
+
+export const sealedKeyFilename = (negotiationId: string, party: string): string => `${negotiationId}-${party}-sealed-key.txt`
+
+/** Saves the key as that file (named by the negotiation's and the delegation's ids). */
+export function downloadSealedKey(opts: { negotiationId: string; party: string; key: string; explanation: string }): void {
+  saveFile({
+    blob: keyFile({ negotiation: opts.negotiationId, party: opts.party, key: opts.key, explanation: opts.explanation }),
+    filename: sealedKeyFilename(opts.negotiationId, opts.party),
+  })
 }
 
 function safe<T>(fn: () => T): T | null {
