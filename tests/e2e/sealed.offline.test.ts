@@ -199,11 +199,11 @@ describe.skipIf(!chromiumForTests('e2e/sealed.offline'))('sealed caucus offline 
     await addNote(ulf.page, text.ulf1)
     await noteWith(uma.page, text.ulf1).waitFor({ timeout: T })
     await waitFor(() => savedAndLive(ulf.page), { timeout: T, what: 'Ulf saved' })
-    // His history has his own edit. (It has no entry for Uma's note, which his first catch-up brought: a known
-    // fault, see the report of [SC3] — the first transaction on a fresh sealed doc is not recorded.)
+    // His history has his own edit, and Uma's note, which his first catch-up brought, as hers and made while he was away.
     const before = await historyEntries(ulf.page)
     expect(before.length).toBeGreaterThan(0)
     expect(before.map((e) => e.who)).toContain('Ulf US')
+    expect(before.some((e) => e.who.includes('Uma US') && e.meta.includes('while this browser was away'))).toBe(true)
     await closeHistory(ulf.page)
     await ulf.page.waitForTimeout(1500) // the history is written to this browser's copy at most once a second
 

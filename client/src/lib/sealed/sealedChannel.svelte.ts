@@ -17,9 +17,11 @@ import * as Y from 'yjs'
 import { Awareness } from 'y-protocols/awareness'
 import { importSealedKey, decodeSealedKey, sealedCryptoAvailable } from '../../../../shared/sealedCrypto'
 import { LocalCopy } from '../connection/localCopy'
+import { board } from '../../../../shared/docLayout'
 import { LOCAL_ORIGIN, type LinkStatus } from '../connection/docChannel.svelte'
 import { SealedProvider, type Unopenable } from './sealedProvider'
-import { SealedHistory, introduce, type SealedAuthor, type SealedHistoryEntry } from './sealedHistory.svelte'
+import { SealedHistory } from './sealedHistory.svelte'
+import { introduce, type SealedAuthor } from './sealedChanges'
 
 export interface SealedChannelOptions {
   /** ws(s)://host/yjs */
@@ -70,19 +72,26 @@ export class SealedChannel {
   private provider: SealedProvider | null = null
   private local: LocalCopy | null
   private rowClients: number[] = []
+  /** the rows of the catch-up being applied, for the history once it is all in */
+  private caughtUp: Array<{ seq: number; update: Uint8Array }> = []
   private historyTimer: ReturnType<typeof setTimeout> | null = null
   private destroyed = false
 
   constructor(private opts: SealedChannelOptions) {
     this.docName = opts.docName
     this.awareness = new Awareness(this.doc)
+    // The layout's roots exist before anything is applied: a change is then made to them, never to a
+    // placeholder Yjs replaces later (which the history could not place).
+    board(this.doc)
     this.local = new LocalCopy(opts.localCopy, this.doc, () => this.provider?.unsaved ?? 0)
+    const localOrigin = this.local.origin
     this.history = new SealedHistory(
       this.doc,
       () => this.rowClients.splice(0),
       () => this.keepHistory(),
       () => this.provider?.replaying ?? false,
       opts.me,
+      (origin) => origin === localOrigin,
     )
     void this.start()
   }
@@ -146,10 +155,12 @@ export class SealedChannel {
       this.unsaved = n
       this.local?.note()
     })
-    provider.on('opened', ({ update }) => {
+    provider.on('opened', ({ seq, update }) => {
       this.opened++
-      for (const client of Y.parseUpdateMeta(update).to.keys()) this.rowClients.push(client)
+      if (provider.replaying) this.caughtUp.push({ seq, update })
+      else for (const client of Y.parseUpdateMeta(update).to.keys()) this.rowClients.push(client)
     })
+    provider.on('replayed', () => this.history.addCaughtUp(this.caughtUp.splice(0)))
     provider.on('unopenable', (row) => (this.unopenable = [...this.unopenable, row]))
     provider.on('closed', (e) => (this.closed = e))
     provider.on('tooLarge', () => {

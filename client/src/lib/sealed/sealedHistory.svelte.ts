@@ -11,21 +11,11 @@
  * The list is kept with this device's copy of the caucus (the last MAX_KEPT).
  */
 import * as Y from 'yjs'
-import { board } from '../../../../shared/docLayout'
 import { isRowOrigin } from './sealedProvider'
+import { authorOf, classify, touchedByUpdate, type SealedAuthor, type Touched } from './sealedChanges'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Yjs types its containers by their event type
-type AnyType = Y.AbstractType<any>
-
-/** The map, in the sealed doc, of Yjs client id (decimal) → who wrote with it. */
-export const SEALED_AUTHORS = 'authors'
 const GROUP_MS = 60_000
 const MAX_KEPT = 500
-
-export interface SealedAuthor {
-  user: string
-  party: string | null
-}
 
 export interface SealedHistoryEntry {
   id: number
@@ -41,29 +31,8 @@ export interface SealedHistoryEntry {
   count: number
   /** arrived in a catch-up: made while this browser was away */
   caughtUp: boolean
-}
-
-export function authorOf(doc: Y.Doc, clientId: number): SealedAuthor | null {
-  const v = doc.getMap(SEALED_AUTHORS).get(String(clientId)) as Partial<SealedAuthor> | undefined
-  return v && typeof v.user === 'string' ? { user: v.user, party: typeof v.party === 'string' ? v.party : null } : null
-}
-
-/** Records this page's Yjs client id under this person, once (in the doc, so the others' histories name them). */
-export function introduce(doc: Y.Doc, me: SealedAuthor, origin: unknown): void {
-  const authors = doc.getMap(SEALED_AUTHORS)
-  if (authors.has(String(doc.clientID))) return
-  doc.transact(() => authors.set(String(doc.clientID), { user: me.user, party: me.party }), origin)
-}
-
-/** The term a changed type belongs to (its title, body or the term map itself), if any. */
-function termOf(doc: Y.Doc, type: AnyType): string | null {
-  const terms = board(doc).terms as AnyType
-  for (let t: AnyType | null = type; t && t._item; ) {
-    const parent = t._item.parent as AnyType | null
-    if (parent === terms) return t._item.parentSub
-    t = parent
-  }
-  return null
+  /** a compaction: the caucus as it stood, everything before it in one state */
+  compacted?: boolean
 }
 
 export class SealedHistory {
@@ -78,6 +47,8 @@ export class SealedHistory {
     private readonly isCatchingUp: () => boolean,
     /** who this page writes as */
     private readonly me: SealedAuthor,
+    /** transactions that are no one's change (this device's copy being read) */
+    private readonly ignore: (origin: unknown) => boolean,
   ) {
     doc.on('afterTransaction', this.record)
   }
@@ -97,22 +68,36 @@ export class SealedHistory {
     this.doc.off('afterTransaction', this.record)
   }
 
-  private readonly record = (tr: Y.Transaction): void => {
-    if (tr.changed.size === 0) return
-    const terms = new Set<string>()
-    let layout = false
-    const b = board(this.doc)
-    for (const type of tr.changed.keys()) {
-      const term = termOf(this.doc, type)
-      if (term) terms.add(term)
-      else if (isInside(type, b.notes as AnyType) || isInside(type, b.links as AnyType) || type === (b.order as AnyType)) layout = true
+  /**
+   * The rows of a catch-up, once applied, as entries: each row's author (from its Yjs client) and what it
+   * touched (from its own structs), consecutive rows of one author on the same things grouped.
+   */
+  addCaughtUp(rows: ReadonlyArray<{ seq: number; update: Uint8Array }>): void {
+    for (const row of [...rows].sort((a, b) => a.seq - b.seq)) {
+      const touched = touchedByUpdate(this.doc, row.update)
+      if (touched.compaction) {
+        // A whole state: everything before it at once, by everyone — not one person's change.
+        this.add({ who: null, terms: [], layout: false, caughtUp: true, compacted: true })
+        continue
+      }
+      if (touched.terms.size === 0 && !touched.layout) continue
+      const clients = [...Y.parseUpdateMeta(row.update).to.keys()]
+      const who = clients.map((c) => authorOf(this.doc, c)).find((a) => a !== null) ?? null
+      this.add({ who, terms: [...touched.terms].sort(), layout: touched.layout, caughtUp: true })
     }
+  }
+
+  private readonly record = (tr: Y.Transaction): void => {
+    // A catch-up's rows are read one by one once they are all in (addCaughtUp); this device's copy is not news.
+    if (tr.changed.size === 0 || this.isCatchingUp() || this.ignore(tr.origin)) return
+    const touched: Touched = { terms: new Set(), layout: false }
+    for (const type of tr.changed.keys()) classify(this.doc, type, touched)
     // Changes to the provider's own maps only (authors, compaction marker): not a change of the caucus.
-    if (terms.size === 0 && !layout) return
+    if (touched.terms.size === 0 && !touched.layout) return
     const fromRow = isRowOrigin(tr.origin)
     // This page's own edits are this person's (even before the authors map names this page's client).
     const who = fromRow ? (this.rowClients().map((c) => authorOf(this.doc, c)).find((a) => a !== null) ?? null) : this.me
-    this.add({ who, terms: [...terms].sort(), layout, caughtUp: fromRow && this.isCatchingUp() })
+    this.add({ who, terms: [...touched.terms].sort(), layout: touched.layout, caughtUp: false })
   }
 
   private add(e: Omit<SealedHistoryEntry, 'id' | 'at' | 'count'>): void {
@@ -122,6 +107,8 @@ export class SealedHistory {
       last &&
       now - last.at < GROUP_MS &&
       last.caughtUp === e.caughtUp &&
+      !last.compacted &&
+      !e.compacted &&
       sameAuthor(last.who, e.who) &&
       last.layout === e.layout &&
       last.terms.join() === e.terms.join()
@@ -135,9 +122,3 @@ export class SealedHistory {
 }
 
 const sameAuthor = (a: SealedAuthor | null, b: SealedAuthor | null) => a?.user === b?.user && a?.party === b?.party
-
-function isInside(type: AnyType, root: AnyType): boolean {
-  for (let t: AnyType | null = type; t; t = (t._item?.parent as AnyType | null) ?? null)
-    if (t === root) return true
-  return false
-}

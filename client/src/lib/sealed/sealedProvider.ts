@@ -108,6 +108,8 @@ export type SealedProviderEvents = {
   closed: (event: { code: number; reason: string }) => void
   /** a row opened and is about to be applied (inside its transaction, for those who attribute it) */
   opened: (row: { seq: number; update: Uint8Array }) => void
+  /** the rows of a catch-up are all applied */
+  replayed: () => void
   /** a row was applied (its update, opened), or confirmed as stored (own) */
   row: (row: { seq: number; update: Uint8Array; own: boolean }) => void
   /** a local edit too large for one sealed message: kept on this device only */
@@ -369,6 +371,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     } finally {
       this.replaying = false
     }
+    this.emit('replayed', [])
     for (const r of sorted) this.markSeen(r.seq)
     if (this.ws === null) return
     this.setSynced(true)
