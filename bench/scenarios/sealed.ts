@@ -45,9 +45,11 @@
  * navigation → text is the load a person waits for; click → text is what
  * remains of it once the shared board is up. Kinds in alternating order,
  * after one unmeasured visit each. BENCH_SEALED_TRACE=1 logs each visit's
- * sockets (frames, bytes, first and last frame) and long tasks.
+ * sockets (frames, bytes, first and last frame) and long tasks;
+ * BENCH_SEALED_PROFILE=1 writes the page's CPU profile from the click to the
+ * text into bench/results/profiles/ (npm run bench:profile -- <file>).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
@@ -427,13 +429,13 @@ async function timeCaucus(
     })
     await page.goto(link, { waitUntil: 'commit' })
     const T = 120_000
-    const join = page.getByRole('button', { name: /join/i })
+    const joinButton = page.getByRole('button', { name: /join/i })
     const shown = (text: string) =>
       page.waitForFunction((t) => (document.body?.innerText.includes(t) ? performance.now() : 0), text, {
         polling: 'raf',
         timeout: T,
       })
-    const joined = join.waitFor({ timeout: T }).then(() => 'join' as const)
+    const joined = joinButton.waitFor({ timeout: T }).then(() => 'join' as const)
     const boardFirst = shown(boardMarker).then(() => 'board' as const)
     // the loser of the race settles later (or rejects when the context closes): not an unhandled rejection
     joined.catch(() => {})
@@ -445,9 +447,15 @@ async function timeCaucus(
     if (first === 'join') {
       const name = page.getByRole('textbox').first()
       if (await name.isVisible()) await name.fill('Bench')
-      await join.click()
+      await joinButton.click()
     }
     const boardMs = (await (await shown(boardMarker)).jsonValue()) as number
+    // BENCH_SEALED_PROFILE=1: the page's CPU profile from the click to the text, into bench/results/profiles/
+    const cdp = process.env.BENCH_SEALED_PROFILE ? await context.newCDPSession(page) : null
+    if (cdp) {
+      await cdp.send('Profiler.enable')
+      await cdp.send('Profiler.start')
+    }
     // the clock starts in the page, at the click itself
     const clickAt = (await page.evaluate(() => {
       const b = document.querySelector<HTMLButtonElement>('[data-testid="surface-caucus"]')
@@ -457,6 +465,14 @@ async function timeCaucus(
       return t
     })) as number
     const at = (await (await shown(marker)).jsonValue()) as number
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop')
+      const dir = join(ROOT, 'bench', 'results', 'profiles')
+      mkdirSync(dir, { recursive: true })
+      const file = join(dir, `sealed-${sealed ? 'sealed' : 'open'}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`)
+      writeFileSync(file, JSON.stringify(profile))
+      log(`    profile (${sealed ? 'sealed' : 'open'}, click → text ${(at - clickAt).toFixed(0)} ms): ${file}`)
+    }
     // not timed: the caucus shown is the one meant
     await page.locator(`[data-testid="caucus-banner"][data-sealed="${sealed}"]`).first().waitFor({ timeout: 10_000 })
     const long = (await page.evaluate(() => (window as unknown as { __long: Array<[number, number]> }).__long)) ?? []
