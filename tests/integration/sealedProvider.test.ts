@@ -843,4 +843,49 @@ describe('the sealed provider', () => {
     expect(three.doc.store.pendingStructs).toBeNull()
     destroy(one, two, three)
   })
+  it('[SP13] a new browser fetches the log\'s tail, not the whole log: from the head back to the newest compaction; a log without one is widened until whole, applied in seq order', async () => {
+    const t = await talks('SP13 tail join')
+    const compactAfter = 20
+    const one = provider(t, t.a1, { compactAfter })
+    await synced(one)
+    one.doc.transact(() => insertTerm(one.doc, 't1', { title: 'Tail', body: '', x: 0, y: 0 }))
+    const text = () => board(one.doc).terms.get('t1')!.get('body') as Y.Text
+    for (let i = 0; i < 300; i++) {
+      text().insert(text().length, String(i % 10))
+      if (i % 5 === 4) await saved(one)
+    }
+    await saved(one)
+    const head = one.lastSeq
+    expect(head).toBeGreaterThan(300)
+
+    // With compactions: the new browser receives about the newest 2 × compactAfter rows, never the whole log.
+    const wire: Wire = { received: [], sent: [] }
+    const fresh = provider(t, t.a2, { compactAfter, WebSocketImpl: recordingWebSocket(wire) })
+    await synced(fresh)
+    expect(termText(fresh.doc, 't1')).toEqual(termText(one.doc, 't1'))
+    const relays = wire.received.filter((f) => f[0] === 201).length
+    expect(relays).toBeGreaterThan(0)
+    expect(relays).toBeLessThanOrEqual(2 * compactAfter + 2 * compactAfter)
+    expect(fresh.lastSeq).toBeGreaterThanOrEqual(head)
+    expect(fresh.doc.store.pendingStructs).toBeNull()
+
+    // Without any compaction (written by pages that never compact): widened until whole, and still equal.
+    const u = await talks('SP13 no compaction')
+    const writer = provider(u, u.a1, { compactAfter: Number.POSITIVE_INFINITY })
+    await synced(writer)
+    writer.doc.transact(() => insertTerm(writer.doc, 't1', { title: 'Whole', body: '', x: 0, y: 0 }))
+    const body2 = () => board(writer.doc).terms.get('t1')!.get('body') as Y.Text
+    for (let i = 0; i < 200; i++) {
+      body2().insert(0, String(i % 10))
+      if (i % 5 === 4) await saved(writer)
+    }
+    await saved(writer)
+    const wire2: Wire = { received: [], sent: [] }
+    const reader = provider(u, u.a2, { compactAfter: 20, WebSocketImpl: recordingWebSocket(wire2) })
+    await synced(reader)
+    expect(termText(reader.doc, 't1')).toEqual(termText(writer.doc, 't1'))
+    expect(reader.doc.store.pendingStructs).toBeNull()
+    expect(reader.lastSeq).toBe(writer.lastSeq)
+    destroy(one, fresh, writer, reader)
+  })
 })

@@ -46,7 +46,7 @@ describe('what a sealed row touched', () => {
       { terms: ['t1'], layout: false, compaction: false },
       { terms: ['t2'], layout: false, compaction: false },
       { terms: [], layout: true, compaction: false },
-      { terms: [], layout: false, compaction: true }, // the marker: a row that brings one is a compaction
+      { terms: [], layout: false, compaction: false }, // the marker alone, not a whole state (never sent alone)
     ])
     expect(summary(touchedByUpdate(reader, compaction)).compaction).toBe(true)
     expect(authorOf(reader, 1)).toEqual({ user: 'Uma', party: 'us' })

@@ -5,7 +5,7 @@
  */
 import * as Y from 'yjs'
 import { board } from '../../../../shared/docLayout'
-import { COMPACTION_KEY, SEALED_META } from './sealedProvider'
+import { compactionIn } from './sealedProvider'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Yjs types its containers by their event type
 export type AnyType = Y.AbstractType<any>
@@ -74,7 +74,9 @@ const typeOfItem = (doc: Y.Doc, id: Y.ID): AnyType | null => (itemOf(doc, id)?.p
  * in whatever order the rows were applied (a new browser applies a catch-up newest first).
  */
 export function touchedByUpdate(doc: Y.Doc, update: Uint8Array): Touched & { compaction: boolean } {
-  const touched = { terms: new Set<string>(), layout: false, compaction: false }
+  // A whole state with the marker (sealedProvider.ts): everything at once, read as such.
+  const touched = { terms: new Set<string>(), layout: false, compaction: compactionIn(update) !== null }
+  if (touched.compaction) return touched
   const { structs, ds } = Y.decodeUpdate(update)
   const b = board(doc)
   const roots: Record<string, AnyType> = { terms: b.terms as AnyType, notes: b.notes as AnyType, links: b.links as AnyType, order: b.order as AnyType }
@@ -85,8 +87,6 @@ export function touchedByUpdate(doc: Y.Doc, update: Uint8Array): Touched & { com
       // A root's own entry: a term or note added or replaced, the order changed.
       if (parent === 'terms' && s.parentSub) touched.terms.add(s.parentSub)
       else if (roots[parent]) touched.layout = true
-      // Only whole states carry the compaction marker (sealedProvider.ts).
-      else if (parent === SEALED_META && s.parentSub === COMPACTION_KEY) touched.compaction = true
     } else if (parent instanceof Y.ID) {
       // The item that holds the type it was written into.
       const host = itemOf(doc, parent)

@@ -45,6 +45,8 @@ import { openSealed, sealBytes } from '../../../../shared/sealedCrypto'
 export const COMPACT_AFTER = 500
 /** A backward catch-up opens this many rows at once (WebCrypto runs them side by side). */
 const OPEN_BATCH = 256
+/** A catch-up from past any seq: answered by the head alone. */
+const HEAD_ONLY = Number.MAX_SAFE_INTEGER
 /** A new browser's first backward batch: the newest compaction is usually within the last few hundred rows. */
 const FIRST_BACKWARD_BATCH = 32
 const MIN_BACKOFF_MS = 100
@@ -144,6 +146,8 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
   private retryTimer: ReturnType<typeof setTimeout> | null = null
   /** catch-up in progress: rows collected until the 203 */
   private catchUp: CatchUp | null = null
+  /** a new browser's join in progress (continueJoin): the rows held, those opened, and the seq after which all are held */
+  private join: { rows: Map<number, SealedRow>; opened: Map<number, Uint8Array | Error>; from: number } | null = null
   /** how many of `pending` were sent on this connection (the receipts confirm them in order) */
   private sentOnThisSocket = 0
   /** rows above lastSeq already applied (a gap below them) or own rows confirmed */
@@ -196,7 +200,11 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
       this.backoff = MIN_BACKOFF_MS
       this.setStatus('connected')
       this.sentOnThisSocket = 0
-      this.askCatchUp()
+      if (this.lastSeq === 0) {
+        // A new browser: the head first (a catch-up from past any seq answers with it alone), then the tail.
+        this.join = { rows: new Map(), opened: new Map(), from: HEAD_ONLY }
+        this.askCatchUp(HEAD_ONLY)
+      } else this.askCatchUp()
     }
     ws.onmessage = (event: MessageEvent) => {
       if (!(event.data instanceof ArrayBuffer)) return
@@ -212,6 +220,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
       if (this.ws !== ws) return
       this.ws = null
       this.catchUp = null
+      this.join = null
       this.setSynced(false)
       this.setStatus('disconnected')
       if (FINAL_CLOSE_CODES.has(event.code)) {
@@ -290,11 +299,11 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
 
   // ── the server's messages ─────────────────────────────────────────────
 
-  private askCatchUp(): void {
+  private askCatchUp(afterSeq = this.lastSeq): void {
     const ws = this.ws
     if (!ws || ws.readyState !== 1) return
-    this.catchUp = { afterSeq: this.lastSeq, rows: new Map() }
-    ws.send(encodeSealedCatchUp(this.lastSeq) as Uint8Array<ArrayBuffer>)
+    this.catchUp = { afterSeq, rows: new Map() }
+    ws.send(encodeSealedCatchUp(afterSeq) as Uint8Array<ArrayBuffer>)
   }
 
   private receive(msg: SealedServerMessage): void {
@@ -302,6 +311,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
       case 'relay': {
         if (msg.seq <= this.lastSeq || this.seen.has(msg.seq)) return
         if (this.catchUp) return void this.catchUp.rows.set(msg.seq, msg)
+        if (this.join) return void this.join.rows.set(msg.seq, msg)
         this.queuedLive++
         this.chain = this.chain.then(() => {
           this.queuedLive--
@@ -339,6 +349,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
   private async liveRow(row: SealedRow): Promise<void> {
     if (row.seq <= this.lastSeq || this.seen.has(row.seq)) return
     if (this.catchUp) return void this.catchUp.rows.set(row.seq, row)
+    if (this.join) return void this.join.rows.set(row.seq, row)
     // A row above a gap (the server relays in order: a row we missed): ask for what is missing.
     if (this.gapBelow(row.seq)) {
       this.askCatchUp()
@@ -363,16 +374,21 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
 
   /** Applies what a catch-up brought (all of it, or from the newest compaction on), then sends what is ours. */
   private async finishCatchUp(afterSeq: number, rows: Map<number, SealedRow>): Promise<void> {
+    if (this.join) return this.continueJoin(afterSeq, rows)
     const sorted = [...rows.values()].filter((r) => r.seq > this.lastSeq && !this.seen.has(r.seq)).sort((a, b) => a.seq - b.seq)
     this.replaying = true
     try {
-      if (afterSeq === 0 && this.lastSeq === 0) await this.applyBackwards(sorted)
-      else await this.applyForwards(sorted)
+      await this.applyForwards(sorted)
     } finally {
       this.replaying = false
     }
     this.emit('replayed', [])
     for (const r of sorted) this.markSeen(r.seq)
+    this.caughtUp()
+  }
+
+  /** Caught up: synced, and what is ours goes out. */
+  private caughtUp(): void {
     if (this.ws === null) return
     this.setSynced(true)
     this.emit('changed', [])
@@ -400,38 +416,60 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
   }
 
   /**
-   * A new browser's first catch-up: rows opened from the newest back, applied as they open, until
-   * the newest compaction and every row after its `through` are in. Rows before it are neither applied
-   * nor reported; the only ones opened are those in the batch the compaction was found in (batches
-   * grow from FIRST_BACKWARD_BATCH, so a compaction near the end costs few).
+   * A new browser's join. It asked for the head (HEAD_ONLY), then for the newest rows (twice the compaction interval);
+   * it opens what it holds from the newest back until it finds a compaction (a row that brings the
+   * marker: a whole state holding every row up to its `through`). Holding every row after that
+   * `through`, it applies them in seq order (Yjs merges an update whose predecessors are missing again
+   * on every later apply: applied newest first, a long log costs seconds) and is caught up; otherwise
+   * it asks for more: back to `through`, or a tail four times as long, down to the whole log. Rows at or
+   * before `through` are never applied nor reported; of them, only those opened beside the compaction
+   * in its batch were opened at all.
    */
-  private async applyBackwards(rows: SealedRow[]): Promise<void> {
-    let stopAt = 0 // rows with seq ≤ stopAt are covered by a compaction already applied
-    let compactionSeq = 0
-    let size = FIRST_BACKWARD_BATCH
-    for (let end = rows.length; end > 0; size = Math.min(OPEN_BATCH, size * 2)) {
-      const start = Math.max(0, end - size)
-      const batch = rows.slice(start, end).filter((r) => r.seq > stopAt)
-      end = start
-      if (batch.length === 0) break
+  private async continueJoin(afterSeq: number, rows: Map<number, SealedRow>): Promise<void> {
+    const join = this.join!
+    for (const r of rows.values()) join.rows.set(r.seq, r)
+    if (afterSeq === HEAD_ONLY) {
+      // Twice the compaction interval back: a compaction is usually among those rows.
+      join.from = Math.max(0, this.headSeq - 2 * this.compactAfter)
+      if (this.headSeq > 0) return this.askCatchUp(join.from)
+    } else join.from = Math.min(join.from, afterSeq)
+    // Every row after join.from is held: the newest compaction among them, if any.
+    const newestFirst = [...join.rows.values()].filter((r) => r.seq > join.from).sort((a, b) => b.seq - a.seq)
+    let found: { seq: number; through: number } | null = null
+    for (let i = 0, size = FIRST_BACKWARD_BATCH; i < newestFirst.length && !found; i += size, size = Math.min(OPEN_BATCH, size * 2)) {
+      const batch = newestFirst.slice(i, i + size).filter((r) => !join.opened.has(r.seq))
       const opened = await Promise.all(batch.map((r) => this.open(r)))
-      this.doc.transact(() => {
-        for (let j = batch.length - 1; j >= 0; j--) {
-          if (batch[j]!.seq <= stopAt) continue
-          if (!this.use(batch[j]!.seq, opened[j]!)) continue
-          if (compactionSeq === 0) {
-            const through = compactionThrough(this.doc)
-            if (through !== null) {
-              compactionSeq = batch[j]!.seq
-              stopAt = Math.min(through, compactionSeq)
-            }
-          }
+      batch.forEach((r, j) => join.opened.set(r.seq, opened[j]!))
+      for (const r of newestFirst.slice(i, i + size)) {
+        const u = join.opened.get(r.seq)
+        const through = u instanceof Uint8Array ? compactionIn(u) : null
+        if (through !== null) {
+          found = { seq: r.seq, through: Math.min(through, r.seq - 1) }
+          break
         }
-      }, rowOrigin(batch[batch.length - 1]!.seq))
-      if (stopAt > 0 && rows[end - 1] !== undefined && rows[end - 1]!.seq <= stopAt) break
+      }
     }
-    const newest = rows[rows.length - 1]?.seq ?? 0
-    this.sinceCompaction = compactionSeq > 0 ? newest - compactionSeq : rows.length
+    if (this.ws === null) return // the socket closed meanwhile: the next connect joins again
+    if (found && found.through < join.from) return this.askCatchUp(found.through)
+    if (!found && join.from > 0) return this.askCatchUp(Math.max(0, this.headSeq - 4 * (this.headSeq - join.from)))
+    const covered = found?.through ?? 0
+    const needed = [...join.rows.values()].filter((r) => r.seq > covered).sort((a, b) => a.seq - b.seq)
+    const missing = needed.filter((r) => !join.opened.has(r.seq))
+    const opened = await Promise.all(missing.map((r) => this.open(r)))
+    missing.forEach((r, j) => join.opened.set(r.seq, opened[j]!))
+    this.join = null
+    this.replaying = true
+    try {
+      if (needed.length > 0) this.doc.transact(() => needed.forEach((r) => this.use(r.seq, join.opened.get(r.seq)!)), rowOrigin(needed[needed.length - 1]!.seq))
+    } finally {
+      this.replaying = false
+    }
+    this.emit('replayed', [])
+    this.lastSeq = Math.max(this.lastSeq, covered)
+    for (const r of needed) this.markSeen(r.seq)
+    const newest = needed[needed.length - 1]?.seq ?? covered
+    this.sinceCompaction = found ? newest - found.seq : needed.length
+    this.caughtUp()
   }
 
   /** The row's update, or why it does not open (altered, or another key). */
@@ -525,6 +563,24 @@ const rowOrigin = (seq: number): RowOrigin => ({ source: 'sealed-row', seq })
 
 export const isRowOrigin = (origin: unknown): origin is RowOrigin =>
   typeof origin === 'object' && origin !== null && (origin as { source?: unknown }).source === 'sealed-row'
+
+/**
+ * The `through` of a compaction, if this update is one: a whole state (every client from clock 0) whose
+ * doc holds a marker. Only such updates are applied to a scratch doc to see: a client's first update is
+ * small, and everything else is skipped by its clocks.
+ */
+export function compactionIn(update: Uint8Array): number | null {
+  for (const clock of Y.parseUpdateMeta(update).from.values()) if (clock !== 0) return null
+  const scratch = new Y.Doc({ gc: false })
+  try {
+    Y.applyUpdate(scratch, update)
+    return compactionThrough(scratch)
+  } catch {
+    return null
+  } finally {
+    scratch.destroy()
+  }
+}
 
 /** The compaction marker as the doc holds it (a new object for each compaction): to notice one arriving. */
 const compactionMarker = (doc: Y.Doc): unknown => doc.getMap(SEALED_META).get(COMPACTION_KEY)
