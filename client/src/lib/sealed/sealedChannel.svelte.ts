@@ -208,7 +208,7 @@ export class SealedChannel {
     if (this.historyTimer !== null) return
     this.historyTimer = setTimeout(() => {
       this.historyTimer = null
-      this.local?.writeMeta(META_HISTORY, $state.snapshot(this.history.entries))
+      this.local?.writeMeta(META_HISTORY, this.history.entries)
     }, HISTORY_WRITE_MS)
   }
 

@@ -36,7 +36,10 @@ export interface SealedHistoryEntry {
 }
 
 export class SealedHistory {
-  entries = $state<SealedHistoryEntry[]>([])
+  /** what the panel draws: replaced whole, never proxied deeply (entries are immutable values) */
+  entries = $state.raw<SealedHistoryEntry[]>([])
+  /** the list being built (a catch-up adds hundreds of rows: published once, not once per row) */
+  private list: SealedHistoryEntry[] = []
   private nextId = 1
 
   constructor(
@@ -60,8 +63,9 @@ export class SealedHistory {
       (e): e is SealedHistoryEntry =>
         e && typeof e.id === 'number' && typeof e.at === 'number' && Array.isArray(e.terms) && typeof e.count === 'number',
     )
-    this.entries = [...ok, ...this.entries].slice(-MAX_KEPT)
-    this.nextId = Math.max(this.nextId, ...this.entries.map((e) => e.id + 1))
+    this.list = [...ok, ...this.list].slice(-MAX_KEPT)
+    this.nextId = Math.max(this.nextId, ...this.list.map((e) => e.id + 1))
+    this.publish()
   }
 
   destroy(): void {
@@ -85,6 +89,7 @@ export class SealedHistory {
       const who = clients.map((c) => authorOf(this.doc, c)).find((a) => a !== null) ?? null
       this.add({ who, terms: [...touched.terms].sort(), layout: touched.layout, caughtUp: true })
     }
+    this.publish()
   }
 
   private readonly record = (tr: Y.Transaction): void => {
@@ -98,11 +103,13 @@ export class SealedHistory {
     // This page's own edits are this person's (even before the authors map names this page's client).
     const who = fromRow ? (this.rowClients().map((c) => authorOf(this.doc, c)).find((a) => a !== null) ?? null) : this.me
     this.add({ who, terms: [...touched.terms].sort(), layout: touched.layout, caughtUp: false })
+    this.publish()
   }
 
   private add(e: Omit<SealedHistoryEntry, 'id' | 'at' | 'count'>): void {
     const now = Date.now()
-    const last = this.entries[this.entries.length - 1]
+    const list = this.list
+    const last = list[list.length - 1]
     if (
       last &&
       now - last.at < GROUP_MS &&
@@ -113,10 +120,16 @@ export class SealedHistory {
       last.layout === e.layout &&
       last.terms.join() === e.terms.join()
     ) {
-      this.entries[this.entries.length - 1] = { ...last, at: now, count: last.count + 1 }
+      list[list.length - 1] = { ...last, at: now, count: last.count + 1 }
     } else {
-      this.entries = [...this.entries, { ...e, id: this.nextId++, at: now, count: 1 }].slice(-MAX_KEPT)
+      list.push({ ...e, id: this.nextId++, at: now, count: 1 })
+      if (list.length > MAX_KEPT) list.splice(0, list.length - MAX_KEPT)
     }
+  }
+
+  /** The list as it stands, to the panel and to this device's copy. */
+  private publish(): void {
+    this.entries = this.list.slice()
     this.onChange(this.entries)
   }
 }
