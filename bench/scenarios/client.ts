@@ -10,8 +10,7 @@
  * Runs against dist/client as `npm run build` leaves it; skipped (with a note)
  * when there is no build or no Chromium. No peer ships a client.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { BenchOptions } from '../lib/options'
@@ -19,8 +18,8 @@ import type { CaseResult, Metric } from '../lib/report'
 import { createNegotiation } from '../lib/rooms'
 import { ROOT, startServer } from '../lib/servers'
 import { log } from './fanout'
+import { CHROMIUM, benchChromium, freshBrowser, type Chromium } from '../lib/chromium'
 
-const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium'
 const DIST = join(ROOT, 'dist', 'client')
 
 const METRICS: Metric[] = [
@@ -51,9 +50,8 @@ export async function runClient(opts: BenchOptions): Promise<CaseResult[]> {
     return [c]
   }
   const sizes = bundleSizes()
-  let chromium: typeof import('playwright-core').chromium | null = null
-  if (existsSync(CHROMIUM)) chromium = (await import('playwright-core')).chromium
-  else c.notes.push(`Time to board not measured: no Chromium at ${CHROMIUM} (apt-get install -y chromium).`)
+  const chromium = await benchChromium()
+  if (!chromium) c.notes.push(`Time to board not measured: no Chromium at ${CHROMIUM} (apt-get install -y chromium).`)
 
   const server = await startServer('parley')
   try {
@@ -92,24 +90,12 @@ function bundleSizes(): { initialGzip: number; totalGzip: number } {
 }
 
 async function timeToBoard(
-  chromium: typeof import('playwright-core').chromium,
+  chromium: Chromium,
   link: string,
   marker: string,
 ): Promise<{ boardMs: number; joinMs: number }> {
   let joinMs = NaN
-  const profile = mkdtempSync(join(tmpdir(), 'bench-chromium-'))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-gpu',
-    ],
-  })
+  const { context, close } = await freshBrowser(chromium, 'bench-chromium-')
   try {
     const page = context.pages()[0] ?? (await context.newPage())
     await page.goto(link, { waitUntil: 'commit' })
@@ -137,7 +123,6 @@ async function timeToBoard(
     await shown
     return { boardMs: (await at.jsonValue()) as number, joinMs }
   } finally {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
+    await close()
   }
 }

@@ -66,9 +66,9 @@ import { formatValue, summarize, type CaseResult, type Metric } from '../lib/rep
 import { percentile } from '../lib/stats'
 import { ADMIN_TOKEN, ROOT, startServer, type RunningServer } from '../lib/servers'
 import { log } from './fanout'
+import { CHROMIUM, benchChromium, freshBrowser, type Chromium } from '../lib/chromium'
 
 const WS = WebSocket as unknown as typeof globalThis.WebSocket
-const CHROMIUM = process.env.BENCH_CHROMIUM ?? '/usr/bin/chromium'
 const DIST = join(ROOT, 'dist', 'client')
 const TERMS = 8
 const NOTE_EVERY = 50
@@ -394,8 +394,6 @@ async function nodeLoad(server: RunningServer, s: Seeded, k: Kind): Promise<numb
   }
 }
 
-type Chromium = typeof import('playwright-core').chromium
-
 async function timeCaucus(
   chromium: Chromium,
   link: string,
@@ -403,19 +401,7 @@ async function timeCaucus(
   marker: string,
   sealed: boolean,
 ): Promise<{ clickMs: number; navMs: number; boardMs: number; longMs: number }> {
-  const profile = mkdtempSync(join(tmpdir(), 'bench-sealed-chromium-'))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-gpu',
-    ],
-  })
+  const { context, close } = await freshBrowser(chromium, 'bench-sealed-chromium-')
   try {
     const page = context.pages()[0] ?? (await context.newPage())
     const trace = process.env.BENCH_SEALED_TRACE ? traceSockets(page) : null
@@ -485,8 +471,7 @@ async function timeCaucus(
       )
     return { clickMs: at - clickAt, navMs: at, boardMs, longMs }
   } finally {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
+    await close()
   }
 }
 
@@ -573,11 +558,11 @@ export async function runSealed(opts: BenchOptions): Promise<CaseResult[]> {
     c.notes.push('Skipped: dist/client/index.html is missing — run `npm run build` first.')
     return [c]
   }
-  if (!existsSync(CHROMIUM)) {
+  const chromium = await benchChromium()
+  if (!chromium) {
     c.notes.push(`Skipped: no Chromium at ${CHROMIUM}.`)
     return [c]
   }
-  const chromium = (await import('playwright-core')).chromium
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-sealed-'))
   const ownCopy = process.env.BENCH_PARLEY_DIR ? null : await privateParley()
   if (ownCopy) {

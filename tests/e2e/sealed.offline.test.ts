@@ -12,9 +12,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core'
 import type { TestServer } from '../helpers/server'
-import { mintToken } from '../helpers/server'
 import { waitFor } from '../helpers/clients'
 import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
+import { addNote, newLink, noteWith, withKey } from './helpers/sealed'
 import { chromiumForTests, join, newParticipant, openParticipant, type Participant } from './helpers/browser'
 import { connection } from './helpers/board'
 import { decodeSealedClientMessage, decodeSealedServerMessage } from '../../shared/sealed'
@@ -24,24 +24,8 @@ let browser: Browser
 const people: Participant[] = []
 const T = 15_000
 
-const withKey = (link: string, key: string) => `${link}&key=${key}`
-const newLink = async (negotiationId: string, party: string) =>
-  `${server.url}/n/${negotiationId}#token=${(await mintToken(server, negotiationId, { role: 'negotiator', party })).token}`
 
-async function addNote(page: Page, text: string): Promise<void> {
-  const ids = () => page.locator('[data-note-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-note-id')!))
-  const before = new Set(await ids())
-  await page.getByTestId('new-note').click()
-  let id: string | undefined
-  for (let i = 0; i < 100 && !id; i++, await page.waitForTimeout(50)) id = (await ids()).find((x) => !before.has(x))
-  expect(id, 'the new note').toBeDefined()
-  await page.locator(`[data-note-id="${id}"] button.as-button`).click()
-  await page.locator('[data-testid="note-editor"][data-ready="true"] .cm-content').waitFor({ timeout: T })
-  await page.keyboard.type(text)
-  await page.keyboard.press('Escape')
-}
 
-const noteWith = (page: Page, text: string) => page.getByTestId('note-card').filter({ hasText: text })
 const sealedBanner = (page: Page) => page.locator('[data-testid="caucus-banner"][data-sealed="true"]')
 
 /** Switches to the caucus (if the page is not there already) and waits for the sealed caucus. */
@@ -187,7 +171,7 @@ describe.skipIf(!chromiumForTests('e2e/sealed.offline'))('sealed caucus offline 
     await waitFor(() => savedAndLive(uma.page), { timeout: T, what: 'Uma saved' })
 
     // Ulf opens his own link with the key. His browser's sync sockets pass a gate the test controls.
-    const ulfLink = withKey(await newLink(neg.id, 'us'), key)
+    const ulfLink = withKey(await newLink(server, neg.id, 'us'), key)
     let blocked = false
     const ulf = await newParticipant(browser)
     people.push(ulf)
@@ -292,7 +276,7 @@ describe.skipIf(!chromiumForTests('e2e/sealed.offline'))('sealed caucus offline 
     await closeHistory(back)
 
     // (d) A brand-new browser with a third US link and the key: everything.
-    const vic = await openParticipant(browser, withKey(await newLink(neg.id, 'us'), key), 'Vic US')
+    const vic = await openParticipant(browser, withKey(await newLink(server, neg.id, 'us'), key), 'Vic US')
     people.push(vic)
     await openSealedCaucus(vic.page)
     for (const t of Object.values(text)) await noteWith(vic.page, t).waitFor({ timeout: T })

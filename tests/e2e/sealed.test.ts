@@ -12,8 +12,8 @@ import { join as joinPath } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import type { TestServer } from '../helpers/server'
-import { mintToken } from '../helpers/server'
 import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
+import { addNote, newLink, noteWith, withKey } from './helpers/sealed'
 import { chromiumForTests, join, newParticipant, openParticipant, type Participant } from './helpers/browser'
 import { audit } from './helpers/axe'
 import WebSocket from 'ws'
@@ -32,10 +32,6 @@ async function shoot(page: Page, name: string): Promise<void> {
   if (process.env.PARLEY_SCREENSHOTS === '1' || !existsSync(path)) await page.screenshot({ path })
 }
 
-const withKey = (link: string, key: string) => `${link}&key=${key}`
-/** A new invite link of delegation `party` (a negotiator of its own). */
-const newLink = async (negotiationId: string, party: string) =>
-  `${server.url}/n/${negotiationId}#token=${(await mintToken(server, negotiationId, { role: 'negotiator', party })).token}`
 const tokenOf = (link: string) => new URLSearchParams(link.split('#')[1]).get('token')!
 
 /** Every byte the server keeps on disk: the SQLite files (database, WAL) of its data dir. */
@@ -46,19 +42,7 @@ function storeBytes(): Buffer {
   return Buffer.concat(files.map((f) => readFileSync(f)))
 }
 
-async function addNote(page: Page, text: string): Promise<void> {
-  const ids = () => page.locator('[data-note-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-note-id')!))
-  const before = new Set(await ids())
-  await page.getByTestId('new-note').click()
-  let id: string | undefined
-  for (let i = 0; i < 100 && !id; i++, await page.waitForTimeout(50)) id = (await ids()).find((x) => !before.has(x))
-  await page.locator(`[data-note-id="${id}"] button.as-button`).click()
-  await page.locator('[data-testid="note-editor"][data-ready="true"] .cm-content').waitFor({ timeout: T })
-  await page.keyboard.type(text)
-  await page.keyboard.press('Escape')
-}
 
-const noteWith = (page: Page, text: string) => page.getByTestId('note-card').filter({ hasText: text })
 
 describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
   beforeAll(async () => {
@@ -104,9 +88,13 @@ describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
     await uma.page.locator('[data-testid="caucus-banner"][data-sealed="true"]').waitFor({ timeout: T })
 
     await addNote(uma.page, `Our ${secret}: no extradition of nationals.`)
+    // The key can be looked up again, to give a colleague.
+    await uma.page.getByTestId('sealed-key-open').click()
+    expect(await uma.page.getByTestId('sealed-key-dialog').getByTestId('sealed-key-text').inputValue()).toBe(key)
+    await uma.page.keyboard.press('Escape')
 
     // Ulf opens his link with the key: the sealed caucus, with Uma's note, live both ways.
-    const ulfLink = await newLink(neg.id, 'us')
+    const ulfLink = await newLink(server, neg.id, 'us')
     // Everything Ulf's page sends — requests (URL, headers, body) and websocket frames — is recorded to show the key never leaves it.
     const ulf = await newParticipant(browser)
     const sent: string[] = []
@@ -134,7 +122,7 @@ describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
     await shoot(uma.page, 'sealed-caucus.png')
 
     // A US link without the key: the shared board works; the caucus says it is sealed and takes the key.
-    const vicLink = await newLink(neg.id, 'us')
+    const vicLink = await newLink(server, neg.id, 'us')
     const vic = await openParticipant(browser, vicLink, 'Vic US')
     people.push(vic)
     await vic.page.locator('[data-testid="surface-caucus"][data-sealed="true"]').waitFor({ timeout: T })
@@ -191,7 +179,7 @@ describe.skipIf(!chromiumForTests('e2e/sealed'))('sealed caucus', () => {
     await addNote(uma.page, secret)
 
     const other = encodeSealedKey(newSealedKeyBytes())
-    const eveLink = await newLink(neg.id, 'us')
+    const eveLink = await newLink(server, neg.id, 'us')
     const eve = await openParticipant(browser, withKey(eveLink, other), 'Eve US')
     people.push(eve)
     await eve.page.getByTestId('surface-caucus').click()
