@@ -42,21 +42,29 @@ export interface Summary {
   baseRatios: Record<string, number>
 }
 
+/**
+ * The targets Parley is compared with as peers: every target but Parley itself and the floor (the limit
+ * measured against, not a server one would deploy instead); parley-base (Parley at another revision, an
+ * A/B) only when no real peer ran beside it.
+ */
+export function peersOf(targets: readonly TargetName[]): TargetName[] {
+  const real = targets.filter((t) => t !== 'parley' && t !== 'floor' && t !== 'parley-base')
+  return real.length === 0 && targets.includes('parley-base') ? ['parley-base'] : real
+}
+
 export function summarize(c: CaseResult): Summary {
   const medians: Summary['medians'] = {}
   for (const [t, rounds] of Object.entries(c.rounds) as Array<[TargetName, Array<Record<string, number>>]>) {
     medians[t] = Object.fromEntries(c.metrics.map((m) => [m.key, median(rounds.map((r) => r[m.key] ?? NaN))]))
   }
   const ratios: Summary['ratios'] = {}
+  const peers = peersOf(Object.keys(medians) as TargetName[])
   for (const m of c.metrics) {
     const parley = medians.parley?.[m.key]
     let best: TargetName | null = null
-    for (const [t, med] of Object.entries(medians) as Array<[TargetName, Record<string, number>]>) {
-      // the floor is the limit measured against, not a server one would deploy instead; parley-base is
-      // Parley itself (an A/B), a peer only when it runs alone beside Parley
-      if (t === 'parley' || t === 'floor' || !Number.isFinite(med[m.key])) continue
-      if (t === 'parley-base' && Object.keys(medians).some((o) => o !== 'parley' && o !== 'parley-base' && o !== 'floor'))
-        continue
+    for (const t of peers) {
+      const med = medians[t]!
+      if (!Number.isFinite(med[m.key])) continue
       if (best === null) best = t
       else {
         const a = med[m.key]!
@@ -106,10 +114,9 @@ export function markdownTable(c: CaseResult): string {
   const targets = Object.keys(c.rounds) as TargetName[]
   const hasParley = targets.includes('parley')
   const hasFloor = hasParley && targets.includes('floor')
-  const peers: TargetName[] = targets.filter((t) => t !== 'parley' && t !== 'floor' && t !== 'parley-base')
-  // parley-base beside peers: an A/B column of its own; alone beside Parley it is the "peer" compared with
-  const hasBase = hasParley && targets.includes('parley-base') && peers.length > 0
-  if (!hasBase && targets.includes('parley-base')) peers.push('parley-base')
+  const peers = peersOf(targets)
+  // parley-base beside real peers: an A/B column of its own (alone beside Parley, it is the peer)
+  const hasBase = hasParley && targets.includes('parley-base') && !peers.includes('parley-base')
   const n = Math.max(...Object.values(c.rounds).map((r) => r!.length))
   const head = [
     'metric (median of ' + n + ')',
