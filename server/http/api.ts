@@ -95,7 +95,7 @@ export function createApi(deps: ApiDeps): Router {
     .on('GET', '/api/negotiations', async ({ req }) => {
       requireAdmin(req)
       const all = await service.list()
-      return { status: 200, json: { negotiations: all } }
+      return { status: 200, json: { negotiations: all, sealedCaucuses: await service.sealedCaucuses(all) } }
     })
     .on('POST', '/api/negotiations/:id/tokens', async ({ req, params, body }) => {
       requireAdmin(req)

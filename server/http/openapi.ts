@@ -634,7 +634,17 @@ const OPERATIONS: Operation[] = [
     tag: 'Admin',
     summary: 'List every negotiation',
     who: WHO.admin,
-    answers: { 200: json(z.object({ negotiations: z.array(NegotiationRecordSchema) }), 'Every negotiation in the store.') },
+    answers: {
+      200: json(
+        z.object({
+          negotiations: z.array(NegotiationRecordSchema),
+          sealedCaucuses: z
+            .record(z.string(), z.array(z.string()))
+            .meta({ description: 'negotiation id → the parties whose sealed caucus holds rows (only negotiations with any)' }),
+        }),
+        'Every negotiation in the store, and which delegations sealed their caucus.',
+      ),
+    },
   },
   {
     method: 'post',

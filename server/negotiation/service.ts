@@ -8,7 +8,7 @@
  * ledger writer (ledgerWriter.ts) and the authors writer (authorsWriter.ts)
  * watching every loaded board. The ledger doc is written by these and only these.
  */
-import { ledgerDocName, parseDocName } from '../../shared/docNames'
+import { ledgerDocName, parseDocName, sealedDocName } from '../../shared/docNames'
 import type { PartyInfo, TermMove, TermText } from '../../shared/negotiation'
 import type { CreateNegotiationInput, CreatedNegotiation, MintTokenInput } from '../../shared/schemas'
 import type { Author, NegotiationRecord, Store } from '../store/types'
@@ -39,7 +39,7 @@ export class NegotiationService {
   onlineUsers: (negotiationId: string) => Promise<string[]> = async () => []
 
   constructor(
-    store: Store,
+    private readonly store: Store,
     private readonly registry: RoomRegistry,
     tokens: TokenService,
     revocations: Revocations,
@@ -82,6 +82,21 @@ export class NegotiationService {
   create = (input: CreateNegotiationInput): Promise<CreatedNegotiation> => this.negotiations.create(input)
   get = (id: string): Promise<NegotiationRecord | null> => this.negotiations.get(id)
   list = (): Promise<NegotiationRecord[]> => this.negotiations.list()
+
+  /**
+   * The delegations whose sealed caucus holds rows, by negotiation — what the operator's store shows
+   * anyway (rows exist), never what they say. The admin page offers no second key for a caucus its
+   * negotiators already sealed with theirs.
+   */
+  async sealedCaucuses(negotiations: readonly NegotiationRecord[]): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {}
+    for (const n of negotiations) {
+      const heads = await Promise.all(n.parties.map((p) => this.store.sealedHead(sealedDocName(n.id, p.id))))
+      const sealed = n.parties.filter((_, i) => heads[i]! > 0).map((p) => p.id)
+      if (sealed.length > 0) out[n.id] = sealed
+    }
+    return out
+  }
   exists = (id: string): Promise<boolean> => this.negotiations.exists(id)
   delete = (id: string): Promise<boolean> => this.negotiations.delete(id)
   forget = (id: string): void => this.negotiations.forget(id)

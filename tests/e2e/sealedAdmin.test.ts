@@ -18,6 +18,9 @@ import type { TestServer } from '../helpers/server'
 import { closeBrowserSuite, startBrowserSuite } from './helpers/suite'
 import { audit } from './helpers/axe'
 import { chromiumForTests, newParticipant, type Participant } from './helpers/browser'
+import { sealedClient } from '../helpers/sealedClient'
+import { importSealedKey, newSealedKeyBytes } from '../../shared/sealedCrypto'
+import { sealedDocName } from '../../shared/docNames'
 
 const T = 20_000
 const KEY_IN_LINK = /#token=[^&]+&key=([A-Za-z0-9_-]{43})$/
@@ -195,4 +198,30 @@ describe.skipIf(!chromiumForTests('e2e/sealedAdmin'))("the admin seals a delegat
     expect(requests.length).toBeGreaterThan(3)
     expect(requests.filter((r) => r.includes(key))).toEqual([])
   })
+
+  it('[SA5] a caucus its negotiators sealed with a key of their own is shown sealed, and no second key is offered', async () => {
+    const neg = await server.createNegotiation({
+      title: 'Sealed by its negotiators',
+      parties: [
+        { id: 'us', name: 'United States' },
+        { id: 'ru', name: 'Russian Federation' },
+      ],
+    })
+    // A US negotiator's browser seals the caucus with its own key: one sealed row in the store.
+    const negotiatorKey = await importSealedKey(newSealedKeyBytes())
+    const writer = sealedClient(server.wsUrl, sealedDocName(neg.id, 'us'), neg.tokens.negotiator.us!, negotiatorKey)
+    await writer.opened
+    await writer.sealAndWait('an update only the delegation can read')
+    writer.close()
+
+    await a.reload()
+    const item = a.locator(`[data-testid="negotiation-item"][data-negotiation-id="${neg.id}"]`)
+    await item.waitFor({ timeout: T })
+    await item.getByTestId('sealed-by-negotiators-us').waitFor({ timeout: T })
+    expect(await item.locator('[data-testid="sealed-caucus"][data-party="us"]').getAttribute('data-sealed')).toBe('true')
+    expect(await item.getByTestId('seal-caucus-us').count()).toBe(0)
+    expect(await item.getByTestId('seal-caucus-ru').count()).toBe(1)
+    expect(await a.evaluate((k) => localStorage.getItem(k), `parley:admin-sealed-key:${neg.id}:us`)).toBeNull()
+    expect(admin.errors).toEqual([])
+  }, 60_000)
 })

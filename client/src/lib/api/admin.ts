@@ -26,7 +26,9 @@ export interface IssuedLink {
 export type LinkBook = Record<string, IssuedLink[]>
 
 export const adminApi = {
-  list: (token: string) => apiFetch<{ negotiations: NegotiationRecord[] }>('/api/negotiations', { token }),
+  /** every negotiation, and (by negotiation id) the delegations whose sealed caucus holds rows */
+  list: (token: string) =>
+    apiFetch<{ negotiations: NegotiationRecord[]; sealedCaucuses?: Record<string, string[]> }>('/api/negotiations', { token }),
   create: (token: string, body: CreateNegotiationInput) => apiFetch<CreatedNegotiation>('/api/negotiations', { token, body }),
   mint: (token: string, negotiationId: string, body: MintTokenInput) =>
     apiFetch<{ token: string; link: string; jti: string }>(`/api/negotiations/${encodeURIComponent(negotiationId)}/tokens`, {
