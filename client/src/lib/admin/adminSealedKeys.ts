@@ -7,6 +7,7 @@
  */
 import { m } from '../../paraglide/messages'
 import type { IssuedLink } from '../api/admin'
+import { tryStorage } from '../api/storage'
 import { downloadSealedKey, linkWithKey, newSealedKeyText, parseSealedKey } from '../sealed/sealedKeys'
 
 const storageKey = (negotiationId: string, party: string) => `parley:admin-sealed-key:${negotiationId}:${party}`
@@ -17,13 +18,8 @@ const memory = new Map<string, string>()
 /** The delegation's key kept in this browser, or null if it has none. */
 export function adminSealedKey(negotiationId: string, party: string): string | null {
   const name = storageKey(negotiationId, party)
-  let stored: string | null = null
-  try {
-    stored = localStorage.getItem(name)
-  } catch {
-    // storage disabled: the page's memory only
-  }
-  const key = stored ?? memory.get(name) ?? null
+  // storage disabled: the page's memory only
+  const key = tryStorage(() => localStorage.getItem(name)) ?? memory.get(name) ?? null
   return key ? parseSealedKey(key) : null
 }
 
@@ -47,11 +43,8 @@ export function sealCaucus(negotiationId: string, party: string): string {
   const key = newSealedKeyText()
   const name = storageKey(negotiationId, party)
   memory.set(name, key)
-  try {
-    localStorage.setItem(name, key)
-  } catch {
-    // storage disabled: kept in memory; the dialog says to download it
-  }
+  // storage disabled: kept in memory; the dialog says to download it
+  tryStorage(() => localStorage.setItem(name, key))
   return key
 }
 

@@ -7,6 +7,7 @@ import type { CreateNegotiationInput, MintTokenInput } from '../../../../shared/
 import type { CreatedNegotiation } from '../../../../shared/schemas'
 import type { NegotiationRecord } from '../../../../shared/schemas'
 import type { Role } from '../../../../shared/roles'
+import { tryStorage } from './storage'
 import { apiFetch } from './http'
 
 const ADMIN_KEY = 'parley:admin-token'
@@ -39,20 +40,12 @@ export const adminApi = {
 }
 
 export function loadAdminToken(): string {
-  try {
-    return localStorage.getItem(ADMIN_KEY) ?? ''
-  } catch {
-    return ''
-  }
+  return tryStorage(() => localStorage.getItem(ADMIN_KEY)) ?? ''
 }
 
 export function storeAdminToken(token: string | null): void {
-  try {
-    if (token) localStorage.setItem(ADMIN_KEY, token)
-    else localStorage.removeItem(ADMIN_KEY)
-  } catch {
-    // storage off: the token lasts for this page only
-  }
+  // storage off: the token lasts for this page only
+  tryStorage(() => (token ? localStorage.setItem(ADMIN_KEY, token) : localStorage.removeItem(ADMIN_KEY)))
 }
 
 export function loadLinks(): LinkBook {
@@ -65,11 +58,7 @@ export function loadLinks(): LinkBook {
 }
 
 export function storeLinks(book: LinkBook): void {
-  try {
-    localStorage.setItem(LINKS_KEY, JSON.stringify(book))
-  } catch {
-    // see storeAdminToken
-  }
+  tryStorage(() => localStorage.setItem(LINKS_KEY, JSON.stringify(book)))
 }
 
 /** Reads (does not verify) a token's `jti` and `exp`: the lobby needs them to revoke and to show expiry. */

@@ -7,6 +7,7 @@
 import type { SessionInfo } from '../../../../shared/schemas'
 import { displayName } from '../../../../shared/displayName'
 import { apiFetch } from './http'
+import { tryStorage } from './storage'
 
 const tokenKey = (negotiationId: string) => `parley:token:${negotiationId}`
 const NAME_KEY = 'parley:display-name'
@@ -23,19 +24,19 @@ export function takeToken(negotiationId: string): string | null {
     history.replaceState(history.state, '', location.pathname + location.search)
     return fromLink
   }
-  return safe(() => sessionStorage.getItem(tokenKey(negotiationId))) ?? safe(() => localStorage.getItem(tokenKey(negotiationId)))
+  return tryStorage(() => sessionStorage.getItem(tokenKey(negotiationId))) ?? tryStorage(() => localStorage.getItem(tokenKey(negotiationId)))
 }
 
 function remember(negotiationId: string, token: string): void {
   // sessionStorage keeps two tabs with different roles apart across reloads;
   // localStorage lets the same person reopen /n/<id> later.
-  safe(() => sessionStorage.setItem(tokenKey(negotiationId), token))
-  safe(() => localStorage.setItem(tokenKey(negotiationId), token))
+  tryStorage(() => sessionStorage.setItem(tokenKey(negotiationId), token))
+  tryStorage(() => localStorage.setItem(tokenKey(negotiationId), token))
 }
 
 export function forgetToken(negotiationId: string): void {
-  safe(() => sessionStorage.removeItem(tokenKey(negotiationId)))
-  safe(() => localStorage.removeItem(tokenKey(negotiationId)))
+  tryStorage(() => sessionStorage.removeItem(tokenKey(negotiationId)))
+  tryStorage(() => localStorage.removeItem(tokenKey(negotiationId)))
 }
 
 export function fetchSession(token: string, signal?: AbortSignal): Promise<SessionInfo> {
@@ -43,11 +44,11 @@ export function fetchSession(token: string, signal?: AbortSignal): Promise<Sessi
 }
 
 export function savedName(): string {
-  return safe(() => localStorage.getItem(NAME_KEY))?.trim() ?? ''
+  return tryStorage(() => localStorage.getItem(NAME_KEY))?.trim() ?? ''
 }
 
 export function saveName(name: string): void {
-  safe(() => localStorage.setItem(NAME_KEY, name.trim()))
+  tryStorage(() => localStorage.setItem(NAME_KEY, name.trim()))
 }
 
 /**
@@ -56,13 +57,4 @@ export function saveName(name: string): void {
  */
 export function cleanName(raw: string): string {
   return raw.trim() === '' ? '' : displayName(raw)
-}
-
-function safe<T>(fn: () => T): T | null {
-  try {
-    return fn()
-  } catch {
-    // storage disabled (private mode, policy): the session still works for this page
-    return null
-  }
 }

@@ -14,23 +14,15 @@ import {
   type Locale,
 } from '../../paraglide/runtime'
 import { CHOSEN_KEY, HINT_KEY, chooseLocale, linkHint, matchLocale } from './chooseLocale'
-
-function safe<T>(fn: () => T): T | null {
-  try {
-    return fn()
-  } catch {
-    // storage disabled (private mode, policy): the language still applies to this page
-    return null
-  }
-}
+import { tryStorage } from '../api/storage'
 
 function initialLocale(): Locale {
   const fromLink = linkHint(location.search, location.hash)
-  if (fromLink && matchLocale([fromLink], locales)) safe(() => sessionStorage.setItem(HINT_KEY, fromLink))
+  if (fromLink && matchLocale([fromLink], locales)) tryStorage(() => sessionStorage.setItem(HINT_KEY, fromLink))
   return chooseLocale(
     {
-      chosen: safe(() => localStorage.getItem(CHOSEN_KEY)),
-      hint: fromLink ?? safe(() => sessionStorage.getItem(HINT_KEY)),
+      chosen: tryStorage(() => localStorage.getItem(CHOSEN_KEY)),
+      hint: fromLink ?? tryStorage(() => sessionStorage.getItem(HINT_KEY)),
       browser: navigator.languages?.length ? navigator.languages : [navigator.language],
     },
     locales,
@@ -43,7 +35,7 @@ class LocaleState {
 
   /** The switch: speak `locale` now and remember it as this browser's choice. */
   choose(locale: Locale): void {
-    safe(() => localStorage.setItem(CHOSEN_KEY, locale))
+    tryStorage(() => localStorage.setItem(CHOSEN_KEY, locale))
     this.current = locale
     showLanguage(locale)
   }

@@ -11,6 +11,7 @@
  */
 import { decodeSealedKey, encodeSealedKey, newSealedKeyBytes } from '../../../../shared/sealedCrypto'
 import { saveFile } from '../api/download'
+import { tryStorage } from '../api/storage'
 
 const keyOf = (negotiationId: string, party: string) => `parley:sealed-key:${negotiationId}:${party}`
 const fromLinkKey = (negotiationId: string) => `parley:sealed-key-from-link:${negotiationId}`
@@ -33,7 +34,7 @@ export function parseSealedKey(text: string): string | null {
 export function takeKeyFromLink(negotiationId: string): void {
   const fromLink = new URLSearchParams(location.hash.slice(1)).get('key')
   const key = fromLink ? parseSealedKey(fromLink) : null
-  if (key) safe(() => sessionStorage.setItem(fromLinkKey(negotiationId), key))
+  if (key) tryStorage(() => sessionStorage.setItem(fromLinkKey(negotiationId), key))
 }
 
 /**
@@ -41,22 +42,22 @@ export function takeKeyFromLink(negotiationId: string): void {
  * an older one), else the one kept before. Null: this browser has none.
  */
 export function sealedKeyFor(negotiationId: string, party: string): string | null {
-  const parked = safe(() => sessionStorage.getItem(fromLinkKey(negotiationId)))
+  const parked = tryStorage(() => sessionStorage.getItem(fromLinkKey(negotiationId)))
   if (parked) {
-    safe(() => sessionStorage.removeItem(fromLinkKey(negotiationId)))
+    tryStorage(() => sessionStorage.removeItem(fromLinkKey(negotiationId)))
     keepSealedKey(negotiationId, party, parked)
     return parked
   }
-  return safe(() => localStorage.getItem(keyOf(negotiationId, party)))
+  return tryStorage(() => localStorage.getItem(keyOf(negotiationId, party)))
 }
 
 export function keepSealedKey(negotiationId: string, party: string, key: string): void {
-  safe(() => localStorage.setItem(keyOf(negotiationId, party), key))
+  tryStorage(() => localStorage.setItem(keyOf(negotiationId, party), key))
 }
 
 /** The link lost its access, or the person asked: the key leaves this browser. */
 export function forgetSealedKey(negotiationId: string, party: string): void {
-  safe(() => localStorage.removeItem(keyOf(negotiationId, party)))
+  tryStorage(() => localStorage.removeItem(keyOf(negotiationId, party)))
 }
 
 /** An invite link with the key in its fragment (after the token). */
@@ -69,12 +70,12 @@ export function linkWithKey(link: string, key: string): string {
 }
 
 /** The key as a small text file to keep somewhere safe: what it is, whose, and what losing it means. */
-export function keyFile(opts: { negotiation: string; party: string; key: string; explanation: string }): Blob {
+function keyFile(opts: { negotiation: string; party: string; key: string; explanation: string }): Blob {
   const text = [opts.explanation, '', `negotiation: ${opts.negotiation}`, `delegation: ${opts.party}`, `key: ${opts.key}`, ''].join('\n')
   return new Blob([text], { type: 'text/plain;charset=utf-8' })
 }
 
-export const sealedKeyFilename = (negotiationId: string, party: string): string => `${negotiationId}-${party}-sealed-key.txt`
+const sealedKeyFilename = (negotiationId: string, party: string): string => `${negotiationId}-${party}-sealed-key.txt`
 
 /** Saves the key as that file (named by the negotiation's and the delegation's ids). */
 export function downloadSealedKey(opts: { negotiationId: string; party: string; key: string; explanation: string }): void {
@@ -82,13 +83,4 @@ export function downloadSealedKey(opts: { negotiationId: string; party: string; 
     blob: keyFile({ negotiation: opts.negotiationId, party: opts.party, key: opts.key, explanation: opts.explanation }),
     filename: sealedKeyFilename(opts.negotiationId, opts.party),
   })
-}
-
-function safe<T>(fn: () => T): T | null {
-  try {
-    return fn()
-  } catch {
-    // storage disabled (private mode, policy): the key lives as long as this page
-    return null
-  }
 }

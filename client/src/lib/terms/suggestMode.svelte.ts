@@ -6,6 +6,7 @@
  */
 import type { AuthorshipView, SuggestionView } from '../editor/codemirror'
 import type { PartyStyle } from '../design/colors'
+import { tryStorage } from '../api/storage'
 
 /** Tracked changes in this term (the shared board only): the mode, how they are drawn, who decides. */
 export interface SuggestOptions {
@@ -40,20 +41,12 @@ export class SuggestMode {
 
   constructor(negotiationId: string, party: string | null, user: string) {
     this.key = `parley:suggest:${negotiationId}:${party ?? ''}:${user}`
-    try {
-      this.on = localStorage.getItem(this.key) === '1'
-    } catch {
-      this.on = false
-    }
+    this.on = tryStorage(() => localStorage.getItem(this.key)) === '1'
   }
 
   set(on: boolean): void {
     this.on = on
-    try {
-      if (on) localStorage.setItem(this.key, '1')
-      else localStorage.removeItem(this.key)
-    } catch {
-      // not remembered; the mode still holds for this page
-    }
+    // not remembered when storage is off; the mode still holds for this page
+    tryStorage(() => (on ? localStorage.setItem(this.key, '1') : localStorage.removeItem(this.key)))
   }
 }
