@@ -13,7 +13,7 @@ import { boardDocName, caucusDocName, ledgerDocName, sealedDocName } from '../..
 import { docAccess, mayCommand, mayReadHistory, relaysAwareness, type Grant } from '../../../../shared/roles'
 import { untrack } from 'svelte'
 import { CloseCode } from '../../../../shared/protocol'
-import { termText } from '../../../../shared/docLayout'
+import { board, termText } from '../../../../shared/docLayout'
 import type { SessionInfo, Sheet, TermDiff, VersionDensityAnswer, VersionList } from '../../../../shared/schemas'
 import { apiFetch } from '../api/http'
 import { apiDownload, type Download } from '../api/download'
@@ -187,11 +187,8 @@ export class NegotiationSession {
     this.openSealed(key, seed)
     if (moveDrafts)
       open.transact((doc) => {
-        for (const name of ['terms', 'notes', 'links'] as const) {
-          const map = doc.getMap(name)
-          for (const k of [...map.keys()]) map.delete(k)
-        }
-        const order = doc.getArray('order')
+        const { terms, notes, links, order } = board(doc)
+        for (const map of [terms, notes, links]) for (const k of [...map.keys()]) map.delete(k)
         order.delete(0, order.length)
       })
   }

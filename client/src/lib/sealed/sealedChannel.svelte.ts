@@ -43,13 +43,14 @@ const META_SEQ = 'sealed-last-seq'
 const META_SINCE = 'sealed-since-compaction'
 const META_HISTORY = 'sealed-history'
 const HISTORY_WRITE_MS = 1000
+/** The seq reached is written at most this often (a lagging seq only means a few rows caught up twice). */
+const SEQ_WRITE_MS = 300
 
 export class SealedChannel {
   readonly doc = new Y.Doc()
   readonly docName: string
   readonly awareness: Awareness
   readonly history: SealedHistory
-  readonly sealed = true
 
   status = $state<LinkStatus>('connecting')
   synced = $state(false)
@@ -62,8 +63,11 @@ export class SealedChannel {
   readonly refusedAsConcluded = false
   /** rows that did not open with this key: never applied */
   unopenable = $state<Unopenable[]>([])
-  /** rows applied (opened) since this page opened */
-  opened = $state(0)
+  /**
+   * Every row this key tried failed: it is another delegation's key, or another caucus's (some rows failing
+   * among others that open: those rows were altered). The provider's rule (keyOpensNothing), kept here reactive.
+   */
+  wrongKey = $state(false)
   /** why the key cannot be used here: it is no key, or this page has no WebCrypto (not https, not localhost) */
   keyError = $state<'no-crypto' | 'bad-key' | null>(null)
   /** an edit too large for one sealed message, kept on this device only */
@@ -75,6 +79,7 @@ export class SealedChannel {
   /** the rows of the catch-up being applied, for the history once it is all in */
   private caughtUp: Array<{ seq: number; update: Uint8Array }> = []
   private historyTimer: ReturnType<typeof setTimeout> | null = null
+  private seqTimer: ReturnType<typeof setTimeout> | null = null
   private destroyed = false
 
   constructor(private opts: SealedChannelOptions) {
@@ -102,14 +107,6 @@ export class SealedChannel {
    */
   get writable(): boolean {
     return this.opts.writable && this.keyError === null && !this.wrongKey && !this.tooLarge
-  }
-
-  /**
-   * Every row this key tried failed: it is another delegation's key, or another caucus's. (Some rows
-   * failing among others that open: those rows were altered.)
-   */
-  get wrongKey(): boolean {
-    return this.unopenable.length > 0 && this.opened === 0
   }
 
   private async start(): Promise<void> {
@@ -156,12 +153,15 @@ export class SealedChannel {
       this.local?.note()
     })
     provider.on('opened', ({ seq, update }) => {
-      this.opened++
       if (provider.replaying) this.caughtUp.push({ seq, update })
       else for (const client of Y.parseUpdateMeta(update).to.keys()) this.rowClients.push(client)
     })
     provider.on('replayed', () => this.history.addCaughtUp(this.caughtUp.splice(0)))
-    provider.on('unopenable', (row) => (this.unopenable = [...this.unopenable, row]))
+    provider.on('unopenable', (row) => {
+      this.unopenable = [...this.unopenable, row]
+      this.wrongKey = provider.keyOpensNothing
+    })
+    provider.on('row', () => (this.wrongKey = provider.keyOpensNothing))
     provider.on('closed', (e) => (this.closed = e))
     provider.on('tooLarge', () => {
       this.tooLarge = true
@@ -197,11 +197,15 @@ export class SealedChannel {
   }
 
   private keepSeq(): void {
-    const p = this.provider
-    if (!p) return
-    this.local?.writeMeta(META_SEQ, p.lastSeq)
-    this.local?.writeMeta(META_SINCE, p.sinceCompaction)
-    this.local?.note()
+    if (this.seqTimer !== null) return
+    this.seqTimer = setTimeout(() => {
+      this.seqTimer = null
+      const p = this.provider
+      if (!p) return
+      this.local?.writeMeta(META_SEQ, p.lastSeq)
+      this.local?.writeMeta(META_SINCE, p.sinceCompaction)
+      this.local?.note()
+    }, SEQ_WRITE_MS)
   }
 
   private keepHistory(): void {
@@ -233,6 +237,7 @@ export class SealedChannel {
   destroy(): void {
     this.destroyed = true
     if (this.historyTimer !== null) clearTimeout(this.historyTimer)
+    if (this.seqTimer !== null) clearTimeout(this.seqTimer)
     this.history.destroy()
     this.provider?.destroy()
     this.local?.drop()

@@ -339,7 +339,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     const update = this.pending.shift()!
     this.sentOnThisSocket--
     this.markSeen(seq)
-    this.countRow()
+    this.sinceCompaction++
     this.emit('row', [{ seq, update, own: true }])
     this.emit('unsaved', [this.pending.length])
     this.emit('changed', [])
@@ -362,7 +362,7 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     this.markSeen(row.seq)
     // Another writer compacted: the count starts again, so two writers do not both compact.
     if (compactionMarker(this.doc) !== before) this.sinceCompaction = 0
-    else this.countRow()
+    else this.sinceCompaction++
     this.emit('changed', [])
     this.maybeCompact()
   }
@@ -507,10 +507,6 @@ export class SealedProvider extends ObservableV2<SealedProviderEvents> {
     if (seq <= this.lastSeq) return
     this.seen.add(seq)
     while (this.seen.delete(this.lastSeq + 1)) this.lastSeq++
-  }
-
-  private countRow(): void {
-    this.sinceCompaction++
   }
 
   // ── compaction ───────────────────────────────────────────────────────────
