@@ -60,7 +60,7 @@ import { MessageType } from '../../shared/protocol'
 import { caucusDocName, sealedDocName } from '../../shared/docNames'
 import { board, insertNote, insertTerm } from '../../shared/docLayout'
 import { encodeSealedKey, importSealedKey, newSealedKeyBytes } from '../../shared/sealedCrypto'
-import { COMPACTION_KEY, SealedProvider, sealedHead } from '../../client/src/lib/sealed/sealedProvider'
+import { SealedProvider, compactionIn, sealedHead } from '../../client/src/lib/sealed/sealedProvider'
 import type { BenchOptions } from '../lib/options'
 import { formatValue, summarize, type CaseResult, type Metric } from '../lib/report'
 import { percentile } from '../lib/stats'
@@ -234,8 +234,8 @@ async function fillSealed(
   provider.on('row', ({ seq, update }) => {
     rows++
     lastSeq = Math.max(lastSeq, seq)
-    // a compaction is a full state carrying the marker (its key is in no edit's bytes)
-    if (Buffer.from(update.buffer, update.byteOffset, update.byteLength).includes(COMPACTION_KEY)) {
+    // a compaction as the provider itself recognises one (a whole state whose doc holds the marker)
+    if (compactionIn(update) !== null) {
       compactions++
       lastCompactionSeq = seq
     }
